@@ -1,0 +1,261 @@
+//! API errors: the documented envelope, the bodies the real backend sends, and the typed codes.
+//!
+//! The documented V2 envelope is `{"error":{"type","code","message","param","request_id"}}`
+//! (spec §5.1). The deployed backend also sends flat `{"message": …}` and
+//! `{"status":"error","message": …}` bodies, API Gateway sends `{"message":"Unauthorized"}`, and
+//! proxies send HTML or nothing (spec §5.3). Every one of them becomes an [`ApiError`]: what the
+//! body does not say is derived from the HTTP status, so an error is never lost to its shape.
+
+use crate::http::RateLimit;
+use crate::text::Text;
+use crate::time::Duration;
+
+/// Capacity of [`ApiError::message`] in bytes.
+pub const MESSAGE_CAP: usize = 128;
+/// Capacity of [`ApiError::param`] in bytes.
+pub const PARAM_CAP: usize = 32;
+/// Capacity of request ids in bytes.
+pub const REQUEST_ID_CAP: usize = 64;
+/// Capacity of the raw text kept by [`ErrorType::Other`] and [`ErrorCode::Other`].
+pub const RAW_CODE_CAP: usize = 32;
+
+/// The `type` of an API error (spec §5.2). Open set: unknown values keep their text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ErrorType {
+    /// `invalid_request_error` (400, 413, 422).
+    InvalidRequest,
+    /// `authentication_error` (401).
+    Authentication,
+    /// `forbidden_error` (403).
+    Forbidden,
+    /// `not_found_error` (404).
+    NotFound,
+    /// `conflict_error` (409).
+    Conflict,
+    /// `rate_limit_error` (429).
+    RateLimit,
+    /// `server_error` (500, 503).
+    Server,
+    /// Any other value, as sent.
+    Other(Text<RAW_CODE_CAP>),
+}
+
+/// The machine-readable `code` of an API error (spec §5.2). Open set: unknown values keep
+/// their text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 400 `missing_field`: a required field (`model`, `messages`, …) is absent.
+    MissingField,
+    /// 401 `invalid_api_key`: the key is missing or invalid.
+    InvalidApiKey,
+    /// 403 `key_revoked`: the key was revoked or lacks permission.
+    KeyRevoked,
+    /// 404 `context_not_found`: unknown or expired context.
+    ContextNotFound,
+    /// 409 `duplicate_id`: the `externalId` was already used in this context.
+    DuplicateId,
+    /// 413 `payload_too_large`: the body exceeds the size limit.
+    PayloadTooLarge,
+    /// 422 `invalid_role`: a field has an invalid value (typically a role).
+    InvalidRole,
+    /// 429 `too_many_requests`: rate limit exceeded.
+    TooManyRequests,
+    /// 500 `internal`: unexpected server error.
+    Internal,
+    /// 503 `service_unavailable`: the service is temporarily unavailable.
+    ServiceUnavailable,
+    /// Any other value, as sent (e.g. `invalid_model`, `PAYLOAD_TOO_LARGE`).
+    Other(Text<RAW_CODE_CAP>),
+}
+
+/// One row of the documented error table (spec §5.2).
+struct Row {
+    status: u16,
+    kind: &'static str,
+    code: &'static str,
+    hint: &'static str,
+}
+
+/// The seed table, verbatim remedies from the errors page.
+const TABLE: [Row; 10] = [
+    Row { status: 400, kind: "invalid_request_error", code: "missing_field", hint: "Check required fields (messages, model)" },
+    Row { status: 401, kind: "authentication_error", code: "invalid_api_key", hint: "Check x-api-key header" },
+    Row { status: 403, kind: "forbidden_error", code: "key_revoked", hint: "Generate new key in console" },
+    Row { status: 404, kind: "not_found_error", code: "context_not_found", hint: "Verify context_id or model name" },
+    Row { status: 409, kind: "conflict_error", code: "duplicate_id", hint: "Use unique IDs per message" },
+    Row { status: 413, kind: "invalid_request_error", code: "payload_too_large", hint: "Reduce message size or split batch" },
+    Row { status: 422, kind: "invalid_request_error", code: "invalid_role", hint: "Use valid roles: user, assistant, system" },
+    Row { status: 429, kind: "rate_limit_error", code: "too_many_requests", hint: "Retry with exponential backoff" },
+    Row { status: 500, kind: "server_error", code: "internal", hint: "Retry; contact support if persistent" },
+    Row { status: 503, kind: "server_error", code: "service_unavailable", hint: "Check status page, retry later" },
+];
+
+impl ErrorType {
+    /// Parses the wire text; unknown text becomes [`ErrorType::Other`].
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "invalid_request_error" => Self::InvalidRequest,
+            "authentication_error" => Self::Authentication,
+            "forbidden_error" => Self::Forbidden,
+            "not_found_error" => Self::NotFound,
+            "conflict_error" => Self::Conflict,
+            "rate_limit_error" => Self::RateLimit,
+            "server_error" => Self::Server,
+            other => Self::Other(Text::from_str_truncating(other)),
+        }
+    }
+
+    /// The wire text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::InvalidRequest => "invalid_request_error",
+            Self::Authentication => "authentication_error",
+            Self::Forbidden => "forbidden_error",
+            Self::NotFound => "not_found_error",
+            Self::Conflict => "conflict_error",
+            Self::RateLimit => "rate_limit_error",
+            Self::Server => "server_error",
+            Self::Other(t) => t.as_str(),
+        }
+    }
+
+    /// The type the documented table gives for `status`: for statuses outside the table,
+    /// `server_error` for 5xx and `invalid_request_error` for other 4xx.
+    pub fn for_status(status: u16) -> Self {
+        match TABLE.iter().find(|r| r.status == status) {
+            Some(r) => Self::parse(r.kind),
+            None if status >= 500 => Self::Server,
+            None if status == 402 => Self::Other(Text::from_str_truncating("payment_required")),
+            None => Self::InvalidRequest,
+        }
+    }
+}
+
+impl ErrorCode {
+    /// Parses the wire text; unknown text becomes [`ErrorCode::Other`].
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "missing_field" => Self::MissingField,
+            "invalid_api_key" => Self::InvalidApiKey,
+            "key_revoked" => Self::KeyRevoked,
+            "context_not_found" => Self::ContextNotFound,
+            "duplicate_id" => Self::DuplicateId,
+            "payload_too_large" => Self::PayloadTooLarge,
+            "invalid_role" => Self::InvalidRole,
+            "too_many_requests" => Self::TooManyRequests,
+            "internal" => Self::Internal,
+            "service_unavailable" => Self::ServiceUnavailable,
+            other => Self::Other(Text::from_str_truncating(other)),
+        }
+    }
+
+    /// The wire text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::MissingField => "missing_field",
+            Self::InvalidApiKey => "invalid_api_key",
+            Self::KeyRevoked => "key_revoked",
+            Self::ContextNotFound => "context_not_found",
+            Self::DuplicateId => "duplicate_id",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::InvalidRole => "invalid_role",
+            Self::TooManyRequests => "too_many_requests",
+            Self::Internal => "internal",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::Other(t) => t.as_str(),
+        }
+    }
+
+    /// The documented code for `status` (used when the body names none). Statuses outside
+    /// the table give `Other("http_<status>")`, e.g. `http_402`, `http_502`.
+    pub fn for_status(status: u16) -> Self {
+        match TABLE.iter().find(|r| r.status == status) {
+            Some(r) => Self::parse(r.code),
+            None => {
+                let mut t = Text::new();
+                t.push_bytes(b"http_");
+                t.push_bytes(&[
+                    b'0' + (status / 100 % 10) as u8,
+                    b'0' + (status / 10 % 10) as u8,
+                    b'0' + (status % 10) as u8,
+                ]);
+                Self::Other(t)
+            }
+        }
+    }
+
+    /// The HTTP status the documented table pairs with this code, if it is in the table.
+    pub fn status(&self) -> Option<u16> {
+        let s = self.as_str();
+        TABLE.iter().find(|r| r.code == s).map(|r| r.status)
+    }
+
+    /// What to do about it: the documented remedy for the ten table codes, and a generic one
+    /// otherwise.
+    pub fn hint(&self) -> &'static str {
+        let s = self.as_str();
+        match TABLE.iter().find(|r| r.code == s) {
+            Some(r) => r.hint,
+            None => "See the message and request_id; contact support if it persists",
+        }
+    }
+}
+
+/// A failed API response, decoded from whatever body came with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// `error.type`, else derived from the status.
+    pub kind: ErrorType,
+    /// `error.code` (or a flat `code`), else derived from the status.
+    pub code: ErrorCode,
+    /// `error.message` or a flat `message`; empty when the body had none.
+    pub message: Text<MESSAGE_CAP>,
+    /// `error.param`, when the server named the offending parameter.
+    pub param: Text<PARAM_CAP>,
+    /// `error.request_id`, else a request-id response header (e.g. `apigw-requestid`).
+    pub request_id: Text<REQUEST_ID_CAP>,
+    /// The wait the server asked for (`Retry-After` / `retry-after-ms`), resolved to a duration.
+    pub retry_after: Option<Duration>,
+    /// The `X-RateLimit-*` headers of the response.
+    pub rate_limit: RateLimit,
+}
+
+impl ApiError {
+    /// An error carrying only what the status implies (empty or unreadable body).
+    pub fn from_status(status: u16) -> Self {
+        ApiError {
+            status,
+            kind: ErrorType::for_status(status),
+            code: ErrorCode::for_status(status),
+            message: Text::new(),
+            param: Text::new(),
+            request_id: Text::new(),
+            retry_after: None,
+            rate_limit: RateLimit::default(),
+        }
+    }
+
+    /// The resolution hint for [`ApiError::code`].
+    pub fn hint(&self) -> &'static str {
+        self.code.hint()
+    }
+}
+
+impl core::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{} {} {}", self.status, self.kind.as_str(), self.code.as_str())?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl core::error::Error for ApiError {}

@@ -1,0 +1,112 @@
+//! HTTP/1.1 responses without I/O: an incremental head parser and body framing.
+//!
+//! (Interface; the parser lives in `head.rs`, body framing in `body.rs`, dates in `date.rs`.)
+
+mod body;
+mod date;
+mod head;
+
+pub use body::{BodyDecoder, BodyError, Decoded};
+pub use date::parse_http_date;
+pub use head::{HeadError, HeadParser, DEFAULT_MAX_HEAD};
+
+use crate::error::REQUEST_ID_CAP;
+use crate::text::Text;
+
+/// How the body of a response is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Framing {
+    /// No body at all (1xx, 204, 304).
+    Empty,
+    /// Exactly this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+    /// Until the server closes the connection.
+    UntilClose,
+}
+
+/// The media type of the body, as far as the client cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ContentType {
+    /// No `Content-Type` header.
+    #[default]
+    Missing,
+    /// `application/json` (or any `+json`).
+    Json,
+    /// `text/event-stream` (Server-Sent Events).
+    EventStream,
+    /// `text/html`.
+    Html,
+    /// Anything else.
+    Other,
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3): delta-seconds or an HTTP-date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RetryAfter {
+    /// Wait this many seconds.
+    Seconds(u32),
+    /// Wait until this Unix time (seconds).
+    Date(u64),
+}
+
+/// The `X-RateLimit-*` headers (spec §6). Absent headers are `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RateLimit {
+    /// `X-RateLimit-Limit`: requests per window.
+    pub limit: Option<u32>,
+    /// `X-RateLimit-Remaining`: requests left in the window.
+    pub remaining: Option<u32>,
+    /// `X-RateLimit-Reset`: Unix time (seconds) when the window resets.
+    pub reset: Option<u64>,
+}
+
+/// What the client keeps of a response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ResponseHead {
+    /// Status code (never 1xx: interim responses are skipped).
+    pub status: u16,
+    /// Body delimitation after RFC 9112 §6.3.
+    pub framing: Framing,
+    /// `false` when the connection must not be reused (`Connection: close`, HTTP/1.0 without
+    /// keep-alive, close-delimited body, or Transfer-Encoding together with Content-Length).
+    pub keep_alive: bool,
+    /// `Content-Type`.
+    pub content_type: ContentType,
+    /// `Date`, as Unix seconds.
+    pub date: Option<u64>,
+    /// `Retry-After`.
+    pub retry_after: Option<RetryAfter>,
+    /// `retry-after-ms` (milliseconds).
+    pub retry_after_ms: Option<u64>,
+    /// `X-RateLimit-*`.
+    pub rate_limit: RateLimit,
+    /// `x-request-id`, `request-id`, `x-amzn-requestid` or `apigw-requestid`, first seen wins.
+    pub request_id: Text<REQUEST_ID_CAP>,
+    /// A `Deprecation`/`Kaiko-Deprecation` header was present (spec §8).
+    pub deprecated: bool,
+}
+
+impl ResponseHead {
+    /// An empty head with the given status (all headers absent).
+    pub const fn new(status: u16) -> Self {
+        ResponseHead {
+            status,
+            framing: Framing::UntilClose,
+            keep_alive: true,
+            content_type: ContentType::Missing,
+            date: None,
+            retry_after: None,
+            retry_after_ms: None,
+            rate_limit: RateLimit { limit: None, remaining: None, reset: None },
+            request_id: Text::new(),
+            deprecated: false,
+        }
+    }
+}

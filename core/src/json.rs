@@ -1,0 +1,1 @@
+//! Incremental JSON scanning. (Interface.)

@@ -1,0 +1,24 @@
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+//! kaiko-core: the sans-IO core of the Kaiko V2 emotion API client.
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod fmt;
+
+pub mod analysis;
+pub mod base_url;
+pub mod call;
+pub mod error;
+pub mod http;
+pub mod json;
+pub mod key;
+pub mod request;
+pub mod retry;
+pub mod score;
+pub mod stream;
+pub mod text;
+pub mod time;

@@ -1,0 +1,160 @@
+//! [`Score`]: fixed-point numbers parsed from JSON text, with no float code on the firmware path.
+
+use core::fmt;
+
+/// A decimal number in units of 1/10 000 (four fractional digits), e.g. `0.52` is `Score(5200)`.
+///
+/// Parsed from JSON number text by [`Score::parse`]: digits beyond the fourth fractional one
+/// are truncated toward zero; values beyond ±214 748 saturate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Score(pub i32);
+
+impl Score {
+    /// Units per 1.0.
+    pub const SCALE: i32 = 10_000;
+
+    /// Parses a JSON number (`-0.35`, `1`, `5.2e-1`, `1E2`). Returns `None` for anything that
+    /// is not a JSON number.
+    pub fn parse(text: &[u8]) -> Option<Score> {
+        let (neg, rest) = match text.split_first() {
+            Some((b'-', r)) => (true, r),
+            _ => (false, text),
+        };
+        // Mantissa digits as one integer, with the position of the decimal point.
+        let mut mant: i64 = 0;
+        let mut frac_digits: i32 = 0;
+        let mut seen_digit = false;
+        let mut seen_dot = false;
+        let mut i = 0;
+        while let Some(&c) = rest.get(i) {
+            match c {
+                b'0'..=b'9' => {
+                    seen_digit = true;
+                    // Keep up to 18 significant digits; further ones cannot change 4 decimals
+                    // once the integer part alone saturates.
+                    if mant < 100_000_000_000_000 {
+                        mant = mant * 10 + i64::from(c - b'0');
+                        if seen_dot {
+                            frac_digits += 1;
+                        }
+                    } else if !seen_dot {
+                        frac_digits -= 1; // integer digit dropped: value is 10x larger
+                    }
+                }
+                b'.' if !seen_dot => seen_dot = true,
+                b'e' | b'E' => break,
+                _ => return None,
+            }
+            i += 1;
+        }
+        if !seen_digit {
+            return None;
+        }
+        let mut exp: i32 = 0;
+        if let Some(e) = rest.get(i + 1..).filter(|_| i < rest.len()) {
+            let (eneg, digits) = match e.split_first() {
+                Some((b'-', d)) => (true, d),
+                Some((b'+', d)) => (false, d),
+                _ => (false, e),
+            };
+            if digits.is_empty() {
+                return None;
+            }
+            for &c in digits {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                exp = exp.saturating_mul(10).saturating_add(i32::from(c - b'0'));
+            }
+            if eneg {
+                exp = -exp;
+            }
+        }
+        // value = mant * 10^(exp - frac_digits); we want value * 10^4.
+        let shift = exp.saturating_sub(frac_digits).saturating_add(4);
+        let mut v = mant;
+        if shift >= 0 {
+            for _ in 0..shift.min(20) {
+                v = v.saturating_mul(10);
+            }
+        } else {
+            for _ in 0..(-shift).min(20) {
+                v /= 10;
+            }
+        }
+        if neg {
+            v = -v;
+        }
+        Some(Score(v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32))
+    }
+
+    /// The value in thousandths, rounded toward zero (handy for integer-only displays).
+    pub const fn as_milli(self) -> i32 {
+        self.0 / 10
+    }
+}
+
+impl fmt::Display for Score {
+    /// Writes the value with exactly two decimals, e.g. `-0.35`, truncating further digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = self.0;
+        let sign = if v < 0 { "-" } else { "" };
+        let a = v.unsigned_abs();
+        write!(f, "{}{}.{:02}", sign, a / 10_000, (a % 10_000) / 100)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_spec_numbers() {
+        assert_eq!(Score::parse(b"0.52"), Some(Score(5200)));
+        assert_eq!(Score::parse(b"-0.35"), Some(Score(-3500)));
+        assert_eq!(Score::parse(b"0.0008"), Some(Score(8)));
+        assert_eq!(Score::parse(b"0.00005"), Some(Score(0)));
+        assert_eq!(Score::parse(b"1"), Some(Score(10_000)));
+        assert_eq!(Score::parse(b"5.2e-1"), Some(Score(5200)));
+        assert_eq!(Score::parse(b"1E2"), Some(Score(1_000_000)));
+        assert_eq!(Score::parse(b"1e+0"), Some(Score(10_000)));
+        assert_eq!(Score::parse(b"1e999999999999"), Some(Score(i32::MAX)));
+        assert_eq!(Score::parse(b"-1e999"), Some(Score(-i32::MAX)));
+        assert_eq!(Score::parse(b"99999999999999999999999"), Some(Score(i32::MAX)));
+    }
+
+    #[test]
+    fn rejects_non_numbers() {
+        for bad in [&b""[..], b"-", b"abc", b"1e", b"1.2.3", b"1ex", b"\"1\""] {
+            assert_eq!(Score::parse(bad), None, "{:?}", core::str::from_utf8(bad));
+        }
+    }
+
+    #[test]
+    fn displays_two_decimals() {
+        extern crate std;
+        use std::string::ToString;
+        assert_eq!(Score(5200).to_string(), "0.52");
+        assert_eq!(Score(-3500).to_string(), "-0.35");
+        assert_eq!(Score(8).to_string(), "0.00");
+    }
+
+    proptest! {
+        /// Any decimal with up to four fractional digits parses exactly.
+        #[test]
+        fn exact_for_four_decimals(int in -200_000i64..200_000, frac in 0u32..10_000) {
+            extern crate std;
+            let text = std::format!("{}{}.{:04}", if int < 0 { "-" } else { "" }, int.abs(), frac);
+            let want = (int.abs() * 10_000 + i64::from(frac)) * if int < 0 { -1 } else { 1 };
+            prop_assert_eq!(Score::parse(text.as_bytes()), Some(Score(want as i32)));
+        }
+
+        /// Arbitrary bytes never panic.
+        #[test]
+        fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..32)) {
+            let _ = Score::parse(&bytes);
+        }
+    }
+}

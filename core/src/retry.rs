@@ -1,0 +1,212 @@
+//! The retry policy: which failures are retried, how long to wait, and when to stop.
+//!
+//! ```text
+//!  attempt fails ──► retryable? ──no──► stop: NotRetryable
+//!                        │yes
+//!                        ▼
+//!        retries left? ──no──► stop: RetriesExhausted
+//!                        │yes
+//!                        ▼
+//!   wait = max(backoff(n), Retry-After / retry-after-ms, rate-limit reset)
+//!        server asked for more than the cap? ──yes──► stop: WaitAboveCap(wait)
+//!        now + wait past the call deadline?  ──yes──► stop: Deadline
+//!                        │
+//!                        ▼
+//!                RetryScheduled { at: now + wait }
+//! ```
+//!
+//! Invariants: every delay is at most `max_backoff + max_jitter` unless the server asked for
+//! more (then it is at most `retry_after_cap`); all arithmetic saturates.
+
+use crate::http::{ResponseHead, RetryAfter};
+use crate::idempotency::SplitMix64;
+use crate::time::{Duration, Instant};
+
+/// Retries after the first attempt (spec §7: the documented helper uses `maxRetries = 3`).
+pub const DEFAULT_MAX_RETRIES: u8 = 3;
+/// First backoff delay; doubled for every further retry (spec §7: 1 s, 2 s, 4 s).
+pub const DEFAULT_BASE_DELAY: Duration = Duration::from_millis(1000);
+/// Upper bound of the random jitter added to each backoff (spec §7 sample: `random() * 200` ms).
+pub const DEFAULT_MAX_JITTER: Duration = Duration::from_millis(200);
+/// Exponential growth stops here, long before it could overflow.
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A server that asks for a longer wait than this ends the call instead (RFC 9110 §10.2.3
+/// lets the server ask for any delay; a device should not sleep for an hour on its word).
+pub const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
+
+/// Per-phase deadlines of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Timeouts {
+    /// From [`Call::handle_connecting`](crate::call::Call::handle_connecting) to the request
+    /// being handed out.
+    pub connect: Duration,
+    /// From the request being handed out to the first response byte. The documented server
+    /// timeout for non-streaming requests is 30 s (spec §6), so the default is a little above.
+    pub first_byte: Duration,
+    /// From the request being handed out to the last response byte.
+    pub response: Duration,
+}
+
+impl Timeouts {
+    /// 10 s to connect, 35 s to the first byte, 60 s for the whole response.
+    pub const DEFAULT: Timeouts = Timeouts {
+        connect: Duration::from_secs(10),
+        first_byte: Duration::from_secs(35),
+        response: Duration::from_secs(60),
+    };
+}
+
+/// How a call retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Policy {
+    /// Retries after the first attempt.
+    pub max_retries: u8,
+    /// Backoff before retry `n` (1-based) is `base_delay × 2^(n-1)`, capped at `max_backoff`.
+    pub base_delay: Duration,
+    /// Cap on the exponential part of the backoff.
+    pub max_backoff: Duration,
+    /// Random extra delay in `0..=max_jitter`, from the call's seed.
+    pub max_jitter: Duration,
+    /// Longest server-requested wait the call accepts; beyond it the call stops with
+    /// [`Stop::WaitAboveCap`].
+    pub retry_after_cap: Duration,
+    /// Deadline for the whole call, all attempts and waits included.
+    pub deadline: Option<Duration>,
+    /// Per-phase deadlines of each attempt.
+    pub timeouts: Timeouts,
+    /// Wait for `X-RateLimit-Reset` when a response says `X-RateLimit-Remaining: 0`.
+    pub respect_rate_limit: bool,
+}
+
+impl Policy {
+    /// The documented defaults: 3 retries, 1 s × 2^n + 0..200 ms, 60 s cap, 120 s per call.
+    pub const DEFAULT: Policy = Policy {
+        max_retries: DEFAULT_MAX_RETRIES,
+        base_delay: DEFAULT_BASE_DELAY,
+        max_backoff: DEFAULT_MAX_BACKOFF,
+        max_jitter: DEFAULT_MAX_JITTER,
+        retry_after_cap: DEFAULT_RETRY_AFTER_CAP,
+        deadline: Some(Duration::from_secs(120)),
+        timeouts: Timeouts::DEFAULT,
+        respect_rate_limit: true,
+    };
+
+    /// No retries at all.
+    pub const NO_RETRIES: Policy = Policy { max_retries: 0, ..Policy::DEFAULT };
+
+    /// The backoff before retry `retry` (1-based): `base × 2^(retry-1)` capped, plus jitter.
+    pub fn backoff(&self, retry: u8, rng: &mut SplitMix64) -> Duration {
+        let shift = u32::from(retry.saturating_sub(1)).min(32);
+        let exp = self.base_delay.as_millis().saturating_mul(1u64 << shift).min(self.max_backoff.as_millis());
+        let jitter = rng.below(self.max_jitter.as_millis().saturating_add(1));
+        Duration::from_millis(exp.saturating_add(jitter))
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Statuses worth another attempt: 429 and every 5xx (spec §7). Other 4xx have remedies
+/// that a retry cannot apply.
+pub const fn is_retryable_status(status: u16) -> bool {
+    status == 429 || (status >= 500 && status <= 599)
+}
+
+/// Why a call stopped instead of retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Stop {
+    /// The failure is not retryable (a 4xx other than 429).
+    NotRetryable,
+    /// Every allowed attempt was made.
+    RetriesExhausted,
+    /// The server asked to wait longer than [`Policy::retry_after_cap`].
+    WaitAboveCap {
+        /// The wait the server asked for.
+        wait: Duration,
+    },
+    /// The next attempt could not start before the call deadline.
+    Deadline,
+}
+
+/// The wait the server asked for in this head, if any: `retry-after-ms`, else `Retry-After`
+/// (delta-seconds, or an HTTP-date measured against the head's `Date`, else `unix_now`), and,
+/// when `respect_rate_limit`, the time until `X-RateLimit-Reset` once `Remaining` is 0. The
+/// longest of them wins.
+pub fn server_wait(head: &ResponseHead, unix_now: Option<u64>, respect_rate_limit: bool) -> Option<Duration> {
+    let reference = head.date.or(unix_now);
+    let until = |t: u64| reference.map(|r| Duration::from_secs(t.saturating_sub(r)));
+    let retry_after = match (head.retry_after_ms, head.retry_after) {
+        (Some(ms), _) => Some(Duration::from_millis(ms)),
+        (None, Some(RetryAfter::Seconds(s))) => Some(Duration::from_secs(u64::from(s))),
+        (None, Some(RetryAfter::Date(t))) => until(t),
+        (None, None) => None,
+    };
+    let reset = match (respect_rate_limit, head.rate_limit.remaining, head.rate_limit.reset) {
+        (true, Some(0), Some(t)) => until(t),
+        _ => None,
+    };
+    match (retry_after, reset) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Decision {
+    /// Start the next attempt at this instant.
+    Retry {
+        /// When to start it.
+        at: Instant,
+        /// How long that is from now.
+        delay: Duration,
+    },
+    /// End the call.
+    Stop(Stop),
+}
+
+/// Decides after failed attempt number `attempts` (1-based) at `now`.
+///
+/// `retryable` says whether the failure may be retried at all; `server_wait` is what the
+/// server asked for (see [`server_wait`]); `deadline` is the call's deadline.
+pub fn decide(
+    policy: &Policy,
+    rng: &mut SplitMix64,
+    attempts: u8,
+    retryable: bool,
+    server_wait: Option<Duration>,
+    now: Instant,
+    deadline: Instant,
+) -> Decision {
+    if !retryable {
+        return Decision::Stop(Stop::NotRetryable);
+    }
+    if attempts > policy.max_retries {
+        return Decision::Stop(Stop::RetriesExhausted);
+    }
+    if let Some(wait) = server_wait {
+        if wait > policy.retry_after_cap {
+            return Decision::Stop(Stop::WaitAboveCap { wait });
+        }
+    }
+    let backoff = policy.backoff(attempts, rng);
+    let delay = match server_wait {
+        Some(w) => backoff.max(w),
+        None => backoff,
+    };
+    let at = now + delay;
+    if at > deadline {
+        return Decision::Stop(Stop::Deadline);
+    }
+    Decision::Retry { at, delay }
+}
+
+#[cfg(test)]
+mod tests;

@@ -81,11 +81,19 @@ const HTTPS_PORT: u16 = 443;
 
 impl<'a> BaseUrl<'a> {
     /// Production, `https://api.kaikostudios.xyz/v2` (spec §1).
-    pub const PRODUCTION: BaseUrl<'static> =
-        BaseUrl { tls: true, host: "api.kaikostudios.xyz", port: HTTPS_PORT, prefix: "/v2" };
+    pub const PRODUCTION: BaseUrl<'static> = BaseUrl {
+        tls: true,
+        host: "api.kaikostudios.xyz",
+        port: HTTPS_PORT,
+        prefix: "/v2",
+    };
     /// Staging, `https://stg.api.kaikostudios.xyz/v2` (spec §1).
-    pub const STAGING: BaseUrl<'static> =
-        BaseUrl { tls: true, host: "stg.api.kaikostudios.xyz", port: HTTPS_PORT, prefix: "/v2" };
+    pub const STAGING: BaseUrl<'static> = BaseUrl {
+        tls: true,
+        host: "stg.api.kaikostudios.xyz",
+        port: HTTPS_PORT,
+        prefix: "/v2",
+    };
 
     /// Parses `http[s]://host[:port][/path]`: e.g. `http://127.0.0.1:8080`, `https://host/v2`,
     /// `http://[::1]:9000/x/v2/`. The scheme is case-insensitive; trailing slashes of the path
@@ -114,7 +122,12 @@ impl<'a> BaseUrl<'a> {
             Some(p) => parse_port(p)?,
         };
         let prefix = path.trim_end_matches('/');
-        Ok(BaseUrl { tls, host, port, prefix })
+        Ok(BaseUrl {
+            tls,
+            host,
+            port,
+            prefix,
+        })
     }
 
     /// `true` when [`BaseUrl::port`] is the scheme's default (443 for https, 80 for http), so
@@ -138,7 +151,11 @@ fn is_url_byte(b: u8) -> bool {
 
 fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
     let head = s.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) { s.get(prefix.len()..) } else { None }
+    if head.eq_ignore_ascii_case(prefix) {
+        s.get(prefix.len()..)
+    } else {
+        None
+    }
 }
 
 /// Splits `host[:port]` or `[v6]:port`; the host keeps IPv6 brackets.
@@ -153,7 +170,10 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
             return Err(UrlError::EmptyHost);
         }
         // RFC 3986 §3.2.2 IP-literal: hex digits, `:` and `.`, plus a `%25`-encoded zone id.
-        if !inner.bytes().all(|b| b.is_ascii_alphanumeric() || b":.%-_~".contains(&b)) {
+        if !inner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":.%-_~".contains(&b))
+        {
             return Err(UrlError::InvalidByte);
         }
         let after = authority.get(close + 1..).unwrap_or("");
@@ -181,7 +201,9 @@ fn parse_port(p: &str) -> Result<u16, UrlError> {
     if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
         return Err(UrlError::BadPort);
     }
-    let v = p.bytes().fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
+    let v = p
+        .bytes()
+        .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
     match u16::try_from(v) {
         Ok(port) if port != 0 => Ok(port),
         _ => Err(UrlError::BadPort),
@@ -195,7 +217,12 @@ mod tests {
     use proptest::prelude::*;
 
     fn url(tls: bool, host: &'static str, port: u16, prefix: &'static str) -> BaseUrl<'static> {
-        BaseUrl { tls, host, port, prefix }
+        BaseUrl {
+            tls,
+            host,
+            port,
+            prefix,
+        }
     }
 
     #[test]
@@ -204,12 +231,24 @@ mod tests {
             ("http://127.0.0.1:8080", url(false, "127.0.0.1", 8080, "")),
             ("http://127.0.0.1:8080/", url(false, "127.0.0.1", 8080, "")),
             ("https://host/v2", url(true, "host", 443, "/v2")),
-            ("http://[::1]:9000/x/v2/", url(false, "[::1]", 9000, "/x/v2")),
+            (
+                "http://[::1]:9000/x/v2/",
+                url(false, "[::1]", 9000, "/x/v2"),
+            ),
             ("http://[::1]", url(false, "[::1]", 80, "")),
-            ("HTTPS://Api.Example.com:443/v2//", url(true, "Api.Example.com", 443, "/v2")),
-            ("http://localhost:65535/a/b%20c", url(false, "localhost", 65535, "/a/b%20c")),
+            (
+                "HTTPS://Api.Example.com:443/v2//",
+                url(true, "Api.Example.com", 443, "/v2"),
+            ),
+            (
+                "http://localhost:65535/a/b%20c",
+                url(false, "localhost", 65535, "/a/b%20c"),
+            ),
             ("http://h:1", url(false, "h", 1, "")),
-            ("http://[fe80::1%25eth0]:8", url(false, "[fe80::1%25eth0]", 8, "")),
+            (
+                "http://[fe80::1%25eth0]:8",
+                url(false, "[fe80::1%25eth0]", 8, ""),
+            ),
             ("https://api.kaikostudios.xyz/v2", BaseUrl::PRODUCTION),
             ("https://stg.api.kaikostudios.xyz/v2/", BaseUrl::STAGING),
         ];
@@ -264,7 +303,12 @@ mod tests {
         assert!(!BaseUrl::parse("http://h:443").unwrap().is_default_port());
         assert!(!BaseUrl::parse("https://h:80").unwrap().is_default_port());
         assert!(!BaseUrl::PRODUCTION.needs_version());
-        for (s, needs) in [("http://h", true), ("http://h/x/v2/", false), ("http://h/xv2", true), ("http://h/v2/x", true)] {
+        for (s, needs) in [
+            ("http://h", true),
+            ("http://h/x/v2/", false),
+            ("http://h/xv2", true),
+            ("http://h/v2/x", true),
+        ] {
             assert_eq!(BaseUrl::parse(s).unwrap().needs_version(), needs, "{s}");
         }
     }

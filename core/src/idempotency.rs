@@ -70,7 +70,9 @@ impl fmt::Display for IdempotencyKeyError {
         f.write_str(match self {
             IdempotencyKeyError::Empty => "idempotency key is empty",
             IdempotencyKeyError::TooLong => "idempotency key is longer than 64 bytes",
-            IdempotencyKeyError::InvalidByte => "idempotency key holds a byte outside visible ASCII",
+            IdempotencyKeyError::InvalidByte => {
+                "idempotency key holds a byte outside visible ASCII"
+            }
         })
     }
 }
@@ -106,13 +108,16 @@ impl IdempotencyKey {
             *b = (*b & 0x3F) | 0x80;
         }
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut key = IdempotencyKey { buf: [0; MAX_IDEMPOTENCY_KEY_LEN], len: UUID_LEN as u8 };
+        let mut key = IdempotencyKey {
+            buf: [0; MAX_IDEMPOTENCY_KEY_LEN],
+            len: UUID_LEN as u8,
+        };
         let mut out = key.buf.iter_mut();
         for (i, b) in bytes.iter().enumerate() {
-            if matches!(i, 4 | 6 | 8 | 10) {
-                if let Some(d) = out.next() {
-                    *d = b'-';
-                }
+            if matches!(i, 4 | 6 | 8 | 10)
+                && let Some(d) = out.next()
+            {
+                *d = b'-';
             }
             for nibble in [b >> 4, b & 0x0F] {
                 if let (Some(d), Some(h)) = (out.next(), HEX.get(usize::from(nibble))) {
@@ -136,7 +141,10 @@ impl IdempotencyKey {
         if !bytes.iter().all(|b| (0x21..=0x7E).contains(b)) {
             return Err(IdempotencyKeyError::InvalidByte);
         }
-        let mut key = IdempotencyKey { buf: [0; MAX_IDEMPOTENCY_KEY_LEN], len: bytes.len() as u8 };
+        let mut key = IdempotencyKey {
+            buf: [0; MAX_IDEMPOTENCY_KEY_LEN],
+            len: bytes.len() as u8,
+        };
         for (dst, src) in key.buf.iter_mut().zip(bytes) {
             *dst = *src;
         }
@@ -153,7 +161,9 @@ impl IdempotencyKey {
 
 impl fmt::Debug for IdempotencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("IdempotencyKey").field(&self.as_str()).finish()
+        f.debug_tuple("IdempotencyKey")
+            .field(&self.as_str())
+            .finish()
     }
 }
 
@@ -227,12 +237,25 @@ mod tests {
     fn parse_rules() {
         assert_eq!(IdempotencyKey::parse(""), Err(IdempotencyKeyError::Empty));
         let long = "a".repeat(65);
-        assert_eq!(IdempotencyKey::parse(&long), Err(IdempotencyKeyError::TooLong));
-        assert_eq!(IdempotencyKey::parse(&long[..64]).unwrap().as_str(), &long[..64]);
+        assert_eq!(
+            IdempotencyKey::parse(&long),
+            Err(IdempotencyKeyError::TooLong)
+        );
+        assert_eq!(
+            IdempotencyKey::parse(&long[..64]).unwrap().as_str(),
+            &long[..64]
+        );
         for bad in ["a b", "a\r\n", "\x7f", "é"] {
-            assert_eq!(IdempotencyKey::parse(bad), Err(IdempotencyKeyError::InvalidByte), "{bad:?}");
+            assert_eq!(
+                IdempotencyKey::parse(bad),
+                Err(IdempotencyKeyError::InvalidByte),
+                "{bad:?}"
+            );
         }
-        assert_eq!(IdempotencyKey::parse("x").unwrap(), IdempotencyKey::parse("x").unwrap());
+        assert_eq!(
+            IdempotencyKey::parse("x").unwrap(),
+            IdempotencyKey::parse("x").unwrap()
+        );
     }
 
     proptest! {

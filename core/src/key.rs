@@ -174,7 +174,10 @@ mod tests {
         let env = |s| ApiKey::new(s).map(|k| k.environment());
         assert_eq!(env("kaiko_live_xxxxxxxxxxxxx"), Ok(Environment::Production));
         assert_eq!(env("kaiko_test_xxxxxxxxxxxxx"), Ok(Environment::Staging));
-        assert_eq!(env("sk_prod_abcdefABCDEF0123456789abcdefAB"), Ok(Environment::Unknown));
+        assert_eq!(
+            env("sk_prod_abcdefABCDEF0123456789abcdefAB"),
+            Ok(Environment::Unknown)
+        );
         // The prefix alone is a (useless but well-formed) key.
         assert_eq!(env("kaiko_live_"), Ok(Environment::Production));
         assert_eq!(env("KAIKO_LIVE_x"), Ok(Environment::Unknown));
@@ -183,7 +186,10 @@ mod tests {
 
     #[test]
     fn base_url_per_environment() {
-        assert_eq!(Environment::Production.base_url(), Some(BaseUrl::PRODUCTION));
+        assert_eq!(
+            Environment::Production.base_url(),
+            Some(BaseUrl::PRODUCTION)
+        );
         assert_eq!(Environment::Staging.base_url(), Some(BaseUrl::STAGING));
         assert_eq!(Environment::Unknown.base_url(), None);
     }
@@ -194,7 +200,14 @@ mod tests {
         let long = "k".repeat(MAX_KEY_LEN + 1);
         assert_eq!(ApiKey::new(&long), Err(KeyError::TooLong));
         assert!(ApiKey::new(&long[..MAX_KEY_LEN]).is_ok());
-        for bad in ["kaiko_live_a b", "kaiko_live_a\r\nX: y", "k\0", "k\t", "k\x7f", "kéy"] {
+        for bad in [
+            "kaiko_live_a b",
+            "kaiko_live_a\r\nX: y",
+            "k\0",
+            "k\t",
+            "k\x7f",
+            "kéy",
+        ] {
             assert_eq!(ApiKey::new(bad), Err(KeyError::InvalidByte), "{bad:?}");
         }
         assert_eq!(ApiKey::new("!~").map(|k| k.expose_secret()), Ok("!~"));
@@ -211,13 +224,19 @@ mod tests {
         assert_eq!(format!("{live}"), "kaiko_live_…");
         assert_eq!(format!("{test}"), "kaiko_test_…");
         assert_eq!(format!("{other}"), "…");
-        assert_eq!(format!("{:#?}", Some(live)), "Some(\n    ApiKey(kaiko_live_…),\n)");
+        assert_eq!(
+            format!("{:#?}", Some(live)),
+            "Some(\n    ApiKey(kaiko_live_…),\n)"
+        );
         assert_eq!(live.expose_secret(), "kaiko_live_s3cr3t");
     }
 
     #[test]
     fn error_display() {
-        assert_eq!(format!("{}", KeyError::InvalidByte), "API key holds a byte outside visible ASCII");
+        assert_eq!(
+            format!("{}", KeyError::InvalidByte),
+            "API key holds a byte outside visible ASCII"
+        );
     }
 
     proptest! {

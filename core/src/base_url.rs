@@ -39,7 +39,8 @@ pub struct BaseUrl<'a> {
     pub host: &'a str,
     /// TCP port (the scheme's default when the URL names none).
     pub port: u16,
-    /// The URL path without trailing slashes; empty for none.
+    /// The URL path without trailing slashes, already percent-encoded: empty, or starting
+    /// with `/`.
     pub prefix: &'a str,
 }
 

@@ -23,7 +23,7 @@
 //! so a request that cannot succeed is never sent. Decisions where the spec is silent:
 //!
 //! - Text limits ([`MAX_TEXT_CHARS`]) count UTF-16 code units, as the backend's JavaScript
-//!   validator does (spec §3.1 [code]); an emoji counts two.
+//!   validator does (spec §3.1, backend code); an emoji counts two.
 //! - A `context_id` over [`MAX_CONTEXT_ID_BYTES`] UTF-8 bytes (spec §10 question 12) is
 //!   400 with code [`CONTEXT_ID_TOO_LONG`]: it is a bad parameter, not a large payload.
 //! - A control byte (below `0x20`, or `0x7F`) in anything that reaches the request line or a
@@ -73,13 +73,13 @@ pub const EMOTION_MODEL: &str = "emotion-v2";
 pub const USER_AGENT: &str = concat!("kaiko-rs/", env!("CARGO_PKG_VERSION"));
 /// Most messages in one request (spec §3.1 `maxLength(100)`, §6 batch size).
 pub const MAX_MESSAGES: usize = 100;
-/// Longest message text in UTF-16 code units (spec §3.1 [code] `≤10000 chars`).
+/// Longest message text in UTF-16 code units (spec §3.1, backend code `≤10000 chars`).
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Longest `context_id` in UTF-8 bytes (spec §3 path parameters, §10 question 12).
 pub const MAX_CONTEXT_ID_BYTES: usize = 128;
 /// Largest JSON body in bytes (spec §5.3 body-size middleware).
 pub const MAX_BODY_BYTES: usize = 1_048_576;
-/// Longest role in bytes (spec §3.1 [code] `≤32 chars`).
+/// Longest role in bytes (spec §3.1, backend code `≤32 chars`).
 pub const MAX_ROLE_BYTES: usize = 32;
 /// The roles the server accepts (spec §5.2, 422 `invalid_role`).
 pub const ROLES: [&str; 3] = ["user", "assistant", "system"];
@@ -645,6 +645,11 @@ impl<'a> Request<'a> {
     }
 
     fn write_path(&self, base: &BaseUrl<'_>, w: &mut Sink<'_>) {
+        // `BaseUrl::parse` gives an empty prefix or one starting with `/`; a hand-built
+        // prefix without it would not be an origin-form target (RFC 9112 §3.2.1).
+        if !base.prefix.is_empty() && !base.prefix.starts_with('/') {
+            w.byte(b'/');
+        }
         w.str(base.prefix);
         if base.needs_version() {
             w.str("/v2");

@@ -261,6 +261,16 @@ fn prefix_rule() {
         let req = text(&write(&Request::context_state("c"), &head(&base, &k)).unwrap());
         assert!(req.starts_with(line), "{url}: {req}");
     }
+    // A hand-built prefix without its leading slash still gives an origin-form target.
+    let base = BaseUrl {
+        prefix: "api",
+        ..BaseUrl::PRODUCTION
+    };
+    let req = text(&write(&Request::context_state("c"), &head(&base, &k)).unwrap());
+    assert!(
+        req.starts_with("GET /api/v2/emotions/c HTTP/1.1\r\n"),
+        "{req}"
+    );
 }
 
 #[test]

@@ -173,7 +173,7 @@ pub struct Failure {
 }
 
 /// What a call reports, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Event {
     /// An emotion item of the response.

@@ -164,7 +164,7 @@ fn month(s: &[u8]) -> Option<u64> {
 }
 
 fn is_leap(y: u64) -> bool {
-    y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)
+    y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
 }
 
 fn days_in_month(y: u64, m: u64) -> u64 {

@@ -156,7 +156,7 @@ fn malformed_chunk_sizes() {
             all_splits(Framing::Chunked, wire),
             Err(err),
             "{:?}",
-            std::str::from_utf8(wire)
+            core::str::from_utf8(wire)
         );
     }
     // The largest size that fits is accepted.

@@ -125,7 +125,7 @@ enum State {
 ///
 /// Call [`next`](Self::next) with the body bytes until the input is used up, acting on each
 /// item; call [`finish`](Self::finish) when the body ends.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SseDecoder {
     state: State,

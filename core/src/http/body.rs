@@ -144,7 +144,7 @@ enum State {
 /// Feed it the bytes after the response head with [`decode`](Self::decode), passing the
 /// unconsumed remainder again until it reports `done` (or, for [`Framing::UntilClose`], until
 /// the connection closes and [`finish_on_close`](Self::finish_on_close) is called).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BodyDecoder {
     state: State,

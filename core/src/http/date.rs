@@ -43,15 +43,15 @@ fn imf_fixdate(s: &[u8]) -> Option<u64> {
         return None;
     }
     short_weekday(s.get(0..3)?)?;
-    expect(s, 3, b", ")?;
+    lit(s, 3, b", ")?;
     let day = digits(s.get(5..7)?)?;
-    expect(s, 7, b" ")?;
+    lit(s, 7, b" ")?;
     let month = month(s.get(8..11)?)?;
-    expect(s, 11, b" ")?;
+    lit(s, 11, b" ")?;
     let year = digits(s.get(12..16)?)?;
-    expect(s, 16, b" ")?;
+    lit(s, 16, b" ")?;
     let (h, m, sec) = time_of_day(s.get(17..25)?)?;
-    expect(s, 25, b" GMT")?;
+    lit(s, 25, b" GMT")?;
     to_unix(year, month, day, h, m, sec)
 }
 
@@ -63,15 +63,15 @@ fn rfc850(s: &[u8]) -> Option<u64> {
     if rest.len() != 24 {
         return None;
     }
-    expect(rest, 0, b", ")?;
+    lit(rest, 0, b", ")?;
     let day = digits(rest.get(2..4)?)?;
-    expect(rest, 4, b"-")?;
+    lit(rest, 4, b"-")?;
     let month = month(rest.get(5..8)?)?;
-    expect(rest, 8, b"-")?;
+    lit(rest, 8, b"-")?;
     let yy = digits(rest.get(9..11)?)?;
-    expect(rest, 11, b" ")?;
+    lit(rest, 11, b" ")?;
     let (h, m, sec) = time_of_day(rest.get(12..20)?)?;
-    expect(rest, 20, b" GMT")?;
+    lit(rest, 20, b" GMT")?;
     // RFC 9110 §5.6.7: more than 50 years in the future means the previous century.
     let mut year = 2000 + yy;
     if year > RFC850_REFERENCE_YEAR + 50 {
@@ -86,16 +86,16 @@ fn asctime(s: &[u8]) -> Option<u64> {
         return None;
     }
     short_weekday(s.get(0..3)?)?;
-    expect(s, 3, b" ")?;
+    lit(s, 3, b" ")?;
     let month = month(s.get(4..7)?)?;
-    expect(s, 7, b" ")?;
+    lit(s, 7, b" ")?;
     let day = match s.get(8..10)? {
         [b' ', d] => digits(&[*d])?,
         dd => digits(dd)?,
     };
-    expect(s, 10, b" ")?;
+    lit(s, 10, b" ")?;
     let (h, m, sec) = time_of_day(s.get(11..19)?)?;
-    expect(s, 19, b" ")?;
+    lit(s, 19, b" ")?;
     let year = digits(s.get(20..24)?)?;
     to_unix(year, month, day, h, m, sec)
 }
@@ -103,14 +103,14 @@ fn asctime(s: &[u8]) -> Option<u64> {
 /// `HH:MM:SS`
 fn time_of_day(s: &[u8]) -> Option<(u64, u64, u64)> {
     let h = digits(s.get(0..2)?)?;
-    expect(s, 2, b":")?;
+    lit(s, 2, b":")?;
     let m = digits(s.get(3..5)?)?;
-    expect(s, 5, b":")?;
+    lit(s, 5, b":")?;
     let sec = digits(s.get(6..8)?)?;
     Some((h, m, sec))
 }
 
-fn expect(s: &[u8], at: usize, lit: &[u8]) -> Option<()> {
+fn lit(s: &[u8], at: usize, lit: &[u8]) -> Option<()> {
     (s.get(at..at.saturating_add(lit.len()))? == lit).then_some(())
 }
 

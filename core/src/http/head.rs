@@ -89,6 +89,7 @@ impl core::error::Error for HeadError {}
 
 /// The headers the parser keeps (matched on the lower-cased name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Field {
     Other,
     ContentLength,
@@ -144,6 +145,7 @@ impl Field {
 
 /// Which line a CR ends (the LF that must follow completes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Line {
     Leading,
     Status,
@@ -152,6 +154,7 @@ enum Line {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum State {
     /// Before the status line; empty lines are skipped.
     Start,
@@ -173,7 +176,8 @@ enum State {
 }
 
 /// Everything collected from one head; reset for each interim response.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Fields {
     head: ResponseHead,
     http10: bool,
@@ -221,7 +225,8 @@ impl Fields {
 /// rest of the input to a [`BodyDecoder`](super::BodyDecoder) built from
 /// [`ResponseHead::framing`]. For the next response on the same connection, call
 /// [`reset`](Self::reset).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HeadParser {
     max_head: usize,
     state: State,

@@ -7,8 +7,8 @@
 //!
 //! ```text
 //! chunked:  Size ──hex──▶ Size ──;──▶ Ext ──CRLF──▶ Data(n) ──n bytes──▶ DataEnd ──CRLF──▶ Size
-//!             │ "0" CRLF                                                      
-//!             ▼                                                              
+//!             │ "0" CRLF
+//!             ▼
 //!           Trailer ──field CRLF──▶ Trailer ──CRLF──▶ Done
 //! ```
 //!

@@ -14,6 +14,12 @@
 //!                                               Name ─:─▶ Value
 //! ```
 //!
+//! Why not httparse: it needs the whole head in one contiguous buffer (up to `max_head` bytes
+//! of RAM); this parser needs none. Measured cost (thumbv7em-none-eabihf, opt-level "z"):
+//! about 2.3 KB of code, plus 1.9 KB for [`parse_http_date`](super::parse_http_date) (`Date`,
+//! `Retry-After`); the parser's state is 352 bytes on a 64-bit host, 184 of them the
+//! [`ResponseHead`] being filled.
+//!
 //! Invariants: at most `max_head` bytes of one head are consumed before
 //! [`HeadError::TooLarge`]; bytes after the final empty line are never consumed; errors are
 //! sticky (every later call returns the same error until [`HeadParser::reset`]).

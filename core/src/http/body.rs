@@ -214,6 +214,25 @@ impl BodyDecoder {
         Ok(self.out(pos, &[]))
     }
 
+    /// Returns the last `n` bytes of the data slice of the latest [`BodyDecoder::decode`] to
+    /// the decoder, as if they had not been consumed: the caller's consumer took only part of
+    /// that slice and offers the rest again. The data slice is always the tail of what
+    /// `decode` consumed, so this is exact.
+    pub fn give_back(&mut self, n: usize) {
+        let n = n as u64;
+        if n == 0 {
+            return;
+        }
+        self.state = match self.state {
+            // Content-Length bodies go to Done as their last byte is taken.
+            State::Length(left) => State::Length(left.saturating_add(n)),
+            State::Done => State::Length(n),
+            State::Data(left) => State::Data(left.saturating_add(n)),
+            State::DataEnd => State::Data(n),
+            other => other,
+        };
+    }
+
     /// The connection closed: `Ok(())` if that ends the body ([`Framing::UntilClose`], or
     /// already complete), else `Err(BodyError::Truncated)`.
     pub fn finish_on_close(&mut self) -> Result<(), BodyError> {

@@ -60,7 +60,7 @@ pub enum DiscoveryLevel {
 }
 
 /// One emotion item (`EmotionItemV2`). Every field is optional on the wire (spec §3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Emotion {
     /// The key of the `emotions` map (`user`, `_default`, `system`, …); empty for array items.
@@ -93,7 +93,7 @@ pub struct Emotion {
 
 /// A piece of completion text (`choices[0].message.content`, or a streamed delta).
 /// Chunks are cut every [`CHUNK_CAP`] bytes, so a UTF-8 character may straddle two chunks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Chunk {
     /// The bytes.
@@ -135,7 +135,7 @@ pub struct Summary {
 }
 
 /// Something a success body yielded while it was being read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Output {
     /// One complete emotion item.

@@ -83,16 +83,66 @@ struct Row {
 
 /// The seed table, verbatim remedies from the errors page.
 const TABLE: [Row; 10] = [
-    Row { status: 400, kind: "invalid_request_error", code: "missing_field", hint: "Check required fields (messages, model)" },
-    Row { status: 401, kind: "authentication_error", code: "invalid_api_key", hint: "Check x-api-key header" },
-    Row { status: 403, kind: "forbidden_error", code: "key_revoked", hint: "Generate new key in console" },
-    Row { status: 404, kind: "not_found_error", code: "context_not_found", hint: "Verify context_id or model name" },
-    Row { status: 409, kind: "conflict_error", code: "duplicate_id", hint: "Use unique IDs per message" },
-    Row { status: 413, kind: "invalid_request_error", code: "payload_too_large", hint: "Reduce message size or split batch" },
-    Row { status: 422, kind: "invalid_request_error", code: "invalid_role", hint: "Use valid roles: user, assistant, system" },
-    Row { status: 429, kind: "rate_limit_error", code: "too_many_requests", hint: "Retry with exponential backoff" },
-    Row { status: 500, kind: "server_error", code: "internal", hint: "Retry; contact support if persistent" },
-    Row { status: 503, kind: "server_error", code: "service_unavailable", hint: "Check status page, retry later" },
+    Row {
+        status: 400,
+        kind: "invalid_request_error",
+        code: "missing_field",
+        hint: "Check required fields (messages, model)",
+    },
+    Row {
+        status: 401,
+        kind: "authentication_error",
+        code: "invalid_api_key",
+        hint: "Check x-api-key header",
+    },
+    Row {
+        status: 403,
+        kind: "forbidden_error",
+        code: "key_revoked",
+        hint: "Generate new key in console",
+    },
+    Row {
+        status: 404,
+        kind: "not_found_error",
+        code: "context_not_found",
+        hint: "Verify context_id or model name",
+    },
+    Row {
+        status: 409,
+        kind: "conflict_error",
+        code: "duplicate_id",
+        hint: "Use unique IDs per message",
+    },
+    Row {
+        status: 413,
+        kind: "invalid_request_error",
+        code: "payload_too_large",
+        hint: "Reduce message size or split batch",
+    },
+    Row {
+        status: 422,
+        kind: "invalid_request_error",
+        code: "invalid_role",
+        hint: "Use valid roles: user, assistant, system",
+    },
+    Row {
+        status: 429,
+        kind: "rate_limit_error",
+        code: "too_many_requests",
+        hint: "Retry with exponential backoff",
+    },
+    Row {
+        status: 500,
+        kind: "server_error",
+        code: "internal",
+        hint: "Retry; contact support if persistent",
+    },
+    Row {
+        status: 503,
+        kind: "server_error",
+        code: "service_unavailable",
+        hint: "Check status page, retry later",
+    },
 ];
 
 impl ErrorType {
@@ -251,7 +301,13 @@ impl ApiError {
 
 impl core::fmt::Display for ApiError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{} {} {}", self.status, self.kind.as_str(), self.code.as_str())?;
+        write!(
+            f,
+            "{} {} {}",
+            self.status,
+            self.kind.as_str(),
+            self.code.as_str()
+        )?;
         if !self.message.is_empty() {
             write!(f, ": {}", self.message)?;
         }
@@ -432,19 +488,19 @@ impl Fields {
             }
             Token::StrEnd => {
                 // An empty string still replaces a value from a less trusted source.
-                if self.open.is_none() {
-                    if let Some((f, r)) = target {
-                        self.begin(f, r);
-                    }
+                if self.open.is_none()
+                    && let Some((f, r)) = target
+                {
+                    self.begin(f, r);
                 }
                 self.open = None;
             }
             // A numeric code (`"code": 429`) keeps its text.
             Token::Number(n) => {
-                if let Some((Field::Code, r)) = target {
-                    if self.begin(Field::Code, r) {
-                        self.append(Field::Code, n);
-                    }
+                if let Some((Field::Code, r)) = target
+                    && self.begin(Field::Code, r)
+                {
+                    self.append(Field::Code, n);
                 }
             }
             Token::Bool(_) | Token::Null => {}
@@ -528,7 +584,12 @@ impl Default for ErrorBody {
 impl ErrorBody {
     /// A decoder before the first body byte.
     pub const fn new() -> Self {
-        ErrorBody { scanner: Scanner::new(), shape: Shape::Unknown, broken: false, fields: Fields::new() }
+        ErrorBody {
+            scanner: Scanner::new(),
+            shape: Shape::Unknown,
+            broken: false,
+            fields: Fields::new(),
+        }
     }
 
     /// Feeds body bytes, in any fragmentation. Never fails: a body that is not JSON is read
@@ -536,7 +597,9 @@ impl ErrorBody {
     pub fn feed(&mut self, input: &[u8]) {
         let mut input = input;
         if self.shape == Shape::Unknown {
-            let start = input.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+            let start = input
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
             let Some(start) = start else { return };
             input = input.get(start..).unwrap_or(&[]);
             self.shape = match input.first() {
@@ -580,7 +643,11 @@ impl ErrorBody {
         }
         e.message = f.message;
         e.param = f.param;
-        e.request_id = if f.request_id.is_empty() { head.request_id } else { f.request_id };
+        e.request_id = if f.request_id.is_empty() {
+            head.request_id
+        } else {
+            f.request_id
+        };
         match cut {
             Some(Field::Message) => e.message.mark_truncated(),
             Some(Field::Param) => e.param.mark_truncated(),
@@ -655,9 +722,19 @@ mod tests {
         assert_eq!(e.hint(), "Check required fields (messages, model)");
 
         let e = decode_all(ENVELOPE_V1, 404);
-        assert_eq!(e.kind, ErrorType::InvalidRequest, "the body's type wins over the status");
-        assert_eq!(e.code, ErrorCode::Other(Text::from_str_truncating("invalid_model")));
-        assert_eq!(e.message.as_str(), "The requested model 'gpt-4.1-micro' does not exist.");
+        assert_eq!(
+            e.kind,
+            ErrorType::InvalidRequest,
+            "the body's type wins over the status"
+        );
+        assert_eq!(
+            e.code,
+            ErrorCode::Other(Text::from_str_truncating("invalid_model"))
+        );
+        assert_eq!(
+            e.message.as_str(),
+            "The requested model 'gpt-4.1-micro' does not exist."
+        );
         assert!(e.param.is_empty());
     }
 
@@ -714,11 +791,17 @@ mod tests {
         let e = decode_all(b"<html><body>502 Bad Gateway</body></html>", 502);
         assert_eq!(e.message.as_str(), "502 Bad Gateway");
         assert_eq!(e.kind, ErrorType::Server);
-        assert_eq!(e.code, ErrorCode::Other(Text::from_str_truncating("http_502")));
+        assert_eq!(
+            e.code,
+            ErrorCode::Other(Text::from_str_truncating("http_502"))
+        );
 
         let nginx = b"<html>\r\n<head><title>504 Gateway Time-out</title></head>\r\n<body>\r\n<center><h1>504 Gateway Time-out</h1></center>\r\n</body>\r\n</html>\r\n";
         let e = decode_all(nginx, 504);
-        assert_eq!(e.message.as_str(), "504 Gateway Time-out 504 Gateway Time-out");
+        assert_eq!(
+            e.message.as_str(),
+            "504 Gateway Time-out 504 Gateway Time-out"
+        );
 
         let e = decode_all(b"  Internal Server Error\n", 500);
         assert_eq!(e.message.as_str(), "Internal Server Error");
@@ -737,7 +820,10 @@ mod tests {
 
     #[test]
     fn escapes_are_decoded() {
-        let e = decode_all(br#"{"error":{"message":"caf\u00e9 \ud83d\ude00 \"q\" \\ \n"}}"#, 400);
+        let e = decode_all(
+            br#"{"error":{"message":"caf\u00e9 \ud83d\ude00 \"q\" \\ \n"}}"#,
+            400,
+        );
         assert_eq!(e.message.as_str(), "caf\u{e9} \u{1F600} \"q\" \\ \n");
     }
 
@@ -768,7 +854,12 @@ mod tests {
             assert_eq!(e.code.as_str(), "env_code");
         }
         // A bare string under `error` is a message of last resort.
-        assert_eq!(decode_all(br#"{"error":"Not Found"}"#, 404).message.as_str(), "Not Found");
+        assert_eq!(
+            decode_all(br#"{"error":"Not Found"}"#, 404)
+                .message
+                .as_str(),
+            "Not Found"
+        );
         let e = decode_all(br#"{"error":"x","message":"Not Found"}"#, 404);
         assert_eq!(e.message.as_str(), "Not Found");
     }
@@ -784,20 +875,31 @@ mod tests {
         assert!(e.message.is_empty());
         assert_eq!(e.code.as_str(), "429");
         // A top-level array has no fields.
-        assert_eq!(decode_all(br#"[{"message":"no"}]"#, 500), ApiError::from_status(500));
+        assert_eq!(
+            decode_all(br#"[{"message":"no"}]"#, 500),
+            ApiError::from_status(500)
+        );
     }
 
     #[test]
     fn request_id_and_rate_limit_from_the_head() {
         let mut head = ResponseHead::new(429);
         head.request_id = Text::from_str_truncating("apigw-abc");
-        head.rate_limit = RateLimit { limit: Some(60), remaining: Some(0), reset: Some(1_735_862_400) };
+        head.rate_limit = RateLimit {
+            limit: Some(60),
+            remaining: Some(0),
+            reset: Some(1_735_862_400),
+        };
         let e = decode(br#"{"message":"Rate limit exceeded."}"#, &head, &[]);
         assert_eq!(e.request_id.as_str(), "apigw-abc");
         assert_eq!(e.rate_limit, head.rate_limit);
         assert_eq!(e.retry_after, None);
         let e = decode(ENVELOPE, &head, &[7]);
-        assert_eq!(e.request_id.as_str(), "req-7f65ab21d1", "the body's id wins");
+        assert_eq!(
+            e.request_id.as_str(),
+            "req-7f65ab21d1",
+            "the body's id wins"
+        );
     }
 
     #[test]
@@ -820,16 +922,66 @@ mod tests {
     #[test]
     fn status_table() {
         let rows: [(u16, ErrorType, ErrorCode, &str); 10] = [
-            (400, ErrorType::InvalidRequest, ErrorCode::MissingField, "Check required fields (messages, model)"),
-            (401, ErrorType::Authentication, ErrorCode::InvalidApiKey, "Check x-api-key header"),
-            (403, ErrorType::Forbidden, ErrorCode::KeyRevoked, "Generate new key in console"),
-            (404, ErrorType::NotFound, ErrorCode::ContextNotFound, "Verify context_id or model name"),
-            (409, ErrorType::Conflict, ErrorCode::DuplicateId, "Use unique IDs per message"),
-            (413, ErrorType::InvalidRequest, ErrorCode::PayloadTooLarge, "Reduce message size or split batch"),
-            (422, ErrorType::InvalidRequest, ErrorCode::InvalidRole, "Use valid roles: user, assistant, system"),
-            (429, ErrorType::RateLimit, ErrorCode::TooManyRequests, "Retry with exponential backoff"),
-            (500, ErrorType::Server, ErrorCode::Internal, "Retry; contact support if persistent"),
-            (503, ErrorType::Server, ErrorCode::ServiceUnavailable, "Check status page, retry later"),
+            (
+                400,
+                ErrorType::InvalidRequest,
+                ErrorCode::MissingField,
+                "Check required fields (messages, model)",
+            ),
+            (
+                401,
+                ErrorType::Authentication,
+                ErrorCode::InvalidApiKey,
+                "Check x-api-key header",
+            ),
+            (
+                403,
+                ErrorType::Forbidden,
+                ErrorCode::KeyRevoked,
+                "Generate new key in console",
+            ),
+            (
+                404,
+                ErrorType::NotFound,
+                ErrorCode::ContextNotFound,
+                "Verify context_id or model name",
+            ),
+            (
+                409,
+                ErrorType::Conflict,
+                ErrorCode::DuplicateId,
+                "Use unique IDs per message",
+            ),
+            (
+                413,
+                ErrorType::InvalidRequest,
+                ErrorCode::PayloadTooLarge,
+                "Reduce message size or split batch",
+            ),
+            (
+                422,
+                ErrorType::InvalidRequest,
+                ErrorCode::InvalidRole,
+                "Use valid roles: user, assistant, system",
+            ),
+            (
+                429,
+                ErrorType::RateLimit,
+                ErrorCode::TooManyRequests,
+                "Retry with exponential backoff",
+            ),
+            (
+                500,
+                ErrorType::Server,
+                ErrorCode::Internal,
+                "Retry; contact support if persistent",
+            ),
+            (
+                503,
+                ErrorType::Server,
+                ErrorCode::ServiceUnavailable,
+                "Check status page, retry later",
+            ),
         ];
         for (status, kind, code, hint) in rows {
             let e = decode_all(b"", status);
@@ -840,8 +992,20 @@ mod tests {
     }
 
     const PARTS: &[&[u8]] = &[
-        b"{", b"}", b"[", b"]", b"\"", b":", b",", b"\"error\"", b"\"message\"", b"\"code\"",
-        b"\"x\\u00e9\"", b"1", b"null", b" ",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b"\"",
+        b":",
+        b",",
+        b"\"error\"",
+        b"\"message\"",
+        b"\"code\"",
+        b"\"x\\u00e9\"",
+        b"1",
+        b"null",
+        b" ",
     ];
 
     proptest! {

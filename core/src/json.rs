@@ -280,7 +280,10 @@ impl Scanner {
     /// bytes consumed and the token; `Ok((input.len(), None))` means everything was consumed
     /// and more input is needed (or the document is done, see [`Scanner::is_done`]).
     #[allow(clippy::should_implement_trait)]
-    pub fn next<'a>(&'a mut self, input: &'a [u8]) -> Result<(usize, Option<Token<'a>>), JsonError> {
+    pub fn next<'a>(
+        &'a mut self,
+        input: &'a [u8],
+    ) -> Result<(usize, Option<Token<'a>>), JsonError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -322,7 +325,11 @@ impl Scanner {
 
     /// A value just ended (string, number, literal or container).
     fn value_end(&mut self) {
-        self.mode = if self.depth == 0 { Mode::Done } else { Mode::AfterValue };
+        self.mode = if self.depth == 0 {
+            Mode::Done
+        } else {
+            Mode::AfterValue
+        };
     }
 
     fn top_is_object(&self) -> bool {
@@ -401,7 +408,11 @@ impl Scanner {
                 Ok((1, None))
             }
             Mode::AfterValue if b == b',' => {
-                self.mode = if self.top_is_object() { Mode::Key } else { Mode::Value };
+                self.mode = if self.top_is_object() {
+                    Mode::Key
+                } else {
+                    Mode::Value
+                };
                 Ok((1, None))
             }
             Mode::KeyOrEnd | Mode::AfterValue if b == b'}' && self.top_is_object() => {
@@ -409,7 +420,9 @@ impl Scanner {
                 self.value_end();
                 Ok((1, Some(Out::ObjectEnd)))
             }
-            Mode::ValueOrEnd | Mode::AfterValue if b == b']' && self.depth > 0 && !self.top_is_object() => {
+            Mode::ValueOrEnd | Mode::AfterValue
+                if b == b']' && self.depth > 0 && !self.top_is_object() =>
+            {
                 self.depth -= 1;
                 self.value_end();
                 Ok((1, Some(Out::ArrayEnd)))
@@ -462,7 +475,12 @@ impl Scanner {
     }
 
     /// Inside a string: a run of plain bytes, an escape byte, or the closing quote.
-    fn string(&mut self, input: &[u8], i: usize, key: bool) -> Result<(usize, Option<Out>), JsonError> {
+    fn string(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        key: bool,
+    ) -> Result<(usize, Option<Out>), JsonError> {
         let Some(&b) = input.get(i) else {
             return Ok((0, None));
         };

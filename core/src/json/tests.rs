@@ -104,7 +104,13 @@ fn k(v: &str) -> T {
 fn scans_a_document() {
     let doc = br#" {"a": [1, -0.5e+3, true, false, null, "x"], "b": {}, "c": [], "d": ""} "#;
     let got = all_splits_agree(doc).unwrap();
-    let mut want = std::vec![T::Os, k("a"), T::As, T::Num(b"1".to_vec()), T::Num(b"-0.5e+3".to_vec())];
+    let mut want = std::vec![
+        T::Os,
+        k("a"),
+        T::As,
+        T::Num(b"1".to_vec()),
+        T::Num(b"-0.5e+3".to_vec())
+    ];
     want.extend([T::Bool(true), T::Bool(false), T::Null]);
     want.extend(s("x"));
     want.extend([T::Ae, k("b"), T::Os, T::Oe, k("c"), T::As, T::Ae, k("d")]);
@@ -139,12 +145,17 @@ fn lone_surrogates_become_replacement_characters() {
     }
     // In keys as well.
     let got = all_splits_agree(br#"{"\ud800":1}"#).unwrap();
-    assert_eq!(got, std::vec![T::Os, k("\u{FFFD}"), T::Num(b"1".to_vec()), T::Oe]);
+    assert_eq!(
+        got,
+        std::vec![T::Os, k("\u{FFFD}"), T::Num(b"1".to_vec()), T::Oe]
+    );
 }
 
 #[test]
 fn numbers_follow_the_grammar() {
-    for good in ["0", "-0", "1", "-12", "0.5", "1e5", "1E+5", "1e-05", "-1.25E10", "10"] {
+    for good in [
+        "0", "-0", "1", "-12", "0.5", "1e5", "1E+5", "1e-05", "-1.25E10", "10",
+    ] {
         let doc = std::format!("[{good}]");
         assert_eq!(
             all_splits_agree(doc.as_bytes()).unwrap(),
@@ -152,7 +163,9 @@ fn numbers_follow_the_grammar() {
             "{good}"
         );
     }
-    for bad in ["01", "-", "1.", ".5", "1e", "1e+", "+1", "-a", "1.e5", "0x1", "1.5.2", "--1"] {
+    for bad in [
+        "01", "-", "1.", ".5", "1e", "1e+", "+1", "-a", "1.e5", "0x1", "1.5.2", "--1",
+    ] {
         let doc = std::format!("[{bad}]");
         assert!(whole(doc.as_bytes()).is_err(), "{bad}");
     }
@@ -231,7 +244,12 @@ fn rejects_bad_documents() {
     ];
     for (doc, err) in cases {
         for cut in 0..=doc.len() {
-            assert_eq!(scan(doc, &[cut]), Err(err), "{:?} cut {cut}", String::from_utf8_lossy(doc));
+            assert_eq!(
+                scan(doc, &[cut]),
+                Err(err),
+                "{:?} cut {cut}",
+                String::from_utf8_lossy(doc)
+            );
         }
     }
     assert_eq!(whole(b""), Err(JsonError::Incomplete));
@@ -363,7 +381,12 @@ fn chars() -> impl Strategy<Value = Vec<(char, bool)>> {
 }
 
 fn number() -> impl Strategy<Value = String> {
-    (any::<bool>(), 0u64..100_000, proptest::option::of(0u32..1000), proptest::option::of(-30i32..30))
+    (
+        any::<bool>(),
+        0u64..100_000,
+        proptest::option::of(0u32..1000),
+        proptest::option::of(-30i32..30),
+    )
         .prop_map(|(neg, int, frac, exp)| {
             let mut n = String::new();
             if neg {

@@ -714,7 +714,10 @@ impl SuccessParser {
 
     /// Feeds body bytes and stops right after producing one [`Output`]. Returns the bytes
     /// consumed and the output; `Ok((input.len(), None))` means more bytes are needed.
-    /// The outputs do not depend on how the body is split.
+    /// The outputs do not depend on how the body is split. An output can come with 0 bytes
+    /// consumed when bytes of an earlier call completed it (a lone surrogate decoded as
+    /// U+FFFD only once the next byte shows no low half follows); every call either consumes
+    /// or produces.
     ///
     /// # Errors
     /// The body is not valid JSON (see [`JsonError`]); the error repeats on later calls.

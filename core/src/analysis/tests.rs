@@ -785,3 +785,28 @@ const PARTS: &[&[u8]] = &[
     b"null",
     b" ",
 ];
+
+/// Lone surrogates (U+FFFD, decoded late) and pairs falling on a chunk boundary.
+#[test]
+fn surrogates_on_chunk_boundaries() {
+    for pad in CHUNK_CAP - 4..=CHUNK_CAP {
+        for tail in [
+            r#"\ud800""#,
+            r#"\ud800x""#,
+            r#"\ud800\n""#,
+            r#"\ud800\u0041""#,
+            r#"\ud83d\ude00""#,
+        ] {
+            let body = std::format!(
+                r#"{{"choices":[{{"message":{{"content":"{}{tail}}}}}]}}"#,
+                "a".repeat(pad)
+            );
+            let (outs, _) = decode_all(body.as_bytes());
+            let chunks = content(&outs);
+            let text = String::from_utf8(chunks.concat()).unwrap();
+            assert!(text.starts_with(&"a".repeat(pad)));
+            assert!(text.contains('\u{FFFD}') || text.contains('\u{1F600}'));
+            assert_eq!(chunks[0].len(), CHUNK_CAP.min(text.len()));
+        }
+    }
+}

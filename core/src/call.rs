@@ -276,7 +276,7 @@ impl<'a> Call<'a> {
     pub fn new(config: &Config<'a>, request: Request<'a>, seed: u64, now: Instant) -> Result<Self, Invalid> {
         request.validate()?;
         let idempotency_key = IdempotencyKey::from_seed(seed);
-        let mut call = Call {
+        let call = Call {
             request,
             config: *config,
             idempotency_key,
@@ -382,7 +382,7 @@ impl<'a> Call<'a> {
         self.head_parser = HeadParser::new(self.config.max_head);
         self.head = None;
         self.keep_alive = true;
-        crate::fmt::debug!("kaiko: attempt {} sent ({} bytes)", self.attempts, n);
+        debug!("kaiko: attempt {} sent ({} bytes)", self.attempts, n);
         Ok(Some(n))
     }
 
@@ -634,7 +634,7 @@ impl<'a> Call<'a> {
             }
         };
         if let Cause::Api(e) = &cause {
-            crate::fmt::warn!("kaiko: attempt {} failed with HTTP {}", self.attempts, e.status);
+            warn!("kaiko: attempt {} failed with HTTP {}", self.attempts, e.status);
         }
         let decision = retry::decide(
             &self.config.policy,

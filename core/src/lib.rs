@@ -7,6 +7,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+#[macro_use]
 mod fmt;
 
 pub mod analysis;

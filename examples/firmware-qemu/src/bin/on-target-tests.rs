@@ -18,11 +18,11 @@ use semihosting::{println, process};
 static MSGS: [Message<'static>; 1] = [Message::user("I feel a bit unsure about this")];
 
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\
-40\r\n{\"object\":\"emotions.analysis\",\"model\":\"emotion-v2\",\"emotions\":{\r\n\
-9d\r\n\"user\":{\"category\":\"fear\",\"intensity\":0.52,\"intensityLevel\":\"subtle\",\"valence\":-0.35,\"arousal\":0.45,\"raw\":{\"fear\":0.52,\"sadness\":0.21,\"joy\":0.09}}}}             \r\n\
+3f\r\n{\"object\":\"emotions.analysis\",\"model\":\"emotion-v2\",\"emotions\":{\r\n\
+a1\r\n\"user\":{\"category\":\"fear\",\"intensity\":0.52,\"intensityLevel\":\"subtle\",\"valence\":-0.35,\"arousal\":0.45,\"raw\":{\"fear\":0.52,\"sadness\":0.21,\"joy\":0.09}}}}             \r\n\
 0\r\n\r\n";
 
-const TOO_MANY: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Type: application/json\r\nContent-Length: 105\r\n\r\n\
+const TOO_MANY: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Type: application/json\r\nContent-Length: 104\r\n\r\n\
 {\"error\":{\"type\":\"rate_limit_error\",\"code\":\"too_many_requests\",\"message\":\"slow down\",\"request_id\":\"r1\"}}";
 
 const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n<html>busy</html>\r\n";
@@ -178,8 +178,7 @@ mod stack {
     }
 
     fn bounds() -> (usize, usize) {
-        // SAFETY: only the addresses of the linker symbols are taken.
-        unsafe { (core::ptr::addr_of!(_stack_end) as usize, core::ptr::addr_of!(_stack_start) as usize) }
+        (core::ptr::addr_of!(_stack_end) as usize, core::ptr::addr_of!(_stack_start) as usize)
     }
 
     /// Re-paints the unused stack below the current frame (with a margin for this function).

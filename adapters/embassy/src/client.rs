@@ -24,7 +24,7 @@ pub trait Connect {
 }
 
 /// Why [`Client::call`] returned without an API outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// The call failed: every attempt allowed by the policy failed, or the failure was not

@@ -8,7 +8,7 @@ use kaiko_core::call::{BufferTooSmall, Call, ConnectionLost, Event, Failure, Suc
 use kaiko_core::time::Instant;
 
 /// How [`drive`] left the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Drive {
     /// The call is over. The connection may carry another call if [`Call::keep_alive`] says so.

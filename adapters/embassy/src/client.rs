@@ -26,6 +26,7 @@ pub trait Connect {
 /// Why [`Client::call`] returned without an API outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(clippy::large_enum_variant)] // No allocator to box into; returned once per call.
 pub enum Error {
     /// The call failed: every attempt allowed by the policy failed, or the failure was not
     /// retryable.

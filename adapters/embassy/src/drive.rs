@@ -10,6 +10,7 @@ use kaiko_core::time::Instant;
 /// How [`drive`] left the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(clippy::large_enum_variant)] // No allocator to box into; returned once per connection.
 pub enum Drive {
     /// The call is over. The connection may carry another call if [`Call::keep_alive`] says so.
     Done(Result<Success, Failure>),
@@ -22,6 +23,7 @@ pub enum Drive {
 }
 
 /// What one connection ended with, including the case only a connection pool can resolve.
+#[allow(clippy::large_enum_variant)] // As `Drive`.
 pub(crate) enum Ended {
     Drive(Drive),
     /// A reused connection died before any byte of the response: the request of `len` bytes
@@ -149,10 +151,9 @@ pub(crate) async fn drive_conn<IO: Read + Write>(
             if !call.keep_alive() {
                 return Ended::Drive(Drive::Reconnect);
             }
-            match call.poll_timeout() {
-                Some(at) => Timer::at(at.into()).await,
-                // Over without `Done` having been drained: `drain` below returns it.
-                None => {}
+            // `None`: over without `Done` drained yet; `drain` below returns it.
+            if let Some(at) = call.poll_timeout() {
+                Timer::at(at.into()).await;
             }
             call.handle_timeout(now());
         } else {

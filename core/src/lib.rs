@@ -14,6 +14,7 @@ pub mod base_url;
 pub mod call;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod json;
 pub mod key;
 pub mod request;

@@ -222,7 +222,10 @@ pub(crate) fn error_response(
 ) -> Response {
     let rid = sh.request_id();
     let rate = rate.unwrap_or_else(|| idle_rate(&sh.config));
-    finish(ApiErr::new(status, code, message, param).response(&rid), &rate)
+    finish(
+        ApiErr::new(status, code, message, param).response(&rid),
+        &rate,
+    )
 }
 
 /// The response of a fault that replaces the normal one.
@@ -373,7 +376,11 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
         let e = ApiErr::new(403, "key_revoked", "This API key has been revoked", None);
         return finish(e.response(&rid), &idle_rate(cfg));
     }
-    if cfg.accepted_keys.as_ref().is_some_and(|ks| !ks.contains(&key)) {
+    if cfg
+        .accepted_keys
+        .as_ref()
+        .is_some_and(|ks| !ks.contains(&key))
+    {
         let e = ApiErr::new(401, "invalid_api_key", "Invalid API key", None);
         return finish(e.response(&rid), &idle_rate(cfg));
     }
@@ -485,7 +492,10 @@ fn context_id(raw: &str) -> Result<String, ApiErr> {
         return Err(ApiErr::new(
             400,
             "invalid_context_id",
-            format!("context_id is {} bytes; at most {MAX_CONTEXT_ID} are allowed", id.len()),
+            format!(
+                "context_id is {} bytes; at most {MAX_CONTEXT_ID} are allowed",
+                id.len()
+            ),
             Some("context_id".into()),
         ));
     }
@@ -493,10 +503,15 @@ fn context_id(raw: &str) -> Result<String, ApiErr> {
 }
 
 fn route(method: &str, path: &str) -> Result<Route, ApiErr> {
-    let not_found = || ApiErr::new(404, "not_found", format!("No route for {method} {path}"), None);
-    let rest = path
-        .strip_prefix("/v2/")
-        .ok_or_else(not_found)?;
+    let not_found = || {
+        ApiErr::new(
+            404,
+            "not_found",
+            format!("No route for {method} {path}"),
+            None,
+        )
+    };
+    let rest = path.strip_prefix("/v2/").ok_or_else(not_found)?;
     // The backend's router is not strict: one trailing slash is tolerated (spec §1).
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     let segs: Vec<&str> = rest.split('/').collect();
@@ -511,9 +526,7 @@ fn route(method: &str, path: &str) -> Result<Route, ApiErr> {
         ("POST", ["chat", "completions"]) => Route::Chat,
         ("POST", ["emotions", c, "analysis"]) => Route::ContextAnalysis(context_id(c)?),
         ("GET", ["emotions", c]) => Route::State(context_id(c)?),
-        ("GET", ["emotions", c, "message", m]) => {
-            Route::Message(context_id(c)?, percent_decode(m))
-        }
+        ("GET", ["emotions", c, "message", m]) => Route::Message(context_id(c)?, percent_decode(m)),
         _ => return Err(not_found()),
     })
 }
@@ -549,8 +562,18 @@ fn body(req: &Request) -> Result<Map<String, Value>, ApiErr> {
     }
     match serde_json::from_slice::<Value>(&req.body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiErr::new(400, "invalid_json", "The body must be a JSON object", None)),
-        Err(e) => Err(ApiErr::new(400, "invalid_json", format!("The body is not valid JSON: {e}"), None)),
+        Ok(_) => Err(ApiErr::new(
+            400,
+            "invalid_json",
+            "The body must be a JSON object",
+            None,
+        )),
+        Err(e) => Err(ApiErr::new(
+            400,
+            "invalid_json",
+            format!("The body is not valid JSON: {e}"),
+            None,
+        )),
     }
 }
 
@@ -619,8 +642,15 @@ fn analysis_request(obj: &Map<String, Value>) -> Result<(String, Vec<Msg>), ApiE
         let role = role(m, i, false)?;
         let text = match m.get("content").and_then(|c| c.get("text")) {
             Some(Value::String(t)) => t.clone(),
-            None | Some(Value::Null) => return Err(ApiErr::missing(&format!("messages[{i}].content.text"))),
-            Some(_) => return Err(ApiErr::wrong_type(&format!("messages[{i}].content.text"), "a string")),
+            None | Some(Value::Null) => {
+                return Err(ApiErr::missing(&format!("messages[{i}].content.text")));
+            }
+            Some(_) => {
+                return Err(ApiErr::wrong_type(
+                    &format!("messages[{i}].content.text"),
+                    "a string",
+                ));
+            }
         };
         let external_id = match m.get("externalId").or_else(|| m.get("external_id")) {
             Some(Value::String(s)) => Some(s.clone()),
@@ -653,7 +683,10 @@ fn analysis(obj: &Map<String, Value>) -> Result<Value, ApiErr> {
 
 fn batch(obj: &Map<String, Value>) -> Result<Value, ApiErr> {
     let (model, msgs) = analysis_request(obj)?;
-    let items: Vec<Value> = msgs.iter().map(|m| emotion::analyse(&m.text).item()).collect();
+    let items: Vec<Value> = msgs
+        .iter()
+        .map(|m| emotion::analyse(&m.text).item())
+        .collect();
     let tokens: u64 = msgs.iter().map(|m| emotion::tokens(&m.text)).sum();
     Ok(json!({
         "object": "emotions.batch_analysis",
@@ -679,7 +712,8 @@ fn trend(prev: Option<f64>, now: f64) -> (&'static str, f64) {
 
 fn baseline(ctx: &Context) -> Value {
     let n = ctx.messages.len().max(1) as f64;
-    let avg = |f: fn(&Scores) -> f64| round4(ctx.messages.iter().map(|s| f(&s.scores)).sum::<f64>() / n);
+    let avg =
+        |f: fn(&Scores) -> f64| round4(ctx.messages.iter().map(|s| f(&s.scores)).sum::<f64>() / n);
     json!({
         "dataPointCount": ctx.messages.len(),
         "averageIntensity": avg(|s| s.intensity),
@@ -688,14 +722,22 @@ fn baseline(ctx: &Context) -> Value {
     })
 }
 
-fn context_analysis(st: &mut State, ctx_id: &str, obj: &Map<String, Value>) -> Result<Value, ApiErr> {
+fn context_analysis(
+    st: &mut State,
+    ctx_id: &str,
+    obj: &Map<String, Value>,
+) -> Result<Value, ApiErr> {
     let (model, msgs) = analysis_request(obj)?;
     let existing = st.contexts.get(ctx_id);
     let mut seen: Vec<&str> = Vec::new();
     for (i, m) in msgs.iter().enumerate() {
-        let Some(e) = m.external_id.as_deref() else { continue };
+        let Some(e) = m.external_id.as_deref() else {
+            continue;
+        };
         let stored = existing.is_some_and(|c| {
-            c.messages.iter().any(|s| s.external_id.as_deref() == Some(e))
+            c.messages
+                .iter()
+                .any(|s| s.external_id.as_deref() == Some(e))
         });
         if stored || seen.contains(&e) {
             return Err(ApiErr::new(
@@ -707,7 +749,9 @@ fn context_analysis(st: &mut State, ctx_id: &str, obj: &Map<String, Value>) -> R
         }
         seen.push(e);
     }
-    let prev = existing.and_then(|c| c.messages.last()).map(|s| s.scores.valence);
+    let prev = existing
+        .and_then(|c| c.messages.last())
+        .map(|s| s.scores.valence);
     let ctx = st.contexts.entry(ctx_id.to_owned()).or_default();
     ctx.model.clone_from(&model);
     let mut emotions = Map::new();
@@ -748,10 +792,19 @@ fn context_not_found(ctx_id: &str) -> ApiErr {
 }
 
 fn state(st: &State, ctx_id: &str) -> Result<Value, ApiErr> {
-    let ctx = st.contexts.get(ctx_id).ok_or_else(|| context_not_found(ctx_id))?;
+    let ctx = st
+        .contexts
+        .get(ctx_id)
+        .ok_or_else(|| context_not_found(ctx_id))?;
     let n = ctx.messages.len();
-    let last = ctx.messages.last().ok_or_else(|| context_not_found(ctx_id))?;
-    let prev = n.checked_sub(2).and_then(|i| ctx.messages.get(i)).map(|s| s.scores.valence);
+    let last = ctx
+        .messages
+        .last()
+        .ok_or_else(|| context_not_found(ctx_id))?;
+    let prev = n
+        .checked_sub(2)
+        .and_then(|i| ctx.messages.get(i))
+        .map(|s| s.scores.valence);
     let (direction, valence_trend) = trend(prev, last.scores.valence);
     let mut emotions = Map::new();
     emotions.insert(last.role.clone(), last.scores.brief_item());
@@ -768,7 +821,10 @@ fn state(st: &State, ctx_id: &str) -> Result<Value, ApiErr> {
 }
 
 fn message(st: &State, ctx_id: &str, ext: &str) -> Result<Value, ApiErr> {
-    let ctx = st.contexts.get(ctx_id).ok_or_else(|| context_not_found(ctx_id))?;
+    let ctx = st
+        .contexts
+        .get(ctx_id)
+        .ok_or_else(|| context_not_found(ctx_id))?;
     let m = ctx
         .messages
         .iter()
@@ -795,17 +851,34 @@ fn message(st: &State, ctx_id: &str, ext: &str) -> Result<Value, ApiErr> {
 /// The assistant's canned answer to a message whose dominant emotion is `category`.
 fn reply_for(category: &str) -> &'static str {
     match category {
-        "sadness" => "I'm sorry you're going through this. It's okay to feel down, and I'm here to listen whenever you want to talk.",
-        "anger" => "That sounds really frustrating. Your feelings are valid; let's look at what could help you move forward.",
-        "fear" => "It's completely natural to feel nervous. Let me share some tips to help you feel more prepared and confident.",
-        "love" => "That's lovely to hear. It's clear how much this means to you, and that kind of connection is worth cherishing.",
-        "surprise" => "Wow, that is unexpected! Tell me more about what happened and how you feel about it.",
-        _ => "That's wonderful to hear! It sounds like things are going really well, and I'm glad you shared it.",
+        "sadness" => {
+            "I'm sorry you're going through this. It's okay to feel down, and I'm here to listen whenever you want to talk."
+        }
+        "anger" => {
+            "That sounds really frustrating. Your feelings are valid; let's look at what could help you move forward."
+        }
+        "fear" => {
+            "It's completely natural to feel nervous. Let me share some tips to help you feel more prepared and confident."
+        }
+        "love" => {
+            "That's lovely to hear. It's clear how much this means to you, and that kind of connection is worth cherishing."
+        }
+        "surprise" => {
+            "Wow, that is unexpected! Tell me more about what happened and how you feel about it."
+        }
+        _ => {
+            "That's wonderful to hear! It sounds like things are going really well, and I'm glad you shared it."
+        }
     }
 }
 
 /// POST /v2/chat/completions (spec §3.8; the stream shape is this server's assumption, §4).
-fn chat(sh: &Shared, st: &mut State, obj: &Map<String, Value>, rid: &str) -> Result<Response, ApiErr> {
+fn chat(
+    sh: &Shared,
+    st: &mut State,
+    obj: &Map<String, Value>,
+    rid: &str,
+) -> Result<Response, ApiErr> {
     let list = messages(obj)?;
     let model = required_str(obj, "model")?.to_owned();
     let emotion_model = required_str(obj, "emotion_model")?.to_owned();
@@ -817,8 +890,15 @@ fn chat(sh: &Shared, st: &mut State, obj: &Map<String, Value>, rid: &str) -> Res
         let role = role(m, i, true)?;
         let content = match m.get("content") {
             Some(Value::String(s)) => s.clone(),
-            None | Some(Value::Null) => return Err(ApiErr::missing(&format!("messages[{i}].content"))),
-            Some(_) => return Err(ApiErr::wrong_type(&format!("messages[{i}].content"), "a string")),
+            None | Some(Value::Null) => {
+                return Err(ApiErr::missing(&format!("messages[{i}].content")));
+            }
+            Some(_) => {
+                return Err(ApiErr::wrong_type(
+                    &format!("messages[{i}].content"),
+                    "a string",
+                ));
+            }
         };
         msgs.push((role, content));
     }
@@ -828,7 +908,10 @@ fn chat(sh: &Shared, st: &mut State, obj: &Map<String, Value>, rid: &str) -> Res
             return Err(ApiErr::new(
                 400,
                 "invalid_context_id",
-                format!("context_id is {} bytes; at most {MAX_CONTEXT_ID} are allowed", c.len()),
+                format!(
+                    "context_id is {} bytes; at most {MAX_CONTEXT_ID} are allowed",
+                    c.len()
+                ),
                 Some("context_id".into()),
             ));
         }
@@ -939,7 +1022,10 @@ mod tests {
             route("GET", "/v2/emotions/ctx/message/m%2D1").ok(),
             Some(Route::Message("ctx".into(), "m-1".into()))
         );
-        assert_eq!(route("GET", "/v2/emotions/%zz").ok(), Some(Route::State("%zz".into())));
+        assert_eq!(
+            route("GET", "/v2/emotions/%zz").ok(),
+            Some(Route::State("%zz".into()))
+        );
         for (m, p) in [
             ("GET", "/v2/nothing"),
             ("DELETE", "/v2/emotions/x"),
@@ -962,8 +1048,14 @@ mod tests {
             ..Config::default()
         };
         let mut st = State::default();
-        assert_eq!(take_rate(&mut st, &cfg, "k").map(|r| r.remaining).ok(), Some(1));
-        assert_eq!(take_rate(&mut st, &cfg, "k").map(|r| r.remaining).ok(), Some(0));
+        assert_eq!(
+            take_rate(&mut st, &cfg, "k").map(|r| r.remaining).ok(),
+            Some(1)
+        );
+        assert_eq!(
+            take_rate(&mut st, &cfg, "k").map(|r| r.remaining).ok(),
+            Some(0)
+        );
         let (rate, secs) = take_rate(&mut st, &cfg, "k").err().unwrap();
         assert_eq!(rate.remaining, 0);
         assert!((1..=60).contains(&secs));

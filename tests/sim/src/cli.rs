@@ -67,7 +67,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> 
                 config.max_body = v.parse().map_err(|_| format!("bad size `{v}`"))?;
             }
             "--latency" => config.latency = parse_duration(&value()?)?,
-            "--key" => config.accepted_keys.get_or_insert_with(Vec::new).push(value()?),
+            "--key" => config
+                .accepted_keys
+                .get_or_insert_with(Vec::new)
+                .push(value()?),
             "--revoked" => config.revoked_keys.push(value()?),
             "--fault" => config.faults.push(parse_fault(&value()?)?),
             other => return Err(format!("unknown argument `{other}`")),
@@ -113,7 +116,10 @@ mod tests {
     use crate::Fault;
 
     fn args(s: &str) -> impl Iterator<Item = String> {
-        s.split_whitespace().map(str::to_owned).collect::<Vec<_>>().into_iter()
+        s.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .into_iter()
     }
 
     #[test]
@@ -126,7 +132,12 @@ mod tests {
         assert_eq!(o.addr.port(), 0);
         assert_eq!(o.config.rate_limit, 5);
         assert_eq!(o.config.faults.len(), 2);
-        assert_eq!(o.config.faults[1], Fault::Drip { per_byte: Duration::from_millis(5) });
+        assert_eq!(
+            o.config.faults[1],
+            Fault::Drip {
+                per_byte: Duration::from_millis(5)
+            }
+        );
         assert_eq!(o.config.accepted_keys, Some(vec!["a".to_owned()]));
         assert_eq!(o.config.revoked_keys, vec!["b".to_owned()]);
         assert_eq!(o.config.latency, Duration::from_millis(10));
@@ -135,7 +146,13 @@ mod tests {
     #[test]
     fn usage_errors() {
         assert!(parse(args("--help")).unwrap().is_none());
-        for bad in ["--bogus", "--rate-limit", "--rate-limit x", "--fault nope", "--addr nowhere"] {
+        for bad in [
+            "--bogus",
+            "--rate-limit",
+            "--rate-limit x",
+            "--fault nope",
+            "--addr nowhere",
+        ] {
             assert!(parse(args(bad)).is_err(), "{bad}");
         }
         assert_eq!(run_cli(args("--fault nope")), 2);

@@ -86,7 +86,15 @@ const LEXICON: &[(&str, [f64; 6])] = &[
 
 /// Words that scale the next emotion word up.
 const INTENSIFIERS: &[&str] = &[
-    "very", "really", "so", "extremely", "incredibly", "absolutely", "totally", "super", "truly",
+    "very",
+    "really",
+    "so",
+    "extremely",
+    "incredibly",
+    "absolutely",
+    "totally",
+    "super",
+    "truly",
     "deeply",
 ];
 /// Words that scale the next emotion word down ("a bit", "slightly").
@@ -132,17 +140,16 @@ fn lookup(word: &str) -> Option<[f64; 6]> {
     }
     // Crude stemming: "loved", "hates", "crying", "happily".
     for suffix in ["s", "d", "ed", "ing", "ly", "ily"] {
-        if let Some(stem) = word.strip_suffix(suffix) {
-            if stem.len() >= 3 {
-                if let Some(v) = find(stem) {
-                    return Some(v);
-                }
-                if suffix == "ily" {
-                    if let Some(v) = find(&format!("{stem}y")) {
-                        return Some(v);
-                    }
-                }
-            }
+        let Some(stem) = word.strip_suffix(suffix).filter(|s| s.len() >= 3) else {
+            continue;
+        };
+        let found = find(stem).or_else(|| {
+            (suffix == "ily")
+                .then(|| find(&format!("{stem}y")))
+                .flatten()
+        });
+        if found.is_some() {
+            return found;
         }
     }
     None
@@ -312,7 +319,10 @@ mod tests {
             ("I'm really excited about this opportunity!", "joy"),
             ("I am so excited about this new project!", "joy"),
             ("I am nervous about my interview tomorrow.", "fear"),
-            ("This is amazing! I never expected such great results!", "joy"),
+            (
+                "This is amazing! I never expected such great results!",
+                "joy",
+            ),
             ("I hate waiting, this is so unfair", "anger"),
             ("I miss my family and feel lonely", "sadness"),
             ("I love you", "love"),

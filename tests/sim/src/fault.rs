@@ -256,10 +256,19 @@ mod tests {
     fn parses_every_spelling() {
         let ms = Duration::from_millis;
         let cases = [
-            ("429", Fault::Status { status: 429, retry_after: None }),
+            (
+                "429",
+                Fault::Status {
+                    status: 429,
+                    retry_after: None,
+                },
+            ),
             (
                 "503:retry-after=2",
-                Fault::Status { status: 503, retry_after: Some(RetryAfterValue::Seconds(2)) },
+                Fault::Status {
+                    status: 503,
+                    retry_after: Some(RetryAfterValue::Seconds(2)),
+                },
             ),
             (
                 "429:retry-after-date=5",
@@ -268,15 +277,33 @@ mod tests {
                     retry_after: Some(RetryAfterValue::HttpDate { secs_from_now: 5 }),
                 },
             ),
-            ("status:500", Fault::Status { status: 500, retry_after: None }),
+            (
+                "status:500",
+                Fault::Status {
+                    status: 500,
+                    retry_after: None,
+                },
+            ),
             ("html:502", Fault::Html { status: 502 }),
             ("flat:500", Fault::FlatError { status: 500 }),
             ("status-error:500", Fault::StatusError { status: 500 }),
             ("empty:503", Fault::Empty { status: 503 }),
             ("odd-chunks", Fault::OddChunks),
             ("drip:5ms", Fault::Drip { per_byte: ms(5) }),
-            ("stall:3s", Fault::Stall { after_head: false, duration: ms(3000) }),
-            ("stall-after-head:1.5s", Fault::Stall { after_head: true, duration: ms(1500) }),
+            (
+                "stall:3s",
+                Fault::Stall {
+                    after_head: false,
+                    duration: ms(3000),
+                },
+            ),
+            (
+                "stall-after-head:1.5s",
+                Fault::Stall {
+                    after_head: true,
+                    duration: ms(1500),
+                },
+            ),
             ("reset-mid-head", Fault::ResetMidHead),
             ("reset-mid-body", Fault::ResetMidBody),
             ("reset-after-processing", Fault::ResetAfterProcessing),
@@ -291,7 +318,16 @@ mod tests {
 
     #[test]
     fn rejects_nonsense() {
-        for spec in ["", "teapot", "html", "drip:5", "drip:5parsecs", "42", "503:retry=2", "odd-chunks:1"] {
+        for spec in [
+            "",
+            "teapot",
+            "html",
+            "drip:5",
+            "drip:5parsecs",
+            "42",
+            "503:retry=2",
+            "odd-chunks:1",
+        ] {
             assert!(parse_fault(spec).is_err(), "{spec}");
         }
     }

@@ -112,7 +112,11 @@ impl Conn {
                 break i + 4;
             }
             if self.buf.len() > MAX_HEAD {
-                return Err(reject(431, "request_header_fields_too_large", "Request head exceeds 16384 bytes"));
+                return Err(reject(
+                    431,
+                    "request_header_fields_too_large",
+                    "Request head exceeds 16384 bytes",
+                ));
             }
             match self.fill(keep_going) {
                 Ok(0) | Err(_) => return Err(ReadError::Gone),
@@ -120,14 +124,22 @@ impl Conn {
             }
         };
         if head_end > MAX_HEAD {
-            return Err(reject(431, "request_header_fields_too_large", "Request head exceeds 16384 bytes"));
+            return Err(reject(
+                431,
+                "request_header_fields_too_large",
+                "Request head exceeds 16384 bytes",
+            ));
         }
         let head: Vec<u8> = self.buf.drain(..head_end).collect();
         let mut req = parse_head(&head)?;
 
         if req.header("transfer-encoding").is_some() {
             // RFC 9112 §6.3 lets a server refuse a body it cannot frame; 411 asks for a length.
-            return Err(reject(411, "length_required", "Request bodies must carry Content-Length"));
+            return Err(reject(
+                411,
+                "length_required",
+                "Request bodies must carry Content-Length",
+            ));
         }
         let len = content_length(&req)?;
         if len > max_body {
@@ -178,7 +190,9 @@ fn is_tchar(b: u8) -> bool {
 /// Parses a request head ending in CRLF CRLF (RFC 9112 §3, §5).
 fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
     let text = head.strip_suffix(b"\r\n\r\n").unwrap_or(head);
-    let mut lines = text.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = text
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let line = lines.next().unwrap_or(&[]);
     let line = std::str::from_utf8(line).map_err(|_| bad("Request line is not ASCII"))?;
     let mut parts = line.split(' ');
@@ -196,7 +210,13 @@ fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
     let minor = match version {
         "HTTP/1.1" => 1,
         "HTTP/1.0" => 0,
-        _ => return Err(reject(505, "http_version_not_supported", "Only HTTP/1.0 and HTTP/1.1")),
+        _ => {
+            return Err(reject(
+                505,
+                "http_version_not_supported",
+                "Only HTTP/1.0 and HTTP/1.1",
+            ));
+        }
     };
     let mut headers = Vec::new();
     for l in lines {
@@ -204,7 +224,10 @@ fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
             // RFC 9112 §5.2: obsolete line folding may be rejected with 400.
             return Err(bad("Obsolete line folding"));
         }
-        let colon = l.iter().position(|&b| b == b':').ok_or_else(|| bad("Header without colon"))?;
+        let colon = l
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or_else(|| bad("Header without colon"))?;
         let (name, value) = l.split_at(colon);
         let value = value.get(1..).unwrap_or(&[]);
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
@@ -215,7 +238,9 @@ fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
         }
         headers.push((
             String::from_utf8_lossy(name).into_owned(),
-            String::from_utf8_lossy(value).trim_matches([' ', '\t']).to_owned(),
+            String::from_utf8_lossy(value)
+                .trim_matches([' ', '\t'])
+                .to_owned(),
         ));
     }
     if minor == 1 && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
@@ -234,7 +259,11 @@ fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
 /// The body length (RFC 9112 §6.3): absent → 0; differing or invalid values → 400.
 fn content_length(req: &Request) -> Result<usize, ReadError> {
     let mut len: Option<usize> = None;
-    for (_, v) in req.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+    for (_, v) in req
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
         for part in v.split(',') {
             let part = part.trim();
             if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
@@ -356,9 +385,13 @@ impl Response {
         let mut rest = all.as_slice();
         let mut i = 0usize;
         while !rest.is_empty() {
-            let n = ODD_SIZES.get(i % ODD_SIZES.len()).copied().unwrap_or(1).min(rest.len());
+            let n = ODD_SIZES
+                .get(i % ODD_SIZES.len())
+                .copied()
+                .unwrap_or(1)
+                .min(rest.len());
             let (chunk, tail) = rest.split_at(n);
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 body.extend_from_slice(format!("{n:x};sim-ext=\"odd\"\r\n").as_bytes());
             } else {
                 body.extend_from_slice(format!("{n:X}\r\n").as_bytes());
@@ -369,7 +402,10 @@ impl Response {
             i += 1;
         }
         body.extend_from_slice(b"0;last\r\nX-Sim-Trailer: done\r\n\r\n");
-        let head = self.head("Transfer-Encoding: chunked\r\nTrailer: X-Sim-Trailer\r\n", close);
+        let head = self.head(
+            "Transfer-Encoding: chunked\r\nTrailer: X-Sim-Trailer\r\n",
+            close,
+        );
         (head, body)
     }
 }
@@ -386,8 +422,10 @@ mod tests {
 
     #[test]
     fn parses_a_request_head() {
-        let r = parse_head(b"POST /v2/emotions/analysis?x=1 HTTP/1.1\r\nHost: a\r\nX-Api-Key:  k \r\n\r\n")
-            .unwrap();
+        let r = parse_head(
+            b"POST /v2/emotions/analysis?x=1 HTTP/1.1\r\nHost: a\r\nX-Api-Key:  k \r\n\r\n",
+        )
+        .unwrap();
         assert_eq!(r.method, "POST");
         assert_eq!(r.path(), "/v2/emotions/analysis");
         assert_eq!(r.header("x-api-key"), Some("k"));
@@ -404,7 +442,10 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: a\x01\r\n\r\n",
             b"GET nopath HTTP/1.1\r\nHost: a\r\n\r\n",
         ] {
-            assert!(matches!(parse_head(head), Err(ReadError::Reject { status: 400, .. })));
+            assert!(matches!(
+                parse_head(head),
+                Err(ReadError::Reject { status: 400, .. })
+            ));
         }
         assert!(matches!(
             parse_head(b"GET / HTTP/2.0\r\n\r\n"),

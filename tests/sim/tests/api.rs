@@ -41,10 +41,20 @@ fn assert_item(item: &Value, category: &str) {
         _ => "minimal",
     };
     assert_eq!(item["intensityLevel"], level);
-    assert!(["simple", "layered", "paradoxical", "transcendent"]
-        .contains(&item["complexity"].as_str().unwrap()));
-    assert!(["routine", "normal", "significant", "breakthrough", "transcendent"]
-        .contains(&item["discoveryLevel"].as_str().unwrap()));
+    assert!(
+        ["simple", "layered", "paradoxical", "transcendent"]
+            .contains(&item["complexity"].as_str().unwrap())
+    );
+    assert!(
+        [
+            "routine",
+            "normal",
+            "significant",
+            "breakthrough",
+            "transcendent"
+        ]
+        .contains(&item["discoveryLevel"].as_str().unwrap())
+    );
     let raw = item["raw"].as_object().unwrap();
     assert_eq!(raw.len(), 6);
     let sum: f64 = raw.values().map(|v| v.as_f64().unwrap()).sum();
@@ -195,9 +205,14 @@ fn unknown_context_and_message_are_404() {
         "/v2/emotions/c1/analysis",
         r#"{"model":"emotion-v2","messages":[{"externalId":"m1","content":{"text":"hi"}}]}"#,
     );
-    let e = get(&sim, "/v2/emotions/c1/message/m2").error(404, "not_found_error", "context_not_found");
+    let e =
+        get(&sim, "/v2/emotions/c1/message/m2").error(404, "not_found_error", "context_not_found");
     assert_eq!(e["param"], "external_id");
-    for (m, p) in [("GET", "/v2/nothing"), ("DELETE", "/v2/emotions/c1"), ("GET", "/")] {
+    for (m, p) in [
+        ("GET", "/v2/nothing"),
+        ("DELETE", "/v2/emotions/c1"),
+        ("GET", "/"),
+    ] {
         call(&sim, m, p, &[], "").error(404, "not_found_error", "not_found");
     }
 }
@@ -223,7 +238,10 @@ fn batch_analysis_returns_an_array() {
     let many: Vec<String> = (0..101)
         .map(|i| format!(r#"{{"content":{{"text":"m{i}"}}}}"#))
         .collect();
-    let body = format!(r#"{{"model":"emotion-v2","messages":[{}]}}"#, many.join(","));
+    let body = format!(
+        r#"{{"model":"emotion-v2","messages":[{}]}}"#,
+        many.join(",")
+    );
     let e = post(&sim, "/v2/emotions/batch-analysis", &body).error(
         413,
         "invalid_request_error",
@@ -258,7 +276,10 @@ fn chat_completion() {
         u["prompt_tokens"].as_u64().unwrap() + u["completion_tokens"].as_u64().unwrap()
     );
     // The context_id feeds the context state.
-    assert_eq!(get(&sim, "/v2/emotions/chat-123").json()["emotions"]["user"]["category"], "fear");
+    assert_eq!(
+        get(&sim, "/v2/emotions/chat-123").json()["emotions"]["user"]["category"],
+        "fear"
+    );
 
     let e = post(
         &sim,
@@ -311,7 +332,7 @@ fn chat_stream_is_sse_over_chunks() {
         assert!(c["choices"][0]["finish_reason"].is_null());
         content.push_str(c["choices"][0]["delta"]["content"].as_str().unwrap());
     }
-    assert!(chunks.len() - 1 >= 2, "several content pieces");
+    assert!(chunks.len() > 2, "several content pieces");
     let fin = chunks.last().unwrap();
     assert_eq!(fin["choices"][0]["finish_reason"], "stop");
     assert_item(&fin["emotions"]["user"], "fear");
@@ -327,7 +348,12 @@ fn health_routes() {
     let r = get(&sim, "/v2/emotions");
     assert_eq!(r.status, 200);
     assert!(r.json()["message"].as_str().unwrap().contains("Emotion V2"));
-    assert!(get(&sim, "/v2/chat/").json()["message"].as_str().unwrap().contains("Chat V2"));
+    assert!(
+        get(&sim, "/v2/chat/").json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("Chat V2")
+    );
 }
 
 #[test]
@@ -372,9 +398,24 @@ fn authentication_rows() {
 fn validation_rows() {
     let sim = sim();
     let cases = [
-        (r#"{"model":"emotion-v2"}"#, 400, "missing_field", "messages"),
-        (r#"{"model":"emotion-v2","messages":[]}"#, 400, "missing_field", "messages"),
-        (r#"{"messages":[{"content":{"text":"hi"}}]}"#, 400, "missing_field", "model"),
+        (
+            r#"{"model":"emotion-v2"}"#,
+            400,
+            "missing_field",
+            "messages",
+        ),
+        (
+            r#"{"model":"emotion-v2","messages":[]}"#,
+            400,
+            "missing_field",
+            "messages",
+        ),
+        (
+            r#"{"messages":[{"content":{"text":"hi"}}]}"#,
+            400,
+            "missing_field",
+            "model",
+        ),
         (
             r#"{"model":"emotion-v2","messages":[{"role":"user","content":{}}]}"#,
             400,
@@ -389,12 +430,20 @@ fn validation_rows() {
         ),
     ];
     for (body, status, code, param) in cases {
-        for path in ["/v2/emotions/analysis", "/v2/emotions/ctx/analysis", "/v2/emotions/batch-analysis"] {
+        for path in [
+            "/v2/emotions/analysis",
+            "/v2/emotions/ctx/analysis",
+            "/v2/emotions/batch-analysis",
+        ] {
             let e = post(&sim, path, body).error(status, "invalid_request_error", code);
             assert_eq!(e["param"], param, "{path} {body}");
         }
     }
-    post(&sim, "/v2/emotions/analysis", "{not json").error(400, "invalid_request_error", "invalid_json");
+    post(&sim, "/v2/emotions/analysis", "{not json").error(
+        400,
+        "invalid_request_error",
+        "invalid_json",
+    );
     post(&sim, "/v2/emotions/analysis", "").error(400, "invalid_request_error", "missing_field");
     // Failed validation stores nothing.
     assert_eq!(get(&sim, "/v2/emotions/ctx").status, 404);
@@ -424,7 +473,12 @@ fn body_and_head_limits() {
 
     let mut c = Client::connect(sim.addr());
     let big = "a".repeat(17 * 1024);
-    c.send("GET", "/v2/emotions", &[("x-api-key", KEY), ("X-Big", &big)], b"");
+    c.send(
+        "GET",
+        "/v2/emotions",
+        &[("x-api-key", KEY), ("X-Big", &big)],
+        b"",
+    );
     let r = c.read_response().unwrap();
     assert_eq!(r.status, 431);
 
@@ -452,7 +506,10 @@ fn rate_limit_headers_then_429() {
         let r = get(&sim, "/v2/emotions");
         assert_eq!(r.status, 200);
         assert_eq!(r.header("X-RateLimit-Limit"), Some("3"));
-        assert_eq!(r.header("X-RateLimit-Remaining"), Some(left.to_string().as_str()));
+        assert_eq!(
+            r.header("X-RateLimit-Remaining"),
+            Some(left.to_string().as_str())
+        );
     }
     let r = get(&sim, "/v2/emotions");
     r.error(429, "rate_limit_error", "too_many_requests");
@@ -461,11 +518,22 @@ fn rate_limit_headers_then_429() {
     let secs: u64 = r.header("Retry-After").unwrap().parse().unwrap();
     assert!((1..=60).contains(&secs), "{secs}");
     // Another key has its own window.
-    let other = call(&sim, "GET", "/v2/emotions", &[("x-api-key", "kaiko_test_other")], "");
+    let other = call(
+        &sim,
+        "GET",
+        "/v2/emotions",
+        &[("x-api-key", "kaiko_test_other")],
+        "",
+    );
     // `call` sends the test key first; the authorizer reads x-api-key's first value.
     assert_eq!(other.status, 429);
     let mut c = Client::connect(sim.addr());
-    let r = c.request("GET", "/v2/emotions", &[("x-api-key", "kaiko_test_other")], b"");
+    let r = c.request(
+        "GET",
+        "/v2/emotions",
+        &[("x-api-key", "kaiko_test_other")],
+        b"",
+    );
     assert_eq!(r.status, 200);
     assert_eq!(r.header("X-RateLimit-Remaining"), Some("2"));
 }
@@ -508,7 +576,12 @@ fn keep_alive_reuses_one_connection() {
     assert_eq!(c.read_response().unwrap().status, 200);
     assert_eq!(c.read_response().unwrap().status, 200);
     // Connection: close is honoured.
-    let r = c.request("GET", "/v2/emotions", &[("x-api-key", KEY), ("Connection", "close")], b"");
+    let r = c.request(
+        "GET",
+        "/v2/emotions",
+        &[("x-api-key", KEY), ("Connection", "close")],
+        b"",
+    );
     assert_eq!(r.header("Connection"), Some("close"));
     assert!(c.is_closed());
     assert_eq!(sim.connections_accepted(), 1);
@@ -545,13 +618,19 @@ fn idempotent_replay_and_ledger() {
     assert_eq!(l.processed("7f65ab21d1-test-123"), 1);
     assert_eq!(l.replayed("7f65ab21d1-test-123"), 1);
     assert_eq!(l.max_processed(), 1);
-    assert_eq!(l.entry("7f65ab21d1-test-123").unwrap().path, "/v2/chat/completions");
+    assert_eq!(
+        l.entry("7f65ab21d1-test-123").unwrap().path,
+        "/v2/chat/completions"
+    );
 
     // Without the header every request is processed, and counted per path.
     let c = post(&sim, "/v2/chat/completions", CHAT);
     let d = post(&sim, "/v2/chat/completions", CHAT);
     assert_ne!(c.json()["id"], d.json()["id"]);
-    assert_eq!(sim.ledger().processed_without_key("/v2/chat/completions"), 2);
+    assert_eq!(
+        sim.ledger().processed_without_key("/v2/chat/completions"),
+        2
+    );
 
     // An error answer is stored and replayed too.
     let k2 = [("Idempotency-Key", "bad-1")];
@@ -581,11 +660,23 @@ fn idempotency_key_in_flight_conflicts() {
         )
     });
     std::thread::sleep(Duration::from_millis(100));
-    let second = call(&sim, "POST", "/v2/emotions/analysis", &[("Idempotency-Key", "slow")], FEAR);
+    let second = call(
+        &sim,
+        "POST",
+        "/v2/emotions/analysis",
+        &[("Idempotency-Key", "slow")],
+        FEAR,
+    );
     let e = second.error(409, "conflict_error", "idempotency_in_flight");
     assert_eq!(e["param"], "Idempotency-Key");
     assert_eq!(first.join().unwrap().status, 200);
-    let third = call(&sim, "POST", "/v2/emotions/analysis", &[("Idempotency-Key", "slow")], FEAR);
+    let third = call(
+        &sim,
+        "POST",
+        "/v2/emotions/analysis",
+        &[("Idempotency-Key", "slow")],
+        FEAR,
+    );
     assert_eq!(third.header("Idempotent-Replayed"), Some("true"));
     assert_eq!(sim.ledger().processed("slow"), 1);
     assert_eq!(sim.ledger().replayed("slow"), 1);

@@ -60,7 +60,9 @@ impl Resp {
 pub fn is_request_id(s: &str) -> bool {
     s.len() == 14
         && s.starts_with("req-")
-        && s[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && s[4..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// A client connection.
@@ -148,7 +150,10 @@ impl Client {
                 return Ok(String::from_utf8_lossy(&line[..i]).into_owned());
             }
             if self.fill()? == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "EOF in chunk line"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "EOF in chunk line",
+                ));
             }
         }
     }

@@ -108,8 +108,15 @@ impl Conn {
         keep_going: &mut dyn FnMut() -> bool,
     ) -> Result<Request, ReadError> {
         let head_end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i + 4;
+            // RFC 9112 §2.2: empty lines before the request line are ignored.
+            let blank = self
+                .buf
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            self.buf.drain(..blank);
+            if let Some(i) = head_end(&self.buf) {
+                break i;
             }
             if self.buf.len() > MAX_HEAD {
                 return Err(reject(
@@ -179,8 +186,18 @@ fn bad(message: &str) -> ReadError {
     reject(400, "bad_request", message)
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// The end of the head: just past the first empty line, CRLF or bare LF (RFC 9112 §2.2
+/// lets a recipient accept a bare LF as a line terminator).
+fn head_end(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = from + buf.get(from..)?.iter().position(|&b| b == b'\n')?;
+        match (buf.get(at + 1), buf.get(at + 2)) {
+            (Some(b'\n'), _) => return Some(at + 2),
+            (Some(b'\r'), Some(b'\n')) => return Some(at + 3),
+            _ => from = at + 1,
+        }
+    }
 }
 
 fn is_tchar(b: u8) -> bool {
@@ -189,7 +206,13 @@ fn is_tchar(b: u8) -> bool {
 
 /// Parses a request head ending in CRLF CRLF (RFC 9112 §3, §5).
 fn parse_head(head: &[u8]) -> Result<Request, ReadError> {
-    let text = head.strip_suffix(b"\r\n\r\n").unwrap_or(head);
+    let end = head.len()
+        - head
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+    let text = head.get(..end).unwrap_or(head);
     let mut lines = text
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
@@ -430,6 +453,16 @@ mod tests {
         assert_eq!(r.path(), "/v2/emotions/analysis");
         assert_eq!(r.header("x-api-key"), Some("k"));
         assert!(r.keep_alive());
+    }
+
+    #[test]
+    fn finds_the_end_of_the_head() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY"), Some(27));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nHost: a\n\nBODY"), Some(24));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n"), None);
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r"), None);
+        let r = parse_head(b"GET /v2/emotions HTTP/1.1\nHost: a\nx-api-key: k\n\n").unwrap();
+        assert_eq!(r.header("x-api-key"), Some("k"));
     }
 
     #[test]

@@ -542,7 +542,7 @@ fn rate_limit_headers_then_429() {
 fn rate_window_resets() {
     let sim = Sim::start(Config {
         rate_limit: 1,
-        rate_window: Duration::from_millis(300),
+        rate_window: Duration::from_secs(1),
         ..Config::default()
     })
     .unwrap();
@@ -550,7 +550,7 @@ fn rate_window_resets() {
     let r = get(&sim, "/v2/emotions");
     assert_eq!(r.status, 429);
     assert_eq!(r.header("Retry-After"), Some("1"));
-    std::thread::sleep(Duration::from_millis(350));
+    std::thread::sleep(Duration::from_millis(1050));
     assert_eq!(get(&sim, "/v2/emotions").status, 200);
 }
 
@@ -645,7 +645,7 @@ fn idempotent_replay_and_ledger() {
 #[test]
 fn idempotency_key_in_flight_conflicts() {
     let sim = Sim::start(Config {
-        latency: Duration::from_millis(400),
+        latency: Duration::from_millis(800),
         ..Config::default()
     })
     .unwrap();
@@ -659,7 +659,10 @@ fn idempotency_key_in_flight_conflicts() {
             FEAR.as_bytes(),
         )
     });
-    std::thread::sleep(Duration::from_millis(100));
+    // Once the first request is read, its key is claimed before the latency starts.
+    while sim.requests_received() == 0 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let second = call(
         &sim,
         "POST",

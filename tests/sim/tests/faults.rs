@@ -162,7 +162,7 @@ fn stall_before_the_head() {
 
 #[test]
 fn stall_after_the_head() {
-    let d = Duration::from_millis(400);
+    let d = Duration::from_millis(800);
     let sim = sim_with(vec![Fault::Stall {
         after_head: true,
         duration: d,

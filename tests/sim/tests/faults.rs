@@ -359,3 +359,25 @@ fn the_binary_serves_and_parses_faults() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_retry_during_a_stall_is_processed_once() {
+    let sim = sim_with(vec![Fault::Stall {
+        after_head: false,
+        duration: Duration::from_millis(600),
+    }]);
+    // The first attempt gives up; the stalled request has not reached the application.
+    let first = send_keyed(&sim, "st");
+    std::thread::sleep(Duration::from_millis(100));
+    drop(first);
+    let r = keyed(&sim, "st");
+    assert_eq!(r.status, 200);
+    assert!(r.header("Idempotent-Replayed").is_none());
+    // When the stall ends, the abandoned request finds the key completed and replays.
+    let start = Instant::now();
+    while sim.ledger().replayed("st") == 0 && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let l = sim.ledger();
+    assert_eq!((l.processed("st"), l.replayed("st")), (1, 1));
+}

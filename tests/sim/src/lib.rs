@@ -28,10 +28,13 @@
 //!
 //! Path segments are percent-decoded, a trailing slash is tolerated, a `context_id` over 128
 //! bytes gets 400 `invalid_context_id`. Every request needs a key (`x-api-key` or
-//! `Authorization: Bearer`), health routes included. Checks run in this order: key (401),
-//! revoked key (403), rate limit (429), route (404 `not_found`), idempotency (replay or 409),
-//! body (400 `invalid_json`, 400 `missing_field`, 422 `invalid_role`, 413 for more than 100
-//! messages, 409 `duplicate_id`). Messages without a `role` are reported under `user`.
+//! `Authorization: Bearer`), health routes included. Checks run in this order: missing key
+//! (401), revoked key (403), key not in [`Config::accepted_keys`] (401), rate limit (429),
+//! route (404 `not_found`), idempotency (replay or 409), body (400 `invalid_json`, 400
+//! `missing_field`, 400 `invalid_type` for a field of the wrong JSON type, 422 `invalid_role`,
+//! 413 `payload_too_large` for more than 100 messages, 409 `duplicate_id`). Every message of
+//! a request is analysed; messages without a `role` are reported under `user`, and the last
+//! message of each role fills `emotions.<role>`.
 //! Chat requires `model`, `emotion_model` and `messages` (spec §3.8 marks all three required).
 //!
 //! Emotion results are deterministic: a small lexicon scores the six documented dimensions,

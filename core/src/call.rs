@@ -29,10 +29,12 @@
 //! abandoned (a connection reset mid-body) are followed by [`Event::RetryScheduled`]: a consumer
 //! that accumulates [`Event::Content`] discards what it gathered when it sees that event.
 
-use crate::analysis::{Chunk, Emotion, Output, Summary, SuccessParser};
+use crate::analysis::{Chunk, Emotion, Output, SuccessParser, Summary};
 use crate::base_url::BaseUrl;
 use crate::error::{ApiError, ErrorBody, REQUEST_ID_CAP};
-use crate::http::{BodyDecoder, BodyError, ContentType, Framing, HeadError, HeadParser, RateLimit, ResponseHead};
+use crate::http::{
+    BodyDecoder, BodyError, ContentType, Framing, HeadError, HeadParser, RateLimit, ResponseHead,
+};
 use crate::idempotency::{IdempotencyKey, SplitMix64};
 use crate::json::JsonError;
 use crate::key::{ApiKey, Auth};
@@ -75,7 +77,10 @@ impl<'a> Config<'a> {
     /// A configuration whose base URL follows from the key's prefix (`kaiko_live_` →
     /// production, `kaiko_test_` → staging); `None` for other keys.
     pub fn for_key(api_key: ApiKey<'a>) -> Option<Self> {
-        api_key.environment().base_url().map(|base| Self::new(api_key, base))
+        api_key
+            .environment()
+            .base_url()
+            .map(|base| Self::new(api_key, base))
     }
 }
 
@@ -128,6 +133,8 @@ pub enum ProtocolError {
 /// What made an attempt fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+// No allocator: the API error is kept inline, whatever it costs the other variants.
+#[allow(clippy::large_enum_variant)]
 pub enum Cause {
     /// The API answered with an error status.
     Api(ApiError),
@@ -233,7 +240,10 @@ enum State {
 #[derive(Debug)]
 enum Sink {
     Json,
-    Sse { done_marker: u8, event_started: bool },
+    Sse {
+        done_marker: u8,
+        event_started: bool,
+    },
     Error,
 }
 
@@ -273,7 +283,12 @@ impl<'a> Call<'a> {
     ///
     /// `seed` must come from the device's entropy: it fixes the `Idempotency-Key` shared by
     /// all attempts and the backoff jitter (a fleet sharing one seed would retry in lockstep).
-    pub fn new(config: &Config<'a>, request: Request<'a>, seed: u64, now: Instant) -> Result<Self, Invalid> {
+    pub fn new(
+        config: &Config<'a>,
+        request: Request<'a>,
+        seed: u64,
+        now: Instant,
+    ) -> Result<Self, Invalid> {
         request.validate()?;
         let idempotency_key = IdempotencyKey::from_seed(seed);
         let call = Call {
@@ -360,7 +375,11 @@ impl<'a> Call<'a> {
     /// waiting (backoff, response outstanding, call over). A buffer that is too small is an
     /// error carrying the size needed; the call is unchanged and the caller may try again.
     #[must_use = "the returned bytes must be sent"]
-    pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Result<Option<usize>, BufferTooSmall> {
+    pub fn poll_transmit(
+        &mut self,
+        now: Instant,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, BufferTooSmall> {
         let due = match self.state {
             State::Due => now >= self.due,
             State::Connecting => true,
@@ -458,7 +477,10 @@ impl<'a> Call<'a> {
         } else if head.content_type == ContentType::EventStream {
             self.sse = SseDecoder::new();
             self.success = SuccessParser::new();
-            Sink::Sse { done_marker: 0, event_started: false }
+            Sink::Sse {
+                done_marker: 0,
+                event_started: false,
+            }
         } else {
             self.success = SuccessParser::new();
             Sink::Json
@@ -477,8 +499,8 @@ impl<'a> Call<'a> {
         let data = decoded.data;
         let taken = match self.feed_sink(data) {
             Ok(k) => k,
-            Err(cause) => {
-                self.fail_attempt(now, cause, None);
+            Err(e) => {
+                self.fail_attempt(now, Cause::Protocol(e), None);
                 return input.len();
             }
         };
@@ -496,7 +518,7 @@ impl<'a> Call<'a> {
     }
 
     /// Feeds payload bytes to the current sink; returns how many it took.
-    fn feed_sink(&mut self, data: &[u8]) -> Result<usize, Cause> {
+    fn feed_sink(&mut self, data: &[u8]) -> Result<usize, ProtocolError> {
         match &mut self.sink {
             Sink::Error => {
                 self.error.feed(data);
@@ -508,7 +530,7 @@ impl<'a> Call<'a> {
                     let (n, out) = self
                         .success
                         .feed(data.get(used..).unwrap_or(&[]))
-                        .map_err(|e| Cause::Protocol(ProtocolError::Json(e)))?;
+                        .map_err(ProtocolError::Json)?;
                     used += n;
                     self.output = out;
                     if n == 0 {
@@ -521,13 +543,19 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn feed_sse(&mut self, data: &[u8]) -> Result<usize, Cause> {
+    fn feed_sse(&mut self, data: &[u8]) -> Result<usize, ProtocolError> {
         const DONE: &[u8] = b"[DONE]";
         let mut used = 0;
         while used < data.len() && self.output.is_none() {
             let rest = data.get(used..).unwrap_or(&[]);
             let (n, item) = self.sse.next(rest).unwrap_or_else(|e| match e {});
-            let Sink::Sse { done_marker, event_started } = &mut self.sink else { return Ok(used) };
+            let Sink::Sse {
+                done_marker,
+                event_started,
+            } = &mut self.sink
+            else {
+                return Ok(used);
+            };
             match item {
                 Some(SseItem::Data(d)) => {
                     // `data: [DONE]` ends an OpenAI-style stream; any other data is one JSON
@@ -535,7 +563,7 @@ impl<'a> Call<'a> {
                     if *done_marker > 0 || (!*event_started && d.first() == Some(&b'[')) {
                         for &b in d {
                             if DONE.get(usize::from(*done_marker)) != Some(&b) {
-                                return Err(Cause::Protocol(ProtocolError::StreamData));
+                                return Err(ProtocolError::StreamData);
                             }
                             *done_marker = done_marker.saturating_add(1);
                         }
@@ -548,7 +576,7 @@ impl<'a> Call<'a> {
                         let (m, out) = self
                             .success
                             .feed(d.get(k..).unwrap_or(&[]))
-                            .map_err(|e| Cause::Protocol(ProtocolError::Json(e)))?;
+                            .map_err(ProtocolError::Json)?;
                         k += m;
                         self.output = out;
                         if m == 0 {
@@ -563,7 +591,7 @@ impl<'a> Call<'a> {
                     if *event_started {
                         match self.success.finish() {
                             Ok(out) => self.output = out,
-                            Err(e) => return Err(Cause::Protocol(ProtocolError::Json(e))),
+                            Err(e) => return Err(ProtocolError::Json(e)),
                         }
                         self.success.reset();
                     }
@@ -589,7 +617,11 @@ impl<'a> Call<'a> {
         match self.sink {
             Sink::Error => {
                 let mut error = self.error.finish(&head);
-                let wait = retry::server_wait(&head, self.unix_now(now), self.config.policy.respect_rate_limit);
+                let wait = retry::server_wait(
+                    &head,
+                    self.unix_now(now),
+                    self.config.policy.respect_rate_limit,
+                );
                 error.retry_after = wait;
                 self.fail_attempt(now, Cause::Api(error), wait);
             }
@@ -603,7 +635,10 @@ impl<'a> Call<'a> {
     }
 
     fn succeed(&mut self, now: Instant, head: &ResponseHead) {
-        let resume_at = match (head.rate_limit.remaining, self.config.policy.respect_rate_limit) {
+        let resume_at = match (
+            head.rate_limit.remaining,
+            self.config.policy.respect_rate_limit,
+        ) {
             (Some(0), true) => retry::server_wait(head, self.unix_now(now), true).map(|w| now + w),
             _ => None,
         };
@@ -620,8 +655,9 @@ impl<'a> Call<'a> {
     }
 
     fn unix_now(&self, now: Instant) -> Option<u64> {
-        self.clock
-            .map(|(at, unix)| unix.saturating_add(now.saturating_duration_since(at).as_millis() / 1000))
+        self.clock.map(|(at, unix)| {
+            unix.saturating_add(now.saturating_duration_since(at).as_millis() / 1000)
+        })
     }
 
     fn fail_attempt(&mut self, now: Instant, cause: Cause, server_wait: Option<Duration>) {
@@ -634,7 +670,10 @@ impl<'a> Call<'a> {
             }
         };
         if let Cause::Api(e) = &cause {
-            warn!("kaiko: attempt {} failed with HTTP {}", self.attempts, e.status);
+            warn!(
+                "kaiko: attempt {} failed with HTTP {}",
+                self.attempts, e.status
+            );
         }
         let decision = retry::decide(
             &self.config.policy,
@@ -660,7 +699,11 @@ impl<'a> Call<'a> {
             }
             Decision::Stop(stop) => {
                 self.state = State::Finished;
-                self.control = Some(Event::Done(Err(Failure { cause, stop, attempts: self.attempts })));
+                self.control = Some(Event::Done(Err(Failure {
+                    cause,
+                    stop,
+                    attempts: self.attempts,
+                })));
             }
         }
     }

@@ -1,6 +1,10 @@
 #![no_std]
 #![forbid(unsafe_code)]
-#![warn(missing_docs, clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
+#![warn(
+    missing_docs,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 //! kaiko-core: the sans-IO core of the Kaiko V2 emotion API client.
 

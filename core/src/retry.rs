@@ -94,12 +94,19 @@ impl Policy {
     };
 
     /// No retries at all.
-    pub const NO_RETRIES: Policy = Policy { max_retries: 0, ..Policy::DEFAULT };
+    pub const NO_RETRIES: Policy = Policy {
+        max_retries: 0,
+        ..Policy::DEFAULT
+    };
 
     /// The backoff before retry `retry` (1-based): `base × 2^(retry-1)` capped, plus jitter.
     pub fn backoff(&self, retry: u8, rng: &mut SplitMix64) -> Duration {
         let shift = u32::from(retry.saturating_sub(1)).min(32);
-        let exp = self.base_delay.as_millis().saturating_mul(1u64 << shift).min(self.max_backoff.as_millis());
+        let exp = self
+            .base_delay
+            .as_millis()
+            .saturating_mul(1u64 << shift)
+            .min(self.max_backoff.as_millis());
         let jitter = rng.below(self.max_jitter.as_millis().saturating_add(1));
         Duration::from_millis(exp.saturating_add(jitter))
     }
@@ -138,7 +145,11 @@ pub enum Stop {
 /// (delta-seconds, or an HTTP-date measured against the head's `Date`, else `unix_now`), and,
 /// when `respect_rate_limit`, the time until `X-RateLimit-Reset` once `Remaining` is 0. The
 /// longest of them wins.
-pub fn server_wait(head: &ResponseHead, unix_now: Option<u64>, respect_rate_limit: bool) -> Option<Duration> {
+pub fn server_wait(
+    head: &ResponseHead,
+    unix_now: Option<u64>,
+    respect_rate_limit: bool,
+) -> Option<Duration> {
     let reference = head.date.or(unix_now);
     let until = |t: u64| reference.map(|r| Duration::from_secs(t.saturating_sub(r)));
     let retry_after = match (head.retry_after_ms, head.retry_after) {
@@ -147,7 +158,11 @@ pub fn server_wait(head: &ResponseHead, unix_now: Option<u64>, respect_rate_limi
         (None, Some(RetryAfter::Date(t))) => until(t),
         (None, None) => None,
     };
-    let reset = match (respect_rate_limit, head.rate_limit.remaining, head.rate_limit.reset) {
+    let reset = match (
+        respect_rate_limit,
+        head.rate_limit.remaining,
+        head.rate_limit.reset,
+    ) {
         (true, Some(0), Some(t)) => until(t),
         _ => None,
     };
@@ -191,10 +206,10 @@ pub fn decide(
     if attempts > policy.max_retries {
         return Decision::Stop(Stop::RetriesExhausted);
     }
-    if let Some(wait) = server_wait {
-        if wait > policy.retry_after_cap {
-            return Decision::Stop(Stop::WaitAboveCap { wait });
-        }
+    if let Some(wait) = server_wait
+        && wait > policy.retry_after_cap
+    {
+        return Decision::Stop(Stop::WaitAboveCap { wait });
     }
     let backoff = policy.backoff(attempts, rng);
     let delay = match server_wait {

@@ -87,7 +87,9 @@ impl Score {
             v = -v;
         }
         // Symmetric range, so negating a parsed score never overflows.
-        Some(Score(v.clamp(-i64::from(i32::MAX), i64::from(i32::MAX)) as i32))
+        Some(Score(
+            v.clamp(-i64::from(i32::MAX), i64::from(i32::MAX)) as i32
+        ))
     }
 
     /// The value in thousandths, rounded toward zero (handy for integer-only displays).
@@ -123,7 +125,10 @@ mod tests {
         assert_eq!(Score::parse(b"1e+0"), Some(Score(10_000)));
         assert_eq!(Score::parse(b"1e999999999999"), Some(Score(i32::MAX)));
         assert_eq!(Score::parse(b"-1e999"), Some(Score(-i32::MAX)));
-        assert_eq!(Score::parse(b"99999999999999999999999"), Some(Score(i32::MAX)));
+        assert_eq!(
+            Score::parse(b"99999999999999999999999"),
+            Some(Score(i32::MAX))
+        );
     }
 
     #[test]

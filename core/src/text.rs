@@ -17,7 +17,11 @@ pub struct Text<const N: usize> {
 impl<const N: usize> Text<N> {
     /// An empty text.
     pub const fn new() -> Self {
-        Text { buf: [0; N], len: 0, truncated: false }
+        Text {
+            buf: [0; N],
+            len: 0,
+            truncated: false,
+        }
     }
 
     /// A text holding as much of `s` as fits.
@@ -32,7 +36,10 @@ impl<const N: usize> Text<N> {
     pub fn push_bytes(&mut self, bytes: &[u8]) {
         let room = N - self.len;
         let take = bytes.len().min(room);
-        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..self.len + take), bytes.get(..take)) {
+        if let (Some(dst), Some(src)) = (
+            self.buf.get_mut(self.len..self.len + take),
+            bytes.get(..take),
+        ) {
             dst.copy_from_slice(src);
             self.len += take;
         }
@@ -57,7 +64,9 @@ impl<const N: usize> Text<N> {
         let bytes = self.buf.get(..self.len).unwrap_or(&[]);
         match core::str::from_utf8(bytes) {
             Ok(s) => s,
-            Err(e) => core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
+            Err(e) => {
+                core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or("")
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 
 use embassy_time::Timer;
 use embedded_io_async::{Read, Write};
-use kaiko_core::call::{BufferTooSmall, Call, Config, ConnectionLost, Event, Success, Failure};
+use kaiko_core::call::{BufferTooSmall, Call, Config, ConnectionLost, Event, Failure, Success};
 use kaiko_core::request::{Invalid, Request};
 
 use crate::drive::{Drive, Ended, drain, drive_conn, now, until};
@@ -40,7 +40,11 @@ pub enum Error {
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Error::Failed(fail) => write!(f, "call failed after {} attempts: {:?}", fail.attempts, fail.cause),
+            Error::Failed(fail) => write!(
+                f,
+                "call failed after {} attempts: {:?}",
+                fail.attempts, fail.cause
+            ),
             Error::Invalid(e) => write!(f, "invalid request: {e}"),
             Error::BufferTooSmall(e) => write!(f, "{e}"),
         }
@@ -78,7 +82,13 @@ impl<'a, C: Connect> Client<'a, C> {
     /// A client for `config`; `tx` must hold the largest request (head and body), `rx` is
     /// the read buffer (bigger means fewer reads; 512 bytes is plenty).
     pub fn new(config: Config<'a>, connector: &'a C, tx: &'a mut [u8], rx: &'a mut [u8]) -> Self {
-        Client { config, connector, conn: None, tx, rx }
+        Client {
+            config,
+            connector,
+            conn: None,
+            tx,
+            rx,
+        }
     }
 
     /// Whether a connection is being kept open for the next call.
@@ -106,7 +116,11 @@ impl<'a, C: Connect> Client<'a, C> {
 
     /// Drives a call the caller built (with a persisted idempotency key, a
     /// [`Call::set_not_before`], …) to its end.
-    pub async fn run(&mut self, call: &mut Call<'_>, on_event: &mut impl FnMut(&Event)) -> Result<Success, Error> {
+    pub async fn run(
+        &mut self,
+        call: &mut Call<'_>,
+        on_event: &mut impl FnMut(&Event),
+    ) -> Result<Success, Error> {
         let host = self.config.base_url.host;
         let port = self.config.base_url.port;
         // A request already in `tx` that must be written first (after a stale connection).
@@ -148,8 +162,19 @@ impl<'a, C: Connect> Client<'a, C> {
                     continue;
                 }
             }
-            let Some(conn) = self.conn.as_mut() else { continue };
-            let ended = drive_conn(conn, call, self.tx, self.rx, on_event, reused, pending.take()).await;
+            let Some(conn) = self.conn.as_mut() else {
+                continue;
+            };
+            let ended = drive_conn(
+                conn,
+                call,
+                self.tx,
+                self.rx,
+                on_event,
+                reused,
+                pending.take(),
+            )
+            .await;
             match ended {
                 Ended::Drive(Drive::Done(result)) => {
                     if !call.keep_alive() {

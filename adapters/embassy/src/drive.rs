@@ -29,7 +29,9 @@ pub(crate) enum Ended {
     /// A reused connection died before any byte of the response: the request of `len` bytes
     /// still in the transmit buffer can be sent again on a fresh connection without counting
     /// an attempt (the `Idempotency-Key` makes that safe, spec §2).
-    Stale { len: usize },
+    Stale {
+        len: usize,
+    },
 }
 
 /// The current embassy-time instant in the core's units.
@@ -51,7 +53,9 @@ pub(crate) async fn until<F: Future>(deadline: Option<Instant>, fut: F) -> Optio
 /// Maps a transport error to what the core understands.
 pub(crate) fn lost(kind: ErrorKind) -> ConnectionLost {
     match kind {
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => ConnectionLost::Reset,
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe => {
+            ConnectionLost::Reset
+        }
         ErrorKind::ConnectionRefused | ErrorKind::NotConnected => ConnectionLost::Refused,
         _ => ConnectionLost::Io,
     }
@@ -67,9 +71,19 @@ pub(crate) fn drain(
     while let Some(event) = call.poll_event() {
         on_event(&event);
         match event {
-            Event::RetryScheduled { retry, cause, delay, .. } => {
+            Event::RetryScheduled {
+                retry,
+                cause,
+                delay,
+                ..
+            } => {
                 *in_flight = false;
-                crate::fmt::attempt_failed(now().as_millis(), retry, &cause, Some(delay.as_millis()));
+                crate::fmt::attempt_failed(
+                    now().as_millis(),
+                    retry,
+                    &cause,
+                    Some(delay.as_millis()),
+                );
             }
             Event::Done(result) => {
                 if let Err(f) = &result {

@@ -14,22 +14,36 @@ pub(crate) fn attempt_failed(at_ms: u64, attempt: u8, cause: &Cause, retry_in_ms
     match retry_in_ms {
         Some(wait) => defmt::warn!(
             "kaiko: attempt {} failed at {} ms (request_id={=str}): {}; retry in {} ms",
-            attempt, at_ms, request_id, cause, wait
+            attempt,
+            at_ms,
+            request_id,
+            cause,
+            wait
         ),
         None => defmt::warn!(
             "kaiko: attempt {} failed at {} ms (request_id={=str}): {}; giving up",
-            attempt, at_ms, request_id, cause
+            attempt,
+            at_ms,
+            request_id,
+            cause
         ),
     }
     #[cfg(feature = "log")]
     match retry_in_ms {
         Some(wait) => log::warn!(
             "kaiko: attempt {} failed at {} ms (request_id={}): {:?}; retry in {} ms",
-            attempt, at_ms, request_id, cause, wait
+            attempt,
+            at_ms,
+            request_id,
+            cause,
+            wait
         ),
         None => log::warn!(
             "kaiko: attempt {} failed at {} ms (request_id={}): {:?}; giving up",
-            attempt, at_ms, request_id, cause
+            attempt,
+            at_ms,
+            request_id,
+            cause
         ),
     }
     #[cfg(not(any(feature = "defmt", feature = "log")))]
@@ -40,9 +54,15 @@ pub(crate) fn attempt_failed(at_ms: u64, attempt: u8, cause: &Cause, retry_in_ms
 /// is being sent again on a fresh one.
 pub(crate) fn stale_connection(at_ms: u64) {
     #[cfg(feature = "defmt")]
-    defmt::debug!("kaiko: reused connection closed at {} ms before a response; reconnecting", at_ms);
+    defmt::debug!(
+        "kaiko: reused connection closed at {} ms before a response; reconnecting",
+        at_ms
+    );
     #[cfg(feature = "log")]
-    log::debug!("kaiko: reused connection closed at {} ms before a response; reconnecting", at_ms);
+    log::debug!(
+        "kaiko: reused connection closed at {} ms before a response; reconnecting",
+        at_ms
+    );
     #[cfg(not(any(feature = "defmt", feature = "log")))]
     let _ = at_ms;
 }

@@ -1,5 +1,9 @@
 #![no_std]
-#![warn(missing_docs, clippy::std_instead_of_core, clippy::alloc_instead_of_core)]
+#![warn(
+    missing_docs,
+    clippy::std_instead_of_core,
+    clippy::alloc_instead_of_core
+)]
 //! kaiko-embassy: the Kaiko V2 client core driven by async I/O on embassy.
 //!
 //! - [`drive`] is the loop for one connection over any `embedded_io_async::{Read, Write}`:

@@ -20,24 +20,40 @@ pub struct NetConnector<'d, const N: usize, const TX: usize, const RX: usize> {
     tcp: TcpClient<'d, N, TX, RX>,
 }
 
-impl<'d, const N: usize, const TX: usize, const RX: usize> core::fmt::Debug for NetConnector<'d, N, TX, RX> {
+impl<'d, const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
+    for NetConnector<'d, N, TX, RX>
+{
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("NetConnector").field("sockets", &N).field("tx", &TX).field("rx", &RX).finish()
+        f.debug_struct("NetConnector")
+            .field("sockets", &N)
+            .field("tx", &TX)
+            .field("rx", &RX)
+            .finish()
     }
 }
 
 impl<'d, const N: usize, const TX: usize, const RX: usize> NetConnector<'d, N, TX, RX> {
     /// Connections through `stack`, sockets from `state`.
     pub fn new(stack: Stack<'d>, state: &'d TcpClientState<N, TX, RX>) -> Self {
-        NetConnector { stack, tcp: TcpClient::new(stack, state) }
+        NetConnector {
+            stack,
+            tcp: TcpClient::new(stack, state),
+        }
     }
 
     async fn resolve(&self, host: &str) -> Result<IpAddr, ConnectionLost> {
-        let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let literal = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
         if let Ok(ip) = literal.parse::<IpAddr>() {
             return Ok(ip);
         }
-        let found = self.stack.dns_query(host, DnsQueryType::A).await.map_err(|_| ConnectionLost::Dns)?;
+        let found = self
+            .stack
+            .dns_query(host, DnsQueryType::A)
+            .await
+            .map_err(|_| ConnectionLost::Dns)?;
         match found.first() {
             #[allow(unreachable_patterns)] // IPv6 variants exist only with `proto-ipv6`.
             Some(IpAddress::Ipv4(a)) => Ok(IpAddr::V4(*a)),
@@ -58,6 +74,9 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> Connect for NetConnec
             // Only `proto-ipv4` is enabled; TcpClient would panic on a v6 address.
             return Err(ConnectionLost::Refused);
         }
-        self.tcp.connect(SocketAddr::new(ip, port)).await.map_err(|_| ConnectionLost::Refused)
+        self.tcp
+            .connect(SocketAddr::new(ip, port))
+            .await
+            .map_err(|_| ConnectionLost::Refused)
     }
 }

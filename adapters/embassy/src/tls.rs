@@ -78,11 +78,13 @@ where
         })
         .await;
         match opened {
-            Some(Ok(mut session)) => match drive(&mut session, &mut call, tx, rx, &mut on_event).await {
-                Drive::Done(result) => return result.map_err(Error::Failed),
-                Drive::Reconnect => continue,
-                Drive::BufferTooSmall(e) => return Err(Error::BufferTooSmall(e)),
-            },
+            Some(Ok(mut session)) => {
+                match drive(&mut session, &mut call, tx, rx, &mut on_event).await {
+                    Drive::Done(result) => return result.map_err(Error::Failed),
+                    Drive::Reconnect => continue,
+                    Drive::BufferTooSmall(e) => return Err(Error::BufferTooSmall(e)),
+                }
+            }
             Some(Err(lost)) => call.handle_connection_lost(now(), lost),
             None => call.handle_timeout(now()),
         }

@@ -34,7 +34,9 @@ fn ok_response(body: &[u8]) -> Vec<u8> {
 }
 
 fn chunked_ok(body: &[u8], size: usize) -> Vec<u8> {
-    let mut r = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut r =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
     for c in body.chunks(size) {
         r.extend_from_slice(std::format!("{:x};ext=1\r\n", c.len()).as_bytes());
         r.extend_from_slice(c);
@@ -55,8 +57,18 @@ fn error_response(status: u16, extra: &str, body: &str) -> Vec<u8> {
 const ENVELOPE_429: &str = r#"{"error":{"type":"rate_limit_error","code":"too_many_requests","message":"Rate limit exceeded","request_id":"req-429"}}"#;
 
 /// Feeds `input` in the given pieces, draining events after every piece.
-fn feed(call: &mut Call<'_>, now: Instant, input: &[u8], splits: &[usize], events: &mut Vec<Event>) {
-    let mut cuts: Vec<usize> = splits.iter().copied().filter(|&s| s < input.len()).collect();
+fn feed(
+    call: &mut Call<'_>,
+    now: Instant,
+    input: &[u8],
+    splits: &[usize],
+    events: &mut Vec<Event>,
+) {
+    let mut cuts: Vec<usize> = splits
+        .iter()
+        .copied()
+        .filter(|&s| s < input.len())
+        .collect();
     cuts.sort_unstable();
     cuts.push(input.len());
     let mut start = 0;
@@ -69,7 +81,10 @@ fn feed(call: &mut Call<'_>, now: Instant, input: &[u8], splits: &[usize], event
             while let Some(e) = call.poll_event() {
                 events.push(e);
             }
-            assert!(n > 0 || events.len() > before || call.is_done(), "no progress");
+            assert!(
+                n > 0 || events.len() > before || call.is_done(),
+                "no progress"
+            );
             if call.is_done() && n == 0 {
                 break;
             }
@@ -84,7 +99,10 @@ fn feed(call: &mut Call<'_>, now: Instant, input: &[u8], splits: &[usize], event
 /// Transmits and returns the request bytes.
 fn transmit(call: &mut Call<'_>, now: Instant) -> Vec<u8> {
     let mut buf = [0u8; 1024];
-    let n = call.poll_transmit(now, &mut buf).unwrap().expect("a request is due");
+    let n = call
+        .poll_transmit(now, &mut buf)
+        .unwrap()
+        .expect("a request is due");
     buf[..n].to_vec()
 }
 
@@ -117,7 +135,9 @@ fn quickstart_at_every_split_point() {
     }
     let events = reference.unwrap();
     assert_eq!(events.len(), 2);
-    let Event::Emotion(e) = &events[0] else { panic!("{:?}", events[0]) };
+    let Event::Emotion(e) = &events[0] else {
+        panic!("{:?}", events[0])
+    };
     assert_eq!(e.role.as_str(), "user");
     assert_eq!(e.category.as_str(), "fear");
     assert_eq!(e.intensity, Some(Score(5200)));
@@ -148,18 +168,38 @@ fn retry_after_then_success_keeps_the_idempotency_key() {
     let mut call = Call::new(&config(), Request::analyze(&MSGS), 42, t(0)).unwrap();
     let first = transmit(&mut call, t(0));
     let mut events = Vec::new();
-    feed(&mut call, t(10), &error_response(429, "Retry-After: 2\r\n", ENVELOPE_429), &[], &mut events);
-    let Some(Event::RetryScheduled { retry, max_retries, at, delay, cause }) = events.pop() else {
+    feed(
+        &mut call,
+        t(10),
+        &error_response(429, "Retry-After: 2\r\n", ENVELOPE_429),
+        &[],
+        &mut events,
+    );
+    let Some(Event::RetryScheduled {
+        retry,
+        max_retries,
+        at,
+        delay,
+        cause,
+    }) = events.pop()
+    else {
         panic!("{events:?}")
     };
     assert_eq!((retry, max_retries), (1, 3));
-    assert_eq!(delay, Duration::from_secs(2), "Retry-After beats the 1 s backoff");
+    assert_eq!(
+        delay,
+        Duration::from_secs(2),
+        "Retry-After beats the 1 s backoff"
+    );
     assert_eq!(at, t(2010));
     let Cause::Api(e) = cause else { panic!() };
     assert_eq!(e.code, ErrorCode::TooManyRequests);
     assert_eq!(e.request_id.as_str(), "req-429");
     assert_eq!(e.retry_after, Some(Duration::from_secs(2)));
-    assert!(call.keep_alive(), "a complete error response leaves the connection usable");
+    assert!(
+        call.keep_alive(),
+        "a complete error response leaves the connection usable"
+    );
 
     // Nothing is due before `at`.
     let mut buf = [0u8; 1024];
@@ -170,7 +210,13 @@ fn retry_after_then_success_keeps_the_idempotency_key() {
     assert_eq!(first, second, "a retry sends the same bytes");
     assert!(header(&first, "Idempotency-Key").is_some());
 
-    feed(&mut call, t(2020), &ok_response(QUICKSTART), &[], &mut events);
+    feed(
+        &mut call,
+        t(2020),
+        &ok_response(QUICKSTART),
+        &[],
+        &mut events,
+    );
     assert_eq!(done(&events).as_ref().unwrap().attempts, 2);
 }
 
@@ -180,12 +226,21 @@ fn four_xx_is_not_retried() {
     let mut call = Call::new(&config(), Request::analyze(&MSGS), 1, t(0)).unwrap();
     transmit(&mut call, t(0));
     let mut events = Vec::new();
-    feed(&mut call, t(3), &error_response(400, "", body), &[], &mut events);
+    feed(
+        &mut call,
+        t(3),
+        &error_response(400, "", body),
+        &[],
+        &mut events,
+    );
     let Err(f) = done(&events) else { panic!() };
     assert_eq!(f.stop, Stop::NotRetryable);
     assert_eq!(f.attempts, 1);
     let Cause::Api(e) = &f.cause else { panic!() };
-    assert_eq!((e.status, e.code, e.param.as_str()), (400, ErrorCode::MissingField, "messages"));
+    assert_eq!(
+        (e.status, e.code, e.param.as_str()),
+        (400, ErrorCode::MissingField, "messages")
+    );
     assert!(call.is_done());
     assert_eq!(call.poll_timeout(), None);
 }
@@ -198,7 +253,13 @@ fn server_errors_exhaust_with_doubling_backoff() {
     let mut events = Vec::new();
     for _ in 0..4 {
         transmit(&mut call, now);
-        feed(&mut call, now, &error_response(503, "", ""), &[], &mut events);
+        feed(
+            &mut call,
+            now,
+            &error_response(503, "", ""),
+            &[],
+            &mut events,
+        );
         match events.last() {
             Some(Event::RetryScheduled { at, delay, .. }) => {
                 delays.push(delay.as_millis());
@@ -212,7 +273,11 @@ fn server_errors_exhaust_with_doubling_backoff() {
     let Err(f) = done(&events) else { panic!() };
     assert_eq!((f.stop, f.attempts), (Stop::RetriesExhausted, 4));
     let Cause::Api(e) = &f.cause else { panic!() };
-    assert_eq!(e.code, ErrorCode::ServiceUnavailable, "empty body: code from the status");
+    assert_eq!(
+        e.code,
+        ErrorCode::ServiceUnavailable,
+        "empty body: code from the status"
+    );
 }
 
 #[test]
@@ -220,19 +285,39 @@ fn retry_after_above_the_cap_stops_without_waiting() {
     let mut call = Call::new(&config(), Request::analyze(&MSGS), 1, t(0)).unwrap();
     transmit(&mut call, t(0));
     let mut events = Vec::new();
-    feed(&mut call, t(1), &error_response(429, "Retry-After: 3600\r\n", ENVELOPE_429), &[], &mut events);
+    feed(
+        &mut call,
+        t(1),
+        &error_response(429, "Retry-After: 3600\r\n", ENVELOPE_429),
+        &[],
+        &mut events,
+    );
     let Err(f) = done(&events) else { panic!() };
-    assert_eq!(f.stop, Stop::WaitAboveCap { wait: Duration::from_secs(3600) });
+    assert_eq!(
+        f.stop,
+        Stop::WaitAboveCap {
+            wait: Duration::from_secs(3600)
+        }
+    );
 }
 
 #[test]
 fn http_date_retry_after_against_the_date_header() {
     let mut call = Call::new(&config(), Request::analyze(&MSGS), 1, t(0)).unwrap();
     transmit(&mut call, t(0));
-    let extra = "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nRetry-After: Sun, 06 Nov 1994 08:49:42 GMT\r\n";
+    let extra =
+        "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nRetry-After: Sun, 06 Nov 1994 08:49:42 GMT\r\n";
     let mut events = Vec::new();
-    feed(&mut call, t(0), &error_response(503, extra, ""), &[], &mut events);
-    let Some(Event::RetryScheduled { delay, .. }) = events.last() else { panic!("{events:?}") };
+    feed(
+        &mut call,
+        t(0),
+        &error_response(503, extra, ""),
+        &[],
+        &mut events,
+    );
+    let Some(Event::RetryScheduled { delay, .. }) = events.last() else {
+        panic!("{events:?}")
+    };
     assert_eq!(*delay, Duration::from_secs(5));
 }
 
@@ -247,15 +332,22 @@ fn first_byte_timeout_retries_then_call_deadline_ends_it() {
     call.handle_timeout(t(99));
     assert_eq!(call.poll_event(), None, "not yet");
     call.handle_timeout(t(100));
-    let Some(Event::RetryScheduled { cause, at, .. }) = call.poll_event() else { panic!() };
+    let Some(Event::RetryScheduled { cause, at, .. }) = call.poll_event() else {
+        panic!()
+    };
     assert_eq!(cause, Cause::Timeout(Phase::FirstByte));
     assert!(!call.keep_alive(), "a timed-out connection is not reused");
     call.handle_timeout(at);
     transmit(&mut call, at);
     // The next backoff (2 s) would cross the 1.5 s deadline: the call stops instead.
     call.handle_timeout(at + Duration::from_millis(100));
-    let Some(Event::Done(Err(f))) = call.poll_event() else { panic!() };
-    assert_eq!((f.cause, f.stop), (Cause::Timeout(Phase::FirstByte), Stop::Deadline));
+    let Some(Event::Done(Err(f))) = call.poll_event() else {
+        panic!()
+    };
+    assert_eq!(
+        (f.cause, f.stop),
+        (Cause::Timeout(Phase::FirstByte), Stop::Deadline)
+    );
 }
 
 #[test]
@@ -264,12 +356,24 @@ fn reset_mid_body_retries_and_partial_results_precede_the_notice() {
     let mut call = Call::new(&config(), Request::analyze(&MSGS), 1, t(0)).unwrap();
     transmit(&mut call, t(0));
     let mut events = Vec::new();
-    feed(&mut call, t(1), &response[..response.len() - 5], &[], &mut events);
+    feed(
+        &mut call,
+        t(1),
+        &response[..response.len() - 5],
+        &[],
+        &mut events,
+    );
     call.handle_connection_lost(t(2), ConnectionLost::Reset);
     while let Some(e) = call.poll_event() {
         events.push(e);
     }
-    assert!(matches!(events.last(), Some(Event::RetryScheduled { cause: Cause::Connection(ConnectionLost::Reset), .. })));
+    assert!(matches!(
+        events.last(),
+        Some(Event::RetryScheduled {
+            cause: Cause::Connection(ConnectionLost::Reset),
+            ..
+        })
+    ));
     assert!(!call.keep_alive());
 }
 
@@ -298,15 +402,22 @@ fn connect_timeout_counts_as_an_attempt() {
     call.handle_connecting(t(0));
     assert_eq!(call.poll_timeout(), Some(t(10_000)));
     call.handle_timeout(t(10_000));
-    let Some(Event::Done(Err(f))) = call.poll_event() else { panic!() };
-    assert_eq!((f.cause, f.stop, f.attempts), (Cause::Timeout(Phase::Connect), Stop::RetriesExhausted, 1));
+    let Some(Event::Done(Err(f))) = call.poll_event() else {
+        panic!()
+    };
+    assert_eq!(
+        (f.cause, f.stop, f.attempts),
+        (Cause::Timeout(Phase::Connect), Stop::RetriesExhausted, 1)
+    );
 }
 
 #[test]
 fn small_buffer_is_a_typed_error_with_the_size_needed() {
     let mut call = Call::new(&config(), Request::analyze(&MSGS), 1, t(0)).unwrap();
     let mut small = [0u8; 16];
-    let Err(BufferTooSmall { needed }) = call.poll_transmit(t(0), &mut small) else { panic!() };
+    let Err(BufferTooSmall { needed }) = call.poll_transmit(t(0), &mut small) else {
+        panic!()
+    };
     let mut exact = std::vec![0u8; needed];
     assert_eq!(call.poll_transmit(t(0), &mut exact), Ok(Some(needed)));
 }
@@ -316,9 +427,15 @@ fn invalid_requests_are_refused_before_anything_is_sent() {
     let empty: [Message<'static>; 0] = [];
     assert!(Call::new(&config(), Request::analyze(&empty), 1, t(0)).is_err());
     let long = "x".repeat(129);
-    let req = Request::AnalyzeInContext { model: "emotion-v2", context_id: &long, messages: &MSGS };
+    let req = Request::AnalyzeInContext {
+        model: "emotion-v2",
+        context_id: &long,
+        messages: &MSGS,
+    };
     assert!(Call::new(&config(), req, 1, t(0)).is_err());
-    let req = Request::ContextState { context_id: "a\r\nX-Evil: 1" };
+    let req = Request::ContextState {
+        context_id: "a\r\nX-Evil: 1",
+    };
     assert!(Call::new(&config(), req, 1, t(0)).is_err());
 }
 
@@ -356,7 +473,9 @@ fn sse_response() -> Vec<u8> {
         body.push_str("\n\n");
     }
     body.push_str("data: [DONE]\n\n");
-    let mut r = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    let mut r =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
     for c in body.as_bytes().chunks(13) {
         r.extend_from_slice(std::format!("{:x}\r\n", c.len()).as_bytes());
         r.extend_from_slice(c);
@@ -366,7 +485,10 @@ fn sse_response() -> Vec<u8> {
     r
 }
 
-static CHAT: [ChatMessage<'static>; 1] = [ChatMessage { role: "user", content: "I am nervous about my interview tomorrow." }];
+static CHAT: [ChatMessage<'static>; 1] = [ChatMessage {
+    role: "user",
+    content: "I am nervous about my interview tomorrow.",
+}];
 
 fn chat_request(stream: bool) -> Request<'static> {
     Request::ChatCompletion(ChatRequest {
@@ -400,8 +522,16 @@ fn streamed_chat_delivers_content_in_order_for_every_split() {
         transmit(&mut call, t(0));
         let mut events = Vec::new();
         feed(&mut call, t(1), &response, &[split], &mut events);
-        assert_eq!(content_of(&events), b"It's natural to feel nervous.", "split {split}");
-        assert!(events.iter().any(|e| matches!(e, Event::Emotion(e) if e.category.as_str() == "fear")));
+        assert_eq!(
+            content_of(&events),
+            b"It's natural to feel nervous.",
+            "split {split}"
+        );
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Emotion(e) if e.category.as_str() == "fear"))
+        );
         assert!(done(&events).is_ok(), "split {split}");
     }
 }

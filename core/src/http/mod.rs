@@ -8,7 +8,7 @@ mod head;
 
 pub use body::{BodyDecoder, BodyError, Decoded};
 pub use date::{RFC850_REFERENCE_YEAR, parse_http_date};
-pub use head::{HeadError, HeadParser, DEFAULT_MAX_HEAD};
+pub use head::{DEFAULT_MAX_HEAD, HeadError, HeadParser};
 
 use crate::error::REQUEST_ID_CAP;
 use crate::text::Text;
@@ -104,7 +104,11 @@ impl ResponseHead {
             date: None,
             retry_after: None,
             retry_after_ms: None,
-            rate_limit: RateLimit { limit: None, remaining: None, reset: None },
+            rate_limit: RateLimit {
+                limit: None,
+                remaining: None,
+                reset: None,
+            },
             request_id: Text::new(),
             deprecated: false,
         }

@@ -18,7 +18,10 @@ fn documented_schedule_1s_2s_4s_plus_jitter() {
 
 #[test]
 fn growth_is_capped_before_overflow() {
-    let p = Policy { max_retries: 255, ..Policy::DEFAULT };
+    let p = Policy {
+        max_retries: 255,
+        ..Policy::DEFAULT
+    };
     let d = p.backoff(255, &mut rng(1));
     assert!(d <= p.max_backoff.saturating_add(p.max_jitter));
 }
@@ -39,19 +42,37 @@ fn retry_after_seconds_and_date_and_ms() {
     h.retry_after = Some(RetryAfter::Seconds(5));
     assert_eq!(server_wait(&h, None, true), Some(Duration::from_secs(5)));
     h.retry_after = Some(RetryAfter::Date(1_000_010));
-    assert_eq!(server_wait(&h, None, true), None, "a date needs a reference clock");
-    assert_eq!(server_wait(&h, Some(1_000_000), true), Some(Duration::from_secs(10)));
+    assert_eq!(
+        server_wait(&h, None, true),
+        None,
+        "a date needs a reference clock"
+    );
+    assert_eq!(
+        server_wait(&h, Some(1_000_000), true),
+        Some(Duration::from_secs(10))
+    );
     h.date = Some(1_000_004);
-    assert_eq!(server_wait(&h, Some(1_000_000), true), Some(Duration::from_secs(6)), "Date header wins");
+    assert_eq!(
+        server_wait(&h, Some(1_000_000), true),
+        Some(Duration::from_secs(6)),
+        "Date header wins"
+    );
     h.retry_after_ms = Some(1500);
-    assert_eq!(server_wait(&h, None, true), Some(Duration::from_millis(1500)));
+    assert_eq!(
+        server_wait(&h, None, true),
+        Some(Duration::from_millis(1500))
+    );
 }
 
 #[test]
 fn rate_limit_reset_when_remaining_is_zero() {
     let mut h = ResponseHead::new(429);
     h.date = Some(100);
-    h.rate_limit = RateLimit { limit: Some(60), remaining: Some(0), reset: Some(130) };
+    h.rate_limit = RateLimit {
+        limit: Some(60),
+        remaining: Some(0),
+        reset: Some(130),
+    };
     assert_eq!(server_wait(&h, None, true), Some(Duration::from_secs(30)));
     assert_eq!(server_wait(&h, None, false), None);
     h.rate_limit.remaining = Some(3);
@@ -63,17 +84,46 @@ fn decisions() {
     let p = Policy::DEFAULT;
     let now = Instant::from_millis(1000);
     let far = Instant::MAX;
-    assert_eq!(decide(&p, &mut rng(1), 1, false, None, now, far), Decision::Stop(Stop::NotRetryable));
-    assert_eq!(decide(&p, &mut rng(1), 4, true, None, now, far), Decision::Stop(Stop::RetriesExhausted));
-    let wait = Duration::from_secs(61);
-    assert_eq!(decide(&p, &mut rng(1), 1, true, Some(wait), now, far), Decision::Stop(Stop::WaitAboveCap { wait }));
     assert_eq!(
-        decide(&p, &mut rng(1), 1, true, None, now, Instant::from_millis(1500)),
+        decide(&p, &mut rng(1), 1, false, None, now, far),
+        Decision::Stop(Stop::NotRetryable)
+    );
+    assert_eq!(
+        decide(&p, &mut rng(1), 4, true, None, now, far),
+        Decision::Stop(Stop::RetriesExhausted)
+    );
+    let wait = Duration::from_secs(61);
+    assert_eq!(
+        decide(&p, &mut rng(1), 1, true, Some(wait), now, far),
+        Decision::Stop(Stop::WaitAboveCap { wait })
+    );
+    assert_eq!(
+        decide(
+            &p,
+            &mut rng(1),
+            1,
+            true,
+            None,
+            now,
+            Instant::from_millis(1500)
+        ),
         Decision::Stop(Stop::Deadline)
     );
-    match decide(&p, &mut rng(1), 1, true, Some(Duration::from_secs(10)), now, far) {
+    match decide(
+        &p,
+        &mut rng(1),
+        1,
+        true,
+        Some(Duration::from_secs(10)),
+        now,
+        far,
+    ) {
         Decision::Retry { at, delay } => {
-            assert_eq!(delay, Duration::from_secs(10), "server wait above backoff wins");
+            assert_eq!(
+                delay,
+                Duration::from_secs(10),
+                "server wait above backoff wins"
+            );
             assert_eq!(at, now + delay);
         }
         d => panic!("{d:?}"),

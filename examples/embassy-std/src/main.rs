@@ -53,20 +53,33 @@ async fn main(spawner: Spawner) {
         gateway: Some(Ipv4Addr::new(192, 168, 69, 100)),
     });
     static RESOURCES: StaticCell<StackResources<4>> = StaticCell::new();
-    let (stack, runner) = embassy_net::new(device, net, RESOURCES.init(StackResources::new()), 0x0123_4567_89ab_cdef);
+    let (stack, runner) = embassy_net::new(
+        device,
+        net,
+        RESOURCES.init(StackResources::new()),
+        0x0123_4567_89ab_cdef,
+    );
     spawner.spawn(net_task(runner).unwrap());
     stack.wait_config_up().await;
 
     let sim = if self_test || arg("--url").is_none() {
         let addr = SocketAddr::from((Ipv4Addr::new(192, 168, 69, 100), 8787));
-        Some(Sim::start_on(addr, SimConfig::default()).expect("start kaiko-sim on 192.168.69.100:8787"))
+        Some(
+            Sim::start_on(addr, SimConfig::default())
+                .expect("start kaiko-sim on 192.168.69.100:8787"),
+        )
     } else {
         None
     };
     let url: &'static str = Box::leak(
-        arg("--url").unwrap_or_else(|| "http://192.168.69.100:8787/v2".into()).into_boxed_str(),
+        arg("--url")
+            .unwrap_or_else(|| "http://192.168.69.100:8787/v2".into())
+            .into_boxed_str(),
     );
-    let mut config = Config::new(ApiKey::new("kaiko_test_embassy").unwrap(), BaseUrl::parse(url).unwrap());
+    let mut config = Config::new(
+        ApiKey::new("kaiko_test_embassy").unwrap(),
+        BaseUrl::parse(url).unwrap(),
+    );
     config.policy.base_delay = Duration::from_millis(50);
     config.policy.respect_rate_limit = false;
     config.policy.timeouts.first_byte = Duration::from_secs(5);
@@ -82,7 +95,13 @@ async fn main(spawner: Spawner) {
     let scenarios: &[(&str, Option<Fault>)] = if self_test {
         &[
             ("success", None),
-            ("429-then-success", Some(Fault::Status { status: 429, retry_after: Some(RetryAfterValue::Seconds(1)) })),
+            (
+                "429-then-success",
+                Some(Fault::Status {
+                    status: 429,
+                    retry_after: Some(RetryAfterValue::Seconds(1)),
+                }),
+            ),
             ("reset-mid-body-then-retry", Some(Fault::ResetMidBody)),
         ]
     } else {
@@ -98,8 +117,15 @@ async fn main(spawner: Spawner) {
             .call(Request::analyze(&MESSAGES), 0x5eed + i as u64, |e| {
                 if let Event::RetryScheduled { cause, delay, .. } = e {
                     retries += 1;
-                    let status = if let Cause::Api(a) = cause { a.status } else { 0 };
-                    println!("  retry scheduled in {} ms (status {status}, cause {cause:?})", delay.as_millis());
+                    let status = if let Cause::Api(a) = cause {
+                        a.status
+                    } else {
+                        0
+                    };
+                    println!(
+                        "  retry scheduled in {} ms (status {status}, cause {cause:?})",
+                        delay.as_millis()
+                    );
                 }
             })
             .await;
@@ -109,7 +135,10 @@ async fn main(spawner: Spawner) {
                 passed += 1;
                 println!(
                     "ok   {name}: HTTP {} after {} attempt(s), request_id {}, {:?}",
-                    ok.status, ok.attempts, ok.request_id, started.elapsed()
+                    ok.status,
+                    ok.attempts,
+                    ok.request_id,
+                    started.elapsed()
                 );
             }
             other => {
@@ -119,7 +148,10 @@ async fn main(spawner: Spawner) {
         }
     }
     if let Some(sim) = &sim {
-        println!("connections accepted by the sim: {}", sim.connections_accepted());
+        println!(
+            "connections accepted by the sim: {}",
+            sim.connections_accepted()
+        );
     }
     println!("{passed} passed, {failed} failed");
     std::process::exit(if failed == 0 { 0 } else { 1 });

@@ -7,7 +7,7 @@
 //!        retries left? ──no──► stop: RetriesExhausted
 //!                        │yes
 //!                        ▼
-//!   wait = max(backoff(n), Retry-After / retry-after-ms, rate-limit reset)
+//!   wait = max(backoff(n), Retry-After / retry-after-ms, else the rate-limit reset)
 //!        server asked for more than the cap? ──yes──► stop: WaitAboveCap(wait)
 //!        now + wait past the call deadline?  ──yes──► stop: Deadline
 //!                        │
@@ -142,9 +142,10 @@ pub enum Stop {
 }
 
 /// The wait the server asked for in this head, if any: `retry-after-ms`, else `Retry-After`
-/// (delta-seconds, or an HTTP-date measured against the head's `Date`, else `unix_now`), and,
-/// when `respect_rate_limit`, the time until `X-RateLimit-Reset` once `Remaining` is 0. The
-/// longest of them wins.
+/// (delta-seconds, or an HTTP-date measured against the head's `Date`, else `unix_now`).
+/// Without either, and when `respect_rate_limit`, the time until `X-RateLimit-Reset` once
+/// `X-RateLimit-Remaining` is 0 (spec §6): an explicit Retry-After is the server's more
+/// specific word and wins over the window's reset.
 pub fn server_wait(
     head: &ResponseHead,
     unix_now: Option<u64>,
@@ -158,18 +159,16 @@ pub fn server_wait(
         (None, Some(RetryAfter::Date(t))) => until(t),
         (None, None) => None,
     };
-    let reset = match (
-        respect_rate_limit,
-        head.rate_limit.remaining,
-        head.rate_limit.reset,
-    ) {
-        (true, Some(0), Some(t)) => until(t),
-        _ => None,
-    };
-    match (retry_after, reset) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
+    retry_after.or(
+        match (
+            respect_rate_limit,
+            head.rate_limit.remaining,
+            head.rate_limit.reset,
+        ) {
+            (true, Some(0), Some(t)) => until(t),
+            _ => None,
+        },
+    )
 }
 
 /// What to do after a failed attempt.

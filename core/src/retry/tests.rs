@@ -77,6 +77,13 @@ fn rate_limit_reset_when_remaining_is_zero() {
     assert_eq!(server_wait(&h, None, false), None);
     h.rate_limit.remaining = Some(3);
     assert_eq!(server_wait(&h, None, true), None);
+    h.rate_limit.remaining = Some(0);
+    h.retry_after = Some(RetryAfter::Seconds(2));
+    assert_eq!(
+        server_wait(&h, None, true),
+        Some(Duration::from_secs(2)),
+        "Retry-After wins over the reset"
+    );
 }
 
 #[test]

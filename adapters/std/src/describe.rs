@@ -60,7 +60,11 @@ impl fmt::Display for StopText<'_> {
             Stop::NotRetryable => f.write_str("not retryable"),
             Stop::RetriesExhausted => f.write_str("retries exhausted"),
             Stop::WaitAboveCap { wait } => {
-                write!(f, "server asked to wait {} above the cap", Secs(wait.as_millis()))
+                write!(
+                    f,
+                    "server asked to wait {} above the cap",
+                    Secs(wait.as_millis())
+                )
             }
             Stop::Deadline => f.write_str("call deadline reached"),
         }
@@ -73,12 +77,22 @@ pub struct FailureText<'a>(pub &'a Failure);
 
 impl fmt::Display for FailureText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Failure { cause, stop, attempts } = self.0;
+        let Failure {
+            cause,
+            stop,
+            attempts,
+        } = self.0;
         match cause {
             Cause::Api(e) => write!(f, "{e}")?,
             other => write!(f, "{}", CauseText(other))?,
         }
-        write!(f, " ({}, {} attempt{})", StopText(stop), attempts, if *attempts == 1 { "" } else { "s" })
+        write!(
+            f,
+            " ({}, {} attempt{})",
+            StopText(stop),
+            attempts,
+            if *attempts == 1 { "" } else { "s" }
+        )
     }
 }
 
@@ -99,7 +113,11 @@ impl fmt::Display for InvalidText<'_> {
             InvalidReason::TooLarge => "makes the request too large",
             _ => "is not accepted",
         };
-        let param = if i.param.is_empty() { "request" } else { i.param };
+        let param = if i.param.is_empty() {
+            "request"
+        } else {
+            i.param
+        };
         write!(f, "{param} {reason} ({} {})", i.status, i.code.as_str())
     }
 }
@@ -122,11 +140,23 @@ mod tests {
     #[test]
     fn causes_read_well() {
         let mut e = ApiError::from_status(429);
-        assert_eq!(CauseText(&Cause::Api(e)).to_string(), "429 too_many_requests");
+        assert_eq!(
+            CauseText(&Cause::Api(e)).to_string(),
+            "429 too_many_requests"
+        );
         e.request_id = kaiko_core::text::Text::from_str_truncating("req-1");
-        assert_eq!(CauseText(&Cause::Api(e)).to_string(), "429 too_many_requests (request_id req-1)");
-        assert_eq!(CauseText(&Cause::Connection(ConnectionLost::Reset)).to_string(), "connection reset");
-        assert_eq!(CauseText(&Cause::Timeout(Phase::FirstByte)).to_string(), "timeout (first byte)");
+        assert_eq!(
+            CauseText(&Cause::Api(e)).to_string(),
+            "429 too_many_requests (request_id req-1)"
+        );
+        assert_eq!(
+            CauseText(&Cause::Connection(ConnectionLost::Reset)).to_string(),
+            "connection reset"
+        );
+        assert_eq!(
+            CauseText(&Cause::Timeout(Phase::FirstByte)).to_string(),
+            "timeout (first byte)"
+        );
     }
 
     #[test]
@@ -138,7 +168,14 @@ mod tests {
 
     #[test]
     fn failures_name_the_stop() {
-        let f = Failure { cause: Cause::Api(ApiError::from_status(503)), stop: Stop::RetriesExhausted, attempts: 4 };
-        assert_eq!(FailureText(&f).to_string(), "503 server_error service_unavailable (retries exhausted, 4 attempts)");
+        let f = Failure {
+            cause: Cause::Api(ApiError::from_status(503)),
+            stop: Stop::RetriesExhausted,
+            attempts: 4,
+        };
+        assert_eq!(
+            FailureText(&f).to_string(),
+            "503 server_error service_unavailable (retries exhausted, 4 attempts)"
+        );
     }
 }

@@ -7,11 +7,16 @@
 //! attempt was lost (RFC 9112 §9.3.1 allows retrying a request on a new connection when the
 //! old one closed before any response).
 
+// `Failure` is a large plain value (see `CallError`); it travels up once per call.
+#![allow(clippy::result_large_err)]
+
 use std::io::{Read, Write};
 use std::time::Duration as StdDuration;
 
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{BufferTooSmall, Call, Cause, ConnectionLost, Event, Failure, Phase, Success};
+use kaiko_core::call::{
+    BufferTooSmall, Call, Cause, ConnectionLost, Event, Failure, Phase, Success,
+};
 use kaiko_core::retry::Stop;
 use kaiko_core::time::{Duration, Instant};
 
@@ -99,11 +104,18 @@ impl Transport {
     /// Time left until the call's next deadline, at least [`MIN_TIMEOUT`].
     fn left(&self, call: &Call<'_>) -> StdDuration {
         let now = self.now();
-        call.poll_timeout().map_or(MIN_TIMEOUT, |t| to_std(t.saturating_duration_since(now)).max(MIN_TIMEOUT))
+        call.poll_timeout().map_or(MIN_TIMEOUT, |t| {
+            to_std(t.saturating_duration_since(now)).max(MIN_TIMEOUT)
+        })
     }
 
     /// Runs `call` to completion.
-    pub(crate) fn run(&mut self, call: &mut Call<'_>, base: &BaseUrl<'_>, on_event: &mut dyn FnMut(&Event)) -> Outcome {
+    pub(crate) fn run(
+        &mut self,
+        call: &mut Call<'_>,
+        base: &BaseUrl<'_>,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Outcome {
         let mut a = Attempt::default();
         loop {
             if let Some(r) = self.drain(call, &mut a, on_event) {
@@ -113,7 +125,11 @@ impl Transport {
             let Some(deadline) = call.poll_timeout() else {
                 // A call that is not over always has a timeout; never spin if that breaks.
                 self.conn = None;
-                return Err(Failure { cause: Cause::Timeout(Phase::Call), stop: Stop::Deadline, attempts: call.attempts() });
+                return Err(Failure {
+                    cause: Cause::Timeout(Phase::Call),
+                    stop: Stop::Deadline,
+                    attempts: call.attempts(),
+                });
             };
             if a.in_flight {
                 if let Some(r) = self.receive(call, &mut a, base, on_event) {
@@ -136,7 +152,12 @@ impl Transport {
     }
 
     /// Hands out every pending event; returns the outcome once the call is done.
-    fn drain(&mut self, call: &mut Call<'_>, a: &mut Attempt, on_event: &mut dyn FnMut(&Event)) -> Option<Outcome> {
+    fn drain(
+        &mut self,
+        call: &mut Call<'_>,
+        a: &mut Attempt,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Option<Outcome> {
         while let Some(ev) = call.poll_event() {
             a.events += 1;
             on_event(&ev);
@@ -193,7 +214,12 @@ impl Transport {
             call.handle_connecting(self.now());
             let limit = self.left(call);
             match self.open(base, limit) {
-                Ok(stream) => self.conn = Some(Conn { stream, reused: false }),
+                Ok(stream) => {
+                    self.conn = Some(Conn {
+                        stream,
+                        reused: false,
+                    })
+                }
                 Err(e) => return self.connect_failed(call, e),
             }
         }
@@ -208,14 +234,21 @@ impl Transport {
                     std::thread::sleep(MIN_TIMEOUT);
                     return;
                 }
-                Err(BufferTooSmall { needed }) if needed > self.out.len() => self.out.resize(needed, 0),
+                Err(BufferTooSmall { needed }) if needed > self.out.len() => {
+                    self.out.resize(needed, 0)
+                }
                 Err(BufferTooSmall { .. }) => {
                     call.handle_connection_lost(now, ConnectionLost::Io);
                     return;
                 }
             }
         };
-        *a = Attempt { in_flight: true, len, events: a.events, ..Attempt::default() };
+        *a = Attempt {
+            in_flight: true,
+            len,
+            events: a.events,
+            ..Attempt::default()
+        };
         self.send(call, a, base);
     }
 
@@ -223,7 +256,9 @@ impl Transport {
     fn send(&mut self, call: &mut Call<'_>, a: &mut Attempt, base: &BaseUrl<'_>) {
         loop {
             let left = self.left(call);
-            let Some(conn) = self.conn.as_mut() else { return };
+            let Some(conn) = self.conn.as_mut() else {
+                return;
+            };
             let bytes = self.out.get(..a.len).unwrap_or(&[]);
             // TLS handshakes read during the first write, so both timeouts apply.
             let result = conn
@@ -254,7 +289,10 @@ impl Transport {
         let limit = self.left(call);
         match self.open(base, limit) {
             Ok(stream) => {
-                self.conn = Some(Conn { stream, reused: false });
+                self.conn = Some(Conn {
+                    stream,
+                    reused: false,
+                });
                 true
             }
             Err(e) => {
@@ -277,7 +315,10 @@ impl Transport {
             call.handle_connection_lost(self.now(), ConnectionLost::Io);
             return None;
         };
-        let result = conn.stream.set_read_timeout(left).and_then(|()| conn.stream.read(&mut self.input));
+        let result = conn
+            .stream
+            .set_read_timeout(left)
+            .and_then(|()| conn.stream.read(&mut self.input));
         let reused = conn.reused;
         let lost = match result {
             Ok(0) => ConnectionLost::Closed,
@@ -306,7 +347,13 @@ impl Transport {
     }
 
     /// Offers `input[..n]` to the call, handing out events as they come.
-    fn feed(&mut self, call: &mut Call<'_>, a: &mut Attempt, n: usize, on_event: &mut dyn FnMut(&Event)) -> Option<Outcome> {
+    fn feed(
+        &mut self,
+        call: &mut Call<'_>,
+        a: &mut Attempt,
+        n: usize,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Option<Outcome> {
         let now = self.now();
         let mut off = 0;
         while off < n {

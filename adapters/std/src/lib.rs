@@ -63,10 +63,12 @@ impl fmt::Display for ClientError {
         match self {
             ClientError::Key(e) => write!(f, "{e}"),
             ClientError::Url(e) => write!(f, "{e}"),
-            ClientError::UnknownEnvironment => {
-                f.write_str("the API key's prefix is neither kaiko_live_ nor kaiko_test_: give a base URL")
+            ClientError::UnknownEnvironment => f.write_str(
+                "the API key's prefix is neither kaiko_live_ nor kaiko_test_: give a base URL",
+            ),
+            ClientError::TlsUnavailable => {
+                f.write_str("https base URL, but kaiko-std was built without the `tls` feature")
             }
-            ClientError::TlsUnavailable => f.write_str("https base URL, but kaiko-std was built without the `tls` feature"),
             ClientError::TlsSetup => f.write_str("TLS setup failed (configuration or server name)"),
         }
     }
@@ -75,6 +77,10 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {}
 
 /// Why a call did not succeed.
+// `Failure` is the core's fixed-size value (a few hundred bytes: it carries the API error's
+// texts inline, no allocation in the core). It is returned once per call, so boxing it would
+// only make matching on it clumsier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallError {
     /// The request was refused before anything was sent (the code the server would return).
@@ -212,7 +218,11 @@ impl Client {
         self.counter = self.counter.wrapping_add(1);
         let mut h = std::hash::RandomState::new().build_hasher();
         h.write_u64(self.counter);
-        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         h.write_u32(std::process::id());
         h.finish()
     }
@@ -222,16 +232,24 @@ impl Client {
     ///
     /// After [`Event::RetryScheduled`] the results gathered so far belong to an abandoned
     /// attempt: discard them.
-    pub fn call(&mut self, request: Request<'_>, mut on_event: impl FnMut(&Event)) -> Result<Success, CallError> {
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn call(
+        &mut self,
+        request: Request<'_>,
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<Success, CallError> {
         let seed = self.seed();
         let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
-        let base = BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
+        let base =
+            BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
         let mut config = Config::new(key, base);
         config.auth = self.auth;
         config.policy = self.policy;
         let now = self.transport.now();
         let mut call = Call::new(&config, request, seed, now).map_err(CallError::Invalid)?;
-        let unix = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         call.set_unix_time(now, unix);
         if let Some(at) = self.transport.not_before.take() {
             call.set_not_before(at);
@@ -245,6 +263,7 @@ impl Client {
 
     /// Analyses one text: stateless, or in `context` (stored server-side) when given, with an
     /// optional `external_id` for later lookup. Returns the emotion items of the final attempt.
+    #[allow(clippy::result_large_err)] // see `CallError`
     pub fn analyze(
         &mut self,
         text: &str,
@@ -252,10 +271,22 @@ impl Client {
         external_id: Option<&str>,
         mut on_event: impl FnMut(&Event),
     ) -> Result<Analysis, CallError> {
-        let messages = [Message { role: Some("user"), text, external_id, timestamp: None }];
+        let messages = [Message {
+            role: Some("user"),
+            text,
+            external_id,
+            timestamp: None,
+        }];
         let request = match context {
-            Some(context_id) => Request::AnalyzeInContext { model: EMOTION_MODEL, context_id, messages: &messages },
-            None => Request::Analyze { model: EMOTION_MODEL, messages: &messages },
+            Some(context_id) => Request::AnalyzeInContext {
+                model: EMOTION_MODEL,
+                context_id,
+                messages: &messages,
+            },
+            None => Request::Analyze {
+                model: EMOTION_MODEL,
+                messages: &messages,
+            },
         };
         let mut emotions = Vec::new();
         let success = self.call(request, |event| {
@@ -286,15 +317,24 @@ mod tests {
 
     #[test]
     fn environment_comes_from_the_prefix() {
-        assert_eq!(Client::new("sk_prod_abc").unwrap_err(), ClientError::UnknownEnvironment);
+        assert_eq!(
+            Client::new("sk_prod_abc").unwrap_err(),
+            ClientError::UnknownEnvironment
+        );
         assert!(matches!(Client::new(""), Err(ClientError::Key(_))));
-        assert!(matches!(Client::with_base_url("k", "ftp://x"), Err(ClientError::Url(_))));
+        assert!(matches!(
+            Client::with_base_url("k", "ftp://x"),
+            Err(ClientError::Url(_))
+        ));
     }
 
     #[cfg(not(feature = "tls"))]
     #[test]
     fn https_needs_the_tls_feature() {
-        assert_eq!(Client::new(SECRET).unwrap_err(), ClientError::TlsUnavailable);
+        assert_eq!(
+            Client::new(SECRET).unwrap_err(),
+            ClientError::TlsUnavailable
+        );
     }
 
     #[cfg(feature = "tls")]
@@ -308,16 +348,31 @@ mod tests {
 
     #[test]
     fn url_strings_round_trip() {
-        for url in ["http://127.0.0.1:8787/v2", "https://api.kaikostudios.xyz/v2", "http://[::1]:9000/x/v2", "http://h"] {
+        for url in [
+            "http://127.0.0.1:8787/v2",
+            "https://api.kaikostudios.xyz/v2",
+            "http://[::1]:9000/x/v2",
+            "http://h",
+        ] {
             assert_eq!(url_string(&BaseUrl::parse(url).unwrap()), url);
         }
     }
 
     #[test]
     fn refused_connection_fails_typed_after_retries() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let policy = Policy { max_retries: 1, base_delay: kaiko_core::time::Duration::from_millis(5), ..Policy::DEFAULT };
-        let mut client = Client::with_base_url("k", &format!("http://127.0.0.1:{port}/v2")).unwrap().policy(policy);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let policy = Policy {
+            max_retries: 1,
+            base_delay: kaiko_core::time::Duration::from_millis(5),
+            ..Policy::DEFAULT
+        };
+        let mut client = Client::with_base_url("k", &format!("http://127.0.0.1:{port}/v2"))
+            .unwrap()
+            .policy(policy);
         let mut retries = 0;
         let err = client
             .analyze("hello", None, None, |e| {
@@ -329,7 +384,10 @@ mod tests {
         assert_eq!(retries, 1);
         match err {
             CallError::Failed(f) => {
-                assert_eq!(f.cause, Cause::Connection(kaiko_core::call::ConnectionLost::Refused));
+                assert_eq!(
+                    f.cause,
+                    Cause::Connection(kaiko_core::call::ConnectionLost::Refused)
+                );
                 assert_eq!(f.stop, Stop::RetriesExhausted);
                 assert_eq!(f.attempts, 2);
             }
@@ -341,8 +399,14 @@ mod tests {
     fn invalid_context_is_refused_before_connecting() {
         let mut client = Client::with_base_url("k", "http://127.0.0.1:9/v2").unwrap();
         let long = "c".repeat(129);
-        assert!(matches!(client.analyze("hi", Some(&long), None, |_| {}), Err(CallError::Invalid(_))));
-        assert!(matches!(client.analyze("hi", Some("a\nb"), None, |_| {}), Err(CallError::Invalid(_))));
+        assert!(matches!(
+            client.analyze("hi", Some(&long), None, |_| {}),
+            Err(CallError::Invalid(_))
+        ));
+        assert!(matches!(
+            client.analyze("hi", Some("a\nb"), None, |_| {}),
+            Err(CallError::Invalid(_))
+        ));
         assert_eq!(client.connections_opened(), 0);
     }
 }

@@ -28,7 +28,9 @@ pub(crate) type TlsConfig = std::sync::Arc<rustls::ClientConfig>;
 /// verification on.
 #[cfg(feature = "tls")]
 pub(crate) fn tls_config() -> Result<TlsConfig, rustls::Error> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -93,7 +95,10 @@ impl Write for Stream {
 
 /// `true` for the errors a timed-out blocking read or write reports (platform dependent).
 pub(crate) fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// The core's view of an I/O error.
@@ -104,9 +109,9 @@ pub(crate) fn lost_kind(e: &io::Error) -> ConnectionLost {
     }
     match e.kind() {
         io::ErrorKind::ConnectionRefused => ConnectionLost::Refused,
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-            ConnectionLost::Reset
-        }
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => ConnectionLost::Reset,
         io::ErrorKind::UnexpectedEof => ConnectionLost::Closed,
         _ => ConnectionLost::Io,
     }
@@ -114,12 +119,18 @@ pub(crate) fn lost_kind(e: &io::Error) -> ConnectionLost {
 
 /// The host as the resolver and TLS want it: an IPv6 literal without its brackets.
 pub(crate) fn bare_host(host: &str) -> &str {
-    host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host)
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 /// Resolves `host` and connects to each address in turn until one answers, all before
 /// `timeout` has passed.
-pub(crate) fn connect(host: &str, port: u16, timeout: StdDuration) -> Result<TcpStream, ConnectError> {
+pub(crate) fn connect(
+    host: &str,
+    port: u16,
+    timeout: StdDuration,
+) -> Result<TcpStream, ConnectError> {
     let start = std::time::Instant::now();
     let addrs: Vec<SocketAddr> = match (bare_host(host), port).to_socket_addrs() {
         Ok(a) => a.collect(),
@@ -130,7 +141,10 @@ pub(crate) fn connect(host: &str, port: u16, timeout: StdDuration) -> Result<Tcp
     }
     let mut last = ConnectError::Lost(ConnectionLost::Refused);
     for addr in addrs {
-        let Some(left) = timeout.checked_sub(start.elapsed()).filter(|d| !d.is_zero()) else {
+        let Some(left) = timeout
+            .checked_sub(start.elapsed())
+            .filter(|d| !d.is_zero())
+        else {
             return Err(ConnectError::TimedOut);
         };
         match TcpStream::connect_timeout(&addr, left.max(MIN_TIMEOUT)) {
@@ -149,7 +163,11 @@ pub(crate) fn connect(host: &str, port: u16, timeout: StdDuration) -> Result<Tcp
 /// Wraps `tcp` in TLS for `host` (SNI and certificate name). The handshake runs on the
 /// first write.
 #[cfg(feature = "tls")]
-pub(crate) fn wrap_tls(config: &TlsConfig, host: &str, tcp: TcpStream) -> Result<Stream, ConnectError> {
+pub(crate) fn wrap_tls(
+    config: &TlsConfig,
+    host: &str,
+    tcp: TcpStream,
+) -> Result<Stream, ConnectError> {
     let name = rustls::pki_types::ServerName::try_from(bare_host(host).to_owned())
         .map_err(|_| ConnectError::Lost(ConnectionLost::Tls))?;
     let conn = rustls::ClientConnection::new(config.clone(), name)
@@ -181,7 +199,11 @@ mod tests {
     #[test]
     fn refused_port_is_reported() {
         // Bind then drop: the port is very likely closed right after.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         match connect("127.0.0.1", port, StdDuration::from_secs(2)) {
             Err(ConnectError::Lost(ConnectionLost::Refused)) => {}
             other => panic!("{other:?}"),

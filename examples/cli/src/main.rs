@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
 use kaiko_std::kaiko_core::score::Score;
 use kaiko_std::kaiko_core::time::Duration;
-use kaiko_std::{Analysis, CallError, Cause, CauseText, Client, ClientError, Emotion, Event, Failure, InvalidText, Policy, Secs, Stop, StopText};
+use kaiko_std::{
+    Analysis, CallError, Cause, CauseText, Client, ClientError, Emotion, Event, Failure,
+    InvalidText, Policy, Secs, Stop, StopText,
+};
 
 const USAGE: &str = "\
 kaiko: the Kaiko V2 emotion API from the command line
@@ -99,7 +102,12 @@ fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
             None => (arg.clone(), None),
         };
-        let mut value = || inline.clone().or_else(|| it.next()).ok_or_else(|| format!("{name} needs a value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match name.as_str() {
             "--base-url" => out.base_url = Some(value()?),
             "--api-key" => out.api_key = Some(value()?),
@@ -107,11 +115,16 @@ fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
             "--external-id" => out.external_id = Some(value()?),
             "--max-retries" => {
                 let v = value()?;
-                out.max_retries = Some(v.parse().map_err(|_| format!("--max-retries takes 0..=255, not `{v}`"))?);
+                out.max_retries = Some(
+                    v.parse()
+                        .map_err(|_| format!("--max-retries takes 0..=255, not `{v}`"))?,
+                );
             }
             "--timeout" => {
                 let v = value()?;
-                let secs: f64 = v.parse().map_err(|_| format!("--timeout takes seconds, not `{v}`"))?;
+                let secs: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--timeout takes seconds, not `{v}`"))?;
                 if !(secs.is_finite() && secs > 0.0) {
                     return Err(format!("--timeout must be positive, not `{v}`"));
                 }
@@ -142,7 +155,11 @@ fn analyze(args: Vec<String>) -> u8 {
         return EXIT_USAGE;
     }
     let text = args.text.join(" ");
-    let key = args.api_key.clone().or_else(|| std::env::var("KAIKO_API_KEY").ok()).filter(|k| !k.is_empty());
+    let key = args
+        .api_key
+        .clone()
+        .or_else(|| std::env::var("KAIKO_API_KEY").ok())
+        .filter(|k| !k.is_empty());
 
     // The simulator lives until the end of this function.
     let mut sim = None;
@@ -165,7 +182,9 @@ fn analyze(args: Vec<String>) -> u8 {
     let client = match built {
         Ok(c) => c,
         Err(ClientError::UnknownEnvironment) => {
-            eprintln!("kaiko: the API key's prefix is neither kaiko_live_ nor kaiko_test_; pass --base-url");
+            eprintln!(
+                "kaiko: the API key's prefix is neither kaiko_live_ nor kaiko_test_; pass --base-url"
+            );
             return EXIT_USAGE;
         }
         Err(e) => {
@@ -181,11 +200,27 @@ fn analyze(args: Vec<String>) -> u8 {
         policy.deadline = Some(Duration::from_millis(ms));
     }
     let mut client = client.policy(policy);
-    let result = client.analyze(&text, args.context.as_deref(), args.external_id.as_deref(), |event| {
-        if let Event::RetryScheduled { retry, max_retries, delay, cause, .. } = event {
-            eprintln!("retry {retry}/{max_retries} in {} after {}", Secs(delay.as_millis()), CauseText(cause));
-        }
-    });
+    let result = client.analyze(
+        &text,
+        args.context.as_deref(),
+        args.external_id.as_deref(),
+        |event| {
+            if let Event::RetryScheduled {
+                retry,
+                max_retries,
+                delay,
+                cause,
+                ..
+            } = event
+            {
+                eprintln!(
+                    "retry {retry}/{max_retries} in {} after {}",
+                    Secs(delay.as_millis()),
+                    CauseText(cause)
+                );
+            }
+        },
+    );
     drop(sim);
     match result {
         Ok(analysis) => {
@@ -210,10 +245,20 @@ fn analyze(args: Vec<String>) -> u8 {
 
 /// One stderr line per failure; returns the exit code.
 fn report_failure(f: &Failure) -> u8 {
-    let attempts = format!("{} attempt{}", f.attempts, if f.attempts == 1 { "" } else { "s" });
+    let attempts = format!(
+        "{} attempt{}",
+        f.attempts,
+        if f.attempts == 1 { "" } else { "s" }
+    );
     match &f.cause {
         Cause::Api(e) => {
-            let or_dash = |s: &str| if s.is_empty() { "-".to_owned() } else { one_line(s) };
+            let or_dash = |s: &str| {
+                if s.is_empty() {
+                    "-".to_owned()
+                } else {
+                    one_line(s)
+                }
+            };
             eprintln!(
                 "kaiko: API error: status {} type {} code {} message {:?} param {} request_id {} ({}, {}); hint: {}",
                 e.status,
@@ -232,7 +277,12 @@ fn report_failure(f: &Failure) -> u8 {
             }
         }
         other => {
-            eprintln!("kaiko: transport error: {} ({}, {})", CauseText(other), StopText(&f.stop), attempts);
+            eprintln!(
+                "kaiko: transport error: {} ({}, {})",
+                CauseText(other),
+                StopText(&f.stop),
+                attempts
+            );
             EXIT_TRANSPORT
         }
     }
@@ -240,7 +290,9 @@ fn report_failure(f: &Failure) -> u8 {
 
 /// Control characters replaced so an error stays on one line.
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn score(s: Score) -> f64 {
@@ -280,8 +332,11 @@ fn discovery_level(d: &DiscoveryLevel) -> &str {
 }
 
 fn emotion_json(e: &Emotion) -> serde_json::Value {
-    let raw: serde_json::Map<String, serde_json::Value> =
-        e.raw.iter().map(|(label, s)| (label.as_str().to_owned(), serde_json::json!(score(*s)))).collect();
+    let raw: serde_json::Map<String, serde_json::Value> = e
+        .raw
+        .iter()
+        .map(|(label, s)| (label.as_str().to_owned(), serde_json::json!(score(*s))))
+        .collect();
     serde_json::json!({
         "role": e.role.as_str(),
         "index": e.index,
@@ -301,7 +356,13 @@ fn emotion_json(e: &Emotion) -> serde_json::Value {
 
 fn to_json(a: &Analysis) -> String {
     let s = &a.success;
-    let text_or_null = |t: &str| if t.is_empty() { serde_json::Value::Null } else { serde_json::json!(t) };
+    let text_or_null = |t: &str| {
+        if t.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!(t)
+        }
+    };
     serde_json::json!({
         "status": s.status,
         "object": text_or_null(s.summary.object.as_str()),
@@ -323,16 +384,45 @@ fn to_text(a: &Analysis) -> String {
     }
     for e in &a.emotions {
         if a.emotions.len() > 1 || !e.role.eq_str("user") {
-            let _ = writeln!(out, "[{}]", if e.role.is_empty() { "item" } else { e.role.as_str() });
+            let _ = writeln!(
+                out,
+                "[{}]",
+                if e.role.is_empty() {
+                    "item"
+                } else {
+                    e.role.as_str()
+                }
+            );
         }
         let level = e.intensity_level.as_ref().map_or("-", intensity_level);
-        let _ = writeln!(out, "category         {}", if e.category.is_empty() { "-" } else { e.category.as_str() });
+        let _ = writeln!(
+            out,
+            "category         {}",
+            if e.category.is_empty() {
+                "-"
+            } else {
+                e.category.as_str()
+            }
+        );
         let _ = writeln!(out, "intensity        {}", opt(e.intensity));
         let _ = writeln!(out, "intensity level  {level}");
         let _ = writeln!(out, "valence          {}", opt(e.valence));
         let _ = writeln!(out, "arousal          {}", opt(e.arousal));
-        let raw: Vec<String> = e.raw.iter().take(5).map(|(l, s)| format!("{l} {s}")).collect();
-        let _ = writeln!(out, "top raw scores   {}", if raw.is_empty() { "-".to_owned() } else { raw.join(", ") });
+        let raw: Vec<String> = e
+            .raw
+            .iter()
+            .take(5)
+            .map(|(l, s)| format!("{l} {s}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "top raw scores   {}",
+            if raw.is_empty() {
+                "-".to_owned()
+            } else {
+                raw.join(", ")
+            }
+        );
     }
     let s = &a.success;
     if !s.summary.context_id.is_empty() {
@@ -385,12 +475,23 @@ mod tests {
 
     #[test]
     fn options_take_values_both_ways() {
-        let a = parse(&["--base-url", "http://x", "--context=c1", "--json", "hello", "world"]).unwrap();
+        let a = parse(&[
+            "--base-url",
+            "http://x",
+            "--context=c1",
+            "--json",
+            "hello",
+            "world",
+        ])
+        .unwrap();
         assert_eq!(a.base_url.as_deref(), Some("http://x"));
         assert_eq!(a.context.as_deref(), Some("c1"));
         assert!(a.json);
         assert_eq!(a.text, ["hello", "world"]);
-        assert_eq!(parse(&["--timeout", "1.5", "t"]).unwrap().timeout_ms, Some(1500));
+        assert_eq!(
+            parse(&["--timeout", "1.5", "t"]).unwrap().timeout_ms,
+            Some(1500)
+        );
         assert_eq!(parse(&["--", "--json"]).unwrap().text, ["--json"]);
     }
 

@@ -34,7 +34,12 @@ fn stderr(o: &Output) -> String {
 
 /// Exit code, and the key is absent from both streams.
 fn code(o: &Output) -> i32 {
-    assert!(!stdout(o).contains(SECRET) && !stderr(o).contains(SECRET), "key leaked:\n{}\n{}", stdout(o), stderr(o));
+    assert!(
+        !stdout(o).contains(SECRET) && !stderr(o).contains(SECRET),
+        "key leaked:\n{}\n{}",
+        stdout(o),
+        stderr(o)
+    );
     o.status.code().expect("exit code")
 }
 
@@ -44,7 +49,15 @@ fn success_prints_a_readable_summary() {
     let o = with_sim(&sim, &[], "I feel a bit unsure about this");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
-    for field in ["category", "fear", "intensity", "valence", "arousal", "intensity level", "top raw scores"] {
+    for field in [
+        "category",
+        "fear",
+        "intensity",
+        "valence",
+        "arousal",
+        "intensity level",
+        "top raw scores",
+    ] {
         assert!(out.contains(field), "{field} missing in:\n{out}");
     }
 }
@@ -52,7 +65,11 @@ fn success_prints_a_readable_summary() {
 #[test]
 fn json_output_is_one_parseable_line() {
     let sim = Sim::start(Config::default()).unwrap();
-    let o = with_sim(&sim, &["--json", "--context", "ctx-cli"], "I am so happy today");
+    let o = with_sim(
+        &sim,
+        &["--json", "--context", "ctx-cli"],
+        "I am so happy today",
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 1, "{out}");
@@ -67,17 +84,32 @@ fn json_output_is_one_parseable_line() {
 fn without_key_or_url_the_builtin_simulator_is_used() {
     let o = kaiko(&["analyze", "hello there"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert!(stderr(&o).contains("using the built-in simulator at http://127.0.0.1:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("using the built-in simulator at http://127.0.0.1:"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn api_error_is_one_line_with_every_field_and_exit_1() {
-    let sim = Sim::start(Config { revoked_keys: vec![KEY.into()], ..Config::default() }).unwrap();
+    let sim = Sim::start(Config {
+        revoked_keys: vec![KEY.into()],
+        ..Config::default()
+    })
+    .unwrap();
     let o = with_sim(&sim, &[], "hi");
     assert_eq!(code(&o), 1);
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
-    for part in ["403", "forbidden_error", "key_revoked", "request_id req-", "param", "Generate new key"] {
+    for part in [
+        "403",
+        "forbidden_error",
+        "key_revoked",
+        "request_id req-",
+        "param",
+        "Generate new key",
+    ] {
         assert!(err.contains(part), "{part} missing in: {err}");
     }
 }
@@ -112,20 +144,32 @@ fn help_exits_0() {
 #[test]
 fn exhausted_retries_exit_3_with_retry_lines() {
     let sim = Sim::start(Config::default()).unwrap();
-    let fault = Fault::Status { status: 503, retry_after: None };
+    let fault = Fault::Status {
+        status: 503,
+        retry_after: None,
+    };
     sim.push_faults([fault, fault]);
     let o = with_sim(&sim, &["--max-retries", "1"], "hi");
     assert_eq!(code(&o), 3, "{}", stderr(&o));
     let err = stderr(&o);
-    let retry = err.lines().find(|l| l.starts_with("retry ")).expect("a retry line");
+    let retry = err
+        .lines()
+        .find(|l| l.starts_with("retry "))
+        .expect("a retry line");
     assert!(retry.starts_with("retry 1/1 in 1."), "{retry}");
-    assert!(retry.contains(" s after 503 service_unavailable (request_id req-"), "{retry}");
+    assert!(
+        retry.contains(" s after 503 service_unavailable (request_id req-"),
+        "{retry}"
+    );
 }
 
 #[test]
 fn retry_after_above_the_cap_exits_3_at_once() {
     let sim = Sim::start(Config::default()).unwrap();
-    sim.push_fault(Fault::Status { status: 429, retry_after: Some(RetryAfterValue::Seconds(3600)) });
+    sim.push_fault(Fault::Status {
+        status: 429,
+        retry_after: Some(RetryAfterValue::Seconds(3600)),
+    });
     let start = std::time::Instant::now();
     let o = with_sim(&sim, &[], "hi");
     assert_eq!(code(&o), 3, "{}", stderr(&o));
@@ -135,9 +179,22 @@ fn retry_after_above_the_cap_exits_3_at_once() {
 
 #[test]
 fn transport_errors_exit_4() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/v2");
-    let o = kaiko(&["analyze", "--base-url", &url, "--api-key", KEY, "--max-retries", "0", "hi"]);
+    let o = kaiko(&[
+        "analyze",
+        "--base-url",
+        &url,
+        "--api-key",
+        KEY,
+        "--max-retries",
+        "0",
+        "hi",
+    ]);
     assert_eq!(code(&o), 4);
     assert!(stderr(&o).contains("connection refused"), "{}", stderr(&o));
 
@@ -151,12 +208,19 @@ fn transport_errors_exit_4() {
 #[test]
 fn timeout_bounds_the_whole_call() {
     let sim = Sim::start(Config::default()).unwrap();
-    sim.push_fault(Fault::Stall { after_head: false, duration: std::time::Duration::from_secs(5) });
+    sim.push_fault(Fault::Stall {
+        after_head: false,
+        duration: std::time::Duration::from_secs(5),
+    });
     let start = std::time::Instant::now();
     let o = with_sim(&sim, &["--timeout", "0.5"], "hi");
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(start.elapsed().as_millis() < 3000);
-    assert!(stderr(&o).contains("timeout (call deadline)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("timeout (call deadline)"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -166,5 +230,9 @@ fn retry_line_for_transport_causes() {
     let o = with_sim(&sim, &[], "hi");
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("retry 1/3 in 1."), "{}", stderr(&o));
-    assert!(stderr(&o).contains(" s after connection closed"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(" s after connection closed"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -10,7 +10,9 @@ use kaiko_std::{Auth, Request};
 fn stateless_analysis() {
     let sim = sim();
     let mut c = client(&sim);
-    let a = c.analyze("I feel a bit unsure about this", None, None, |_| {}).unwrap();
+    let a = c
+        .analyze("I feel a bit unsure about this", None, None, |_| {})
+        .unwrap();
     assert_eq!(a.success.status, 200);
     assert_eq!(a.success.summary.object.as_str(), "emotions.analysis");
     assert_eq!(a.success.attempts, 1);
@@ -28,7 +30,9 @@ fn context_analysis_then_state_then_message_lookup() {
     let sim = sim();
     let mut c = client(&sim);
     let id = "3f2b8c1e-9d4a-4e6b-8f7a-1c2d3e4f5a6b";
-    let a = c.analyze("I am so happy today", Some("ctx-42"), Some(id), |_| {}).unwrap();
+    let a = c
+        .analyze("I am so happy today", Some("ctx-42"), Some(id), |_| {})
+        .unwrap();
     assert_eq!(a.success.summary.context_id.as_str(), "ctx-42");
     assert_eq!(a.emotions[0].category.as_str(), "joy");
 
@@ -53,7 +57,11 @@ fn context_ids_are_percent_encoded() {
 fn batch_analysis_yields_one_item_per_message() {
     let sim = sim();
     let mut c = client(&sim);
-    let messages = [Message::user("I am happy"), Message::user("I am scared"), Message::user("I am angry")];
+    let messages = [
+        Message::user("I am happy"),
+        Message::user("I am scared"),
+        Message::user("I am angry"),
+    ];
     let r = run(&mut c, Request::batch_analyze(&messages));
     r.ok();
     let items = r.emotions();
@@ -65,7 +73,9 @@ fn batch_analysis_yields_one_item_per_message() {
 fn chat_completion_delivers_content_and_emotions() {
     let sim = sim();
     let mut c = client(&sim);
-    let messages = [ChatMessage::user("I am nervous about my interview tomorrow.")];
+    let messages = [ChatMessage::user(
+        "I am nervous about my interview tomorrow.",
+    )];
     let r = run(&mut c, Request::chat(ChatRequest::new("gpt-4", &messages)));
     let s = r.ok();
     assert_eq!(s.summary.object.as_str(), "chat.completion");
@@ -78,20 +88,42 @@ fn chat_completion_delivers_content_and_emotions() {
 fn streamed_chat_delivers_the_same_text_in_order() {
     let sim = sim();
     let mut c = client(&sim);
-    let messages = [ChatMessage::user("I am nervous about my interview tomorrow.")];
+    let messages = [ChatMessage::user(
+        "I am nervous about my interview tomorrow.",
+    )];
     let plain = run(&mut c, Request::chat(ChatRequest::new("gpt-4", &messages)));
-    let streamed = run(&mut c, Request::chat(ChatRequest { stream: true, ..ChatRequest::new("gpt-4", &messages) }));
+    let streamed = run(
+        &mut c,
+        Request::chat(ChatRequest {
+            stream: true,
+            ..ChatRequest::new("gpt-4", &messages)
+        }),
+    );
     streamed.ok();
-    assert!(streamed.content_chunks() > 1, "a stream arrives in several pieces");
+    assert!(
+        streamed.content_chunks() > 1,
+        "a stream arrives in several pieces"
+    );
     assert_eq!(streamed.content(), plain.content());
-    assert!(streamed.emotions().iter().any(|e| e.role.as_str() == "user"));
+    assert!(
+        streamed
+            .emotions()
+            .iter()
+            .any(|e| e.role.as_str() == "user")
+    );
 }
 
 #[test]
 fn bearer_auth_is_accepted() {
     let sim = sim();
     let mut c = client(&sim).auth(Auth::Bearer);
-    let r = run(&mut c, Request::Analyze { model: EMOTION_MODEL, messages: &[Message::user("fine")] });
+    let r = run(
+        &mut c,
+        Request::Analyze {
+            model: EMOTION_MODEL,
+            messages: &[Message::user("fine")],
+        },
+    );
     assert_eq!(r.ok().status, 200);
 }
 

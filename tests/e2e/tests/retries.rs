@@ -10,14 +10,25 @@ use kaiko_sim::{Fault, RetryAfterValue};
 use kaiko_std::{Cause, Policy, Request, Stop};
 
 fn status(status: u16) -> Fault {
-    Fault::Status { status, retry_after: None }
+    Fault::Status {
+        status,
+        retry_after: None,
+    }
 }
 
 /// Exactly one keyed ledger entry, processed once; returns its replay count.
 fn processed_once(sim: &kaiko_sim::SimHandle) -> u32 {
     let ledger = sim.ledger();
-    let keyed: Vec<_> = ledger.entries.iter().filter(|e| e.idempotency_key.is_some()).collect();
-    assert_eq!(keyed.len(), 1, "one Idempotency-Key for all attempts: {ledger:?}");
+    let keyed: Vec<_> = ledger
+        .entries
+        .iter()
+        .filter(|e| e.idempotency_key.is_some())
+        .collect();
+    assert_eq!(
+        keyed.len(),
+        1,
+        "one Idempotency-Key for all attempts: {ledger:?}"
+    );
     assert_eq!(keyed[0].processed, 1, "{ledger:?}");
     keyed[0].replayed
 }
@@ -68,15 +79,26 @@ fn retries_exhausted_after_max_attempts() {
 #[test]
 fn retry_after_seconds_is_honoured() {
     let sim = sim();
-    sim.push_fault(Fault::Status { status: 429, retry_after: Some(RetryAfterValue::Seconds(1)) });
+    sim.push_fault(Fault::Status {
+        status: 429,
+        retry_after: Some(RetryAfterValue::Seconds(1)),
+    });
     // The injected 429 also says `X-RateLimit-Remaining: 0` until the window resets (a
     // minute away); look at Retry-After alone here.
-    let mut c = client_with(&sim, Policy { respect_rate_limit: false, ..policy() });
+    let mut c = client_with(
+        &sim,
+        Policy {
+            respect_rate_limit: false,
+            ..policy()
+        },
+    );
     let r = run(&mut c, Request::analyze(&[Message::user("hi")]));
     assert_eq!(r.ok().attempts, 2);
     let (_, delay, cause) = r.retries()[0];
     assert!((1000..=1005).contains(&delay), "{delay}");
-    let Cause::Api(e) = cause else { panic!("{cause:?}") };
+    let Cause::Api(e) = cause else {
+        panic!("{cause:?}")
+    };
     assert_eq!(e.code, ErrorCode::TooManyRequests);
     assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
     assert!(r.elapsed_ms >= 1000);
@@ -85,7 +107,10 @@ fn retry_after_seconds_is_honoured() {
 #[test]
 fn retry_after_http_date_is_honoured() {
     let sim = sim();
-    sim.push_fault(Fault::Status { status: 503, retry_after: Some(RetryAfterValue::HttpDate { secs_from_now: 1 }) });
+    sim.push_fault(Fault::Status {
+        status: 503,
+        retry_after: Some(RetryAfterValue::HttpDate { secs_from_now: 1 }),
+    });
     let mut c = client(&sim);
     let r = run(&mut c, Request::analyze(&[Message::user("hi")]));
     assert_eq!(r.ok().attempts, 2);
@@ -98,11 +123,19 @@ fn retry_after_http_date_is_honoured() {
 #[test]
 fn retry_after_above_the_cap_stops_without_sleeping() {
     let sim = sim();
-    sim.push_fault(Fault::Status { status: 429, retry_after: Some(RetryAfterValue::Seconds(120)) });
+    sim.push_fault(Fault::Status {
+        status: 429,
+        retry_after: Some(RetryAfterValue::Seconds(120)),
+    });
     let mut c = client(&sim);
     let r = run(&mut c, Request::analyze(&[Message::user("hi")]));
     let f = r.failure();
-    assert_eq!(f.stop, Stop::WaitAboveCap { wait: Duration::from_secs(120) });
+    assert_eq!(
+        f.stop,
+        Stop::WaitAboveCap {
+            wait: Duration::from_secs(120)
+        }
+    );
     assert_eq!(f.attempts, 1);
     assert!(r.retries().is_empty());
     assert!(r.elapsed_ms < 1000, "no sleep: {} ms", r.elapsed_ms);
@@ -113,10 +146,21 @@ fn reset_mid_body_is_replayed_not_reprocessed() {
     let sim = sim();
     sim.push_fault(Fault::ResetMidBody);
     let mut c = client(&sim);
-    let r = run(&mut c, Request::analyze(&[Message::user("I feel a bit unsure about this")]));
+    let r = run(
+        &mut c,
+        Request::analyze(&[Message::user("I feel a bit unsure about this")]),
+    );
     assert_eq!(r.ok().attempts, 2);
-    assert!(matches!(r.retries()[0].2, Cause::Connection(_) | Cause::Protocol(_)), "{:?}", r.retries());
-    assert_eq!(r.emotions().len(), 1, "results of the abandoned attempt are discarded");
+    assert!(
+        matches!(r.retries()[0].2, Cause::Connection(_) | Cause::Protocol(_)),
+        "{:?}",
+        r.retries()
+    );
+    assert_eq!(
+        r.emotions().len(),
+        1,
+        "results of the abandoned attempt are discarded"
+    );
     assert_eq!(processed_once(&sim), 1);
 }
 
@@ -125,7 +169,10 @@ fn reset_after_processing_is_replayed_not_reprocessed() {
     let sim = sim();
     sim.push_fault(Fault::ResetAfterProcessing);
     let mut c = client(&sim);
-    let r = run(&mut c, Request::analyze(&[Message::user("I am so happy today")]));
+    let r = run(
+        &mut c,
+        Request::analyze(&[Message::user("I am so happy today")]),
+    );
     assert_eq!(r.ok().attempts, 2);
     assert_eq!(r.emotions()[0].category.as_str(), "joy");
     assert_eq!(processed_once(&sim), 1);
@@ -138,7 +185,11 @@ fn each_call_has_its_own_idempotency_key() {
     c.analyze("one", None, None, |_| {}).unwrap();
     c.analyze("two", None, None, |_| {}).unwrap();
     let ledger = sim.ledger();
-    let keys: Vec<_> = ledger.entries.iter().filter_map(|e| e.idempotency_key.clone()).collect();
+    let keys: Vec<_> = ledger
+        .entries
+        .iter()
+        .filter_map(|e| e.idempotency_key.clone())
+        .collect();
     assert_eq!(keys.len(), 2);
     assert_ne!(keys[0], keys[1]);
     assert_eq!(ledger.max_processed(), 1);

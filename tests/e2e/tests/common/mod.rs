@@ -37,7 +37,9 @@ pub fn client(sim: &SimHandle) -> Client {
 }
 
 pub fn client_with(sim: &SimHandle, policy: Policy) -> Client {
-    Client::with_base_url("kaiko_test_e2e", &sim.base_url()).expect("client").policy(policy)
+    Client::with_base_url("kaiko_test_e2e", &sim.base_url())
+        .expect("client")
+        .policy(policy)
 }
 
 /// Everything one call reported.
@@ -74,7 +76,12 @@ impl Run {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::RetryScheduled { retry, delay, cause, .. } => Some((*retry, delay.as_millis(), *cause)),
+                Event::RetryScheduled {
+                    retry,
+                    delay,
+                    cause,
+                    ..
+                } => Some((*retry, delay.as_millis(), *cause)),
                 _ => None,
             })
             .collect()
@@ -107,7 +114,10 @@ impl Run {
     }
 
     pub fn content_chunks(&self) -> usize {
-        self.events.iter().filter(|e| matches!(e, Event::Content(_))).count()
+        self.events
+            .iter()
+            .filter(|e| matches!(e, Event::Content(_)))
+            .count()
     }
 }
 
@@ -115,7 +125,11 @@ pub fn run(client: &mut Client, request: Request<'_>) -> Run {
     let start = StdInstant::now();
     let mut events = Vec::new();
     let result = client.call(request, |e| events.push(e.clone()));
-    Run { result, events, elapsed_ms: start.elapsed().as_millis() }
+    Run {
+        result,
+        events,
+        elapsed_ms: start.elapsed().as_millis(),
+    }
 }
 
 /// Retries are spaced at least by the delays the client announced.

@@ -1,8 +1,20 @@
 //! Success bodies: emotion items (spec §3.2) and chat completions (spec §3.8), decoded
 //! incrementally into fixed-size values.
 //!
-//! (Interface: the body parser [`SuccessParser`] is implemented below the types.)
+//! [`SuccessParser`] reads every success body of spec §3 without knowing the endpoint:
+//!
+//! - `emotions` as an object keyed by role (`user`, `_default`, `system`, `assistant`, …) or
+//!   as an array (batch, spec §3.7): one [`Output::Emotion`] per item, when the item closes;
+//! - `choices[0].message.content` / `choices[0].delta.content` (spec §3.8):
+//!   [`Output::Content`] chunks of exactly [`CHUNK_CAP`] bytes, the last one of each string
+//!   shorter, so the chunks do not depend on how the body was split;
+//! - `object`, `model`, `id`, `context_id` / `metadata.context_id`,
+//!   `choices[0].finish_reason` and `usage.*` go into the [`Summary`].
+//!
+//! Everything else (`trajectory`, `growth`, `conversationMode`, `hostilityState`, …) is
+//! skipped as it streams past, at the cost of the scanner alone.
 
+use crate::json::{JsonError, Scanner, Token};
 use crate::score::Score;
 use crate::text::Text;
 
@@ -60,7 +72,7 @@ pub enum DiscoveryLevel {
 }
 
 /// One emotion item (`EmotionItemV2`). Every field is optional on the wire (spec §3.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Emotion {
     /// The key of the `emotions` map (`user`, `_default`, `system`, …); empty for array items.
@@ -93,7 +105,7 @@ pub struct Emotion {
 
 /// A piece of completion text (`choices[0].message.content`, or a streamed delta).
 /// Chunks are cut every [`CHUNK_CAP`] bytes, so a UTF-8 character may straddle two chunks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Chunk {
     /// The bytes.
@@ -135,7 +147,10 @@ pub struct Summary {
 }
 
 /// Something a success body yielded while it was being read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Boxing is not available without an allocator, and an `Output` is handed straight to the
+// caller, so the size of the larger variant is accepted.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Output {
     /// One complete emotion item.
@@ -143,3 +158,625 @@ pub enum Output {
     /// A piece of completion text.
     Content(Chunk),
 }
+
+macro_rules! open_enum {
+    ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $ty {
+            /// Parses the wire text; unknown text becomes `Other`.
+            pub fn parse(s: &str) -> Self {
+                match s {
+                    $($text => Self::$variant,)*
+                    other => Self::Other(Text::from_str_truncating(other)),
+                }
+            }
+
+            /// The wire text.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)*
+                    Self::Other(t) => t.as_str(),
+                }
+            }
+        }
+    };
+}
+
+open_enum!(IntensityLevel {
+    Critical => "critical",
+    High => "high",
+    Moderate => "moderate",
+    Subtle => "subtle",
+    Minimal => "minimal",
+});
+
+open_enum!(Complexity {
+    Simple => "simple",
+    Layered => "layered",
+    Paradoxical => "paradoxical",
+    Transcendent => "transcendent",
+});
+
+open_enum!(DiscoveryLevel {
+    Routine => "routine",
+    Normal => "normal",
+    Significant => "significant",
+    Breakthrough => "breakthrough",
+    Transcendent => "transcendent",
+});
+
+impl Emotion {
+    /// Adds a raw score, keeping the [`RAW_CAP`] highest, highest first (equal scores in
+    /// arrival order). Sets [`Emotion::raw_truncated`] when an entry is dropped.
+    pub fn add_raw(&mut self, label: Label, score: Score) {
+        let pos = self
+            .raw
+            .iter()
+            .position(|(_, s)| score > *s)
+            .unwrap_or(self.raw.len());
+        if self.raw.is_full() {
+            self.raw_truncated = true;
+            if pos >= RAW_CAP {
+                return;
+            }
+            self.raw.pop();
+        }
+        // `pos <= len` holds: it is a position in the vector or its length.
+        let _ = self.raw.insert(pos, (label, score));
+    }
+}
+
+/// The container a frame of the body stands for (only containers of interest get a frame;
+/// the others are skipped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Frame {
+    Root,
+    Metadata,
+    Usage,
+    Choices,
+    Choice,
+    Message,
+    EmotionMap,
+    EmotionList,
+    Item,
+    Raw,
+}
+
+/// `usage` counters (all spellings of spec open question 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Count {
+    Prompt,
+    Completion,
+    Total,
+    Analyse,
+}
+
+/// What the value being read is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Slot {
+    Ignore,
+    /// The top-level value.
+    Root,
+    Object,
+    Model,
+    Id,
+    ContextId,
+    MetaContextId,
+    Metadata,
+    Usage,
+    Count(Count),
+    Choices,
+    Choice,
+    Message,
+    FinishReason,
+    Content,
+    Emotions,
+    /// An emotion item; `index` for array items (the role is in `Decoder::role`).
+    Item(u16),
+    Text,
+    Category,
+    Intensity,
+    IntensityLevel,
+    Valence,
+    Arousal,
+    Complexity,
+    WonderIndex,
+    DiscoveryLevel,
+    Raw,
+    RawEntry,
+}
+
+/// Deepest container of interest: root → choices → choice → message, root → emotions →
+/// item → raw.
+const FRAMES: usize = 4;
+/// Largest decoded piece of one escape (see `json`), kept over when a chunk fills mid-piece.
+const CARRY_CAP: usize = 8;
+
+/// A text that string pieces can be written into, whatever its capacity.
+trait Sink {
+    fn clear(&mut self);
+    fn push(&mut self, bytes: &[u8]);
+}
+
+impl<const N: usize> Sink for Text<N> {
+    fn clear(&mut self) {
+        Text::clear(self);
+    }
+    fn push(&mut self, bytes: &[u8]) {
+        self.push_bytes(bytes);
+    }
+}
+
+/// Everything of [`SuccessParser`] but the scanner (so tokens borrowing the scanner can be
+/// handled while it is borrowed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Decoder {
+    frames: [Frame; FRAMES],
+    index: [u16; FRAMES],
+    /// Open containers (equal to the scanner's depth).
+    depth: u8,
+    /// Inside a skipped container that opened at this depth + 1.
+    skip: Option<u8>,
+    /// What the next value is for (set by a key).
+    slot: Slot,
+    /// The string value being read and what it is for.
+    string: Option<Slot>,
+    /// Whether `context_id` came from the top level (it wins over `metadata.context_id`).
+    top_context: bool,
+    role: Label,
+    raw_key: Label,
+    label: Label,
+    item: Emotion,
+    chunk: heapless::Vec<u8, CHUNK_CAP>,
+    carry: [u8; CARRY_CAP],
+    carry_len: u8,
+    summary: Summary,
+}
+
+impl Decoder {
+    fn new() -> Self {
+        Decoder {
+            frames: [Frame::Root; FRAMES],
+            index: [0; FRAMES],
+            depth: 0,
+            skip: None,
+            slot: Slot::Root,
+            string: None,
+            top_context: false,
+            role: Label::new(),
+            raw_key: Label::new(),
+            label: Label::new(),
+            item: Emotion::default(),
+            chunk: heapless::Vec::new(),
+            carry: [0; CARRY_CAP],
+            carry_len: 0,
+            summary: Summary::default(),
+        }
+    }
+
+    fn top(&self) -> Option<Frame> {
+        self.frames
+            .get(usize::from(self.depth).checked_sub(1)?)
+            .copied()
+    }
+
+    /// Whether the pending or current value is completion text (the feed loop then bounds
+    /// the input so that a piece never overflows the chunk by more than an escape).
+    fn in_content(&self) -> bool {
+        self.skip.is_none() && (self.string == Some(Slot::Content) || self.slot == Slot::Content)
+    }
+
+    /// What a key names inside the current frame.
+    fn key_slot(&mut self, key: &[u8]) -> Slot {
+        match (self.top(), key) {
+            (Some(Frame::Root), b"object") => Slot::Object,
+            (Some(Frame::Root), b"model") => Slot::Model,
+            (Some(Frame::Root), b"id") => Slot::Id,
+            (Some(Frame::Root), b"context_id") => Slot::ContextId,
+            (Some(Frame::Root), b"metadata") => Slot::Metadata,
+            (Some(Frame::Root), b"usage") => Slot::Usage,
+            (Some(Frame::Root), b"choices") => Slot::Choices,
+            (Some(Frame::Root), b"emotions") => Slot::Emotions,
+            (Some(Frame::Metadata), b"context_id") => Slot::MetaContextId,
+            (Some(Frame::Usage), b"prompt_tokens" | b"promptTokens") => Slot::Count(Count::Prompt),
+            (Some(Frame::Usage), b"completion_tokens" | b"completionTokens") => {
+                Slot::Count(Count::Completion)
+            }
+            (Some(Frame::Usage), b"total_tokens" | b"totalTokens") => Slot::Count(Count::Total),
+            (
+                Some(Frame::Usage),
+                b"analyse_tokens" | b"analyse_token" | b"analyseToken" | b"analyseTokens",
+            ) => Slot::Count(Count::Analyse),
+            (Some(Frame::Choice), b"finish_reason") => Slot::FinishReason,
+            (Some(Frame::Choice), b"message" | b"delta") => Slot::Message,
+            (Some(Frame::Message), b"content") => Slot::Content,
+            (Some(Frame::EmotionMap), role) => {
+                self.role.clear();
+                self.role.push_bytes(role);
+                Slot::Item(0)
+            }
+            (Some(Frame::Item), b"text") => Slot::Text,
+            (Some(Frame::Item), b"category") => Slot::Category,
+            (Some(Frame::Item), b"intensity") => Slot::Intensity,
+            (Some(Frame::Item), b"intensityLevel") => Slot::IntensityLevel,
+            (Some(Frame::Item), b"valence") => Slot::Valence,
+            (Some(Frame::Item), b"arousal") => Slot::Arousal,
+            (Some(Frame::Item), b"complexity") => Slot::Complexity,
+            (Some(Frame::Item), b"wonderIndex") => Slot::WonderIndex,
+            (Some(Frame::Item), b"discoveryLevel") => Slot::DiscoveryLevel,
+            (Some(Frame::Item), b"raw") => Slot::Raw,
+            (Some(Frame::Raw), label) => {
+                self.raw_key.clear();
+                self.raw_key.push_bytes(label);
+                Slot::RawEntry
+            }
+            _ => Slot::Ignore,
+        }
+    }
+
+    /// What the value that starts now is for: the top-level value, an array element by its
+    /// index, or whatever the last key named.
+    fn take_slot(&mut self) -> Slot {
+        let slot = core::mem::replace(&mut self.slot, Slot::Ignore);
+        let i = usize::from(self.depth).wrapping_sub(1);
+        match self.top() {
+            None if self.depth == 0 => slot,
+            Some(Frame::Choices) if self.index.get(i) == Some(&0) => Slot::Choice,
+            Some(Frame::EmotionList) => Slot::Item(self.index.get(i).copied().unwrap_or(0)),
+            Some(Frame::Choices) => Slot::Ignore,
+            _ => slot,
+        }
+    }
+
+    /// A value of the current container ended: arrays count their elements.
+    fn value_done(&mut self) {
+        let i = usize::from(self.depth).wrapping_sub(1);
+        if let Some(n) = self.index.get_mut(i) {
+            *n = n.saturating_add(1);
+        }
+    }
+
+    fn sink(&mut self, slot: Slot) -> Option<&mut dyn Sink> {
+        Some(match slot {
+            Slot::Object => &mut self.summary.object,
+            Slot::Model => &mut self.summary.model,
+            Slot::Id => &mut self.summary.id,
+            Slot::ContextId => &mut self.summary.context_id,
+            Slot::MetaContextId if !self.top_context => &mut self.summary.context_id,
+            Slot::FinishReason => &mut self.summary.finish_reason,
+            Slot::Text => &mut self.item.text,
+            Slot::Category => &mut self.item.category,
+            Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => &mut self.label,
+            _ => return None,
+        })
+    }
+
+    fn token(&mut self, tok: Token<'_>) -> Option<Output> {
+        match tok {
+            Token::ObjectStart | Token::ArrayStart => {
+                if self.skip.is_some() {
+                    self.depth = self.depth.saturating_add(1);
+                    return None;
+                }
+                // The slot belongs to the enclosing container: read it before entering.
+                let slot = self.take_slot();
+                let enclosing = self.top();
+                self.depth = self.depth.saturating_add(1);
+                let object = tok == Token::ObjectStart;
+                let frame = match (slot, object) {
+                    (Slot::Root, true) => Frame::Root,
+                    (Slot::Metadata, true) => Frame::Metadata,
+                    (Slot::Usage, true) => Frame::Usage,
+                    (Slot::Choices, false) => Frame::Choices,
+                    (Slot::Choice, true) => Frame::Choice,
+                    (Slot::Message, true) => Frame::Message,
+                    (Slot::Emotions, true) => Frame::EmotionMap,
+                    (Slot::Emotions, false) => Frame::EmotionList,
+                    (Slot::Item(index), true) => {
+                        self.item = Emotion {
+                            index,
+                            ..Emotion::default()
+                        };
+                        if enclosing == Some(Frame::EmotionMap) {
+                            self.item.role = self.role;
+                        }
+                        Frame::Item
+                    }
+                    (Slot::Raw, true) => Frame::Raw,
+                    _ => {
+                        self.skip = Some(self.depth - 1);
+                        return None;
+                    }
+                };
+                let i = usize::from(self.depth) - 1;
+                match (self.frames.get_mut(i), self.index.get_mut(i)) {
+                    (Some(f), Some(n)) => {
+                        *f = frame;
+                        *n = 0;
+                    }
+                    // Deeper than any container of interest: cannot happen, skip it anyway.
+                    _ => self.skip = Some(self.depth - 1),
+                }
+                None
+            }
+            Token::ObjectEnd | Token::ArrayEnd => {
+                let closed = self.top();
+                self.depth = self.depth.saturating_sub(1);
+                self.slot = Slot::Ignore;
+                if let Some(base) = self.skip {
+                    if self.depth > base {
+                        return None;
+                    }
+                    self.skip = None;
+                    self.value_done();
+                    return None;
+                }
+                self.value_done();
+                if closed == Some(Frame::Item) {
+                    self.summary.emotions = self.summary.emotions.saturating_add(1);
+                    return Some(Output::Emotion(core::mem::take(&mut self.item)));
+                }
+                None
+            }
+            _ if self.skip.is_some() => None,
+            Token::Key(key) => {
+                self.slot = self.key_slot(key);
+                None
+            }
+            Token::Str(piece) => {
+                let slot = match self.string {
+                    Some(slot) => slot,
+                    None => self.begin_string(),
+                };
+                if slot == Slot::Content {
+                    return self.push_content(piece);
+                }
+                if let Some(sink) = self.sink(slot) {
+                    sink.push(piece);
+                }
+                None
+            }
+            Token::StrEnd => {
+                let slot = match self.string.take() {
+                    Some(slot) => slot,
+                    None => self.begin_string(),
+                };
+                self.string = None;
+                self.value_done();
+                self.end_string(slot)
+            }
+            Token::Number(text) => {
+                let slot = self.take_slot();
+                self.value_done();
+                let score = || Score::parse(text);
+                match slot {
+                    Slot::Intensity => self.item.intensity = score(),
+                    Slot::Valence => self.item.valence = score(),
+                    Slot::Arousal => self.item.arousal = score(),
+                    Slot::WonderIndex => self.item.wonder_index = score(),
+                    Slot::RawEntry => {
+                        if let Some(s) = score() {
+                            self.item.add_raw(self.raw_key, s);
+                        }
+                    }
+                    Slot::Count(c) => {
+                        let v = parse_count(text);
+                        let u = &mut self.summary.usage;
+                        match c {
+                            Count::Prompt => u.prompt_tokens = v,
+                            Count::Completion => u.completion_tokens = v,
+                            Count::Total => u.total_tokens = v,
+                            Count::Analyse => u.analyse_tokens = v,
+                        }
+                    }
+                    _ => {}
+                }
+                None
+            }
+            Token::Bool(_) | Token::Null => {
+                self.take_slot();
+                self.value_done();
+                None
+            }
+        }
+    }
+
+    /// The first piece (or the end) of a string value: clears its target.
+    fn begin_string(&mut self) -> Slot {
+        let slot = self.take_slot();
+        if slot == Slot::ContextId {
+            self.top_context = true;
+        }
+        if let Some(sink) = self.sink(slot) {
+            sink.clear();
+        }
+        self.string = Some(slot);
+        slot
+    }
+
+    fn end_string(&mut self, slot: Slot) -> Option<Output> {
+        let label = self.label.as_str();
+        match slot {
+            Slot::IntensityLevel => self.item.intensity_level = Some(IntensityLevel::parse(label)),
+            Slot::Complexity => self.item.complexity = Some(Complexity::parse(label)),
+            Slot::DiscoveryLevel => self.item.discovery_level = Some(DiscoveryLevel::parse(label)),
+            Slot::Content => return self.flush_chunk(),
+            _ => {}
+        }
+        None
+    }
+
+    /// Appends completion text; a full chunk is handed out, the bytes beyond it (at most one
+    /// escape's worth) wait in `carry`.
+    fn push_content(&mut self, bytes: &[u8]) -> Option<Output> {
+        let room = CHUNK_CAP - self.chunk.len();
+        let (now, later) = bytes.split_at(room.min(bytes.len()));
+        let _ = self.chunk.extend_from_slice(now);
+        let n = later.len().min(CARRY_CAP);
+        if let (Some(dst), Some(src)) = (self.carry.get_mut(..n), later.get(..n)) {
+            dst.copy_from_slice(src);
+            self.carry_len = n as u8;
+        }
+        if self.chunk.is_full() {
+            self.flush_chunk()
+        } else {
+            None
+        }
+    }
+
+    /// Moves carried bytes into the (just emptied) chunk.
+    fn drain_carry(&mut self) -> Option<Output> {
+        let n = usize::from(core::mem::take(&mut self.carry_len));
+        let carry = self.carry;
+        self.push_content(carry.get(..n).unwrap_or(&[]))
+    }
+
+    fn flush_chunk(&mut self) -> Option<Output> {
+        if self.chunk.is_empty() {
+            return None;
+        }
+        Some(Output::Content(Chunk {
+            bytes: core::mem::take(&mut self.chunk),
+        }))
+    }
+}
+
+/// A token count: a non-negative integer (a fraction is dropped), saturating at `u32::MAX`.
+fn parse_count(text: &[u8]) -> Option<u32> {
+    let mut v: u32 = 0;
+    let mut digits = 0;
+    for &c in text {
+        match c {
+            b'0'..=b'9' => {
+                v = v.saturating_mul(10).saturating_add(u32::from(c - b'0'));
+                digits += 1;
+            }
+            b'.' => break,
+            _ => return None,
+        }
+    }
+    if digits == 0 { None } else { Some(v) }
+}
+
+/// Decoder of success bodies (spec §3), fed as the body streams in.
+///
+/// Call [`SuccessParser::feed`] until it has consumed the bytes at hand, handing out each
+/// [`Output`] it returns; when the body ends, call [`SuccessParser::finish`] until it returns
+/// `Ok(None)`; read the [`Summary`] at any time. For Server-Sent Events, each event's `data` is
+/// one document: call [`SuccessParser::reset`] between them (the summary accumulates).
+///
+/// ```
+/// use kaiko_core::analysis::{Output, SuccessParser};
+/// use kaiko_core::score::Score;
+///
+/// let body = br#"{"object":"emotions.analysis","emotions":{"user":{"category":"fear","valence":-0.35}}}"#;
+/// let mut p = SuccessParser::new();
+/// let mut input = &body[..];
+/// let mut emotions = 0;
+/// loop {
+///     let (used, out) = p.feed(input).unwrap();
+///     input = &input[used..];
+///     match out {
+///         Some(Output::Emotion(e)) => {
+///             assert_eq!(e.role.as_str(), "user");
+///             assert_eq!(e.valence, Some(Score(-3500)));
+///             emotions += 1;
+///         }
+///         Some(Output::Content(_)) => {}
+///         None => break,
+///     }
+/// }
+/// assert_eq!(p.finish(), Ok(None));
+/// assert_eq!((emotions, p.summary().object.as_str()), (1, "emotions.analysis"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuccessParser {
+    scanner: Scanner,
+    dec: Decoder,
+}
+
+impl Default for SuccessParser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SuccessParser {
+    /// A parser before the first body byte, with an empty summary.
+    pub fn new() -> Self {
+        SuccessParser {
+            scanner: Scanner::new(),
+            dec: Decoder::new(),
+        }
+    }
+
+    /// Feeds body bytes and stops right after producing one [`Output`]. Returns the bytes
+    /// consumed and the output; `Ok((input.len(), None))` means more bytes are needed.
+    /// The outputs do not depend on how the body is split. An output can come with 0 bytes
+    /// consumed when bytes of an earlier call completed it (a lone surrogate decoded as
+    /// U+FFFD only once the next byte shows no low half follows); every call either consumes
+    /// or produces.
+    ///
+    /// # Errors
+    /// The body is not valid JSON (see [`JsonError`]); the error repeats on later calls.
+    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Output>), JsonError> {
+        if self.dec.carry_len > 0
+            && let Some(out) = self.dec.drain_carry()
+        {
+            return Ok((0, Some(out)));
+        }
+        let mut pos = 0;
+        while pos < input.len() {
+            let rest = input.get(pos..).unwrap_or(&[]);
+            // Completion text: never read more raw bytes than the chunk has room for.
+            let limit = if self.dec.in_content() {
+                (CHUNK_CAP - self.dec.chunk.len()).max(1)
+            } else {
+                rest.len()
+            };
+            let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
+            pos = pos.saturating_add(n);
+            if let Some(out) = tok.and_then(|t| self.dec.token(t)) {
+                return Ok((pos, Some(out)));
+            }
+        }
+        Ok((input.len(), None))
+    }
+
+    /// The body ended. Hands out a pending partial chunk of completion text first (call again
+    /// until `Ok(None)`), then reports whether the document was complete.
+    ///
+    /// # Errors
+    /// [`JsonError::Incomplete`] when the body stopped inside the document, or the error
+    /// [`SuccessParser::feed`] returned.
+    pub fn finish(&mut self) -> Result<Option<Output>, JsonError> {
+        if self.dec.carry_len > 0
+            && let Some(out) = self.dec.drain_carry()
+        {
+            return Ok(Some(out));
+        }
+        if let Some(out) = self.dec.flush_chunk() {
+            return Ok(Some(out));
+        }
+        self.scanner.finish().map(|()| None)
+    }
+
+    /// Prepares for the next document (the next SSE event); the [`Summary`] is kept and keeps
+    /// accumulating.
+    pub fn reset(&mut self) {
+        let summary = self.dec.summary;
+        self.scanner = Scanner::new();
+        self.dec = Decoder::new();
+        self.dec.summary = summary;
+    }
+
+    /// The top-level facts read so far.
+    pub fn summary(&self) -> &Summary {
+        &self.dec.summary
+    }
+}
+
+#[cfg(test)]
+mod tests;

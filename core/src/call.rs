@@ -38,7 +38,7 @@ use crate::json::JsonError;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
 use crate::retry::{self, Decision, Policy, Stop};
-use crate::stream::{SseDecoder, SseError, SseItem};
+use crate::stream::{SseDecoder, SseItem};
 use crate::text::Text;
 use crate::time::{Duration, Instant};
 
@@ -121,8 +121,8 @@ pub enum ProtocolError {
     Body(BodyError),
     /// The JSON of a success body.
     Json(JsonError),
-    /// The event stream of a streamed success body.
-    Sse(SseError),
+    /// An event of a streamed success body was neither JSON nor the `[DONE]` marker.
+    StreamData,
 }
 
 /// What made an attempt fail.
@@ -173,7 +173,7 @@ pub struct Failure {
 }
 
 /// What a call reports, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Event {
     /// An emotion item of the response.
@@ -276,7 +276,7 @@ impl<'a> Call<'a> {
     pub fn new(config: &Config<'a>, request: Request<'a>, seed: u64, now: Instant) -> Result<Self, Invalid> {
         request.validate()?;
         let idempotency_key = IdempotencyKey::from_seed(seed);
-        let mut call = Call {
+        let call = Call {
             request,
             config: *config,
             idempotency_key,
@@ -382,7 +382,7 @@ impl<'a> Call<'a> {
         self.head_parser = HeadParser::new(self.config.max_head);
         self.head = None;
         self.keep_alive = true;
-        crate::fmt::debug!("kaiko: attempt {} sent ({} bytes)", self.attempts, n);
+        debug!("kaiko: attempt {} sent ({} bytes)", self.attempts, n);
         Ok(Some(n))
     }
 
@@ -526,7 +526,7 @@ impl<'a> Call<'a> {
         let mut used = 0;
         while used < data.len() && self.output.is_none() {
             let rest = data.get(used..).unwrap_or(&[]);
-            let (n, item) = self.sse.next(rest).map_err(|e| Cause::Protocol(ProtocolError::Sse(e)))?;
+            let (n, item) = self.sse.next(rest).unwrap_or_else(|e| match e {});
             let Sink::Sse { done_marker, event_started } = &mut self.sink else { return Ok(used) };
             match item {
                 Some(SseItem::Data(d)) => {
@@ -535,7 +535,7 @@ impl<'a> Call<'a> {
                     if *done_marker > 0 || (!*event_started && d.first() == Some(&b'[')) {
                         for &b in d {
                             if DONE.get(usize::from(*done_marker)) != Some(&b) {
-                                return Err(Cause::Protocol(ProtocolError::Sse(SseError::BadData)));
+                                return Err(Cause::Protocol(ProtocolError::StreamData));
                             }
                             *done_marker = done_marker.saturating_add(1);
                         }
@@ -634,7 +634,7 @@ impl<'a> Call<'a> {
             }
         };
         if let Cause::Api(e) = &cause {
-            crate::fmt::warn!("kaiko: attempt {} failed with HTTP {}", self.attempts, e.status);
+            warn!("kaiko: attempt {} failed with HTTP {}", self.attempts, e.status);
         }
         let decision = retry::decide(
             &self.config.policy,

@@ -1,5 +1,6 @@
 //! Logging shim: every log line goes to `defmt`, to `log`, or nowhere, with its arguments
-//! type-checked in all three cases (after embassy-net's `fmt.rs`).
+//! type-checked in all three cases (after embassy-net's `fmt.rs`). Declared first in `lib.rs`
+//! with `#[macro_use]`, so every module calls `debug!`, `warn!` and `trace!` directly.
 #![allow(unused_macros)]
 
 #[cfg(all(feature = "defmt", feature = "log"))]
@@ -37,6 +38,3 @@ macro_rules! warn {
         let _ = ($( & $x ),*);
     }};
 }
-
-#[allow(unused_imports)]
-pub(crate) use {debug, trace, warn};

@@ -1,1 +1,668 @@
-//! Incremental JSON scanning. (Interface.)
+//! Incremental JSON scanning (RFC 8259) with bounded memory: a pull [`Scanner`] that turns body
+//! bytes, split anywhere, into [`Token`]s.
+//!
+//! The scanner keeps no body buffer. Its whole state is a container stack (a bitset, at most
+//! [`MAX_DEPTH`] levels), the key being read (at most [`KEY_CAP`] bytes), the number being read
+//! (at most [`NUMBER_CAP`] bytes) and the escape being decoded. String *values* are handed out
+//! in pieces as they arrive ([`Token::Str`], then [`Token::StrEnd`]), so a string of any length
+//! costs nothing; keys are short and handed out whole.
+//!
+//! Guarantees:
+//! - The decoded content does not depend on how the input is split: the same document fed in
+//!   one slice or one byte at a time yields the same tokens, except that a string value may
+//!   arrive in differently cut [`Token::Str`] pieces (their concatenation is the same).
+//! - "Not enough bytes yet" is never an error: [`Scanner::next`] returns `Ok((n, None))`.
+//! - No input makes it panic; after an error every later call returns the same error.
+//! - Escapes are decoded, `\uXXXX` surrogate pairs included; a lone surrogate becomes U+FFFD
+//!   rather than failing the document (RFC 8259 §8.2 leaves its meaning open).
+//! - Bytes of the input that are not valid UTF-8 are passed through unchanged inside strings
+//!   (they are not validated); [`crate::text::Text::as_str`] later keeps the valid prefix.
+//! - Numbers are validated against the RFC 8259 §6 grammar and reported as text; turning them
+//!   into values is the caller's choice (e.g. [`crate::score::Score::parse`]).
+//! - A number ends only at the byte after it, so a bare number at the top level is reported
+//!   once a whitespace byte follows it. The bodies of this API are always objects.
+//!
+//! ```
+//! use kaiko_core::json::{Scanner, Token};
+//!
+//! let mut s = Scanner::new();
+//! let mut input: &[u8] = br#"{"a":[1,"x\n"]}"#;
+//! let mut n = 0;
+//! while let (used, Some(tok)) = s.next(input).unwrap() {
+//!     input = &input[used..];
+//!     if let Token::Number(t) = tok { assert_eq!(t, b"1") }
+//!     n += 1;
+//! }
+//! // { "a" [ 1, then "x" and "\n" as two pieces, end of string, ] }
+//! assert_eq!(n, 9);
+//! assert!(s.is_done());
+//! ```
+
+use core::fmt;
+
+/// Longest key kept; longer keys are cut (on a UTF-8 boundary) and flagged, see
+/// [`Scanner::key_truncated`].
+pub const KEY_CAP: usize = 32;
+/// Deepest nesting accepted; one more level is [`JsonError::TooDeep`].
+pub const MAX_DEPTH: usize = 16;
+/// Longest number text accepted; longer is [`JsonError::NumberTooLong`].
+pub const NUMBER_CAP: usize = 40;
+/// Largest decoded piece produced by one escape: a U+FFFD for a lone high surrogate followed by
+/// the character of the next `\uXXXX`.
+const SCRATCH_CAP: usize = 8;
+
+/// U+FFFD REPLACEMENT CHARACTER in UTF-8.
+const REPLACEMENT: [u8; 3] = [0xEF, 0xBF, 0xBD];
+
+/// One syntactic element of the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Token<'a> {
+    /// `{`
+    ObjectStart,
+    /// `}`
+    ObjectEnd,
+    /// `[`
+    ArrayStart,
+    /// `]`
+    ArrayEnd,
+    /// A complete object key, decoded, cut to [`KEY_CAP`] bytes.
+    Key(&'a [u8]),
+    /// A piece of a string value's decoded bytes: a slice of the input, or of a small internal
+    /// buffer for an escape. A string value is zero or more pieces then [`Token::StrEnd`].
+    Str(&'a [u8]),
+    /// The string value ended.
+    StrEnd,
+    /// A complete number, as its text (valid RFC 8259 §6 grammar).
+    Number(&'a [u8]),
+    /// `true` or `false`.
+    Bool(bool),
+    /// `null`
+    Null,
+}
+
+/// Why the input is not a document this scanner accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum JsonError {
+    /// A byte the grammar does not allow here (including raw control bytes in strings).
+    Syntax,
+    /// Nesting deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// A number longer than [`NUMBER_CAP`] bytes.
+    NumberTooLong,
+    /// A backslash followed by something other than a JSON escape, or a bad `\u` hex digit.
+    BadEscape,
+    /// Something other than whitespace after the top-level value.
+    TrailingData,
+    /// The input ended before the top-level value was complete (see [`Scanner::finish`]).
+    Incomplete,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Syntax => "invalid JSON syntax",
+            Self::TooDeep => "JSON nested too deeply",
+            Self::NumberTooLong => "JSON number too long",
+            Self::BadEscape => "invalid JSON string escape",
+            Self::TrailingData => "data after the JSON value",
+            Self::Incomplete => "JSON document incomplete",
+        })
+    }
+}
+
+impl core::error::Error for JsonError {}
+
+/// What the grammar expects next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A value (top level, after `:`, after `,` in an array).
+    Value,
+    /// Right after `[`: a value or `]`.
+    ValueOrEnd,
+    /// Right after `{`: a key or `}`.
+    KeyOrEnd,
+    /// After `,` in an object: a key.
+    Key,
+    /// After a key: `:`.
+    Colon,
+    /// After a value inside a container: `,` or the closer.
+    AfterValue,
+    /// Inside a string; `key` tells which kind.
+    Str { key: bool },
+    /// Inside a number.
+    Number(Num),
+    /// Inside `true`, `false` or `null`: the literal and how many bytes matched.
+    Literal { lit: &'static [u8], pos: u8 },
+    /// The top-level value is complete; only whitespace may follow.
+    Done,
+}
+
+/// Number grammar states (RFC 8259 §6): `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    Exp,
+    ExpSign,
+    ExpDigits,
+}
+
+impl Num {
+    /// Whether a number may end in this state.
+    const fn complete(self) -> bool {
+        matches!(self, Num::Zero | Num::Int | Num::Frac | Num::ExpDigits)
+    }
+
+    /// The state after `b`, `None` when `b` cannot continue the number.
+    const fn step(self, b: u8) -> Option<Num> {
+        let digit = b.is_ascii_digit();
+        match self {
+            Num::Minus if b == b'0' => Some(Num::Zero),
+            Num::Minus | Num::Int if digit => Some(Num::Int),
+            Num::Dot | Num::Frac if digit => Some(Num::Frac),
+            Num::Zero | Num::Int if b == b'.' => Some(Num::Dot),
+            Num::Zero | Num::Int | Num::Frac if b == b'e' || b == b'E' => Some(Num::Exp),
+            Num::Exp if b == b'+' || b == b'-' => Some(Num::ExpSign),
+            Num::Exp | Num::ExpSign | Num::ExpDigits if digit => Some(Num::ExpDigits),
+            _ => None,
+        }
+    }
+}
+
+/// Escape decoding inside a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Esc {
+    /// Plain bytes.
+    None,
+    /// After `\`.
+    Backslash,
+    /// After `\u` and `n` hex digits whose value so far is `val`.
+    Hex { n: u8, val: u16 },
+}
+
+/// What one step produced; turned into a [`Token`] borrowing the right buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    ObjectStart,
+    ObjectEnd,
+    ArrayStart,
+    ArrayEnd,
+    Key,
+    Scratch(u8),
+    Input(usize, usize),
+    StrEnd,
+    Number,
+    Bool(bool),
+    Null,
+}
+
+/// A pull scanner for one JSON document: about 120 bytes, `Copy`, no buffer of the input.
+///
+/// Feed it with [`Scanner::next`] until it returns `Ok((n, None))` (all input consumed), then
+/// feed the next bytes. Call [`Scanner::finish`] when the input ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scanner {
+    mode: Mode,
+    /// Bit `i` set: the container at depth `i + 1` is an object.
+    stack: u16,
+    depth: u8,
+    esc: Esc,
+    /// A high surrogate waiting for its low half.
+    high: Option<u16>,
+    key: [u8; KEY_CAP],
+    key_len: u8,
+    key_truncated: bool,
+    num: [u8; NUMBER_CAP],
+    num_len: u8,
+    scratch: [u8; SCRATCH_CAP],
+    error: Option<JsonError>,
+}
+
+impl Default for Scanner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const _: () = assert!(MAX_DEPTH <= 16 && KEY_CAP <= 255 && NUMBER_CAP <= 255);
+
+impl Scanner {
+    /// A scanner at the start of a document.
+    pub const fn new() -> Self {
+        Scanner {
+            mode: Mode::Value,
+            stack: 0,
+            depth: 0,
+            esc: Esc::None,
+            high: None,
+            key: [0; KEY_CAP],
+            key_len: 0,
+            key_truncated: false,
+            num: [0; NUMBER_CAP],
+            num_len: 0,
+            scratch: [0; SCRATCH_CAP],
+            error: None,
+        }
+    }
+
+    /// How many containers are open (0 at the top level; 1 inside the top-level object).
+    pub const fn depth(&self) -> usize {
+        self.depth as usize
+    }
+
+    /// Whether the top-level value is complete (only whitespace may follow).
+    pub fn is_done(&self) -> bool {
+        self.mode == Mode::Done && self.error.is_none()
+    }
+
+    /// Whether the last [`Token::Key`] was longer than [`KEY_CAP`] and was cut.
+    pub const fn key_truncated(&self) -> bool {
+        self.key_truncated
+    }
+
+    /// The input ended: `Ok(())` if the document was complete, else the error seen or
+    /// [`JsonError::Incomplete`].
+    pub fn finish(&self) -> Result<(), JsonError> {
+        match self.error {
+            Some(e) => Err(e),
+            None if self.mode == Mode::Done => Ok(()),
+            None => Err(JsonError::Incomplete),
+        }
+    }
+
+    /// Consumes bytes from `input` and stops right after one token was produced. Returns the
+    /// bytes consumed and the token; `Ok((input.len(), None))` means everything was consumed
+    /// and more input is needed (or the document is done, see [`Scanner::is_done`]).
+    #[allow(clippy::should_implement_trait)]
+    pub fn next<'a>(
+        &'a mut self,
+        input: &'a [u8],
+    ) -> Result<(usize, Option<Token<'a>>), JsonError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut i = 0;
+        while i < input.len() {
+            let (used, out) = match self.step(input, i) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.error = Some(e);
+                    return Err(e);
+                }
+            };
+            i = i.saturating_add(used);
+            if let Some(out) = out {
+                return Ok((i, Some(self.token(out, input))));
+            }
+        }
+        Ok((input.len(), None))
+    }
+
+    fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
+        match out {
+            Out::ObjectStart => Token::ObjectStart,
+            Out::ObjectEnd => Token::ObjectEnd,
+            Out::ArrayStart => Token::ArrayStart,
+            Out::ArrayEnd => Token::ArrayEnd,
+            Out::Key => {
+                let key = self.key.get(..usize::from(self.key_len)).unwrap_or(&[]);
+                Token::Key(key)
+            }
+            Out::Scratch(n) => Token::Str(self.scratch.get(..usize::from(n)).unwrap_or(&[])),
+            Out::Input(a, b) => Token::Str(input.get(a..b).unwrap_or(&[])),
+            Out::StrEnd => Token::StrEnd,
+            Out::Number => Token::Number(self.num.get(..usize::from(self.num_len)).unwrap_or(&[])),
+            Out::Bool(v) => Token::Bool(v),
+            Out::Null => Token::Null,
+        }
+    }
+
+    /// A value just ended (string, number, literal or container).
+    fn value_end(&mut self) {
+        self.mode = if self.depth == 0 {
+            Mode::Done
+        } else {
+            Mode::AfterValue
+        };
+    }
+
+    fn top_is_object(&self) -> bool {
+        self.depth > 0 && (self.stack >> (self.depth - 1)) & 1 == 1
+    }
+
+    fn push(&mut self, object: bool) -> Result<(), JsonError> {
+        if usize::from(self.depth) >= MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        let bit = 1u16 << self.depth;
+        if object {
+            self.stack |= bit;
+        } else {
+            self.stack &= !bit;
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Processes input from `i` (which is in bounds). Returns the bytes consumed, 0 only when
+    /// a token is produced without consuming (a number or a lone surrogate ended by the byte).
+    fn step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
+        let Some(&b) = input.get(i) else {
+            return Ok((0, None));
+        };
+        let ws = matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        match self.mode {
+            Mode::Str { key } => self.string(input, i, key),
+            Mode::Number(st) => match st.step(b) {
+                Some(next) => {
+                    if usize::from(self.num_len) >= NUMBER_CAP {
+                        return Err(JsonError::NumberTooLong);
+                    }
+                    if let Some(slot) = self.num.get_mut(usize::from(self.num_len)) {
+                        *slot = b;
+                    }
+                    self.num_len += 1;
+                    self.mode = Mode::Number(next);
+                    Ok((1, None))
+                }
+                None if st.complete() => {
+                    self.value_end();
+                    Ok((0, Some(Out::Number)))
+                }
+                None => Err(JsonError::Syntax),
+            },
+            Mode::Literal { lit, pos } => {
+                if lit.get(usize::from(pos)) != Some(&b) {
+                    return Err(JsonError::Syntax);
+                }
+                let pos = pos + 1;
+                if usize::from(pos) < lit.len() {
+                    self.mode = Mode::Literal { lit, pos };
+                    return Ok((1, None));
+                }
+                self.value_end();
+                let out = match lit.first() {
+                    Some(b't') => Out::Bool(true),
+                    Some(b'f') => Out::Bool(false),
+                    _ => Out::Null,
+                };
+                Ok((1, Some(out)))
+            }
+            _ if ws => Ok((1, None)),
+            Mode::Done => Err(JsonError::TrailingData),
+            Mode::Colon if b == b':' => {
+                self.mode = Mode::Value;
+                Ok((1, None))
+            }
+            Mode::Colon => Err(JsonError::Syntax),
+            Mode::Key | Mode::KeyOrEnd if b == b'"' => {
+                self.key_len = 0;
+                self.key_truncated = false;
+                self.mode = Mode::Str { key: true };
+                Ok((1, None))
+            }
+            Mode::AfterValue if b == b',' => {
+                self.mode = if self.top_is_object() {
+                    Mode::Key
+                } else {
+                    Mode::Value
+                };
+                Ok((1, None))
+            }
+            Mode::KeyOrEnd | Mode::AfterValue if b == b'}' && self.top_is_object() => {
+                self.depth -= 1;
+                self.value_end();
+                Ok((1, Some(Out::ObjectEnd)))
+            }
+            Mode::ValueOrEnd | Mode::AfterValue
+                if b == b']' && self.depth > 0 && !self.top_is_object() =>
+            {
+                self.depth -= 1;
+                self.value_end();
+                Ok((1, Some(Out::ArrayEnd)))
+            }
+            Mode::Value | Mode::ValueOrEnd => self.value_start(b),
+            Mode::Key | Mode::KeyOrEnd | Mode::AfterValue => Err(JsonError::Syntax),
+        }
+    }
+
+    /// The first byte of a value.
+    fn value_start(&mut self, b: u8) -> Result<(usize, Option<Out>), JsonError> {
+        match b {
+            b'{' => {
+                self.push(true)?;
+                self.mode = Mode::KeyOrEnd;
+                Ok((1, Some(Out::ObjectStart)))
+            }
+            b'[' => {
+                self.push(false)?;
+                self.mode = Mode::ValueOrEnd;
+                Ok((1, Some(Out::ArrayStart)))
+            }
+            b'"' => {
+                self.mode = Mode::Str { key: false };
+                Ok((1, None))
+            }
+            b't' | b'f' | b'n' => {
+                let lit: &'static [u8] = match b {
+                    b't' => b"true",
+                    b'f' => b"false",
+                    _ => b"null",
+                };
+                self.mode = Mode::Literal { lit, pos: 1 };
+                Ok((1, None))
+            }
+            b'-' | b'0'..=b'9' => {
+                if let Some(first) = self.num.first_mut() {
+                    *first = b;
+                }
+                self.num_len = 1;
+                self.mode = Mode::Number(match b {
+                    b'-' => Num::Minus,
+                    b'0' => Num::Zero,
+                    _ => Num::Int,
+                });
+                Ok((1, None))
+            }
+            _ => Err(JsonError::Syntax),
+        }
+    }
+
+    /// Inside a string: a run of plain bytes, an escape byte, or the closing quote.
+    fn string(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        key: bool,
+    ) -> Result<(usize, Option<Out>), JsonError> {
+        let Some(&b) = input.get(i) else {
+            return Ok((0, None));
+        };
+        match self.esc {
+            Esc::None if self.high.is_some() && b != b'\\' => {
+                // A high surrogate not followed by an escape: it stands alone.
+                self.high = None;
+                Ok((0, self.emit(key, &REPLACEMENT)))
+            }
+            Esc::None => match b {
+                b'"' => {
+                    self.value_end_or_colon(key);
+                    Ok((1, Some(if key { self.finish_key() } else { Out::StrEnd })))
+                }
+                b'\\' => {
+                    self.esc = Esc::Backslash;
+                    Ok((1, None))
+                }
+                0..=0x1F => Err(JsonError::Syntax),
+                _ => {
+                    let rest = input.get(i..).unwrap_or(&[]);
+                    let run = rest
+                        .iter()
+                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                        .unwrap_or(rest.len());
+                    if key {
+                        self.push_key(rest.get(..run).unwrap_or(&[]));
+                        Ok((run, None))
+                    } else {
+                        Ok((run, Some(Out::Input(i, i.saturating_add(run)))))
+                    }
+                }
+            },
+            Esc::Backslash if self.high.is_some() && b != b'u' => {
+                // `\uD83D\n`: the high surrogate stands alone; the escape is decoded next.
+                self.high = None;
+                Ok((0, self.emit(key, &REPLACEMENT)))
+            }
+            Esc::Backslash => {
+                let c = match b {
+                    b'"' => b'"',
+                    b'\\' => b'\\',
+                    b'/' => b'/',
+                    b'b' => 0x08,
+                    b'f' => 0x0C,
+                    b'n' => b'\n',
+                    b'r' => b'\r',
+                    b't' => b'\t',
+                    b'u' => {
+                        self.esc = Esc::Hex { n: 0, val: 0 };
+                        return Ok((1, None));
+                    }
+                    _ => return Err(JsonError::BadEscape),
+                };
+                self.esc = Esc::None;
+                Ok((1, self.emit(key, &[c])))
+            }
+            Esc::Hex { n, val } => {
+                let d = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'a'..=b'f' => b - b'a' + 10,
+                    b'A'..=b'F' => b - b'A' + 10,
+                    _ => return Err(JsonError::BadEscape),
+                };
+                let val = (val << 4) | u16::from(d);
+                if n < 3 {
+                    self.esc = Esc::Hex { n: n + 1, val };
+                    return Ok((1, None));
+                }
+                self.esc = Esc::None;
+                Ok((1, self.code_unit(key, val)))
+            }
+        }
+    }
+
+    /// A complete `\uXXXX` code unit (RFC 8259 §7: astral characters are surrogate pairs).
+    fn code_unit(&mut self, key: bool, unit: u16) -> Option<Out> {
+        let mut buf = [0u8; SCRATCH_CAP];
+        let mut len = 0;
+        let is_high = (0xD800..0xDC00).contains(&unit);
+        let is_low = (0xDC00..0xE000).contains(&unit);
+        if let Some(high) = self.high.take() {
+            if is_low {
+                let cp = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
+                len = encode_utf8(cp, &mut buf);
+                return self.emit(key, buf.get(..len).unwrap_or(&[]));
+            }
+            // The pending high surrogate stands alone.
+            if let Some(dst) = buf.get_mut(..3) {
+                dst.copy_from_slice(&REPLACEMENT);
+                len = 3;
+            }
+        }
+        if is_high {
+            self.high = Some(unit);
+        } else {
+            let cp = if is_low { 0xFFFD } else { u32::from(unit) };
+            let (_, tail) = buf.split_at_mut(len);
+            len += encode_utf8(cp, tail);
+        }
+        if len == 0 {
+            return None;
+        }
+        self.emit(key, buf.get(..len).unwrap_or(&[]))
+    }
+
+    /// Decoded bytes of an escape: appended to the key, or handed out as a piece.
+    fn emit(&mut self, key: bool, bytes: &[u8]) -> Option<Out> {
+        if key {
+            self.push_key(bytes);
+            return None;
+        }
+        let n = bytes.len().min(SCRATCH_CAP);
+        let (dst, src) = (self.scratch.get_mut(..n)?, bytes.get(..n)?);
+        dst.copy_from_slice(src);
+        Some(Out::Scratch(n as u8))
+    }
+
+    fn value_end_or_colon(&mut self, key: bool) {
+        if key {
+            self.mode = Mode::Colon;
+        } else {
+            self.value_end();
+        }
+    }
+
+    fn push_key(&mut self, bytes: &[u8]) {
+        let len = usize::from(self.key_len);
+        let take = bytes.len().min(KEY_CAP - len);
+        if let (Some(dst), Some(src)) = (self.key.get_mut(len..len + take), bytes.get(..take)) {
+            dst.copy_from_slice(src);
+            self.key_len += take as u8;
+        }
+        if take < bytes.len() {
+            self.key_truncated = true;
+        }
+    }
+
+    /// The key is complete: cut a character split by the capacity.
+    fn finish_key(&mut self) -> Out {
+        if self.key_truncated {
+            let key = self.key.get(..usize::from(self.key_len)).unwrap_or(&[]);
+            self.key_len = utf8_boundary(key) as u8;
+        }
+        Out::Key
+    }
+}
+
+/// Encodes a scalar value (never a surrogate here) into `out`; returns the length.
+fn encode_utf8(cp: u32, out: &mut [u8]) -> usize {
+    let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+    let mut tmp = [0u8; 4];
+    let s = c.encode_utf8(&mut tmp).as_bytes();
+    match out.get_mut(..s.len()) {
+        Some(dst) => {
+            dst.copy_from_slice(s);
+            s.len()
+        }
+        None => 0,
+    }
+}
+
+/// The length of `bytes` without a trailing incomplete UTF-8 sequence.
+pub(crate) fn utf8_boundary(bytes: &[u8]) -> usize {
+    let len = bytes.len();
+    // Look back at most 3 bytes for the lead byte of the last character.
+    for back in 1..=3.min(len) {
+        let i = len - back;
+        let b = bytes.get(i).copied().unwrap_or(0);
+        if b & 0xC0 == 0x80 {
+            continue; // continuation byte
+        }
+        let need = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if back < need { i } else { len };
+    }
+    len
+}
+
+#[cfg(test)]
+mod tests;

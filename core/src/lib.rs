@@ -7,6 +7,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+#[macro_use]
 mod fmt;
 
 pub mod analysis;
@@ -14,6 +15,7 @@ pub mod base_url;
 pub mod call;
 pub mod error;
 pub mod http;
+pub mod idempotency;
 pub mod json;
 pub mod key;
 pub mod request;

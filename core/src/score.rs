@@ -5,7 +5,7 @@ use core::fmt;
 /// A decimal number in units of 1/10 000 (four fractional digits), e.g. `0.52` is `Score(5200)`.
 ///
 /// Parsed from JSON number text by [`Score::parse`]: digits beyond the fourth fractional one
-/// are truncated toward zero; values beyond ±214 748 saturate.
+/// are truncated toward zero; values beyond ±214 748.3647 saturate symmetrically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Score(pub i32);
@@ -86,7 +86,8 @@ impl Score {
         if neg {
             v = -v;
         }
-        Some(Score(v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32))
+        // Symmetric range, so negating a parsed score never overflows.
+        Some(Score(v.clamp(-i64::from(i32::MAX), i64::from(i32::MAX)) as i32))
     }
 
     /// The value in thousandths, rounded toward zero (handy for integer-only displays).

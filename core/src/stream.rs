@@ -1,1 +1,397 @@
-//! Server-Sent Events. (Interface.)
+//! Server-Sent Events (WHATWG HTML §9.2.6, "Interpreting an event stream"), for
+//! `stream: true` chat completions (spec §4) delivered as `text/event-stream`.
+//!
+//! [`SseDecoder`] is a sans-IO state machine over the decoded body bytes. It never buffers a
+//! line: `data` values are handed back as slices of the caller's input however long they are;
+//! only a field name (5 bytes), an event name ([`EVENT_NAME_CAP`]) and a `retry` number are
+//! kept. The items produced do not depend on how the input is split (a CR at the end of one
+//! fragment and an LF at the start of the next are one line ending).
+//!
+//! ```text
+//! LineStart ──":"──▶ Comment ───────────── EOL ──▶ LineStart
+//!     │ ──EOL (blank line)──▶ Dispatch, if the event had data
+//!     ▼
+//!   Name ──":"──▶ ValueStart ──(one SP skipped)──▶ Value ──EOL──▶ LineStart
+//!     └──EOL (field with an empty value)─────────────────────────▶ LineStart
+//! ```
+//!
+//! How items map to events: an event's data is the concatenation of its [`SseItem::Data`]
+//! pieces (lines joined by a `Data(b"\n")` piece, as the standard joins them); its type is
+//! the last [`SseItem::Event`] received since the previous [`SseItem::Dispatch`] (none means
+//! `message`, and so does an empty name); [`SseItem::Dispatch`] ends it. `Event` items are only
+//! produced for events that have data, right before their first data piece (or before
+//! `Dispatch` when the `event:` line came later), so a data-less event never leaves a stale
+//! name behind. The `id` field is ignored: the client does not reconnect with `Last-Event-ID`.
+//!
+//! ```
+//! use kaiko_core::stream::{SseDecoder, SseItem};
+//! let mut sse = SseDecoder::new();
+//! let mut input: &[u8] = b": ping\r\nevent: delta\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\ndata: [DONE]\n\n";
+//! let mut data = [0u8; 32];
+//! let (mut len, mut events) = (0, 0);
+//! while !input.is_empty() {
+//!     let (n, item) = sse.next(input).unwrap();
+//!     input = &input[n..];
+//!     match item {
+//!         Some(SseItem::Data(d)) => {
+//!             data[len..len + d.len()].copy_from_slice(d);
+//!             len += d.len();
+//!         }
+//!         Some(SseItem::Event(name)) => assert_eq!(name.as_str(), "delta"),
+//!         Some(SseItem::Dispatch) => events += 1,
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(&data[..len], b"{\"a\":\n1}[DONE]");
+//! assert_eq!(events, 2);
+//! ```
+
+use core::fmt;
+
+use crate::text::Text;
+
+/// Capacity of an event name in bytes; longer names are truncated.
+pub const EVENT_NAME_CAP: usize = 32;
+/// Longest field name the standard defines (`event`, `retry`); longer ones are unknown.
+const FIELD_CAP: usize = 5;
+/// The UTF-8 byte order mark, skipped once at the start of the stream.
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// One piece of an event stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SseItem<'a> {
+    /// A piece of the current event's data. Multiple `data:` lines of one event are delivered
+    /// joined by a single `b"\n"` (which the decoder itself yields as its own `Data(b"\n")`
+    /// piece). Never empty.
+    Data(&'a [u8]),
+    /// The type of the event being received (the value of its last `event:` line, truncated
+    /// to [`EVENT_NAME_CAP`] bytes; empty means `message`). Only produced for events that have
+    /// data, before their first data piece or before their `Dispatch`.
+    Event(Text<EVENT_NAME_CAP>),
+    /// The end of an event (blank line) that had at least one data line.
+    Dispatch,
+    /// A `retry:` field with a valid integer: the reconnection time in milliseconds
+    /// (saturating at `u64::MAX`).
+    Retry(u64),
+}
+
+/// The SSE decoder cannot fail: the event stream format gives every byte sequence a meaning.
+/// The type exists so the signature can grow a failure without breaking callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SseError {}
+
+impl fmt::Display for SseError {
+    fn fmt(&self, _: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {}
+    }
+}
+
+impl core::error::Error for SseError {}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for SseError {
+    fn format(&self, _: defmt::Formatter<'_>) {
+        match *self {}
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Field {
+    Data,
+    Event,
+    Retry,
+    /// `id` and unknown fields: ignored.
+    Ignored,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum State {
+    /// This many bytes of a leading BOM matched.
+    Bom(u8),
+    LineStart,
+    Name,
+    /// Right after the colon: one space is skipped.
+    ValueStart,
+    Value,
+    /// A comment line (starting with `:`): skipped.
+    Comment,
+}
+
+/// Incremental decoder of a `text/event-stream` body.
+///
+/// Call [`next`](Self::next) with the body bytes until the input is used up, acting on each
+/// item; call [`finish`](Self::finish) when the body ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SseDecoder {
+    state: State,
+    /// The last byte consumed was a CR ending a line: an LF right after it belongs to it.
+    after_cr: bool,
+    name: [u8; FIELD_CAP],
+    name_len: usize,
+    field: Field,
+    /// The current event has at least one data line.
+    has_data: bool,
+    /// The event type buffer (WHATWG), being read or complete.
+    event: Text<EVENT_NAME_CAP>,
+    /// `event` holds a type not yet handed out as [`SseItem::Event`].
+    event_pending: bool,
+    /// The `retry` value so far; `None` once a non-digit was seen.
+    retry: Option<u64>,
+    retry_digits: bool,
+}
+
+impl Default for SseDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SseDecoder {
+    /// A decoder at the start of a stream.
+    pub const fn new() -> Self {
+        SseDecoder {
+            state: State::Bom(0),
+            after_cr: false,
+            name: [0; FIELD_CAP],
+            name_len: 0,
+            field: Field::Ignored,
+            has_data: false,
+            event: Text::new(),
+            event_pending: false,
+            retry: None,
+            retry_digits: false,
+        }
+    }
+
+    /// Consumes input; stops after producing one item. Returns (consumed, item).
+    ///
+    /// `(input.len(), None)` means everything was consumed without completing an item. An item
+    /// may come with fewer bytes consumed than given (even zero, for an [`SseItem::Event`]
+    /// announced before the data that follows): call again with the remainder.
+    pub fn next<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<SseItem<'a>>), SseError> {
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            if self.after_cr {
+                self.after_cr = false;
+                if b == b'\n' {
+                    i += 1;
+                    continue;
+                }
+            }
+            match self.state {
+                State::Bom(n) => {
+                    if BOM.get(usize::from(n)) == Some(&b) {
+                        i += 1;
+                        self.state = if n == 2 {
+                            State::LineStart
+                        } else {
+                            State::Bom(n + 1)
+                        };
+                    } else if n == 0 {
+                        self.state = State::LineStart;
+                    } else {
+                        // Part of a BOM, then something else: the first line's field name
+                        // starts with those bytes, so it is no field this decoder knows.
+                        self.name_len = FIELD_CAP + 1;
+                        self.state = State::Name;
+                    }
+                }
+                State::LineStart => match b {
+                    b'\r' | b'\n' => {
+                        // A blank line dispatches the event (WHATWG: only if data was seen).
+                        if self.has_data {
+                            if let Some(ev) = self.take_event() {
+                                return Ok((i, Some(SseItem::Event(ev))));
+                            }
+                            self.has_data = false;
+                            self.end_line(b);
+                            return Ok((i + 1, Some(SseItem::Dispatch)));
+                        }
+                        self.event_pending = false;
+                        self.end_line(b);
+                        i += 1;
+                    }
+                    b':' => {
+                        self.state = State::Comment;
+                        i += 1;
+                    }
+                    _ => {
+                        self.name_len = 0;
+                        self.push_name(b);
+                        self.state = State::Name;
+                        i += 1;
+                    }
+                },
+                State::Name => match b {
+                    b':' | b'\r' | b'\n' => {
+                        let field = self.field_from_name();
+                        // A second data line: the standard joins data lines with LF.
+                        if field == Field::Data
+                            && self.has_data
+                            && let Some(ev) = self.take_event()
+                        {
+                            return Ok((i, Some(SseItem::Event(ev))));
+                        }
+                        let sep = field == Field::Data && self.has_data;
+                        self.start_field(field);
+                        i += 1;
+                        if b == b':' {
+                            self.state = State::ValueStart;
+                        } else {
+                            // No colon: the whole line is the name, the value is empty.
+                            self.end_line(b);
+                            if let Some(item) = self.end_field() {
+                                return Ok((i, Some(item)));
+                            }
+                        }
+                        if sep {
+                            return Ok((i, Some(SseItem::Data(b"\n"))));
+                        }
+                    }
+                    _ => {
+                        self.push_name(b);
+                        i += 1;
+                    }
+                },
+                State::ValueStart => {
+                    self.state = State::Value;
+                    if b == b' ' {
+                        i += 1;
+                    }
+                }
+                State::Value => {
+                    let rest = input.get(i..).unwrap_or(&[]);
+                    let run = rest
+                        .iter()
+                        .position(|&c| c == b'\r' || c == b'\n')
+                        .unwrap_or(rest.len());
+                    if run == 0 {
+                        self.end_line(b);
+                        i += 1;
+                        if let Some(item) = self.end_field() {
+                            return Ok((i, Some(item)));
+                        }
+                        continue;
+                    }
+                    let value = rest.get(..run).unwrap_or(&[]);
+                    match self.field {
+                        Field::Data => {
+                            if let Some(ev) = self.take_event() {
+                                return Ok((i, Some(SseItem::Event(ev))));
+                            }
+                            return Ok((i + run, Some(SseItem::Data(value))));
+                        }
+                        Field::Event => self.event.push_bytes(value),
+                        Field::Retry => self.push_retry(value),
+                        Field::Ignored => {}
+                    }
+                    i += run;
+                }
+                State::Comment => {
+                    let rest = input.get(i..).unwrap_or(&[]);
+                    match rest.iter().position(|&c| c == b'\r' || c == b'\n') {
+                        Some(end) => {
+                            self.end_line(rest.get(end).copied().unwrap_or(b'\n'));
+                            i += end + 1;
+                        }
+                        None => i = input.len(),
+                    }
+                }
+            }
+        }
+        Ok((input.len(), None))
+    }
+
+    /// The stream ended. Per the standard an event without its closing blank line is
+    /// discarded ("If the file ends in the middle of an event, before the final empty line,
+    /// the incomplete event is not dispatched"), so this always returns `None`: data pieces
+    /// already handed out for that event have no `Dispatch` and must be dropped by the caller.
+    /// The decoder is reset for a new stream.
+    pub fn finish(&mut self) -> Option<SseItem<'static>> {
+        *self = SseDecoder::new();
+        None
+    }
+
+    /// The pending event type, handed out once.
+    fn take_event(&mut self) -> Option<Text<EVENT_NAME_CAP>> {
+        if self.event_pending {
+            self.event_pending = false;
+            Some(self.event)
+        } else {
+            None
+        }
+    }
+
+    fn push_name(&mut self, b: u8) {
+        if let Some(slot) = self.name.get_mut(self.name_len) {
+            *slot = b;
+        }
+        self.name_len = self.name_len.saturating_add(1).min(FIELD_CAP + 1);
+    }
+
+    /// Field names are case-sensitive (WHATWG §9.2.6).
+    fn field_from_name(&self) -> Field {
+        match self.name.get(..self.name_len) {
+            Some(b"data") => Field::Data,
+            Some(b"event") => Field::Event,
+            Some(b"retry") => Field::Retry,
+            _ => Field::Ignored,
+        }
+    }
+
+    fn start_field(&mut self, field: Field) {
+        self.field = field;
+        match field {
+            Field::Data => self.has_data = true,
+            Field::Event => {
+                self.event.clear();
+                self.event_pending = false;
+            }
+            Field::Retry => {
+                self.retry = Some(0);
+                self.retry_digits = false;
+            }
+            Field::Ignored => {}
+        }
+    }
+
+    fn push_retry(&mut self, value: &[u8]) {
+        for &b in value {
+            self.retry = match (self.retry, b) {
+                (Some(n), b'0'..=b'9') => {
+                    Some(n.saturating_mul(10).saturating_add(u64::from(b - b'0')))
+                }
+                _ => None,
+            };
+        }
+        self.retry_digits = true;
+    }
+
+    /// A line ended with `b` (CR or LF).
+    fn end_line(&mut self, b: u8) {
+        self.after_cr = b == b'\r';
+        self.state = State::LineStart;
+    }
+
+    /// The field's line ended: settle its value.
+    fn end_field(&mut self) -> Option<SseItem<'static>> {
+        let field = core::mem::replace(&mut self.field, Field::Ignored);
+        match field {
+            Field::Event => {
+                self.event_pending = true;
+                None
+            }
+            // WHATWG: only a value of nothing but ASCII digits sets the reconnection time.
+            Field::Retry if self.retry_digits => self.retry.map(SseItem::Retry),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

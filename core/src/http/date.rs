@@ -1,0 +1,378 @@
+//! HTTP-date (RFC 9110 §5.6.7) to Unix seconds, without floats, `core::fmt` or panics.
+//!
+//! All three formats a recipient must accept are parsed: IMF-fixdate
+//! (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete RFC 850 form
+//! (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37 1994`). Day and month
+//! names are matched case-insensitively (lenient); the weekday is checked to be a weekday name
+//! but not against the date. Dates before 1970 are not representable and give `None`.
+
+/// The year a two-digit RFC 850 year is judged against (RFC 9110 §5.6.7: a year more than 50
+/// years in the future means the most recent past year with those digits). The core has no
+/// clock, so the rule is applied relative to this fixed year: `00`–`76` are 2000–2076,
+/// `77`–`99` are 1977–1999.
+pub const RFC850_REFERENCE_YEAR: u64 = 2026;
+
+const SECS_PER_DAY: u64 = 86_400;
+
+/// Parses an HTTP-date (any of the three formats of RFC 9110 §5.6.7) into Unix seconds.
+///
+/// Returns `None` for anything else, including out-of-range fields (day 31 in a 30-day month,
+/// hour 24, second 61) and dates before 1970.
+///
+/// ```
+/// use kaiko_core::http::parse_http_date;
+/// assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
+/// assert_eq!(parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT"), Some(784_111_777));
+/// assert_eq!(parse_http_date(b"Sun Nov  6 08:49:37 1994"), Some(784_111_777));
+/// assert_eq!(parse_http_date(b"yesterday"), None);
+/// ```
+pub fn parse_http_date(s: &[u8]) -> Option<u64> {
+    // The three formats are told apart by what follows the weekday: ", " + digit (IMF),
+    // ", " after a long name (RFC 850), or " " (asctime).
+    let comma = s.iter().position(|&b| b == b',');
+    match comma {
+        Some(3) => imf_fixdate(s),
+        Some(_) => rfc850(s),
+        None => asctime(s),
+    }
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT`
+fn imf_fixdate(s: &[u8]) -> Option<u64> {
+    if s.len() != 29 {
+        return None;
+    }
+    short_weekday(s.get(0..3)?)?;
+    lit(s, 3, b", ")?;
+    let day = digits(s.get(5..7)?)?;
+    lit(s, 7, b" ")?;
+    let month = month(s.get(8..11)?)?;
+    lit(s, 11, b" ")?;
+    let year = digits(s.get(12..16)?)?;
+    lit(s, 16, b" ")?;
+    let (h, m, sec) = time_of_day(s.get(17..25)?)?;
+    lit(s, 25, b" GMT")?;
+    to_unix(year, month, day, h, m, sec)
+}
+
+/// `Sunday, 06-Nov-94 08:49:37 GMT`
+fn rfc850(s: &[u8]) -> Option<u64> {
+    let comma = s.iter().position(|&b| b == b',')?;
+    long_weekday(s.get(..comma)?)?;
+    let rest = s.get(comma..)?;
+    if rest.len() != 24 {
+        return None;
+    }
+    lit(rest, 0, b", ")?;
+    let day = digits(rest.get(2..4)?)?;
+    lit(rest, 4, b"-")?;
+    let month = month(rest.get(5..8)?)?;
+    lit(rest, 8, b"-")?;
+    let yy = digits(rest.get(9..11)?)?;
+    lit(rest, 11, b" ")?;
+    let (h, m, sec) = time_of_day(rest.get(12..20)?)?;
+    lit(rest, 20, b" GMT")?;
+    // RFC 9110 §5.6.7: more than 50 years in the future means the previous century.
+    let mut year = 2000 + yy;
+    if year > RFC850_REFERENCE_YEAR + 50 {
+        year -= 100;
+    }
+    to_unix(year, month, day, h, m, sec)
+}
+
+/// `Sun Nov  6 08:49:37 1994` (day is two digits or space + digit)
+fn asctime(s: &[u8]) -> Option<u64> {
+    if s.len() != 24 {
+        return None;
+    }
+    short_weekday(s.get(0..3)?)?;
+    lit(s, 3, b" ")?;
+    let month = month(s.get(4..7)?)?;
+    lit(s, 7, b" ")?;
+    let day = match s.get(8..10)? {
+        [b' ', d] => digits(&[*d])?,
+        dd => digits(dd)?,
+    };
+    lit(s, 10, b" ")?;
+    let (h, m, sec) = time_of_day(s.get(11..19)?)?;
+    lit(s, 19, b" ")?;
+    let year = digits(s.get(20..24)?)?;
+    to_unix(year, month, day, h, m, sec)
+}
+
+/// `HH:MM:SS`
+fn time_of_day(s: &[u8]) -> Option<(u64, u64, u64)> {
+    let h = digits(s.get(0..2)?)?;
+    lit(s, 2, b":")?;
+    let m = digits(s.get(3..5)?)?;
+    lit(s, 5, b":")?;
+    let sec = digits(s.get(6..8)?)?;
+    Some((h, m, sec))
+}
+
+fn lit(s: &[u8], at: usize, lit: &[u8]) -> Option<()> {
+    (s.get(at..at.saturating_add(lit.len()))? == lit).then_some(())
+}
+
+/// A short run of ASCII digits as a number (at most 4 digits are ever passed).
+fn digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+    }
+    Some(n)
+}
+
+const SHORT_DAYS: [&[u8; 3]; 7] = [b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun"];
+const LONG_DAYS: [&[u8]; 7] = [
+    b"monday",
+    b"tuesday",
+    b"wednesday",
+    b"thursday",
+    b"friday",
+    b"saturday",
+    b"sunday",
+];
+const MONTHS: [&[u8; 3]; 12] = [
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
+];
+
+fn short_weekday(s: &[u8]) -> Option<()> {
+    SHORT_DAYS
+        .iter()
+        .any(|d| s.eq_ignore_ascii_case(&d[..]))
+        .then_some(())
+}
+
+fn long_weekday(s: &[u8]) -> Option<()> {
+    LONG_DAYS
+        .iter()
+        .any(|d| s.eq_ignore_ascii_case(d))
+        .then_some(())
+}
+
+/// Month number 1–12.
+fn month(s: &[u8]) -> Option<u64> {
+    let i = MONTHS.iter().position(|m| s.eq_ignore_ascii_case(&m[..]))?;
+    Some(i as u64 + 1)
+}
+
+fn is_leap(y: u64) -> bool {
+    y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
+}
+
+fn days_in_month(y: u64, m: u64) -> u64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Validates the fields and converts them to Unix seconds (leap second 60 is allowed and
+/// counts as the next minute's first second, as POSIX time does).
+fn to_unix(y: u64, m: u64, d: u64, h: u64, min: u64, s: u64) -> Option<u64> {
+    if y < 1970 || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    if h > 23 || min > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, m, d);
+    Some(days * SECS_PER_DAY + h * 3600 + min * 60 + s)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`),
+/// restricted to years ≥ 1970 so everything stays unsigned. Inputs are validated and
+/// `y ≤ 9999`, so no step can overflow.
+fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    // Years start in March so the leap day is the last day of the year.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y / 400;
+    let yoe = y - era * 400; // [0, 399]
+    let mp = if m > 2 { m - 3 } else { m + 9 }; // [0, 11]
+    let doy = (153 * mp + 2) / 5 + d - 1; // [0, 365]
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    // 719468 = days from 0000-03-01 to 1970-01-01; y ≥ 1969 keeps this non-negative.
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_three_formats_of_rfc_9110() {
+        assert_eq!(
+            parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date(b"Sun Nov  6 08:49:37 1994"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date(b"Sun Nov 06 08:49:37 1994"),
+            Some(784_111_777)
+        );
+    }
+
+    #[test]
+    fn known_timestamps() {
+        assert_eq!(parse_http_date(b"Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date(b"Tue, 31 Mar 2026 00:00:00 GMT"),
+            Some(1_774_915_200)
+        );
+        assert_eq!(
+            parse_http_date(b"Thu, 02 Jan 2025 00:00:00 GMT"),
+            Some(1_735_776_000)
+        );
+        assert_eq!(
+            parse_http_date(b"Tue, 19 Jan 2038 03:14:08 GMT"),
+            Some(1 << 31)
+        );
+        assert_eq!(
+            parse_http_date(b"Tue, 29 Feb 2000 12:00:00 GMT"),
+            Some(951_825_600)
+        );
+        assert_eq!(
+            parse_http_date(b"Fri, 31 Dec 9999 23:59:59 GMT"),
+            Some(253_402_300_799)
+        );
+        // Leap second: the next minute's first second.
+        assert_eq!(
+            parse_http_date(b"Sat, 31 Dec 2016 23:59:60 GMT"),
+            Some(1_483_228_800)
+        );
+        assert_eq!(
+            parse_http_date(b"sun, 06 nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+    }
+
+    #[test]
+    fn rfc850_two_digit_years() {
+        assert_eq!(
+            parse_http_date(b"Thursday, 01-Jan-70 00:00:00 GMT"),
+            Some(3_155_760_000)
+        );
+        assert_eq!(
+            parse_http_date(b"Friday, 31-Dec-99 23:59:59 GMT"),
+            Some(946_684_799)
+        );
+        assert_eq!(
+            parse_http_date(b"Saturday, 01-Jan-00 00:00:00 GMT"),
+            Some(946_684_800)
+        );
+        assert_eq!(
+            parse_http_date(b"Tuesday, 31-Mar-26 00:00:00 GMT"),
+            Some(1_774_915_200)
+        );
+        // 2076 is 50 years after the reference year: still the future; 2077 is not.
+        assert_eq!(
+            parse_http_date(b"Wednesday, 01-Jan-76 00:00:00 GMT"),
+            Some(3_345_062_400)
+        );
+        assert_eq!(
+            parse_http_date(b"Saturday, 01-Jan-77 00:00:00 GMT"),
+            Some(220_924_800)
+        );
+        assert_eq!(
+            parse_http_date(b"Thursday, 01-Jan-60 00:00:00 GMT"),
+            Some(2_840_140_800)
+        );
+    }
+
+    #[test]
+    fn rejects_out_of_range_and_malformed() {
+        for bad in [
+            &b"Sun, 31 Nov 1994 08:49:37 GMT"[..],
+            b"Sun, 29 Feb 1900 08:49:37 GMT",
+            b"Sun, 00 Nov 1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 24:00:00 GMT",
+            b"Sun, 06 Nov 1994 08:60:00 GMT",
+            b"Sun, 06 Nov 1994 08:49:61 GMT",
+            b"Sun, 06 Nov 1969 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 08:49:37 UTC",
+            b"Sun, 06 Xyz 1994 08:49:37 GMT",
+            b"Abc, 06 Nov 1994 08:49:37 GMT",
+            b"Sun, 6 Nov 1994 08:49:37 GMT",
+            b"Sun, 06 Nov 1994 08:49:37 GMT ",
+            b"Sun, 06 Nov +994 08:49:37 GMT",
+            b"Sunday, 06-Nov-1994 08:49:37 GMT",
+            b"Sundae, 06-Nov-94 08:49:37 GMT",
+            b"Sun Nov  6 08:49:37 94",
+            b"Sun Nov 6  08:49:37 1994",
+            b"60",
+            b"",
+            b",",
+        ] {
+            assert_eq!(
+                parse_http_date(bad),
+                None,
+                "{:?}",
+                core::str::from_utf8(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn days_from_civil_matches_a_day_by_day_count() {
+        let mut days = 0;
+        for y in 1970..2101 {
+            for m in 1..=12 {
+                for d in 1..=days_in_month(y, m) {
+                    assert_eq!(days_from_civil(y, m, d), days);
+                    days += 1;
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let _ = parse_http_date(&s);
+        }
+
+        #[test]
+        fn imf_and_asctime_agree(days in 0u64..2_932_896, secs in 0u64..86_400) {
+            // Render a timestamp in both formats by brute force and parse it back.
+            extern crate std;
+            use std::format;
+            let t = days * SECS_PER_DAY + secs;
+            let (mut y, mut rem) = (1970, days);
+            while rem >= if is_leap(y) { 366 } else { 365 } {
+                rem -= if is_leap(y) { 366 } else { 365 };
+                y += 1;
+            }
+            let mut m = 1;
+            while rem >= days_in_month(y, m) {
+                rem -= days_in_month(y, m);
+                m += 1;
+            }
+            let d = rem + 1;
+            // 1970-01-01 was a Thursday.
+            let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
+            let mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][(m - 1) as usize];
+            let (h, mi, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+            let imf = format!("{wd}, {d:02} {mon} {y:04} {h:02}:{mi:02}:{s:02} GMT");
+            let asc = format!("{wd} {mon} {d:>2} {h:02}:{mi:02}:{s:02} {y:04}");
+            prop_assert_eq!(parse_http_date(imf.as_bytes()), Some(t));
+            prop_assert_eq!(parse_http_date(asc.as_bytes()), Some(t));
+        }
+    }
+}

@@ -7,7 +7,7 @@ mod date;
 mod head;
 
 pub use body::{BodyDecoder, BodyError, Decoded};
-pub use date::parse_http_date;
+pub use date::{RFC850_REFERENCE_YEAR, parse_http_date};
 pub use head::{HeadError, HeadParser, DEFAULT_MAX_HEAD};
 
 use crate::error::REQUEST_ID_CAP;

@@ -1,0 +1,455 @@
+extern crate std;
+
+use super::*;
+use proptest::prelude::*;
+use std::string::String;
+use std::vec;
+use std::vec::Vec;
+
+/// An owned token; adjacent string pieces are merged so streams compare across splits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum T {
+    Os,
+    Oe,
+    As,
+    Ae,
+    Key(Vec<u8>),
+    /// String pieces seen so far (no end yet).
+    Piece(Vec<u8>),
+    Str(Vec<u8>),
+    Num(Vec<u8>),
+    Bool(bool),
+    Null,
+}
+
+fn push(out: &mut Vec<T>, tok: Token<'_>) {
+    let t = match tok {
+        Token::ObjectStart => T::Os,
+        Token::ObjectEnd => T::Oe,
+        Token::ArrayStart => T::As,
+        Token::ArrayEnd => T::Ae,
+        Token::Key(k) => T::Key(k.to_vec()),
+        Token::Str(s) => {
+            assert!(!s.is_empty(), "empty piece");
+            if let Some(T::Piece(prev)) = out.last_mut() {
+                prev.extend_from_slice(s);
+                return;
+            }
+            T::Piece(s.to_vec())
+        }
+        Token::StrEnd => match out.pop() {
+            Some(T::Piece(p)) => T::Str(p),
+            other => {
+                out.extend(other);
+                T::Str(Vec::new())
+            }
+        },
+        Token::Number(n) => T::Num(n.to_vec()),
+        Token::Bool(b) => T::Bool(b),
+        Token::Null => T::Null,
+    };
+    out.push(t);
+}
+
+/// Scans `input` cut at the given points (sorted, in bounds).
+fn scan(input: &[u8], cuts: &[usize]) -> Result<Vec<T>, JsonError> {
+    let mut s = Scanner::new();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bounds: Vec<usize> = cuts.to_vec();
+    bounds.push(input.len());
+    for end in bounds {
+        let mut part = &input[start..end];
+        loop {
+            let (n, tok) = s.next(part)?;
+            part = &part[n..];
+            match tok {
+                Some(t) => push(&mut out, t),
+                None => {
+                    assert!(part.is_empty());
+                    break;
+                }
+            }
+        }
+        start = end;
+    }
+    s.finish()?;
+    Ok(out)
+}
+
+fn whole(input: &[u8]) -> Result<Vec<T>, JsonError> {
+    scan(input, &[])
+}
+
+/// Every single split point and byte-at-a-time agree with the unsplit scan.
+fn all_splits_agree(input: &[u8]) -> Result<Vec<T>, JsonError> {
+    let want = whole(input);
+    for cut in 0..=input.len() {
+        assert_eq!(scan(input, &[cut]), want, "cut at {cut}");
+    }
+    let every: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(scan(input, &every), want, "byte at a time");
+    want
+}
+
+fn s(v: &str) -> [T; 1] {
+    [T::Str(v.as_bytes().to_vec())]
+}
+
+fn k(v: &str) -> T {
+    T::Key(v.as_bytes().to_vec())
+}
+
+#[test]
+fn scans_a_document() {
+    let doc = br#" {"a": [1, -0.5e+3, true, false, null, "x"], "b": {}, "c": [], "d": ""} "#;
+    let got = all_splits_agree(doc).unwrap();
+    let mut want = std::vec![
+        T::Os,
+        k("a"),
+        T::As,
+        T::Num(b"1".to_vec()),
+        T::Num(b"-0.5e+3".to_vec())
+    ];
+    want.extend([T::Bool(true), T::Bool(false), T::Null]);
+    want.extend(s("x"));
+    want.extend([T::Ae, k("b"), T::Os, T::Oe, k("c"), T::As, T::Ae, k("d")]);
+    want.extend(s(""));
+    want.push(T::Oe);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn decodes_escapes_and_surrogates() {
+    let doc = br#"{"k\u00e9\n":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t"}"#;
+    let got = all_splits_agree(doc).unwrap();
+    let mut want = std::vec![T::Os, k("k\u{e9}\n")];
+    want.extend(s("caf\u{e9} \u{1F600} \"q\" \\ / \u{8}\u{c}\n\r\t"));
+    want.push(T::Oe);
+    assert_eq!(got, want);
+}
+
+#[test]
+fn lone_surrogates_become_replacement_characters() {
+    let cases: [(&[u8], &str); 7] = [
+        (br#""\ud800""#, "\u{FFFD}"),
+        (br#""\udc00x""#, "\u{FFFD}x"),
+        (br#""\ud800x""#, "\u{FFFD}x"),
+        (br#""\ud800\n""#, "\u{FFFD}\n"),
+        (br#""\ud800\u0041""#, "\u{FFFD}A"),
+        (br#""\ud800\ud800\udc00""#, "\u{FFFD}\u{10000}"),
+        (br#""\ud800\udc00\udc00""#, "\u{10000}\u{FFFD}"),
+    ];
+    for (doc, text) in cases {
+        assert_eq!(all_splits_agree(doc).unwrap(), s(text).to_vec(), "{doc:?}");
+    }
+    // In keys as well.
+    let got = all_splits_agree(br#"{"\ud800":1}"#).unwrap();
+    assert_eq!(
+        got,
+        std::vec![T::Os, k("\u{FFFD}"), T::Num(b"1".to_vec()), T::Oe]
+    );
+}
+
+#[test]
+fn numbers_follow_the_grammar() {
+    for good in [
+        "0", "-0", "1", "-12", "0.5", "1e5", "1E+5", "1e-05", "-1.25E10", "10",
+    ] {
+        let doc = std::format!("[{good}]");
+        assert_eq!(
+            all_splits_agree(doc.as_bytes()).unwrap(),
+            std::vec![T::As, T::Num(good.as_bytes().to_vec()), T::Ae],
+            "{good}"
+        );
+    }
+    for bad in [
+        "01", "-", "1.", ".5", "1e", "1e+", "+1", "-a", "1.e5", "0x1", "1.5.2", "--1",
+    ] {
+        let doc = std::format!("[{bad}]");
+        assert!(whole(doc.as_bytes()).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn number_length_is_bounded() {
+    let ok = std::format!("[{}]", "1".repeat(NUMBER_CAP));
+    assert!(whole(ok.as_bytes()).is_ok());
+    let long = std::format!("[{}]", "1".repeat(NUMBER_CAP + 1));
+    assert_eq!(whole(long.as_bytes()), Err(JsonError::NumberTooLong));
+}
+
+#[test]
+fn top_level_number_needs_a_delimiter() {
+    let mut s = Scanner::new();
+    assert_eq!(s.next(b"12").unwrap(), (2, None));
+    assert!(!s.is_done());
+    assert_eq!(s.finish(), Err(JsonError::Incomplete));
+    assert_eq!(s.next(b" ").unwrap(), (0, Some(Token::Number(b"12"))));
+    assert_eq!(s.next(b" ").unwrap(), (1, None));
+    assert!(s.is_done());
+}
+
+#[test]
+fn depth_is_bounded() {
+    let ok = std::format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+    assert!(whole(ok.as_bytes()).is_ok());
+    let deep = "[".repeat(MAX_DEPTH + 1);
+    assert_eq!(whole(deep.as_bytes()), Err(JsonError::TooDeep));
+}
+
+#[test]
+fn depth_is_reported() {
+    let mut s = Scanner::new();
+    let mut input: &[u8] = br#"{"a":[{"b":1}]}"#;
+    let mut depths = Vec::new();
+    while let (n, Some(_)) = s.next(input).unwrap() {
+        input = &input[n..];
+        depths.push(s.depth());
+    }
+    // { "a" [ { "b" 1 } ] }
+    assert_eq!(depths, [1, 1, 2, 3, 3, 3, 2, 1, 0]);
+}
+
+#[test]
+fn long_keys_are_cut_on_a_character_boundary() {
+    let key = std::format!("{}é", "a".repeat(KEY_CAP - 1));
+    let doc = std::format!("{{\"{key}\":1}}");
+    let mut s = Scanner::new();
+    assert_eq!(s.next(doc.as_bytes()).unwrap().1, Some(Token::ObjectStart));
+    let (_, tok) = s.next(&doc.as_bytes()[1..]).unwrap();
+    assert_eq!(tok, Some(Token::Key("a".repeat(KEY_CAP - 1).as_bytes())));
+    assert!(s.key_truncated());
+}
+
+#[test]
+fn rejects_bad_documents() {
+    let cases: [(&[u8], JsonError); 16] = [
+        (b"{,}", JsonError::Syntax),
+        (b"[1,]", JsonError::Syntax),
+        (b"[1 2]", JsonError::Syntax),
+        (b"{\"a\" 1}", JsonError::Syntax),
+        (b"{\"a\":1,}", JsonError::Syntax),
+        (b"{1:2}", JsonError::Syntax),
+        (b"[}", JsonError::Syntax),
+        (b"{]", JsonError::Syntax),
+        (b"[1}", JsonError::Syntax),
+        (b"tru ", JsonError::Syntax),
+        (b"nul", JsonError::Incomplete),
+        (b"\"a\x01\"", JsonError::Syntax),
+        (b"\"\\x\"", JsonError::BadEscape),
+        (b"\"\\u12g4\"", JsonError::BadEscape),
+        (b"{} x", JsonError::TrailingData),
+        (b"{}{}", JsonError::TrailingData),
+    ];
+    for (doc, err) in cases {
+        for cut in 0..=doc.len() {
+            assert_eq!(
+                scan(doc, &[cut]),
+                Err(err),
+                "{:?} cut {cut}",
+                String::from_utf8_lossy(doc)
+            );
+        }
+    }
+    assert_eq!(whole(b""), Err(JsonError::Incomplete));
+    assert_eq!(whole(b"  "), Err(JsonError::Incomplete));
+}
+
+#[test]
+fn errors_are_sticky() {
+    let mut s = Scanner::new();
+    assert_eq!(s.next(b"]"), Err(JsonError::Syntax));
+    assert_eq!(s.next(b"{}"), Err(JsonError::Syntax));
+    assert_eq!(s.finish(), Err(JsonError::Syntax));
+}
+
+#[test]
+fn invalid_utf8_passes_through() {
+    let got = all_splits_agree(b"\"a\xff\xc3\"").unwrap();
+    assert_eq!(got[0], T::Str(b"a\xff\xc3".to_vec()));
+}
+
+#[test]
+fn utf8_boundary_cuts_incomplete_characters() {
+    assert_eq!(utf8_boundary(b"ab"), 2);
+    assert_eq!(utf8_boundary("aé".as_bytes()), 3);
+    assert_eq!(utf8_boundary(&"aé".as_bytes()[..2]), 1);
+    assert_eq!(utf8_boundary(&"a😀".as_bytes()[..4]), 1);
+    assert_eq!(utf8_boundary("a😀".as_bytes()), 5);
+    assert_eq!(utf8_boundary(b""), 0);
+}
+
+/// A JSON value with its expected token stream.
+#[derive(Debug, Clone)]
+enum V {
+    Null,
+    Bool(bool),
+    Num(String),
+    Str(Vec<(char, bool)>),
+    Arr(Vec<V>),
+    Obj(Vec<(Vec<(char, bool)>, V)>),
+}
+
+/// Encodes a string, escaping where required and, where `esc` is set, by `\u`.
+fn enc_str(chars: &[(char, bool)], out: &mut String) {
+    out.push('"');
+    for &(c, esc) in chars {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' if !esc => out.push_str("\\n"),
+            c if esc || (c as u32) < 0x20 => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&std::format!("\\u{:04X}", u));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn dec_str(chars: &[(char, bool)]) -> String {
+    chars.iter().map(|&(c, _)| c).collect()
+}
+
+fn encode(v: &V, out: &mut String, toks: &mut Vec<T>) {
+    match v {
+        V::Null => {
+            out.push_str("null");
+            toks.push(T::Null);
+        }
+        V::Bool(b) => {
+            out.push_str(if *b { "true" } else { "false" });
+            toks.push(T::Bool(*b));
+        }
+        V::Num(n) => {
+            out.push_str(n);
+            toks.push(T::Num(n.as_bytes().to_vec()));
+        }
+        V::Str(c) => {
+            enc_str(c, out);
+            toks.extend(s(&dec_str(c)));
+        }
+        V::Arr(items) => {
+            out.push_str("[ ");
+            toks.push(T::As);
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                encode(item, out, toks);
+            }
+            out.push(']');
+            toks.push(T::Ae);
+        }
+        V::Obj(members) => {
+            out.push('{');
+            toks.push(T::Os);
+            for (i, (key, item)) in members.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                enc_str(key, out);
+                out.push_str(" :");
+                let key = dec_str(key);
+                let cut = utf8_boundary(&key.as_bytes()[..key.len().min(KEY_CAP)]);
+                toks.push(T::Key(key.as_bytes()[..cut].to_vec()));
+                encode(item, out, toks);
+            }
+            out.push('}');
+            toks.push(T::Oe);
+        }
+    }
+}
+
+fn chars() -> impl Strategy<Value = Vec<(char, bool)>> {
+    let c = prop_oneof![
+        4 => proptest::char::range('a', 'z'),
+        1 => Just('"'),
+        1 => Just('\\'),
+        1 => Just('\n'),
+        1 => proptest::char::range('\0', '\u{1f}'),
+        1 => Just('é'),
+        1 => Just('\u{FFFF}'),
+        1 => Just('😀'),
+        1 => any::<char>(),
+    ];
+    proptest::collection::vec((c, any::<bool>()), 0..12)
+}
+
+fn number() -> impl Strategy<Value = String> {
+    (
+        any::<bool>(),
+        0u64..100_000,
+        proptest::option::of(0u32..1000),
+        proptest::option::of(-30i32..30),
+    )
+        .prop_map(|(neg, int, frac, exp)| {
+            let mut n = String::new();
+            if neg {
+                n.push('-');
+            }
+            n.push_str(&int.to_string());
+            if let Some(f) = frac {
+                n.push_str(&std::format!(".{f}"));
+            }
+            if let Some(e) = exp {
+                n.push_str(&std::format!("e{e:+}"));
+            }
+            n
+        })
+}
+
+fn value() -> impl Strategy<Value = V> {
+    let leaf = prop_oneof![
+        Just(V::Null),
+        any::<bool>().prop_map(V::Bool),
+        number().prop_map(V::Num),
+        chars().prop_map(V::Str),
+    ];
+    leaf.prop_recursive(6, 48, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(V::Arr),
+            proptest::collection::vec((chars(), inner), 0..6).prop_map(V::Obj),
+        ]
+    })
+}
+
+use std::string::ToString;
+
+proptest! {
+    /// Random documents decode to their expected tokens, whatever the split.
+    #[test]
+    fn random_documents_any_split(v in value(), cuts in proptest::collection::vec(any::<usize>(), 0..8)) {
+        let mut text = String::new();
+        let mut want = Vec::new();
+        // A top-level container, like the API's bodies (a bare number needs a delimiter).
+        encode(&V::Arr(std::vec![v]), &mut text, &mut want);
+        let bytes = text.as_bytes();
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+        cuts.sort_unstable();
+        prop_assert_eq!(scan(bytes, &cuts), Ok(want.clone()));
+        let every: Vec<usize> = (1..bytes.len()).collect();
+        prop_assert_eq!(scan(bytes, &every), Ok(want));
+    }
+
+    /// Arbitrary bytes never panic, in one piece or byte by byte.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = whole(&bytes);
+        let every: Vec<usize> = (1..bytes.len()).collect();
+        let _ = scan(&bytes, &every);
+    }
+
+    /// JSON-ish bytes (more likely to go deep into the grammar) never panic either.
+    #[test]
+    fn jsonish_bytes_never_panic(bytes in proptest::collection::vec(
+        prop_oneof![Just(b'{'), Just(b'}'), Just(b'['), Just(b']'), Just(b'"'), Just(b'\\'),
+                    Just(b'u'), Just(b'd'), Just(b'8'), Just(b'0'), Just(b':'), Just(b','),
+                    Just(b'-'), Just(b'e'), Just(b'.'), Just(b' ')], 0..256)) {
+        let _ = whole(&bytes);
+    }
+}

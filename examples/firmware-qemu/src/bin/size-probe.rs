@@ -1,0 +1,75 @@
+//! Links the whole client core path (request writing, head and body parsing, JSON decoding,
+//! error envelopes, retries, SSE) into a minimal image, to measure its flash cost:
+//! `cargo size --release --bin size-probe` minus the empty image is the core's share.
+//! Input comes from a volatile read so nothing is constant-folded away.
+#![no_std]
+#![no_main]
+
+use cortex_m_rt::entry;
+use kaiko_core::base_url::BaseUrl;
+use kaiko_core::call::{Call, Config, Event};
+use kaiko_core::key::ApiKey;
+use kaiko_core::request::{ChatMessage, ChatRequest, Message, Request};
+use kaiko_core::time::Instant;
+
+static mut INPUT: [u8; 64] = [0; 64];
+
+fn input() -> [u8; 64] {
+    // SAFETY: single-threaded; a volatile read hides the value from the optimiser.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(INPUT)) }
+}
+
+#[entry]
+fn main() -> ! {
+    let secret = input();
+    let key = core::str::from_utf8(&secret[..20]).ok().and_then(|s| ApiKey::new(s).ok());
+    let base = core::str::from_utf8(&secret[20..40]).ok().and_then(|s| BaseUrl::parse(s).ok());
+    let (Some(key), Some(base)) = (key, base) else { loop { cortex_m::asm::wfi() } };
+    let config = Config::new(key, base);
+    let msgs = [Message::user("hello")];
+    let chat = [ChatMessage { role: "user", content: "hello" }];
+    let requests = [
+        Request::analyze(&msgs),
+        Request::ChatCompletion(ChatRequest {
+            model: "gpt-4o-mini",
+            emotion_model: "emotion-v2",
+            context_id: None,
+            messages: &chat,
+            temperature: None,
+            max_tokens: None,
+            stream: true,
+        }),
+    ];
+    let mut score = 0u32;
+    for (i, request) in requests.into_iter().enumerate() {
+        let Ok(mut call) = Call::new(&config, request, i as u64, Instant::ZERO) else { continue };
+        let mut out = [0u8; 512];
+        let mut now = Instant::ZERO;
+        while !call.is_done() {
+            if let Ok(Some(n)) = call.poll_transmit(now, &mut out) {
+                score = score.wrapping_add(n as u32);
+            }
+            let bytes = input();
+            let _ = call.handle_input(now, &bytes);
+            while let Some(event) = call.poll_event() {
+                if let Event::Emotion(e) = event {
+                    score = score.wrapping_add(e.intensity.map_or(0, |s| s.0 as u32));
+                }
+            }
+            now = call.poll_timeout().unwrap_or(now);
+            call.handle_timeout(now);
+        }
+    }
+    // SAFETY: see `input`.
+    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(INPUT[0]), score as u8) };
+    loop {
+        cortex_m::asm::wfi()
+    }
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        cortex_m::asm::udf()
+    }
+}

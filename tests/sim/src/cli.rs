@@ -1,0 +1,160 @@
+//! The `kaiko-sim` command line, embeddable as a `sim` subcommand elsewhere.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::fault::parse_duration;
+use crate::{Config, Sim, parse_fault};
+
+const USAGE: &str = "\
+usage: kaiko-sim [OPTIONS]
+
+Serves the Kaiko V2 API on a local socket until killed.
+
+options:
+  --addr ADDR          listen address (default 127.0.0.1:8787)
+  --rate-limit N       requests per key per window (default 60)
+  --rate-window DUR    rate-limit window, e.g. 60s (default 60s)
+  --max-body BYTES     largest request body (default 1048576)
+  --latency DUR        delay before each request is handled, e.g. 200ms
+  --key KEY            accept only this key (repeatable; default: any non-empty key)
+  --revoked KEY        answer this key with 403 key_revoked (repeatable)
+  --fault SPEC         queue a fault (repeatable, in order): 429, 503:retry-after=2,
+                       429:retry-after-date=5, html:502, flat:500, status-error:500,
+                       empty:503, odd-chunks, drip:5ms, stall:3s, stall-after-head:3s,
+                       reset-mid-head, reset-mid-body, reset-after-processing,
+                       malformed-head, close, 100-continue
+  -h, --help           print this help
+";
+
+/// Parsed command line.
+#[derive(Debug)]
+struct Options {
+    addr: SocketAddr,
+    config: Config,
+}
+
+fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut addr = SocketAddr::from(([127, 0, 0, 1], 8787));
+    let mut config = Config::default();
+    let mut args = args;
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--addr" => {
+                let v = value()?;
+                addr = v.parse().map_err(|_| format!("bad address `{v}`"))?;
+            }
+            "--rate-limit" => {
+                let v = value()?;
+                config.rate_limit = v.parse().map_err(|_| format!("bad rate limit `{v}`"))?;
+            }
+            "--rate-window" => config.rate_window = parse_duration(&value()?)?,
+            "--max-body" => {
+                let v = value()?;
+                config.max_body = v.parse().map_err(|_| format!("bad size `{v}`"))?;
+            }
+            "--latency" => config.latency = parse_duration(&value()?)?,
+            "--key" => config
+                .accepted_keys
+                .get_or_insert_with(Vec::new)
+                .push(value()?),
+            "--revoked" => config.revoked_keys.push(value()?),
+            "--fault" => config.faults.push(parse_fault(&value()?)?),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    if config.rate_window == Duration::ZERO {
+        return Err("--rate-window must be positive".into());
+    }
+    Ok(Some(Options { addr, config }))
+}
+
+/// Runs the server as the command line asks and blocks until the process is killed.
+/// `args` are the arguments after the program (or subcommand) name. Returns the exit
+/// status: 0 after `--help`, 2 for a usage error, 1 if the socket cannot be bound.
+pub fn run_cli(args: impl Iterator<Item = String>) -> i32 {
+    let opts = match parse(args) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("kaiko-sim: {e}\n\n{USAGE}");
+            return 2;
+        }
+    };
+    let handle = match Sim::start_on(opts.addr, opts.config) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("kaiko-sim: cannot listen on {}: {e}", opts.addr);
+            return 1;
+        }
+    };
+    eprintln!("kaiko-sim listening on {}", handle.base_url());
+    loop {
+        std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Fault;
+
+    fn args(s: &str) -> impl Iterator<Item = String> {
+        s.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn parses_options() {
+        let o = parse(args(
+            "--addr 127.0.0.1:0 --rate-limit 5 --fault 429 --fault=drip:5ms --key a --revoked b --latency 10ms",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(o.addr.port(), 0);
+        assert_eq!(o.config.rate_limit, 5);
+        assert_eq!(o.config.faults.len(), 2);
+        assert_eq!(
+            o.config.faults[1],
+            Fault::Drip {
+                per_byte: Duration::from_millis(5)
+            }
+        );
+        assert_eq!(o.config.accepted_keys, Some(vec!["a".to_owned()]));
+        assert_eq!(o.config.revoked_keys, vec!["b".to_owned()]);
+        assert_eq!(o.config.latency, Duration::from_millis(10));
+    }
+
+    #[test]
+    fn usage_errors() {
+        assert!(parse(args("--help")).unwrap().is_none());
+        for bad in [
+            "--bogus",
+            "--rate-limit",
+            "--rate-limit x",
+            "--fault nope",
+            "--addr nowhere",
+        ] {
+            assert!(parse(args(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(run_cli(args("--fault nope")), 2);
+    }
+}

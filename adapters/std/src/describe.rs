@@ -35,7 +35,7 @@ impl fmt::Display for CauseText<'_> {
                 ProtocolError::Head(_) => "malformed response (head)",
                 ProtocolError::Body(_) => "malformed response (body framing)",
                 ProtocolError::Json(_) => "malformed response (JSON)",
-                ProtocolError::Sse(_) => "malformed response (event stream)",
+                ProtocolError::StreamData => "malformed response (event stream)",
             }),
         }
     }

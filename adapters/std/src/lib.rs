@@ -1,7 +1,7 @@
 //! kaiko-std: a blocking client for the Kaiko V2 emotion API over `std::net::TcpStream`.
 //!
 //! [`Client`] owns the key and the base URL, keeps one connection alive between calls, and
-//! runs each call's sans-IO [`Call`](kaiko_core::call::Call) in a loop: connect (bounded by
+//! runs each call's sans-IO [`Call`] in a loop: connect (bounded by
 //! the connect deadline), write the request, read with timeouts taken from
 //! `poll_timeout()`, feed the bytes, hand every event to the caller, sleep through backoff.
 //! HTTPS needs the `tls` feature (rustls with the ring provider, webpki-roots, SNI = host).

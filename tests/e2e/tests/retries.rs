@@ -194,3 +194,22 @@ fn each_call_has_its_own_idempotency_key() {
     assert_ne!(keys[0], keys[1]);
     assert_eq!(ledger.max_processed(), 1);
 }
+
+#[test]
+fn remaining_zero_delays_the_next_call_until_the_reset() {
+    let sim = kaiko_sim::Sim::start(kaiko_sim::Config {
+        rate_limit: 1,
+        rate_window: std::time::Duration::from_secs(1),
+        ..kaiko_sim::Config::default()
+    })
+    .unwrap();
+    let mut c = client(&sim);
+    let first = run(&mut c, Request::analyze(&[Message::user("one")]));
+    assert_eq!(first.ok().rate_limit.remaining, Some(0));
+    assert!(first.ok().resume_at.is_some());
+    // Without the wait this request would meet a 429 in the same window.
+    let second = run(&mut c, Request::analyze(&[Message::user("two")]));
+    assert_eq!(second.ok().attempts, 1);
+    assert!(second.retries().is_empty());
+    assert!(second.elapsed_ms >= 900, "waited {} ms", second.elapsed_ms);
+}

@@ -566,7 +566,6 @@ impl Fields {
 /// assert_eq!(err.message.as_str(), "Rate limit exceeded. Please retry after the reset window.");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ErrorBody {
     scanner: Scanner,
     shape: Shape,

@@ -1,0 +1,180 @@
+//! The adapter against kaiko-sim over real loopback TCP (tokio sockets through
+//! `embedded-io-adapters`, embassy-time's std driver).
+
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use embedded_io_adapters::tokio_1::FromTokio;
+use kaiko_core::base_url::BaseUrl;
+use kaiko_core::call::{Cause, Config, ConnectionLost, Event, Phase};
+use kaiko_core::error::ErrorCode;
+use kaiko_core::key::ApiKey;
+use kaiko_core::request::{Message, Request};
+use kaiko_core::retry::Stop;
+use kaiko_core::time::Duration;
+use kaiko_embassy::{Client, Connect, Error};
+use kaiko_sim::{Config as SimConfig, Fault, RetryAfterValue, Sim};
+
+struct Tokio;
+
+impl Connect for Tokio {
+    type Conn<'c> = FromTokio<tokio::net::TcpStream>;
+
+    async fn connect(&self, host: &str, port: u16) -> Result<Self::Conn<'_>, ConnectionLost> {
+        let stream = tokio::net::TcpStream::connect((host, port)).await.map_err(|_| ConnectionLost::Refused)?;
+        Ok(FromTokio::new(stream))
+    }
+}
+
+const MESSAGES: [Message<'static>; 1] = [Message::user("I feel a bit unsure about this")];
+
+/// A config with short waits so failures cost little wall time.
+fn config(url: &str, key: &'static str) -> Config<'static> {
+    let url: &'static str = Box::leak(url.to_owned().into_boxed_str());
+    let mut config = Config::new(ApiKey::new(key).unwrap(), BaseUrl::parse(url).unwrap());
+    config.policy.base_delay = Duration::from_millis(20);
+    config.policy.max_jitter = Duration::from_millis(5);
+    config.policy.timeouts.first_byte = Duration::from_millis(400);
+    config.policy.timeouts.response = Duration::from_millis(800);
+    config
+}
+
+async fn call_once(config: Config<'static>) -> (Result<kaiko_core::call::Success, Error>, Vec<Event>) {
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+    let mut client = Client::new(config, &Tokio, &mut tx, &mut rx);
+    let mut events = Vec::new();
+    let result = client.call(Request::analyze(&MESSAGES), 7, |e| events.push(e.clone())).await;
+    (result, events)
+}
+
+fn api_failure(result: &Result<kaiko_core::call::Success, Error>) -> (u16, ErrorCode, Stop, u8, bool) {
+    match result {
+        Err(Error::Failed(f)) => match &f.cause {
+            Cause::Api(e) => (e.status, e.code, f.stop, f.attempts, !e.request_id.as_str().is_empty()),
+            other => panic!("expected an API error, got {other:?}"),
+        },
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn success() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    let (result, events) = call_once(config(&sim.base_url(), "kaiko_test_abc")).await;
+    let ok = result.unwrap();
+    assert_eq!((ok.status, ok.attempts), (200, 1));
+    assert!(matches!(events.last(), Some(Event::Done(Ok(_)))));
+    assert_eq!(sim.requests_received(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn error_rows_are_not_retried() {
+    let sim = Sim::start(SimConfig {
+        revoked_keys: vec!["kaiko_test_revoked".into()],
+        accepted_keys: Some(vec!["kaiko_test_good".into(), "kaiko_test_revoked".into()]),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let (r403, _) = call_once(config(&sim.base_url(), "kaiko_test_revoked")).await;
+    assert_eq!(api_failure(&r403), (403, ErrorCode::KeyRevoked, Stop::NotRetryable, 1, true));
+    let (r401, _) = call_once(config(&sim.base_url(), "kaiko_test_other")).await;
+    assert_eq!(api_failure(&r401), (401, ErrorCode::InvalidApiKey, Stop::NotRetryable, 1, true));
+    sim.push_fault(Fault::Status { status: 500, retry_after: None });
+    sim.push_fault(Fault::Status { status: 503, retry_after: None });
+    sim.push_fault(Fault::Status { status: 500, retry_after: None });
+    sim.push_fault(Fault::Status { status: 503, retry_after: None });
+    let (r5xx, events) = call_once(config(&sim.base_url(), "kaiko_test_good")).await;
+    assert_eq!(api_failure(&r5xx), (503, ErrorCode::ServiceUnavailable, Stop::RetriesExhausted, 4, true));
+    assert_eq!(events.iter().filter(|e| matches!(e, Event::RetryScheduled { .. })).count(), 3);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn too_many_requests_waits_for_retry_after_then_succeeds() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    sim.push_fault(Fault::Status { status: 429, retry_after: Some(RetryAfterValue::Seconds(1)) });
+    let mut cfg = config(&sim.base_url(), "kaiko_test_abc");
+    // The injected 429 also says `X-RateLimit-Remaining: 0` until the end of the sim's 60 s
+    // window; honouring that would exceed the Retry-After cap. Here Retry-After alone counts.
+    cfg.policy.respect_rate_limit = false;
+    let started = StdInstant::now();
+    let (result, events) = call_once(cfg).await;
+    let ok = result.unwrap();
+    assert_eq!(ok.attempts, 2);
+    assert!(started.elapsed() >= StdDuration::from_millis(990), "waited {:?}", started.elapsed());
+    assert!(matches!(events.first(), Some(Event::RetryScheduled { cause: Cause::Api(e), .. }) if e.status == 429));
+    // The 429 left the connection open: the retry went over it.
+    assert_eq!(sim.connections_accepted(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn stall_times_out() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    sim.push_fault(Fault::Stall { after_head: false, duration: StdDuration::from_secs(3) });
+    let mut cfg = config(&sim.base_url(), "kaiko_test_abc");
+    cfg.policy.max_retries = 0;
+    let started = StdInstant::now();
+    let (result, _) = call_once(cfg).await;
+    match result {
+        Err(Error::Failed(f)) => assert_eq!(f.cause, Cause::Timeout(Phase::FirstByte)),
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(took >= StdDuration::from_millis(390) && took < StdDuration::from_secs(2), "took {took:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn stall_then_retry_succeeds() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    sim.push_fault(Fault::Stall { after_head: true, duration: StdDuration::from_secs(3) });
+    let (result, events) = call_once(config(&sim.base_url(), "kaiko_test_abc")).await;
+    assert_eq!(result.unwrap().attempts, 2);
+    assert!(matches!(events.first(), Some(Event::RetryScheduled { cause: Cause::Timeout(Phase::Response), .. })));
+    assert_eq!(sim.connections_accepted(), 2);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reset_mid_body_is_retried() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    sim.push_fault(Fault::ResetMidBody);
+    let (result, events) = call_once(config(&sim.base_url(), "kaiko_test_abc")).await;
+    assert_eq!(result.unwrap().attempts, 2);
+    assert!(matches!(events.first(), Some(Event::RetryScheduled { cause: Cause::Connection(_) | Cause::Protocol(_), .. })));
+    // Both attempts carried one Idempotency-Key: processed at most once.
+    assert!(sim.ledger().max_processed() <= 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn keep_alive_and_transparent_reconnect() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+    let mut client = Client::new(config(&sim.base_url(), "kaiko_test_abc"), &Tokio, &mut tx, &mut rx);
+    for seed in 1..=3 {
+        assert_eq!(client.call(Request::analyze(&MESSAGES), seed, |_| {}).await.unwrap().attempts, 1);
+    }
+    assert_eq!(sim.connections_accepted(), 1);
+    assert!(client.is_connected());
+    // The server drops the kept connection without answering: the request goes out again on
+    // a fresh connection and the call does not count a failed attempt.
+    sim.push_fault(Fault::CloseWithoutResponse);
+    let ok = client.call(Request::analyze(&MESSAGES), 9, |_| {}).await.unwrap();
+    assert_eq!(ok.attempts, 1);
+    assert_eq!(sim.connections_accepted(), 2);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn future_sizes() {
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+    let cfg = config("http://127.0.0.1:9/v2", "kaiko_test_abc");
+    let mut client = Client::new(cfg, &Tokio, &mut tx, &mut rx);
+    let call = client.call(Request::analyze(&MESSAGES), 1, |_| {});
+    let call_size = core::mem::size_of_val(&call);
+    drop(call);
+    let mut c = kaiko_core::call::Call::new(&cfg, Request::analyze(&MESSAGES), 1, kaiko_core::time::Instant::ZERO).unwrap();
+    let (mut t2, mut r2) = ([0u8; 64], [0u8; 64]);
+    let mut io = FromTokio::new(tokio::io::empty());
+    let drive = kaiko_embassy::drive(&mut io, &mut c, &mut t2, &mut r2, |_| {});
+    let drive_size = core::mem::size_of_val(&drive);
+    drop(drive);
+    let call_value = core::mem::size_of::<kaiko_core::call::Call<'static>>();
+    println!("size_of Client::call future = {call_size} B, drive future = {drive_size} B, Call = {call_value} B (x86_64, this connector)");
+    assert!(call_size < 8 * 1024 && drive_size < 4 * 1024);
+}

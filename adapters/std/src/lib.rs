@@ -1,0 +1,412 @@
+//! kaiko-std: a blocking client for the Kaiko V2 emotion API over `std::net::TcpStream`.
+//!
+//! [`Client`] owns the key and the base URL, keeps one connection alive between calls, and
+//! runs each call's sans-IO [`Call`] in a loop: connect (bounded by
+//! the connect deadline), write the request, read with timeouts taken from
+//! `poll_timeout()`, feed the bytes, hand every event to the caller, sleep through backoff.
+//! HTTPS needs the `tls` feature (rustls with the ring provider, webpki-roots, SNI = host).
+//!
+//! ```no_run
+//! use kaiko_std::Client;
+//!
+//! let mut client = Client::with_base_url("kaiko_test_example", "http://127.0.0.1:8787/v2")?;
+//! let analysis = client.analyze("I feel a bit unsure about this", None, None, |_| {})?;
+//! for e in &analysis.emotions {
+//!     println!("{}: {}", e.role, e.category);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Guarantees: nothing the network sends makes it panic; the key never appears in `Debug`,
+//! `Display` or an error; every call ends, at the latest at the policy's deadline.
+
+mod describe;
+mod drive;
+mod transport;
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use describe::{CauseText, FailureText, InvalidText, Secs, StopText};
+pub use kaiko_core;
+pub use kaiko_core::analysis::Emotion;
+pub use kaiko_core::call::{Cause, Event, Failure, Success};
+pub use kaiko_core::key::Auth;
+pub use kaiko_core::request::{Invalid, Message, Request};
+pub use kaiko_core::retry::{Policy, Stop, Timeouts};
+
+use kaiko_core::base_url::{BaseUrl, UrlError};
+use kaiko_core::call::{Call, Config};
+use kaiko_core::key::{ApiKey, Environment, KeyError};
+use kaiko_core::request::EMOTION_MODEL;
+
+use drive::Transport;
+
+/// Why a [`Client`] could not be built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The API key is not usable (empty, too long, or bytes a header cannot carry).
+    Key(KeyError),
+    /// The base URL does not parse.
+    Url(UrlError),
+    /// The key's prefix names no known environment, so a base URL must be given.
+    UnknownEnvironment,
+    /// An `https` base URL, but this build has no TLS (enable the `tls` feature).
+    TlsUnavailable,
+    /// The TLS configuration could not be built, or the host is not a valid TLS server name.
+    TlsSetup,
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Key(e) => write!(f, "{e}"),
+            ClientError::Url(e) => write!(f, "{e}"),
+            ClientError::UnknownEnvironment => f.write_str(
+                "the API key's prefix is neither kaiko_live_ nor kaiko_test_: give a base URL",
+            ),
+            ClientError::TlsUnavailable => {
+                f.write_str("https base URL, but kaiko-std was built without the `tls` feature")
+            }
+            ClientError::TlsSetup => f.write_str("TLS setup failed (configuration or server name)"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// Why a call did not succeed.
+// `Failure` is the core's fixed-size value (a few hundred bytes: it carries the API error's
+// texts inline, no allocation in the core). It is returned once per call, so boxing it would
+// only make matching on it clumsier.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallError {
+    /// The request was refused before anything was sent (the code the server would return).
+    Invalid(Invalid),
+    /// The call ran and failed: the last attempt's cause and why it stopped.
+    Failed(Failure),
+    /// The client's stored settings could not be turned into a call.
+    Setup(ClientError),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Invalid(i) => write!(f, "invalid request: {}", InvalidText(i)),
+            CallError::Failed(failure) => write!(f, "call failed: {}", FailureText(failure)),
+            CallError::Setup(e) => write!(f, "client setup: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// The result of [`Client::analyze`]: every emotion item of the final attempt, and the call's
+/// outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// Emotion items in the order the response gave them.
+    pub emotions: Vec<Emotion>,
+    /// Status, summary, rate limit, request id, attempts.
+    pub success: Success,
+}
+
+/// A blocking Kaiko client. One call at a time; the connection is kept alive between calls.
+pub struct Client {
+    api_key: String,
+    base_url: String,
+    auth: Auth,
+    policy: Policy,
+    transport: Transport,
+    counter: u64,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // ApiKey's Debug shows the environment prefix at most.
+        let key = ApiKey::new(&self.api_key).map_err(|_| fmt::Error)?;
+        f.debug_struct("Client")
+            .field("api_key", &key)
+            .field("base_url", &self.base_url)
+            .field("auth", &self.auth)
+            .field("policy", &self.policy)
+            .field("transport", &self.transport)
+            .finish()
+    }
+}
+
+/// `scheme://host[:port]prefix` of a parsed base URL.
+fn url_string(base: &BaseUrl<'_>) -> String {
+    let scheme = if base.tls { "https" } else { "http" };
+    if base.is_default_port() {
+        format!("{scheme}://{}{}", base.host, base.prefix)
+    } else {
+        format!("{scheme}://{}:{}{}", base.host, base.port, base.prefix)
+    }
+}
+
+impl Client {
+    /// A client for the environment the key's prefix names (`kaiko_live_` → production,
+    /// `kaiko_test_` → staging), over HTTPS.
+    pub fn new(api_key: &str) -> Result<Self, ClientError> {
+        let key = ApiKey::new(api_key).map_err(ClientError::Key)?;
+        let base = match key.environment() {
+            Environment::Unknown => return Err(ClientError::UnknownEnvironment),
+            env => env.base_url().ok_or(ClientError::UnknownEnvironment)?,
+        };
+        Self::with_base_url(api_key, &url_string(&base))
+    }
+
+    /// A client for an explicit base URL such as `http://127.0.0.1:8787/v2` (see
+    /// [`BaseUrl::parse`] for how the path combines with the endpoints).
+    pub fn with_base_url(api_key: &str, base_url: &str) -> Result<Self, ClientError> {
+        ApiKey::new(api_key).map_err(ClientError::Key)?;
+        let base = BaseUrl::parse(base_url).map_err(ClientError::Url)?;
+        #[allow(unused_mut)]
+        let mut transport = Transport::new();
+        if base.tls {
+            #[cfg(not(feature = "tls"))]
+            return Err(ClientError::TlsUnavailable);
+            #[cfg(feature = "tls")]
+            {
+                rustls::pki_types::ServerName::try_from(transport::bare_host(base.host))
+                    .map_err(|_| ClientError::TlsSetup)?;
+                transport.tls = Some(transport::tls_config().map_err(|_| ClientError::TlsSetup)?);
+            }
+        }
+        Ok(Client {
+            api_key: api_key.to_owned(),
+            base_url: base_url.to_owned(),
+            auth: Auth::default(),
+            policy: Policy::DEFAULT,
+            transport,
+            counter: 0,
+        })
+    }
+
+    /// Replaces the retry policy (retries, backoff, deadlines).
+    #[must_use]
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Chooses how the key is sent (`x-api-key` by default).
+    #[must_use]
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The base URL as given.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// TCP connections opened so far (reconnects included): with keep-alive, many calls
+    /// share one.
+    pub fn connections_opened(&self) -> usize {
+        self.transport.connections_opened()
+    }
+
+    /// A fresh seed from the OS: `RandomState` keys come from the OS's entropy, mixed with the
+    /// time and a counter so two calls never share one.
+    fn seed(&mut self) -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        self.counter = self.counter.wrapping_add(1);
+        let mut h = std::hash::RandomState::new().build_hasher();
+        h.write_u64(self.counter);
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        h.write_u32(std::process::id());
+        h.finish()
+    }
+
+    /// Runs one call to completion, handing every event to `on_event` (emotion items,
+    /// content chunks, retry notices, and finally `Done`) and returning the outcome.
+    ///
+    /// After [`Event::RetryScheduled`] the results gathered so far belong to an abandoned
+    /// attempt: discard them.
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn call(
+        &mut self,
+        request: Request<'_>,
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<Success, CallError> {
+        let seed = self.seed();
+        let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
+        let base =
+            BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
+        let mut config = Config::new(key, base);
+        config.auth = self.auth;
+        config.policy = self.policy;
+        let now = self.transport.now();
+        let mut call = Call::new(&config, request, seed, now).map_err(CallError::Invalid)?;
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        call.set_unix_time(now, unix);
+        if let Some(at) = self.transport.not_before.take() {
+            call.set_not_before(at);
+        }
+        let outcome = self.transport.run(&mut call, &base, &mut on_event);
+        if let Ok(s) = &outcome {
+            self.transport.not_before = s.resume_at;
+        }
+        outcome.map_err(CallError::Failed)
+    }
+
+    /// Analyses one text: stateless, or in `context` (stored server-side) when given, with an
+    /// optional `external_id` for later lookup. Returns the emotion items of the final attempt.
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn analyze(
+        &mut self,
+        text: &str,
+        context: Option<&str>,
+        external_id: Option<&str>,
+        mut on_event: impl FnMut(&Event),
+    ) -> Result<Analysis, CallError> {
+        let messages = [Message {
+            role: Some("user"),
+            text,
+            external_id,
+            timestamp: None,
+        }];
+        let request = match context {
+            Some(context_id) => Request::AnalyzeInContext {
+                model: EMOTION_MODEL,
+                context_id,
+                messages: &messages,
+            },
+            None => Request::Analyze {
+                model: EMOTION_MODEL,
+                messages: &messages,
+            },
+        };
+        let mut emotions = Vec::new();
+        let success = self.call(request, |event| {
+            match event {
+                Event::Emotion(e) => emotions.push(e.clone()),
+                Event::RetryScheduled { .. } => emotions.clear(),
+                _ => {}
+            }
+            on_event(event);
+        })?;
+        Ok(Analysis { emotions, success })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "kaiko_live_SUPERSECRET123";
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let client = Client::with_base_url(SECRET, "http://127.0.0.1:9/v2").unwrap();
+        let dbg = format!("{client:?}");
+        assert!(!dbg.contains("SUPERSECRET"), "{dbg}");
+        assert!(dbg.contains("kaiko_live_"), "{dbg}");
+    }
+
+    #[test]
+    fn environment_comes_from_the_prefix() {
+        assert_eq!(
+            Client::new("sk_prod_abc").unwrap_err(),
+            ClientError::UnknownEnvironment
+        );
+        assert!(matches!(Client::new(""), Err(ClientError::Key(_))));
+        assert!(matches!(
+            Client::with_base_url("k", "ftp://x"),
+            Err(ClientError::Url(_))
+        ));
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn https_needs_the_tls_feature() {
+        assert_eq!(
+            Client::new(SECRET).unwrap_err(),
+            ClientError::TlsUnavailable
+        );
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn https_base_url_from_the_key() {
+        let client = Client::new(SECRET).unwrap();
+        assert_eq!(client.base_url(), "https://api.kaikostudios.xyz/v2");
+        let client = Client::new("kaiko_test_x").unwrap();
+        assert_eq!(client.base_url(), "https://stg.api.kaikostudios.xyz/v2");
+    }
+
+    #[test]
+    fn url_strings_round_trip() {
+        for url in [
+            "http://127.0.0.1:8787/v2",
+            "https://api.kaikostudios.xyz/v2",
+            "http://[::1]:9000/x/v2",
+            "http://h",
+        ] {
+            assert_eq!(url_string(&BaseUrl::parse(url).unwrap()), url);
+        }
+    }
+
+    #[test]
+    fn refused_connection_fails_typed_after_retries() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let policy = Policy {
+            max_retries: 1,
+            base_delay: kaiko_core::time::Duration::from_millis(5),
+            ..Policy::DEFAULT
+        };
+        let mut client = Client::with_base_url("k", &format!("http://127.0.0.1:{port}/v2"))
+            .unwrap()
+            .policy(policy);
+        let mut retries = 0;
+        let err = client
+            .analyze("hello", None, None, |e| {
+                if matches!(e, Event::RetryScheduled { .. }) {
+                    retries += 1;
+                }
+            })
+            .unwrap_err();
+        assert_eq!(retries, 1);
+        match err {
+            CallError::Failed(f) => {
+                assert_eq!(
+                    f.cause,
+                    Cause::Connection(kaiko_core::call::ConnectionLost::Refused)
+                );
+                assert_eq!(f.stop, Stop::RetriesExhausted);
+                assert_eq!(f.attempts, 2);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn invalid_context_is_refused_before_connecting() {
+        let mut client = Client::with_base_url("k", "http://127.0.0.1:9/v2").unwrap();
+        let long = "c".repeat(129);
+        assert!(matches!(
+            client.analyze("hi", Some(&long), None, |_| {}),
+            Err(CallError::Invalid(_))
+        ));
+        assert!(matches!(
+            client.analyze("hi", Some("a\nb"), None, |_| {}),
+            Err(CallError::Invalid(_))
+        ));
+        assert_eq!(client.connections_opened(), 0);
+    }
+}

@@ -1,0 +1,220 @@
+//! Sockets: resolving, connecting under a deadline, optional TLS, and mapping I/O errors to
+//! the core's [`ConnectionLost`].
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::Duration as StdDuration;
+
+use kaiko_core::call::ConnectionLost;
+
+/// Shortest timeout ever handed to the OS: a zero timeout means "block forever" to
+/// `set_read_timeout` and is an error for `connect_timeout`.
+pub(crate) const MIN_TIMEOUT: StdDuration = StdDuration::from_millis(1);
+
+/// Why a connection could not be set up.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The deadline passed first.
+    TimedOut,
+    /// The transport failed.
+    Lost(ConnectionLost),
+}
+
+/// TLS settings shared by every connection of a client.
+#[cfg(feature = "tls")]
+pub(crate) type TlsConfig = std::sync::Arc<rustls::ClientConfig>;
+
+/// Builds the rustls configuration: ring provider, webpki-roots trust anchors, certificate
+/// verification on.
+#[cfg(feature = "tls")]
+pub(crate) fn tls_config() -> Result<TlsConfig, rustls::Error> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
+/// A connected byte stream, plain or TLS.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+
+    pub(crate) fn set_read_timeout(&self, t: StdDuration) -> io::Result<()> {
+        self.tcp().set_read_timeout(Some(t.max(MIN_TIMEOUT)))
+    }
+
+    pub(crate) fn set_write_timeout(&self, t: StdDuration) -> io::Result<()> {
+        self.tcp().set_write_timeout(Some(t.max(MIN_TIMEOUT)))
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// `true` for the errors a timed-out blocking read or write reports (platform dependent).
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// The core's view of an I/O error.
+pub(crate) fn lost_kind(e: &io::Error) -> ConnectionLost {
+    #[cfg(feature = "tls")]
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        return ConnectionLost::Tls;
+    }
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => ConnectionLost::Refused,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => ConnectionLost::Reset,
+        io::ErrorKind::UnexpectedEof => ConnectionLost::Closed,
+        _ => ConnectionLost::Io,
+    }
+}
+
+/// The host as the resolver and TLS want it: an IPv6 literal without its brackets.
+pub(crate) fn bare_host(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// Resolves `host` and connects to each address in turn until one answers, all before
+/// `timeout` has passed.
+pub(crate) fn connect(
+    host: &str,
+    port: u16,
+    timeout: StdDuration,
+) -> Result<TcpStream, ConnectError> {
+    let start = std::time::Instant::now();
+    let addrs: Vec<SocketAddr> = match (bare_host(host), port).to_socket_addrs() {
+        Ok(a) => a.collect(),
+        Err(_) => return Err(ConnectError::Lost(ConnectionLost::Dns)),
+    };
+    if addrs.is_empty() {
+        return Err(ConnectError::Lost(ConnectionLost::Dns));
+    }
+    let mut last = ConnectError::Lost(ConnectionLost::Refused);
+    for addr in addrs {
+        let Some(left) = timeout
+            .checked_sub(start.elapsed())
+            .filter(|d| !d.is_zero())
+        else {
+            return Err(ConnectError::TimedOut);
+        };
+        match TcpStream::connect_timeout(&addr, left.max(MIN_TIMEOUT)) {
+            Ok(s) => {
+                // Requests are written whole; Nagle would only delay the last segment.
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) if is_timeout(&e) => last = ConnectError::TimedOut,
+            Err(e) => last = ConnectError::Lost(lost_kind(&e)),
+        }
+    }
+    Err(last)
+}
+
+/// Wraps `tcp` in TLS for `host` (SNI and certificate name). The handshake runs on the
+/// first write.
+#[cfg(feature = "tls")]
+pub(crate) fn wrap_tls(
+    config: &TlsConfig,
+    host: &str,
+    tcp: TcpStream,
+) -> Result<Stream, ConnectError> {
+    let name = rustls::pki_types::ServerName::try_from(bare_host(host).to_owned())
+        .map_err(|_| ConnectError::Lost(ConnectionLost::Tls))?;
+    let conn = rustls::ClientConnection::new(config.clone(), name)
+        .map_err(|_| ConnectError::Lost(ConnectionLost::Tls))?;
+    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_are_dropped_for_the_resolver() {
+        assert_eq!(bare_host("[::1]"), "::1");
+        assert_eq!(bare_host("127.0.0.1"), "127.0.0.1");
+        assert_eq!(bare_host("[x"), "[x");
+    }
+
+    #[test]
+    fn io_errors_map_to_connection_lost() {
+        let k = |kind| lost_kind(&io::Error::from(kind));
+        assert_eq!(k(io::ErrorKind::ConnectionRefused), ConnectionLost::Refused);
+        assert_eq!(k(io::ErrorKind::ConnectionReset), ConnectionLost::Reset);
+        assert_eq!(k(io::ErrorKind::BrokenPipe), ConnectionLost::Reset);
+        assert_eq!(k(io::ErrorKind::UnexpectedEof), ConnectionLost::Closed);
+        assert_eq!(k(io::ErrorKind::Other), ConnectionLost::Io);
+    }
+
+    #[test]
+    fn refused_port_is_reported() {
+        // Bind then drop: the port is very likely closed right after.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        match connect("127.0.0.1", port, StdDuration::from_secs(2)) {
+            Err(ConnectError::Lost(ConnectionLost::Refused)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unresolvable_host_is_dns() {
+        match connect("no-such-host.invalid", 80, StdDuration::from_secs(5)) {
+            Err(ConnectError::Lost(ConnectionLost::Dns)) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,506 @@
+//! `kaiko`: analyse a text with the Kaiko V2 emotion API from the command line, or run the
+//! local simulator. See [`USAGE`] for the contract (options, output, exit codes).
+
+use std::process::ExitCode;
+
+use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
+use kaiko_std::kaiko_core::score::Score;
+use kaiko_std::kaiko_core::time::Duration;
+use kaiko_std::{
+    Analysis, CallError, Cause, CauseText, Client, ClientError, Emotion, Event, Failure,
+    InvalidText, Policy, Secs, Stop, StopText,
+};
+
+const USAGE: &str = "\
+kaiko: the Kaiko V2 emotion API from the command line
+
+USAGE:
+    kaiko analyze [OPTIONS] TEXT
+    kaiko sim [--port P] [--rate-limit N] [--fault SPEC]...
+    kaiko help
+
+ANALYZE OPTIONS:
+    --base-url URL      API base URL, e.g. http://127.0.0.1:8787/v2 (default: from the key prefix,
+                        kaiko_live_ -> https://api.kaikostudios.xyz/v2, kaiko_test_ -> staging)
+    --api-key KEY       API key (default: $KAIKO_API_KEY). With neither a key nor --base-url,
+                        a built-in simulator is started on 127.0.0.1
+    --context ID        analyse within this context (stored server-side, at most 128 bytes)
+    --external-id ID    message id for later lookup
+    --max-retries N     retries after the first attempt (default 3)
+    --timeout SECS      deadline for the whole call, all retries included (default 120)
+    --json              print the result as one JSON line
+
+EXIT CODES:
+    0 success   1 API error (not retried)   2 usage error or refused request
+    3 retries exhausted, or the server asked to wait longer than the cap
+    4 transport error (connect, timeout, malformed response)
+";
+
+/// Key sent to the built-in simulator (it accepts any non-empty key).
+const SIM_KEY: &str = "kaiko_test_simulator";
+
+/// Exit codes of the contract.
+const EXIT_API: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_EXHAUSTED: u8 = 3;
+const EXIT_TRANSPORT: u8 = 4;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("analyze") => ExitCode::from(analyze(args.collect())),
+        Some("sim") => ExitCode::from(sim(args.collect())),
+        Some("help" | "--help" | "-h") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => usage_error(&format!("unknown command `{}`", option_name(other))),
+        None => {
+            eprint!("{USAGE}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("kaiko: {msg} (see `kaiko help`)");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// The part of an argument before `=`, so an error message never echoes a value (a key).
+fn option_name(arg: &str) -> &str {
+    arg.split('=').next().unwrap_or(arg)
+}
+
+#[derive(Debug, Default)]
+struct AnalyzeArgs {
+    base_url: Option<String>,
+    api_key: Option<String>,
+    context: Option<String>,
+    external_id: Option<String>,
+    max_retries: Option<u8>,
+    timeout_ms: Option<u64>,
+    json: bool,
+    help: bool,
+    text: Vec<String>,
+}
+
+fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
+    let mut out = AnalyzeArgs::default();
+    let mut it = args.into_iter();
+    let mut only_text = false;
+    while let Some(arg) = it.next() {
+        if only_text || !arg.starts_with("--") || arg == "-" {
+            out.text.push(arg);
+            continue;
+        }
+        if arg == "--" {
+            only_text = true;
+            continue;
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match name.as_str() {
+            "--base-url" => out.base_url = Some(value()?),
+            "--api-key" => out.api_key = Some(value()?),
+            "--context" => out.context = Some(value()?),
+            "--external-id" => out.external_id = Some(value()?),
+            "--max-retries" => {
+                let v = value()?;
+                out.max_retries = Some(
+                    v.parse()
+                        .map_err(|_| format!("--max-retries takes 0..=255, not `{v}`"))?,
+                );
+            }
+            "--timeout" => {
+                let v = value()?;
+                let secs: f64 = v
+                    .parse()
+                    .map_err(|_| format!("--timeout takes seconds, not `{v}`"))?;
+                if !(secs.is_finite() && secs > 0.0) {
+                    return Err(format!("--timeout must be positive, not `{v}`"));
+                }
+                out.timeout_ms = Some((secs * 1000.0).ceil().min(u64::MAX as f64) as u64);
+            }
+            "--json" if inline.is_none() => out.json = true,
+            "--help" => out.help = true,
+            _ => return Err(format!("unknown option `{name}`")),
+        }
+    }
+    Ok(out)
+}
+
+fn analyze(args: Vec<String>) -> u8 {
+    let args = match parse_analyze(args) {
+        Ok(a) => a,
+        Err(msg) => {
+            eprintln!("kaiko: {msg} (see `kaiko help`)");
+            return EXIT_USAGE;
+        }
+    };
+    if args.help {
+        print!("{USAGE}");
+        return 0;
+    }
+    if args.text.is_empty() {
+        eprintln!("kaiko: analyze needs a TEXT (see `kaiko help`)");
+        return EXIT_USAGE;
+    }
+    let text = args.text.join(" ");
+    let key = args
+        .api_key
+        .clone()
+        .or_else(|| std::env::var("KAIKO_API_KEY").ok())
+        .filter(|k| !k.is_empty());
+
+    // The simulator lives until the end of this function.
+    let mut sim = None;
+    let built = match (&key, &args.base_url) {
+        (None, None) => match kaiko_sim::Sim::start(kaiko_sim::Config::default()) {
+            Ok(handle) => {
+                let url = handle.base_url();
+                eprintln!("kaiko: no API key set; using the built-in simulator at {url}");
+                sim = Some(handle);
+                Client::with_base_url(SIM_KEY, &url)
+            }
+            Err(e) => {
+                eprintln!("kaiko: could not start the built-in simulator: {e}");
+                return EXIT_TRANSPORT;
+            }
+        },
+        (key, Some(url)) => Client::with_base_url(key.as_deref().unwrap_or(SIM_KEY), url),
+        (Some(key), None) => Client::new(key),
+    };
+    let client = match built {
+        Ok(c) => c,
+        Err(ClientError::UnknownEnvironment) => {
+            eprintln!(
+                "kaiko: the API key's prefix is neither kaiko_live_ nor kaiko_test_; pass --base-url"
+            );
+            return EXIT_USAGE;
+        }
+        Err(e) => {
+            eprintln!("kaiko: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut policy = Policy::DEFAULT;
+    if let Some(n) = args.max_retries {
+        policy.max_retries = n;
+    }
+    if let Some(ms) = args.timeout_ms {
+        policy.deadline = Some(Duration::from_millis(ms));
+    }
+    let mut client = client.policy(policy);
+    let result = client.analyze(
+        &text,
+        args.context.as_deref(),
+        args.external_id.as_deref(),
+        |event| {
+            if let Event::RetryScheduled {
+                retry,
+                max_retries,
+                delay,
+                cause,
+                ..
+            } = event
+            {
+                eprintln!(
+                    "retry {retry}/{max_retries} in {} after {}",
+                    Secs(delay.as_millis()),
+                    CauseText(cause)
+                );
+            }
+        },
+    );
+    drop(sim);
+    match result {
+        Ok(analysis) => {
+            if args.json {
+                println!("{}", to_json(&analysis));
+            } else {
+                print!("{}", to_text(&analysis));
+            }
+            0
+        }
+        Err(CallError::Invalid(i)) => {
+            eprintln!("kaiko: request refused before sending: {}", InvalidText(&i));
+            EXIT_USAGE
+        }
+        Err(CallError::Setup(e)) => {
+            eprintln!("kaiko: {e}");
+            EXIT_USAGE
+        }
+        Err(CallError::Failed(f)) => report_failure(&f),
+    }
+}
+
+/// One stderr line per failure; returns the exit code.
+fn report_failure(f: &Failure) -> u8 {
+    let attempts = format!(
+        "{} attempt{}",
+        f.attempts,
+        if f.attempts == 1 { "" } else { "s" }
+    );
+    match &f.cause {
+        Cause::Api(e) => {
+            let or_dash = |s: &str| {
+                if s.is_empty() {
+                    "-".to_owned()
+                } else {
+                    one_line(s)
+                }
+            };
+            eprintln!(
+                "kaiko: API error: status {} type {} code {} message {:?} param {} request_id {} ({}, {}); hint: {}",
+                e.status,
+                e.kind.as_str(),
+                e.code.as_str(),
+                one_line(e.message.as_str()),
+                or_dash(e.param.as_str()),
+                or_dash(e.request_id.as_str()),
+                StopText(&f.stop),
+                attempts,
+                e.hint(),
+            );
+            match f.stop {
+                Stop::NotRetryable => EXIT_API,
+                _ => EXIT_EXHAUSTED,
+            }
+        }
+        other => {
+            eprintln!(
+                "kaiko: transport error: {} ({}, {})",
+                CauseText(other),
+                StopText(&f.stop),
+                attempts
+            );
+            EXIT_TRANSPORT
+        }
+    }
+}
+
+/// Control characters replaced so an error stays on one line.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+fn score(s: Score) -> f64 {
+    f64::from(s.0) / f64::from(Score::SCALE)
+}
+
+fn intensity_level(l: &IntensityLevel) -> &str {
+    match l {
+        IntensityLevel::Critical => "critical",
+        IntensityLevel::High => "high",
+        IntensityLevel::Moderate => "moderate",
+        IntensityLevel::Subtle => "subtle",
+        IntensityLevel::Minimal => "minimal",
+        IntensityLevel::Other(t) => t.as_str(),
+    }
+}
+
+fn complexity(c: &Complexity) -> &str {
+    match c {
+        Complexity::Simple => "simple",
+        Complexity::Layered => "layered",
+        Complexity::Paradoxical => "paradoxical",
+        Complexity::Transcendent => "transcendent",
+        Complexity::Other(t) => t.as_str(),
+    }
+}
+
+fn discovery_level(d: &DiscoveryLevel) -> &str {
+    match d {
+        DiscoveryLevel::Routine => "routine",
+        DiscoveryLevel::Normal => "normal",
+        DiscoveryLevel::Significant => "significant",
+        DiscoveryLevel::Breakthrough => "breakthrough",
+        DiscoveryLevel::Transcendent => "transcendent",
+        DiscoveryLevel::Other(t) => t.as_str(),
+    }
+}
+
+fn emotion_json(e: &Emotion) -> serde_json::Value {
+    let raw: serde_json::Map<String, serde_json::Value> = e
+        .raw
+        .iter()
+        .map(|(label, s)| (label.as_str().to_owned(), serde_json::json!(score(*s))))
+        .collect();
+    serde_json::json!({
+        "role": e.role.as_str(),
+        "index": e.index,
+        "text": e.text.as_str(),
+        "category": e.category.as_str(),
+        "intensity": e.intensity.map(score),
+        "intensity_level": e.intensity_level.as_ref().map(intensity_level),
+        "valence": e.valence.map(score),
+        "arousal": e.arousal.map(score),
+        "complexity": e.complexity.as_ref().map(complexity),
+        "wonder_index": e.wonder_index.map(score),
+        "discovery_level": e.discovery_level.as_ref().map(discovery_level),
+        "raw": raw,
+        "raw_truncated": e.raw_truncated,
+    })
+}
+
+fn to_json(a: &Analysis) -> String {
+    let s = &a.success;
+    let text_or_null = |t: &str| {
+        if t.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!(t)
+        }
+    };
+    serde_json::json!({
+        "status": s.status,
+        "object": text_or_null(s.summary.object.as_str()),
+        "model": text_or_null(s.summary.model.as_str()),
+        "context_id": text_or_null(s.summary.context_id.as_str()),
+        "request_id": text_or_null(s.request_id.as_str()),
+        "attempts": s.attempts,
+        "emotions": a.emotions.iter().map(emotion_json).collect::<Vec<_>>(),
+    })
+    .to_string()
+}
+
+fn to_text(a: &Analysis) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let opt = |s: Option<Score>| s.map_or_else(|| "-".to_owned(), |s| s.to_string());
+    if a.emotions.is_empty() {
+        out.push_str("no emotion items in the response\n");
+    }
+    for e in &a.emotions {
+        if a.emotions.len() > 1 || !e.role.eq_str("user") {
+            let _ = writeln!(
+                out,
+                "[{}]",
+                if e.role.is_empty() {
+                    "item"
+                } else {
+                    e.role.as_str()
+                }
+            );
+        }
+        let level = e.intensity_level.as_ref().map_or("-", intensity_level);
+        let _ = writeln!(
+            out,
+            "category         {}",
+            if e.category.is_empty() {
+                "-"
+            } else {
+                e.category.as_str()
+            }
+        );
+        let _ = writeln!(out, "intensity        {}", opt(e.intensity));
+        let _ = writeln!(out, "intensity level  {level}");
+        let _ = writeln!(out, "valence          {}", opt(e.valence));
+        let _ = writeln!(out, "arousal          {}", opt(e.arousal));
+        let raw: Vec<String> = e
+            .raw
+            .iter()
+            .take(5)
+            .map(|(l, s)| format!("{l} {s}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "top raw scores   {}",
+            if raw.is_empty() {
+                "-".to_owned()
+            } else {
+                raw.join(", ")
+            }
+        );
+    }
+    let s = &a.success;
+    if !s.summary.context_id.is_empty() {
+        let _ = writeln!(out, "context          {}", s.summary.context_id);
+    }
+    if !s.request_id.is_empty() {
+        let _ = writeln!(out, "request id       {}", s.request_id);
+    }
+    if s.attempts > 1 {
+        let _ = writeln!(out, "attempts         {}", s.attempts);
+    }
+    out
+}
+
+/// `kaiko sim`: the simulator's own command line, with `--port P` as a shorthand for
+/// `--addr 127.0.0.1:P`.
+fn sim(args: Vec<String>) -> u8 {
+    let mut forwarded = Vec::with_capacity(args.len());
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let port = match arg.split_once('=') {
+            Some(("--port", p)) => Some(p.to_owned()),
+            _ if arg == "--port" => match it.next() {
+                Some(p) => Some(p),
+                None => {
+                    eprintln!("kaiko: --port needs a value");
+                    return EXIT_USAGE;
+                }
+            },
+            _ => None,
+        };
+        match port {
+            Some(p) => {
+                forwarded.push("--addr".to_owned());
+                forwarded.push(format!("127.0.0.1:{p}"));
+            }
+            None => forwarded.push(arg),
+        }
+    }
+    u8::try_from(kaiko_sim::run_cli(forwarded.into_iter())).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<AnalyzeArgs, String> {
+        parse_analyze(args.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    #[test]
+    fn options_take_values_both_ways() {
+        let a = parse(&[
+            "--base-url",
+            "http://x",
+            "--context=c1",
+            "--json",
+            "hello",
+            "world",
+        ])
+        .unwrap();
+        assert_eq!(a.base_url.as_deref(), Some("http://x"));
+        assert_eq!(a.context.as_deref(), Some("c1"));
+        assert!(a.json);
+        assert_eq!(a.text, ["hello", "world"]);
+        assert_eq!(
+            parse(&["--timeout", "1.5", "t"]).unwrap().timeout_ms,
+            Some(1500)
+        );
+        assert_eq!(parse(&["--", "--json"]).unwrap().text, ["--json"]);
+    }
+
+    #[test]
+    fn bad_options_never_echo_values() {
+        let err = parse(&["--api-kee=kaiko_live_SECRET", "t"]).unwrap_err();
+        assert!(!err.contains("SECRET"), "{err}");
+        assert!(parse(&["--max-retries", "x", "t"]).is_err());
+        assert!(parse(&["--timeout", "-1", "t"]).is_err());
+        assert!(parse(&["--api-key"]).is_err());
+    }
+}

@@ -236,15 +236,44 @@ enum State {
     Finished,
 }
 
-/// Where body bytes go.
+/// Where body bytes go. Only one decoder exists at a time, so the call's size is that of
+/// the largest, not their sum.
 #[derive(Debug)]
 enum Sink {
-    Json,
+    /// No response body yet.
+    Idle,
+    /// A JSON success body.
+    Json(SuccessParser),
+    /// A `text/event-stream` success body: one JSON document per event.
     Sse {
+        events: SseDecoder,
+        json: SuccessParser,
+        /// Bytes of a `[DONE]` marker matched so far in the current event.
         done_marker: u8,
         event_started: bool,
     },
-    Error,
+    /// An error body.
+    Error(ErrorBody),
+}
+
+/// Feeds `data` to a JSON success parser until it yields an output; returns bytes taken.
+fn feed_json(
+    json: &mut SuccessParser,
+    data: &[u8],
+    output: &mut Option<Output>,
+) -> Result<usize, ProtocolError> {
+    let mut used = 0;
+    while used < data.len() && output.is_none() {
+        let (n, out) = json
+            .feed(data.get(used..).unwrap_or(&[]))
+            .map_err(ProtocolError::Json)?;
+        used += n;
+        *output = out;
+        if n == 0 {
+            break;
+        }
+    }
+    Ok(used)
 }
 
 /// One logical API call. See the [module docs](self) for the driving loop.
@@ -266,9 +295,6 @@ pub struct Call<'a> {
     head: Option<ResponseHead>,
     body: BodyDecoder,
     sink: Sink,
-    sse: SseDecoder,
-    success: SuccessParser,
-    error: ErrorBody,
     output: Option<Output>,
     control: Option<Event>,
     /// `now` of the latest input, for finishing a body from `poll_event`.
@@ -307,10 +333,7 @@ impl<'a> Call<'a> {
             head_parser: HeadParser::new(config.max_head),
             head: None,
             body: BodyDecoder::new(Framing::Empty),
-            sink: Sink::Json,
-            sse: SseDecoder::new(),
-            success: SuccessParser::new(),
-            error: ErrorBody::new(),
+            sink: Sink::Idle,
             output: None,
             control: None,
             last_now: now,
@@ -472,18 +495,16 @@ impl<'a> Call<'a> {
         self.keep_alive = head.keep_alive;
         self.body = BodyDecoder::new(head.framing);
         self.sink = if !(200..300).contains(&head.status) {
-            self.error = ErrorBody::new();
-            Sink::Error
+            Sink::Error(ErrorBody::new())
         } else if head.content_type == ContentType::EventStream {
-            self.sse = SseDecoder::new();
-            self.success = SuccessParser::new();
             Sink::Sse {
+                events: SseDecoder::new(),
+                json: SuccessParser::new(),
                 done_marker: 0,
                 event_started: false,
             }
         } else {
-            self.success = SuccessParser::new();
-            Sink::Json
+            Sink::Json(SuccessParser::new())
         };
     }
 
@@ -520,26 +541,13 @@ impl<'a> Call<'a> {
     /// Feeds payload bytes to the current sink; returns how many it took.
     fn feed_sink(&mut self, data: &[u8]) -> Result<usize, ProtocolError> {
         match &mut self.sink {
-            Sink::Error => {
-                self.error.feed(data);
+            Sink::Error(error) => {
+                error.feed(data);
                 Ok(data.len())
             }
-            Sink::Json => {
-                let mut used = 0;
-                while used < data.len() && self.output.is_none() {
-                    let (n, out) = self
-                        .success
-                        .feed(data.get(used..).unwrap_or(&[]))
-                        .map_err(ProtocolError::Json)?;
-                    used += n;
-                    self.output = out;
-                    if n == 0 {
-                        break;
-                    }
-                }
-                Ok(used)
-            }
+            Sink::Json(json) => feed_json(json, data, &mut self.output),
             Sink::Sse { .. } => self.feed_sse(data),
+            Sink::Idle => Ok(data.len()),
         }
     }
 
@@ -547,15 +555,17 @@ impl<'a> Call<'a> {
         const DONE: &[u8] = b"[DONE]";
         let mut used = 0;
         while used < data.len() && self.output.is_none() {
-            let rest = data.get(used..).unwrap_or(&[]);
-            let (n, item) = self.sse.next(rest).unwrap_or_else(|e| match e {});
             let Sink::Sse {
+                events,
+                json,
                 done_marker,
                 event_started,
             } = &mut self.sink
             else {
                 return Ok(used);
             };
+            let rest = data.get(used..).unwrap_or(&[]);
+            let (n, item) = events.next(rest).unwrap_or_else(|e| match e {});
             match item {
                 Some(SseItem::Data(d)) => {
                     // `data: [DONE]` ends an OpenAI-style stream; any other data is one JSON
@@ -571,29 +581,15 @@ impl<'a> Call<'a> {
                         continue;
                     }
                     *event_started = true;
-                    let mut k = 0;
-                    while k < d.len() && self.output.is_none() {
-                        let (m, out) = self
-                            .success
-                            .feed(d.get(k..).unwrap_or(&[]))
-                            .map_err(ProtocolError::Json)?;
-                        k += m;
-                        self.output = out;
-                        if m == 0 {
-                            break;
-                        }
-                    }
+                    let k = feed_json(json, d, &mut self.output)?;
                     // `d` is the tail of the `n` bytes the decoder consumed, so what the JSON
                     // parser did not take is given back by consuming less.
                     used += n - (d.len() - k.min(d.len())).min(n);
                 }
                 Some(SseItem::Dispatch) => {
                     if *event_started {
-                        match self.success.finish() {
-                            Ok(out) => self.output = out,
-                            Err(e) => return Err(ProtocolError::Json(e)),
-                        }
-                        self.success.reset();
+                        self.output = json.finish().map_err(ProtocolError::Json)?;
+                        json.reset();
                     }
                     *done_marker = 0;
                     *event_started = false;
@@ -614,9 +610,9 @@ impl<'a> Call<'a> {
             return;
         }
         let Some(head) = self.head else { return };
-        match self.sink {
-            Sink::Error => {
-                let mut error = self.error.finish(&head);
+        match &mut self.sink {
+            Sink::Error(body) => {
+                let mut error = body.finish(&head);
                 let wait = retry::server_wait(
                     &head,
                     self.unix_now(now),
@@ -625,12 +621,13 @@ impl<'a> Call<'a> {
                 error.retry_after = wait;
                 self.fail_attempt(now, Cause::Api(error), wait);
             }
-            Sink::Json => match self.success.finish() {
+            Sink::Json(json) => match json.finish() {
                 Ok(Some(out)) => self.output = Some(out),
                 Ok(None) => self.succeed(now, &head),
                 Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Json(e)), None),
             },
             Sink::Sse { .. } => self.succeed(now, &head),
+            Sink::Idle => {}
         }
     }
 
@@ -645,7 +642,10 @@ impl<'a> Call<'a> {
         self.state = State::Finished;
         self.control = Some(Event::Done(Ok(Success {
             status: head.status,
-            summary: *self.success.summary(),
+            summary: match &self.sink {
+                Sink::Json(json) | Sink::Sse { json, .. } => *json.summary(),
+                Sink::Error(_) | Sink::Idle => Summary::default(),
+            },
             rate_limit: head.rate_limit,
             request_id: head.request_id,
             resume_at,

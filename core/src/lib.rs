@@ -6,7 +6,7 @@
     clippy::alloc_instead_of_core
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-//! kaiko-core: the sans-IO core of the Kaiko V2 emotion API client.
+#![doc = include_str!("../../README.md")]
 
 #[cfg(feature = "std")]
 extern crate std;

@@ -12,8 +12,8 @@
 //! - [`Client`] adds connections from a [`Connect`]: keep-alive between calls, a fresh
 //!   connection after a failure, and a transparent resend when a reused connection turns out
 //!   to be closed before any response byte.
-//! - Connectors: [`net::NetConnector`] (embassy-net TCP with DNS, feature `embassy-net`) and
-//!   [`tls::TlsConnector`] (embedded-tls over any connector, feature `tls`).
+//! - Connectors: `net::NetConnector` (embassy-net TCP with DNS, feature `embassy-net`) and
+//!   `tls::call_tls` (embedded-tls over any connector, feature `tls`).
 //!
 //! Failures are logged with their timestamp and the server's request id through `defmt` or
 //! `log` (features of the same names, forwarded to kaiko-core).

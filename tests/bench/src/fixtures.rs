@@ -25,7 +25,8 @@ pub const BASE: &str = "https://api.kaikostudios.xyz/v2";
 pub const IDEMPOTENCY_KEY: &str = "7f65ab21-d1e4-4c8a-9b2f-0c1d2e3f4a5b";
 
 /// The quickstart request's message (spec §3.3).
-pub static QUICKSTART_MESSAGES: [Message<'static>; 1] = [Message::user("I feel a bit unsure about this")];
+pub static QUICKSTART_MESSAGES: [Message<'static>; 1] =
+    [Message::user("I feel a bit unsure about this")];
 
 /// The chat request's messages (spec §3.8 test vector).
 pub static CHAT_MESSAGES: [ChatMessage<'static>; 2] = [

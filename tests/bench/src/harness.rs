@@ -17,7 +17,7 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// 50 ms of warm-up, then 0.3 s split into 5 runs. `KAIKO_BENCH_MS` overrides the
+    /// 50 ms of warm-up, then 0.3 s split into 11 runs. `KAIKO_BENCH_MS` overrides the
     /// 300 ms.
     pub fn from_env() -> Self {
         let ms = std::env::var("KAIKO_BENCH_MS")
@@ -27,7 +27,7 @@ impl Budget {
         Budget {
             warm_up: Duration::from_millis(50),
             measure: Duration::from_millis(ms),
-            runs: 5,
+            runs: 11,
         }
     }
 }
@@ -67,32 +67,64 @@ impl Measurement {
     }
 }
 
-/// Times `f`, whose result goes through `black_box` (as its inputs must, inside `f`).
-pub fn measure<R>(budget: Budget, bytes: usize, mut f: impl FnMut() -> R) -> Measurement {
-    let start = Instant::now();
-    let mut n: u64 = 0;
-    while n < 10 || start.elapsed() < budget.warm_up {
-        black_box(f());
-        n += 1;
-    }
-    let per_op = start.elapsed().as_nanos() as f64 / n as f64;
-    let run_ns = budget.measure.as_nanos() as f64 / budget.runs.max(1) as f64;
-    let iters = ((run_ns / per_op.max(1.0)) as u64).max(1);
-    let mut samples: Vec<f64> = (0..budget.runs.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iters {
-                black_box(f());
+/// A case ready to time: runs the operation the given number of times.
+pub type Case<'a> = Box<dyn FnMut(u64) + 'a>;
+
+/// Wraps an operation as a [`Case`]; its result goes through `black_box` (as its inputs
+/// must, inside `f`).
+pub fn case<'a, R>(mut f: impl FnMut() -> R + 'a) -> Case<'a> {
+    Box::new(move |n| {
+        for _ in 0..n {
+            black_box(f());
+        }
+    })
+}
+
+fn timed(c: &mut Case<'_>, n: u64) -> f64 {
+    let t = Instant::now();
+    c(n);
+    t.elapsed().as_nanos() as f64 / n.max(1) as f64
+}
+
+/// Times a group of cases that are compared with each other. Each is warmed up and given an
+/// iteration count that fills `budget.measure / budget.runs`; then the runs are interleaved
+/// (run 1 of every case, run 2 of every case, …) so that load from other processes on the
+/// machine falls on all of them alike. `bytes[i]` is what one operation of case `i` processes.
+pub fn measure_group(budget: Budget, cases: Vec<(usize, Case<'_>)>) -> Vec<Measurement> {
+    let runs = budget.runs.max(1);
+    let run_ns = budget.measure.as_nanos() as f64 / runs as f64;
+    let mut cases: Vec<(usize, u64, Case<'_>)> = cases
+        .into_iter()
+        .map(|(bytes, mut c)| {
+            let start = Instant::now();
+            let mut n: u64 = 0;
+            while n < 10 || start.elapsed() < budget.warm_up {
+                c(1);
+                n += 1;
             }
-            t.elapsed().as_nanos() as f64 / iters as f64
+            let per_op = start.elapsed().as_nanos() as f64 / n as f64;
+            let iters = ((run_ns / per_op.max(1.0)) as u64).max(1);
+            (bytes, iters, c)
         })
         .collect();
-    samples.sort_by(f64::total_cmp);
-    Measurement {
-        ns: samples[samples.len() / 2],
-        min: samples[0],
-        max: samples[samples.len() - 1],
-        iters,
-        bytes,
+    let mut samples: Vec<Vec<f64>> = vec![Vec::with_capacity(runs); cases.len()];
+    for _ in 0..runs {
+        for ((_, iters, c), s) in cases.iter_mut().zip(samples.iter_mut()) {
+            s.push(timed(c, *iters));
+        }
     }
+    cases
+        .iter()
+        .zip(samples.iter_mut())
+        .map(|((bytes, iters, _), s)| {
+            s.sort_by(f64::total_cmp);
+            Measurement {
+                ns: s[s.len() / 2],
+                min: s[0],
+                max: s[s.len() - 1],
+                iters: *iters,
+                bytes: *bytes,
+            }
+        })
+        .collect()
 }

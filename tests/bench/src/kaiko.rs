@@ -57,7 +57,7 @@ pub fn body(body: &[u8], piece: usize) -> Option<Decoded> {
     while let Some(out) = p.finish().ok()? {
         take(&mut d, out);
     }
-    d.summary = p.summary().clone();
+    d.summary = *p.summary();
     Some(d)
 }
 
@@ -107,7 +107,9 @@ pub struct Exchange {
 pub fn exchange(config: &Config<'_>, request: Request<'_>, response: &[u8]) -> Exchange {
     let mut x = Exchange::default();
     let now = Instant::ZERO;
-    let Ok(mut call) = Call::new(config, request, 7, now) else { return x };
+    let Ok(mut call) = Call::new(config, request, 7, now) else {
+        return x;
+    };
     let mut out = [0u8; 1024];
     if let Ok(Some(n)) = call.poll_transmit(now, &mut out) {
         x.sent = n;

@@ -61,7 +61,9 @@ fn num<T: std::str::FromStr>(v: &[u8]) -> Option<T> {
 pub fn head_fields(wire: &[u8]) -> Option<PeerHead> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut r = httparse::Response::new(&mut headers);
-    let httparse::Status::Complete(len) = r.parse(wire).ok()? else { return None };
+    let httparse::Status::Complete(len) = r.parse(wire).ok()? else {
+        return None;
+    };
     let mut h = PeerHead {
         status: r.code?,
         len,
@@ -99,11 +101,17 @@ pub fn head_fields(wire: &[u8]) -> Option<PeerHead> {
             h.remaining = num(v);
         } else if is("x-ratelimit-reset") {
             h.reset = num(v);
-        } else if is("x-request-id") || is("request-id") || is("x-amzn-requestid") || is("apigw-requestid") {
+        } else if is("x-request-id")
+            || is("request-id")
+            || is("x-amzn-requestid")
+            || is("apigw-requestid")
+        {
             if h.request_id.is_empty()
                 && let Ok(s) = std::str::from_utf8(v)
             {
-                let _ = h.request_id.push_str(s.get(..s.len().min(64)).unwrap_or(""));
+                let _ = h
+                    .request_id
+                    .push_str(s.get(..s.len().min(64)).unwrap_or(""));
             }
         } else if is("deprecation") || is("kaiko-deprecation") {
             h.deprecated = true;
@@ -315,7 +323,9 @@ pub struct ErrorEnvelopeCore {
 /// serde-json-core over a whole buffered body, escapes decoded through a scratch buffer as
 /// kaiko decodes them.
 pub fn core_from_slice<'a, T: Deserialize<'a>>(body: &'a [u8], scratch: &mut [u8]) -> Option<T> {
-    serde_json_core::from_slice_escaped(body, scratch).ok().map(|(v, _)| v)
+    serde_json_core::from_slice_escaped(body, scratch)
+        .ok()
+        .map(|(v, _)| v)
 }
 
 #[derive(Serialize)]
@@ -324,7 +334,7 @@ struct Content<'a> {
 }
 
 /// A §3.1 message.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct AnalyzeMessage<'a> {
     /// `role`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -346,7 +356,7 @@ struct AnalyzeBody<'a> {
 }
 
 /// A §3.8 message.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ChatMessageJson<'a> {
     /// `role`.
     pub role: &'a str,
@@ -355,7 +365,7 @@ pub struct ChatMessageJson<'a> {
 }
 
 /// A §3.8 request body.
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 pub struct ChatBody<'a> {
     /// `model`.
     pub model: &'a str,
@@ -447,9 +457,13 @@ pub fn exchange(
         sent: write_analyze(t, messages, scratch, out).unwrap_or(0),
         ..PeerExchange::default()
     };
-    let Some(head) = head_fields(response) else { return x };
+    let Some(head) = head_fields(response) else {
+        return x;
+    };
     let len = head.content_length.unwrap_or(0) as usize;
-    let Some(body) = response.get(head.len..head.len.saturating_add(len)) else { return x };
+    let Some(body) = response.get(head.len..head.len.saturating_add(len)) else {
+        return x;
+    };
     if let Ok(s) = serde_json::from_slice::<SuccessJson>(body) {
         x.emotions = s.emotions.len();
         x.ok = (200..300).contains(&head.status);

@@ -42,7 +42,10 @@ fn heads_agree() {
 fn check_body(body: &[u8], emotions: usize, content: usize) {
     let k = kaiko::body(body, usize::MAX).unwrap();
     let k64 = kaiko::body(body, 64).unwrap();
-    assert_eq!((k64.emotions, &k64.last, &k64.summary), (k.emotions, &k.last, &k.summary));
+    assert_eq!(
+        (k64.emotions, &k64.last, &k64.summary),
+        (k.emotions, &k.last, &k.summary)
+    );
     assert_eq!((k.emotions, k.content_bytes), (emotions, content));
     let j: peers::SuccessJson = serde_json::from_slice(body).unwrap();
     let mut scratch = [0u8; 256];
@@ -58,9 +61,18 @@ fn check_body(body: &[u8], emotions: usize, content: usize) {
     assert_eq!(e.valence, milli(je.valence));
     assert_eq!(e.arousal, milli(je.arousal));
     assert_eq!(e.wonder_index, milli(je.wonder_index));
-    assert_eq!(Some(e.intensity_level.unwrap().as_str()), je.intensity_level.as_deref());
-    assert_eq!(Some(e.complexity.unwrap().as_str()), je.complexity.as_deref());
-    assert_eq!(Some(e.discovery_level.unwrap().as_str()), je.discovery_level.as_deref());
+    assert_eq!(
+        Some(e.intensity_level.unwrap().as_str()),
+        je.intensity_level.as_deref()
+    );
+    assert_eq!(
+        Some(e.complexity.unwrap().as_str()),
+        je.complexity.as_deref()
+    );
+    assert_eq!(
+        Some(e.discovery_level.unwrap().as_str()),
+        je.discovery_level.as_deref()
+    );
     assert_eq!(ce.intensity, je.intensity.map(|v| v as f32));
     assert_eq!(ce.raw.as_ref().unwrap().len(), je.raw.len());
     // kaiko keeps the six highest raw scores.
@@ -72,7 +84,12 @@ fn check_body(body: &[u8], emotions: usize, content: usize) {
     assert_eq!(Some(k.summary.object.as_str()), j.object.as_deref());
     assert_eq!(Some(k.summary.model.as_str()), j.model.as_deref());
     assert_eq!(j.object.as_deref(), c.object.as_deref());
-    let text: usize = j.choices.iter().filter_map(|c| c.message.as_ref()?.content.as_ref()).map(String::len).sum();
+    let text: usize = j
+        .choices
+        .iter()
+        .filter_map(|c| c.message.as_ref()?.content.as_ref())
+        .map(String::len)
+        .sum();
     assert_eq!(text, content);
 }
 
@@ -93,7 +110,14 @@ fn code_shaped_bodies_agree() {
 #[test]
 fn chat_bodies_agree() {
     let j: peers::SuccessJson = serde_json::from_slice(CHAT).unwrap();
-    let content = j.choices[0].message.as_ref().unwrap().content.as_ref().unwrap().len();
+    let content = j.choices[0]
+        .message
+        .as_ref()
+        .unwrap()
+        .content
+        .as_ref()
+        .unwrap()
+        .len();
     check_body(CHAT, 1, content);
     let k = kaiko::body(CHAT, usize::MAX).unwrap();
     assert_eq!(k.summary.finish_reason.as_str(), "stop");
@@ -122,15 +146,24 @@ fn requests_are_byte_identical() {
     let (mut scratch, mut out) = (Vec::new(), Vec::new());
 
     let n = kaiko::write(&Request::analyze(&QUICKSTART_MESSAGES), &config, &mut buf).unwrap();
-    let msgs = [peers::AnalyzeMessage { role: Some("user"), text: QUICKSTART_MESSAGES[0].text }];
+    let msgs = [peers::AnalyzeMessage {
+        role: Some("user"),
+        text: QUICKSTART_MESSAGES[0].text,
+    }];
     peers::write_analyze(&target(), &msgs, &mut scratch, &mut out).unwrap();
-    assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), std::str::from_utf8(&out).unwrap());
+    assert_eq!(
+        std::str::from_utf8(&buf[..n]).unwrap(),
+        std::str::from_utf8(&out).unwrap()
+    );
 
     let chat = chat_request();
     let n = kaiko::write(&Request::chat(chat), &config, &mut buf).unwrap();
     let msgs: Vec<_> = CHAT_MESSAGES
         .iter()
-        .map(|m| peers::ChatMessageJson { role: m.role, content: m.content })
+        .map(|m| peers::ChatMessageJson {
+            role: m.role,
+            content: m.content,
+        })
         .collect();
     let body = peers::ChatBody {
         model: chat.model,
@@ -138,14 +171,27 @@ fn requests_are_byte_identical() {
         context_id: chat.context_id,
         messages: &msgs,
     };
-    peers::write_post(&target(), "/v2/chat/completions", &body, &mut scratch, &mut out).unwrap();
-    assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), std::str::from_utf8(&out).unwrap());
+    peers::write_post(
+        &target(),
+        "/v2/chat/completions",
+        &body,
+        &mut scratch,
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        std::str::from_utf8(&buf[..n]).unwrap(),
+        std::str::from_utf8(&out).unwrap()
+    );
 }
 
 #[test]
 fn exchanges_agree() {
     let config = kaiko::config();
-    let msgs = [peers::AnalyzeMessage { role: Some("user"), text: QUICKSTART_MESSAGES[0].text }];
+    let msgs = [peers::AnalyzeMessage {
+        role: Some("user"),
+        text: QUICKSTART_MESSAGES[0].text,
+    }];
     let (mut scratch, mut out) = (Vec::new(), Vec::new());
     for body in [QUICKSTART, ANALYSIS_CODE] {
         let wire = response(body);

@@ -6,12 +6,12 @@ use kaiko_core::request::{ChatMessage, ChatRequest, Message};
 /// The V2 quickstart response (spec §3.3), compact as the backend's `c.json` sends it.
 pub const QUICKSTART: &[u8] = br#"{"object":"emotions.analysis","model":"emotion-v2","emotions":{"user":{"text":"I feel a bit unsure about this","category":"fear","intensity":0.52,"intensityLevel":"subtle","valence":-0.35,"arousal":0.45,"complexity":"simple","wonderIndex":0.20,"discoveryLevel":"normal","raw":{"fear":0.52,"sadness":0.21,"joy":0.09,"anger":0.08,"love":0.05,"surprise":0.05}}}}"#;
 
-/// A context analysis as the backend code builds it (spec §3.4 [code]): one emotion item with
+/// A context analysis as the backend code builds it (spec §3.4, backend source): one emotion item with
 /// the optional extras of §3.2, ten raw scores, and `trajectory`, `growth` and
 /// `conversationMode` (about 4.5 KB) that a client skips.
 pub const ANALYSIS_CODE: &[u8] = include_bytes!("../fixtures/analysis-code.json");
 
-/// A non-streamed chat completion as the backend code builds it (spec §3.8 [code]).
+/// A non-streamed chat completion as the backend code builds it (spec §3.8, backend source).
 pub const CHAT: &[u8] = include_bytes!("../fixtures/chat-completion.json");
 
 /// The documented error envelope (spec §5.1).

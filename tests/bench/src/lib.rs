@@ -1,0 +1,13 @@
+//! Speed of kaiko-core against the crates a client would otherwise use: the fixtures, both
+//! sides of every case, and the timing harness of `benches/report.rs`.
+//!
+//! The tests check that both sides of a case do the same job: the same facts out of the same
+//! bytes, and byte-identical requests.
+
+pub mod fixtures;
+pub mod harness;
+pub mod kaiko;
+pub mod peers;
+
+#[cfg(test)]
+mod tests;

@@ -256,6 +256,24 @@ enum Sink {
     Error(ErrorBody),
 }
 
+/// Writes `request` as `config` sends it, with the call's `Idempotency-Key`.
+fn write_request(
+    request: &Request<'_>,
+    config: &Config<'_>,
+    idempotency_key: &str,
+    out: &mut [u8],
+) -> Result<usize, WriteError> {
+    let head = RequestHead {
+        base: &config.base_url,
+        key: &config.api_key,
+        auth: config.auth,
+        user_agent: config.user_agent,
+        idempotency_key,
+        keep_alive: true,
+    };
+    request.write(&head, out)
+}
+
 /// Feeds `data` to a JSON success parser until it yields an output; returns bytes taken.
 fn feed_json(
     json: &mut SuccessParser,
@@ -317,7 +335,14 @@ impl<'a> Call<'a> {
     ) -> Result<Self, Invalid> {
         request.validate()?;
         let idempotency_key = IdempotencyKey::from_seed(seed);
-        let call = Call {
+        // A dry run into an empty buffer validates the head strings without writing anything.
+        // It runs before the call exists, so the call is built once, in place.
+        if let Err(WriteError::Invalid(e)) =
+            write_request(&request, config, idempotency_key.as_str(), &mut [])
+        {
+            return Err(e);
+        }
+        Ok(Call {
             request,
             config: *config,
             idempotency_key,
@@ -337,12 +362,7 @@ impl<'a> Call<'a> {
             output: None,
             control: None,
             last_now: now,
-        };
-        // A dry run into an empty buffer validates the head strings without writing anything.
-        match call.write(&mut []) {
-            Err(WriteError::Invalid(e)) => Err(e),
-            _ => Ok(call),
-        }
+        })
     }
 
     /// Uses a caller-chosen `Idempotency-Key` (for example one persisted across a reboot so a
@@ -421,7 +441,7 @@ impl<'a> Call<'a> {
         self.state = State::AwaitHead;
         self.phase_deadline = now + self.config.policy.timeouts.first_byte;
         self.response_deadline = now + self.config.policy.timeouts.response;
-        self.head_parser = HeadParser::new(self.config.max_head);
+        self.head_parser.reset();
         self.head = None;
         self.keep_alive = true;
         debug!("kaiko: attempt {} sent ({} bytes)", self.attempts, n);
@@ -429,15 +449,12 @@ impl<'a> Call<'a> {
     }
 
     fn write(&self, out: &mut [u8]) -> Result<usize, WriteError> {
-        let head = RequestHead {
-            base: &self.config.base_url,
-            key: &self.config.api_key,
-            auth: self.config.auth,
-            user_agent: self.config.user_agent,
-            idempotency_key: self.idempotency_key.as_str(),
-            keep_alive: true,
-        };
-        self.request.write(&head, out)
+        write_request(
+            &self.request,
+            &self.config,
+            self.idempotency_key.as_str(),
+            out,
+        )
     }
 
     /// Takes response bytes; returns how many were consumed. Fewer than offered means an

@@ -91,7 +91,10 @@ fn hal_config() -> HalConfig {
     use embassy_stm32::rcc::*;
     let mut config = HalConfig::default();
     // 8 MHz from the ST-LINK's MCO, PLL to 216 MHz; the MAC needs HCLK above 25 MHz.
-    config.rcc.hse = Some(Hse { freq: Hertz(8_000_000), mode: HseMode::Bypass });
+    config.rcc.hse = Some(Hse {
+        freq: Hertz(8_000_000),
+        mode: HseMode::Bypass,
+    });
     config.rcc.pll_src = PllSource::HSE;
     config.rcc.pll = Some(Pll {
         prediv: PllPreDiv::DIV4,
@@ -163,19 +166,27 @@ async fn main(spawner: Spawner) {
 
     static TCP: StaticCell<TcpClientState<1, 2048, 2048>> = StaticCell::new();
     static CONNECTOR: StaticCell<Connector> = StaticCell::new();
-    let connector: &'static Connector = CONNECTOR.init(NetConnector::new(stack, TCP.init(TcpClientState::new())));
+    let connector: &'static Connector =
+        CONNECTOR.init(NetConnector::new(stack, TCP.init(TcpClientState::new())));
     static TLS_READ: StaticCell<[u8; RECORD_BUFFER]> = StaticCell::new();
     static TLS_WRITE: StaticCell<[u8; 4096]> = StaticCell::new();
     static TX: StaticCell<[u8; 2048]> = StaticCell::new();
     static RX: StaticCell<[u8; 512]> = StaticCell::new();
-    let mut tls = TlsBuffers { read: TLS_READ.init([0; RECORD_BUFFER]), write: TLS_WRITE.init([0; 4096]) };
+    let mut tls = TlsBuffers {
+        read: TLS_READ.init([0; RECORD_BUFFER]),
+        write: TLS_WRITE.init([0; 4096]),
+    };
     let (tx, rx) = (TX.init([0; 2048]), RX.init([0; 512]));
 
     log_future_sizes(connector, &config, tx, rx, &mut tls);
 
     let messages = [Message::user(TEXT)];
     let seed = rand_core::RngCore::next_u64(&mut rng);
-    info!("analysing {} bytes of text at {}", TEXT.len(), config.base_url.host);
+    info!(
+        "analysing {} bytes of text at {}",
+        TEXT.len(),
+        config.base_url.host
+    );
     let result = call_tls(
         connector,
         &config,
@@ -208,7 +219,9 @@ async fn main(spawner: Spawner) {
             other => error!("analysis failed after {} attempts: {}", f.attempts, other),
         },
         Err(Error::Invalid(e)) => error!("request refused before sending: {}", e),
-        Err(Error::BufferTooSmall(e)) => error!("transmit buffer too small: {} bytes needed", e.needed),
+        Err(Error::BufferTooSmall(e)) => {
+            error!("transmit buffer too small: {} bytes needed", e.needed)
+        }
     }
 }
 
@@ -221,8 +234,18 @@ fn on_event(event: &Event) {
             e.text.as_str(),
             e.intensity_level
         ),
-        Event::RetryScheduled { retry, max_retries, delay, .. } => {
-            warn!("retry {}/{} in {} ms; discarding partial results", retry, max_retries, delay.as_millis())
+        Event::RetryScheduled {
+            retry,
+            max_retries,
+            delay,
+            ..
+        } => {
+            warn!(
+                "retry {}/{} in {} ms; discarding partial results",
+                retry,
+                max_retries,
+                delay.as_millis()
+            )
         }
         _ => {}
     }

@@ -261,7 +261,8 @@ impl HeadParser {
     ///
     /// Not enough bytes yet is `Ok((input.len(), None))`, never an error.
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
-        for (i, &b) in input.iter().enumerate() {
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
             match self.state {
                 State::Done => return Ok((i, None)),
                 State::Failed(e) => return Err(e),
@@ -270,9 +271,22 @@ impl HeadParser {
             if self.seen >= self.max_head {
                 return Err(self.fail(HeadError::TooLarge));
             }
+            // Fast path: a run of bytes that only advance the position (a reason phrase, the
+            // value of a header the client does not keep) is skipped in one scan.
+            if self.skipping() {
+                let room = self.max_head - self.seen;
+                let rest = input.get(i..).unwrap_or(&[]);
+                let run = rest.iter().take(room).take_while(|&&c| is_plain(c)).count();
+                if run > 0 {
+                    self.seen += run;
+                    i += run;
+                    continue;
+                }
+            }
             self.seen += 1;
+            i += 1;
             match self.step(b) {
-                Ok(true) => return Ok((i + 1, Some(self.f.head))),
+                Ok(true) => return Ok((i, Some(self.f.head))),
                 Ok(false) => {}
                 Err(e) => return Err(self.fail(e)),
             }
@@ -280,6 +294,15 @@ impl HeadParser {
         match self.state {
             State::Failed(e) => Err(e),
             _ => Ok((input.len(), None)),
+        }
+    }
+
+    /// In a state where plain bytes change nothing but the position.
+    fn skipping(&self) -> bool {
+        match self.state {
+            State::Reason => true,
+            State::Value => matches!(self.f.field, Field::Other | Field::Deprecation),
+            _ => false,
         }
     }
 
@@ -653,6 +676,13 @@ fn parse_u64_saturating(v: &[u8]) -> Option<u64> {
     Some(v.iter().fold(0u64, |n, &b| {
         n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
     }))
+}
+
+/// Bytes that may appear inside a reason phrase or a field value and end nothing: HTAB,
+/// visible ASCII, SP and obs-text (RFC 9110 §5.5, RFC 9112 §4). Only used for fields the
+/// client does not keep, where a `,` separates nothing.
+const fn is_plain(b: u8) -> bool {
+    matches!(b, b'\t' | 0x20..=0x7e | 0x80..=0xff)
 }
 
 /// tchar (RFC 9110 §5.6.2).

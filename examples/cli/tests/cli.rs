@@ -236,3 +236,51 @@ fn retry_line_for_transport_causes() {
         stderr(&o)
     );
 }
+
+#[test]
+fn sim_subcommand_serves_the_api_with_injected_faults() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Child, Stdio};
+
+    /// Ends the simulator however the test ends.
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    // A free port: bind, read it back, release it for the simulator.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Kill(
+        Command::new(env!("CARGO_BIN_EXE_kaiko"))
+            .args(["sim", "--port", &port.to_string(), "--fault", "503"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kaiko sim runs"),
+    );
+    let mut banner = String::new();
+    BufReader::new(child.0.stderr.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    assert!(banner.contains(&format!("127.0.0.1:{port}/v2")), "{banner}");
+
+    // The first request meets the injected 503, the retry succeeds.
+    let url = format!("http://127.0.0.1:{port}/v2");
+    let o = kaiko(&[
+        "analyze",
+        "--base-url",
+        &url,
+        "--api-key",
+        KEY,
+        "I feel a bit unsure about this",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("retry 1/3"), "{}", stderr(&o));
+    assert!(stdout(&o).contains("fear"), "{}", stdout(&o));
+}

@@ -333,6 +333,18 @@ struct Decoder {
     carry: [u8; CARRY_CAP],
     carry_len: u8,
     summary: Summary,
+    /// An output is complete and waits, in place, to be taken: nothing is read meanwhile.
+    ready: Ready,
+}
+
+/// Which finished value waits in the decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ready {
+    Nothing,
+    /// `item` is a complete emotion.
+    Emotion,
+    /// `chunk` is a complete piece of completion text.
+    Chunk,
 }
 
 impl Decoder {
@@ -353,6 +365,7 @@ impl Decoder {
             carry: [0; CARRY_CAP],
             carry_len: 0,
             summary: Summary::default(),
+            ready: Ready::Nothing,
         }
     }
 
@@ -453,12 +466,13 @@ impl Decoder {
         })
     }
 
-    fn token(&mut self, tok: Token<'_>) -> Option<Output> {
+    /// Takes one token; `true` when it made an output ready.
+    fn token(&mut self, tok: Token<'_>) -> bool {
         match tok {
             Token::ObjectStart | Token::ArrayStart => {
                 if self.skip.is_some() {
                     self.depth = self.depth.saturating_add(1);
-                    return None;
+                    return false;
                 }
                 // The slot belongs to the enclosing container: read it before entering.
                 let slot = self.take_slot();
@@ -487,7 +501,7 @@ impl Decoder {
                     (Slot::Raw, true) => Frame::Raw,
                     _ => {
                         self.skip = Some(self.depth - 1);
-                        return None;
+                        return false;
                     }
                 };
                 let i = usize::from(self.depth) - 1;
@@ -499,7 +513,7 @@ impl Decoder {
                     // Deeper than any container of interest: cannot happen, skip it anyway.
                     _ => self.skip = Some(self.depth - 1),
                 }
-                None
+                false
             }
             Token::ObjectEnd | Token::ArrayEnd => {
                 let closed = self.top();
@@ -507,23 +521,24 @@ impl Decoder {
                 self.slot = Slot::Ignore;
                 if let Some(base) = self.skip {
                     if self.depth > base {
-                        return None;
+                        return false;
                     }
                     self.skip = None;
                     self.value_done();
-                    return None;
+                    return false;
                 }
                 self.value_done();
                 if closed == Some(Frame::Item) {
                     self.summary.emotions = self.summary.emotions.saturating_add(1);
-                    return Some(Output::Emotion(core::mem::take(&mut self.item)));
+                    self.ready = Ready::Emotion;
+                    return true;
                 }
-                None
+                false
             }
-            _ if self.skip.is_some() => None,
+            _ if self.skip.is_some() => false,
             Token::Key(key) => {
                 self.slot = self.key_slot(key);
-                None
+                false
             }
             Token::Str(piece) => {
                 let slot = match self.string {
@@ -536,7 +551,7 @@ impl Decoder {
                 if let Some(sink) = self.sink(slot) {
                     sink.push(piece);
                 }
-                None
+                false
             }
             Token::StrEnd => {
                 let slot = match self.string.take() {
@@ -573,12 +588,12 @@ impl Decoder {
                     }
                     _ => {}
                 }
-                None
+                false
             }
             Token::Bool(_) | Token::Null => {
                 self.take_slot();
                 self.value_done();
-                None
+                false
             }
         }
     }
@@ -596,7 +611,7 @@ impl Decoder {
         slot
     }
 
-    fn end_string(&mut self, slot: Slot) -> Option<Output> {
+    fn end_string(&mut self, slot: Slot) -> bool {
         let label = self.label.as_str();
         match slot {
             Slot::IntensityLevel => self.item.intensity_level = Some(IntensityLevel::parse(label)),
@@ -605,12 +620,12 @@ impl Decoder {
             Slot::Content => return self.flush_chunk(),
             _ => {}
         }
-        None
+        false
     }
 
     /// Appends completion text; a full chunk is handed out, the bytes beyond it (at most one
     /// escape's worth) wait in `carry`.
-    fn push_content(&mut self, bytes: &[u8]) -> Option<Output> {
+    fn push_content(&mut self, bytes: &[u8]) -> bool {
         let room = CHUNK_CAP - self.chunk.len();
         let (now, later) = bytes.split_at(room.min(bytes.len()));
         let _ = self.chunk.extend_from_slice(now);
@@ -619,27 +634,34 @@ impl Decoder {
             dst.copy_from_slice(src);
             self.carry_len = n as u8;
         }
-        if self.chunk.is_full() {
-            self.flush_chunk()
-        } else {
-            None
-        }
+        self.chunk.is_full() && self.flush_chunk()
     }
 
     /// Moves carried bytes into the (just emptied) chunk.
-    fn drain_carry(&mut self) -> Option<Output> {
+    fn drain_carry(&mut self) -> bool {
         let n = usize::from(core::mem::take(&mut self.carry_len));
         let carry = self.carry;
         self.push_content(carry.get(..n).unwrap_or(&[]))
     }
 
-    fn flush_chunk(&mut self) -> Option<Output> {
+    /// Marks a non-empty chunk ready.
+    fn flush_chunk(&mut self) -> bool {
         if self.chunk.is_empty() {
-            return None;
+            return false;
         }
-        Some(Output::Content(Chunk {
-            bytes: core::mem::take(&mut self.chunk),
-        }))
+        self.ready = Ready::Chunk;
+        true
+    }
+
+    /// Hands out the ready output, leaving its storage empty for the next one.
+    fn take(&mut self) -> Option<Output> {
+        match core::mem::replace(&mut self.ready, Ready::Nothing) {
+            Ready::Nothing => None,
+            Ready::Emotion => Some(Output::Emotion(core::mem::take(&mut self.item))),
+            Ready::Chunk => Some(Output::Content(Chunk {
+                bytes: core::mem::take(&mut self.chunk),
+            })),
+        }
     }
 }
 
@@ -722,10 +744,19 @@ impl SuccessParser {
     /// # Errors
     /// The body is not valid JSON (see [`JsonError`]); the error repeats on later calls.
     pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Output>), JsonError> {
-        if self.dec.carry_len > 0
-            && let Some(out) = self.dec.drain_carry()
-        {
-            return Ok((0, Some(out)));
+        let n = self.read(input)?;
+        Ok((n, self.dec.take()))
+    }
+
+    /// Like [`SuccessParser::feed`], but a produced output stays inside the parser until
+    /// [`SuccessParser::take_output`] hands it out (nothing is read while it waits), so no
+    /// output is ever copied through return values: the form for RAM-tight callers.
+    ///
+    /// # Errors
+    /// As [`SuccessParser::feed`].
+    pub fn read(&mut self, input: &[u8]) -> Result<usize, JsonError> {
+        if self.dec.ready != Ready::Nothing || (self.dec.carry_len > 0 && self.dec.drain_carry()) {
+            return Ok(0);
         }
         let mut pos = 0;
         while pos < input.len() {
@@ -738,11 +769,23 @@ impl SuccessParser {
             };
             let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
             pos = pos.saturating_add(n);
-            if let Some(out) = tok.and_then(|t| self.dec.token(t)) {
-                return Ok((pos, Some(out)));
+            if let Some(t) = tok
+                && self.dec.token(t)
+            {
+                return Ok(pos);
             }
         }
-        Ok((input.len(), None))
+        Ok(input.len())
+    }
+
+    /// `true` while an output waits to be taken.
+    pub fn has_output(&self) -> bool {
+        self.dec.ready != Ready::Nothing
+    }
+
+    /// Hands out the waiting output, if any.
+    pub fn take_output(&mut self) -> Option<Output> {
+        self.dec.take()
     }
 
     /// The body ended. Hands out a pending partial chunk of completion text first (call again
@@ -752,15 +795,24 @@ impl SuccessParser {
     /// [`JsonError::Incomplete`] when the body stopped inside the document, or the error
     /// [`SuccessParser::feed`] returned.
     pub fn finish(&mut self) -> Result<Option<Output>, JsonError> {
-        if self.dec.carry_len > 0
-            && let Some(out) = self.dec.drain_carry()
+        self.end()?;
+        Ok(self.dec.take())
+    }
+
+    /// [`SuccessParser::finish`] for [`SuccessParser::read`]: `Ok(true)` when an output is
+    /// ready to be taken (call again after taking it), `Ok(false)` when the document is
+    /// complete and nothing is left.
+    ///
+    /// # Errors
+    /// As [`SuccessParser::finish`].
+    pub fn end(&mut self) -> Result<bool, JsonError> {
+        if self.dec.ready != Ready::Nothing
+            || (self.dec.carry_len > 0 && self.dec.drain_carry())
+            || self.dec.flush_chunk()
         {
-            return Ok(Some(out));
+            return Ok(true);
         }
-        if let Some(out) = self.dec.flush_chunk() {
-            return Ok(Some(out));
-        }
-        self.scanner.finish().map(|()| None)
+        self.scanner.finish().map(|()| false)
     }
 
     /// Prepares for the next document (the next SSE event); the [`Summary`] is kept and keeps

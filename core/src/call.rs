@@ -251,6 +251,9 @@ enum Sink {
         /// Bytes of a `[DONE]` marker matched so far in the current event.
         done_marker: u8,
         event_started: bool,
+        /// The event ended; its document is checked and the parser reset once its last
+        /// output has been taken.
+        closing: bool,
     },
     /// An error body.
     Error(ErrorBody),
@@ -274,26 +277,6 @@ fn write_request(
     request.write(&head, out)
 }
 
-/// Feeds `data` to a JSON success parser until it yields an output; returns bytes taken.
-fn feed_json(
-    json: &mut SuccessParser,
-    data: &[u8],
-    output: &mut Option<Output>,
-) -> Result<usize, ProtocolError> {
-    let mut used = 0;
-    while used < data.len() && output.is_none() {
-        let (n, out) = json
-            .feed(data.get(used..).unwrap_or(&[]))
-            .map_err(ProtocolError::Json)?;
-        used += n;
-        *output = out;
-        if n == 0 {
-            break;
-        }
-    }
-    Ok(used)
-}
-
 /// One logical API call. See the [module docs](self) for the driving loop.
 #[derive(Debug)]
 pub struct Call<'a> {
@@ -313,7 +296,6 @@ pub struct Call<'a> {
     head: Option<ResponseHead>,
     body: BodyDecoder,
     sink: Sink,
-    output: Option<Output>,
     control: Option<Event>,
     /// `now` of the latest input, for finishing a body from `poll_event`.
     last_now: Instant,
@@ -359,7 +341,6 @@ impl<'a> Call<'a> {
             head: None,
             body: BodyDecoder::new(Framing::Empty),
             sink: Sink::Idle,
-            output: None,
             control: None,
             last_now: now,
         })
@@ -470,7 +451,7 @@ impl<'a> Call<'a> {
                     self.phase_deadline = self.response_deadline;
                     self.read_head(now, rest)
                 }
-                State::Body if self.output.is_none() => self.read_body(now, rest),
+                State::Body if !self.has_output() => self.read_body(now, rest),
                 State::Body => break,
                 _ => {
                     self.keep_alive = false;
@@ -519,6 +500,7 @@ impl<'a> Call<'a> {
                 json: SuccessParser::new(),
                 done_marker: 0,
                 event_started: false,
+                closing: false,
             }
         } else {
             Sink::Json(SuccessParser::new())
@@ -562,7 +544,7 @@ impl<'a> Call<'a> {
                 error.feed(data);
                 Ok(data.len())
             }
-            Sink::Json(json) => feed_json(json, data, &mut self.output),
+            Sink::Json(json) => json.read(data).map_err(ProtocolError::Json),
             Sink::Sse { .. } => self.feed_sse(data),
             Sink::Idle => Ok(data.len()),
         }
@@ -570,18 +552,31 @@ impl<'a> Call<'a> {
 
     fn feed_sse(&mut self, data: &[u8]) -> Result<usize, ProtocolError> {
         const DONE: &[u8] = b"[DONE]";
+        let Sink::Sse {
+            events,
+            json,
+            done_marker,
+            event_started,
+            closing,
+        } = &mut self.sink
+        else {
+            return Ok(data.len());
+        };
         let mut used = 0;
-        while used < data.len() && self.output.is_none() {
-            let Sink::Sse {
-                events,
-                json,
-                done_marker,
-                event_started,
-            } = &mut self.sink
-            else {
+        loop {
+            if json.has_output() {
+                return Ok(used);
+            }
+            if *closing {
+                if json.end().map_err(ProtocolError::Json)? {
+                    continue; // the event's last piece of text waits to be taken
+                }
+                json.reset();
+                *closing = false;
+            }
+            let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) else {
                 return Ok(used);
             };
-            let rest = data.get(used..).unwrap_or(&[]);
             let (n, item) = events.next(rest).unwrap_or_else(|e| match e {});
             match item {
                 Some(SseItem::Data(d)) => {
@@ -598,16 +593,13 @@ impl<'a> Call<'a> {
                         continue;
                     }
                     *event_started = true;
-                    let k = feed_json(json, d, &mut self.output)?;
+                    let k = json.read(d).map_err(ProtocolError::Json)?;
                     // `d` is the tail of the `n` bytes the decoder consumed, so what the JSON
                     // parser did not take is given back by consuming less.
                     used += n - (d.len() - k.min(d.len())).min(n);
                 }
                 Some(SseItem::Dispatch) => {
-                    if *event_started {
-                        self.output = json.finish().map_err(ProtocolError::Json)?;
-                        json.reset();
-                    }
+                    *closing = *event_started;
                     *done_marker = 0;
                     *event_started = false;
                     used += n;
@@ -615,15 +607,22 @@ impl<'a> Call<'a> {
                 Some(_) | None => used += n,
             }
             if n == 0 {
-                break;
+                return Ok(used);
             }
         }
-        Ok(used)
+    }
+
+    /// Whether a decoded result waits inside the body decoder.
+    fn has_output(&self) -> bool {
+        match &self.sink {
+            Sink::Json(json) | Sink::Sse { json, .. } => json.has_output(),
+            Sink::Error(_) | Sink::Idle => false,
+        }
     }
 
     /// The body is complete: flush pending outputs, then queue the outcome.
     fn finish(&mut self, now: Instant) {
-        if self.output.is_some() || self.state != State::Finishing {
+        if self.has_output() || self.state != State::Finishing {
             return;
         }
         let Some(head) = self.head else { return };
@@ -638,12 +637,30 @@ impl<'a> Call<'a> {
                 error.retry_after = wait;
                 self.fail_attempt(now, Cause::Api(error), wait);
             }
-            Sink::Json(json) => match json.finish() {
-                Ok(Some(out)) => self.output = Some(out),
-                Ok(None) => self.succeed(now, &head),
+            Sink::Json(json) => match json.end() {
+                Ok(true) => {} // a last piece of text waits to be taken first
+                Ok(false) => self.succeed(now, &head),
                 Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Json(e)), None),
             },
-            Sink::Sse { .. } => self.succeed(now, &head),
+            Sink::Sse { json, closing, .. } => {
+                if *closing {
+                    match json.end() {
+                        Ok(true) => return,
+                        Ok(false) => {
+                            json.reset();
+                            *closing = false;
+                        }
+                        Err(e) => {
+                            return self.fail_attempt(
+                                now,
+                                Cause::Protocol(ProtocolError::Json(e)),
+                                None,
+                            );
+                        }
+                    }
+                }
+                self.succeed(now, &head)
+            }
             Sink::Idle => {}
         }
     }
@@ -678,7 +695,8 @@ impl<'a> Call<'a> {
     }
 
     fn fail_attempt(&mut self, now: Instant, cause: Cause, server_wait: Option<Duration>) {
-        self.output = None;
+        // A result still waiting belongs to the abandoned attempt.
+        self.sink = Sink::Idle;
         let retryable = match &cause {
             Cause::Api(e) => retry::is_retryable_status(e.status),
             _ => {
@@ -728,10 +746,14 @@ impl<'a> Call<'a> {
     /// The next event, if any: decoded results first, then retry notices and the outcome.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        if self.output.is_none() && self.state == State::Finishing {
+        if !self.has_output() && self.state == State::Finishing {
             self.finish(self.last_now);
         }
-        match self.output.take() {
+        let ready = match &mut self.sink {
+            Sink::Json(json) | Sink::Sse { json, .. } => json.take_output(),
+            Sink::Error(_) | Sink::Idle => None,
+        };
+        match ready {
             Some(Output::Emotion(e)) => Some(Event::Emotion(e)),
             Some(Output::Content(c)) => Some(Event::Content(c)),
             None => self.control.take(),
@@ -759,7 +781,7 @@ impl<'a> Call<'a> {
         }
         if now >= self.call_deadline {
             self.keep_alive = false;
-            self.output = None;
+            self.sink = Sink::Idle;
             self.state = State::Finished;
             self.control = Some(Event::Done(Err(Failure {
                 cause: Cause::Timeout(Phase::Call),

@@ -180,6 +180,24 @@ impl defmt::Format for IdempotencyKey {
     }
 }
 
+/// A fresh seed from the operating system's entropy (feature `std`): std's `RandomState`
+/// keys, mixed with the time and a process-wide counter so two calls never share one.
+#[cfg(feature = "std")]
+pub fn os_seed() -> u64 {
+    use core::hash::{BuildHasher, Hasher};
+    use core::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::hash::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;

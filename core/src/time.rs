@@ -112,10 +112,98 @@ mod embassy {
     }
 }
 
+impl From<Duration> for core::time::Duration {
+    fn from(d: Duration) -> Self {
+        core::time::Duration::from_millis(d.as_millis())
+    }
+}
+
+impl From<core::time::Duration> for Duration {
+    /// Saturates at [`Duration::MAX`].
+    fn from(d: core::time::Duration) -> Self {
+        Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(feature = "std")]
+mod host {
+    //! The host's clocks, for adapters that run under std (feature `std`).
+    use super::{Duration, Instant};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// Monotonic [`Instant`]s counted from the clock's creation, and the wall-clock time a
+    /// call needs for HTTP-date `Retry-After` values
+    /// ([`Call::set_unix_time`](crate::call::Call::set_unix_time)).
+    #[derive(Debug, Clone, Copy)]
+    pub struct StdClock {
+        epoch: std::time::Instant,
+    }
+
+    impl StdClock {
+        /// A clock whose epoch is now.
+        pub fn new() -> Self {
+            StdClock {
+                epoch: std::time::Instant::now(),
+            }
+        }
+
+        /// The current instant.
+        pub fn now(&self) -> Instant {
+            Instant::from_millis(
+                u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX),
+            )
+        }
+
+        /// The std instant of `at`, for `sleep_until`-style APIs.
+        pub fn to_std(&self, at: Instant) -> std::time::Instant {
+            let far = core::time::Duration::from_secs(100 * 365 * 24 * 3600);
+            self.epoch
+                .checked_add(Duration::from_millis(at.as_millis()).into())
+                .unwrap_or(self.epoch + far)
+        }
+
+        /// Seconds since the Unix epoch (0 if the system clock is before it).
+        pub fn unix_secs() -> u64 {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        }
+    }
+
+    impl Default for StdClock {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+pub use host::StdClock;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn core_durations_convert_both_ways() {
+        let d: core::time::Duration = Duration::from_millis(1500).into();
+        assert_eq!(d.as_millis(), 1500);
+        assert_eq!(Duration::from(core::time::Duration::MAX), Duration::MAX);
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn std_clock_is_monotonic_and_maps_back() {
+        extern crate std;
+        let clock = StdClock::new();
+        let a = clock.now();
+        let b = clock.now();
+        assert!(b >= a);
+        assert!(clock.to_std(a) <= std::time::Instant::now());
+        assert!(clock.to_std(Instant::MAX) > std::time::Instant::now(), "no overflow");
+        assert!(StdClock::unix_secs() > 1_700_000_000);
+    }
 
     #[test]
     fn max_is_sticky() {

@@ -18,7 +18,7 @@ use kaiko_core::call::{
     BufferTooSmall, Call, Cause, ConnectionLost, Event, Failure, Phase, Success,
 };
 use kaiko_core::retry::Stop;
-use kaiko_core::time::{Duration, Instant};
+use kaiko_core::time::{Duration, Instant, StdClock};
 
 use crate::transport::{self, ConnectError, MIN_TIMEOUT, Stream};
 
@@ -54,7 +54,7 @@ type Outcome = Result<Success, Failure>;
 
 /// Sockets, buffers and the clock of one client.
 pub(crate) struct Transport {
-    epoch: std::time::Instant,
+    clock: StdClock,
     conn: Option<Conn>,
     opened: usize,
     out: Vec<u8>,
@@ -75,13 +75,13 @@ impl std::fmt::Debug for Transport {
 }
 
 fn to_std(d: Duration) -> StdDuration {
-    StdDuration::from_millis(d.as_millis())
+    d.into()
 }
 
 impl Transport {
     pub(crate) fn new() -> Self {
         Transport {
-            epoch: std::time::Instant::now(),
+            clock: StdClock::new(),
             conn: None,
             opened: 0,
             out: vec![0; OUT_BUF],
@@ -94,7 +94,7 @@ impl Transport {
 
     /// Milliseconds since the client was created.
     pub(crate) fn now(&self) -> Instant {
-        Instant::from_millis(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
+        self.clock.now()
     }
 
     pub(crate) fn connections_opened(&self) -> usize {

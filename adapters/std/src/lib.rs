@@ -24,8 +24,8 @@ mod describe;
 mod drive;
 mod transport;
 
+use kaiko_core::time::StdClock;
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use describe::{CauseText, FailureText, InvalidText, Secs, StopText};
 pub use kaiko_core;
@@ -120,7 +120,6 @@ pub struct Client {
     auth: Auth,
     policy: Policy,
     transport: Transport,
-    counter: u64,
 }
 
 impl fmt::Debug for Client {
@@ -182,7 +181,6 @@ impl Client {
             auth: Auth::default(),
             policy: Policy::DEFAULT,
             transport,
-            counter: 0,
         })
     }
 
@@ -211,22 +209,6 @@ impl Client {
         self.transport.connections_opened()
     }
 
-    /// A fresh seed from the OS: `RandomState` keys come from the OS's entropy, mixed with the
-    /// time and a counter so two calls never share one.
-    fn seed(&mut self) -> u64 {
-        use std::hash::{BuildHasher, Hasher};
-        self.counter = self.counter.wrapping_add(1);
-        let mut h = std::hash::RandomState::new().build_hasher();
-        h.write_u64(self.counter);
-        h.write_u128(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        h.write_u32(std::process::id());
-        h.finish()
-    }
-
     /// Runs one call to completion, handing every event to `on_event` (emotion items,
     /// content chunks, retry notices, and finally `Done`) and returning the outcome.
     ///
@@ -238,7 +220,7 @@ impl Client {
         request: Request<'_>,
         mut on_event: impl FnMut(&Event),
     ) -> Result<Success, CallError> {
-        let seed = self.seed();
+        let seed = kaiko_core::idempotency::os_seed();
         let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
         let base =
             BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
@@ -247,10 +229,7 @@ impl Client {
         config.policy = self.policy;
         let now = self.transport.now();
         let mut call = Call::new(&config, request, seed, now).map_err(CallError::Invalid)?;
-        let unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        call.set_unix_time(now, unix);
+        call.set_unix_time(now, StdClock::unix_secs());
         if let Some(at) = self.transport.not_before.take() {
             call.set_not_before(at);
         }

@@ -1,14 +1,12 @@
 //! The sans-IO core driven by tokio: `cargo run -p kaiko-example-tokio -- [URL] TEXT`.
 //! Without a URL the simulator is started in-process.
-use std::hash::{BuildHasher, Hasher};
-
 use kaiko_core::call::{Call, Config, ConnectionLost, Event};
-use kaiko_core::{
-    base_url::BaseUrl, key::ApiKey, request::Message, request::Request, time::Instant,
-};
+use kaiko_core::idempotency::os_seed;
+use kaiko_core::time::{Instant, StdClock};
+use kaiko_core::{base_url::BaseUrl, key::ApiKey, request::Message, request::Request};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::{Duration, sleep_until, timeout_at};
+use tokio::time::{sleep_until, timeout_at};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,14 +23,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let addr = (base.host.trim_matches(['[', ']']), base.port);
     let config = Config::new(ApiKey::new("kaiko_test_example")?, base);
     let messages = [Message::user(&text)];
-    let epoch = tokio::time::Instant::now();
-    let now =
-        || Instant::from_millis(u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX));
-    let at =
-        |t: Option<Instant>| epoch + Duration::from_millis(t.map_or(3_600_000, Instant::as_millis));
-    let seed = std::hash::RandomState::new().build_hasher().finish();
-    let mut call = Call::new(&config, Request::analyze(&messages), seed, now())
+    let clock = StdClock::new();
+    let now = || clock.now();
+    let at = |t: Option<Instant>| clock.to_std(t.unwrap_or(Instant::MAX)).into();
+    let mut call = Call::new(&config, Request::analyze(&messages), os_seed(), now())
         .map_err(|e| format!("{e:?}"))?;
+    call.set_unix_time(now(), StdClock::unix_secs());
 
     let (mut conn, mut in_flight) = (None::<TcpStream>, false);
     let (mut out, mut buf, mut pending) = (vec![0u8; 4096], [0u8; 4096], 0..0);

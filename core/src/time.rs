@@ -201,7 +201,10 @@ mod tests {
         let b = clock.now();
         assert!(b >= a);
         assert!(clock.to_std(a) <= std::time::Instant::now());
-        assert!(clock.to_std(Instant::MAX) > std::time::Instant::now(), "no overflow");
+        assert!(
+            clock.to_std(Instant::MAX) > std::time::Instant::now(),
+            "no overflow"
+        );
         assert!(StdClock::unix_secs() > 1_700_000_000);
     }
 

@@ -250,34 +250,56 @@ impl Client {
         external_id: Option<&str>,
         mut on_event: impl FnMut(&Event),
     ) -> Result<Analysis, CallError> {
-        let messages = [Message {
-            role: Some("user"),
-            text,
-            external_id,
-            timestamp: None,
-        }];
-        let request = match context {
-            Some(context_id) => Request::AnalyzeInContext {
-                model: EMOTION_MODEL,
-                context_id,
-                messages: &messages,
-            },
-            None => Request::Analyze {
-                model: EMOTION_MODEL,
-                messages: &messages,
-            },
-        };
         let mut emotions = Vec::new();
-        let success = self.call(request, |event| {
-            match event {
-                Event::Emotion(e) => emotions.push(e.clone()),
-                Event::RetryScheduled { .. } => emotions.clear(),
-                _ => {}
-            }
-            on_event(event);
+        let success = with_analyze_request(text, context, external_id, |request| {
+            self.call(request, |event| {
+                match event {
+                    Event::Emotion(e) => emotions.push(e.clone()),
+                    Event::RetryScheduled { .. } => emotions.clear(),
+                    _ => {}
+                }
+                on_event(event);
+            })
         })?;
         Ok(Analysis { emotions, success })
     }
+}
+
+/// Checks what [`Client::analyze`] would send for these arguments, without any I/O: the
+/// codes the server would answer with, so a command line can refuse bad input before it
+/// sets anything up.
+pub fn check_analyze(
+    text: &str,
+    context: Option<&str>,
+    external_id: Option<&str>,
+) -> Result<(), Invalid> {
+    with_analyze_request(text, context, external_id, |request| request.validate())
+}
+
+/// Builds the request of [`Client::analyze`] and hands it to `f`.
+fn with_analyze_request<R>(
+    text: &str,
+    context: Option<&str>,
+    external_id: Option<&str>,
+    f: impl FnOnce(Request<'_>) -> R,
+) -> R {
+    let messages = [Message {
+        role: Some("user"),
+        text,
+        external_id,
+        timestamp: None,
+    }];
+    f(match context {
+        Some(context_id) => Request::AnalyzeInContext {
+            model: EMOTION_MODEL,
+            context_id,
+            messages: &messages,
+        },
+        None => Request::Analyze {
+            model: EMOTION_MODEL,
+            messages: &messages,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -155,6 +155,13 @@ fn analyze(args: Vec<String>) -> u8 {
         return EXIT_USAGE;
     }
     let text = args.text.join(" ");
+    // Refuse what the server would refuse before anything is started or connected.
+    if let Err(i) =
+        kaiko_std::check_analyze(&text, args.context.as_deref(), args.external_id.as_deref())
+    {
+        eprintln!("kaiko: request refused before sending: {}", InvalidText(&i));
+        return EXIT_USAGE;
+    }
     let key = args
         .api_key
         .clone()

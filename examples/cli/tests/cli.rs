@@ -130,6 +130,11 @@ fn usage_errors_exit_2() {
     assert_eq!(code(&kaiko(&["analyze", "--bogus=TOPSECRET4f9a", "hi"])), 2);
     assert_eq!(code(&kaiko(&["analyze"])), 2);
     assert_eq!(code(&kaiko(&["frobnicate"])), 2);
+
+    // Refused before the built-in simulator is even started.
+    let o = kaiko(&["analyze", "--context", &long, "hi"]);
+    assert_eq!(code(&o), 2);
+    assert!(!stderr(&o).contains("simulator"), "{}", stderr(&o));
 }
 
 #[test]

@@ -220,8 +220,13 @@ impl Emotion {
             }
             self.raw.pop();
         }
-        // `pos <= len` holds: it is a position in the vector or its length.
-        let _ = self.raw.insert(pos, (label, score));
+        // Append, then rotate the new entry into place: no index check that could panic.
+        if self.raw.push((label, score)).is_ok()
+            && let Some(tail) = self.raw.get_mut(pos..)
+            && !tail.is_empty()
+        {
+            tail.rotate_right(1);
+        }
     }
 }
 
@@ -631,8 +636,7 @@ impl Decoder {
         let _ = self.chunk.extend_from_slice(now);
         let n = later.len().min(CARRY_CAP);
         if let (Some(dst), Some(src)) = (self.carry.get_mut(..n), later.get(..n)) {
-            dst.copy_from_slice(src);
-            self.carry_len = n as u8;
+            self.carry_len = crate::text::copy_bytes(dst, src) as u8;
         }
         self.chunk.is_full() && self.flush_chunk()
     }

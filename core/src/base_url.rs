@@ -108,12 +108,12 @@ impl<'a> BaseUrl<'a> {
         } else {
             return Err(UrlError::Scheme);
         };
-        let (authority, path) = match rest.find('/') {
+        let (authority, path) = match rest.bytes().position(|b| b == b'/') {
             Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("")),
             None => (rest, ""),
         };
         // Whole-URL bytes first, so a `?` or `#` inside the authority is InvalidByte, not BadPort.
-        if !rest.bytes().all(is_url_byte) || authority.contains('@') || path.contains(['[', ']']) {
+        if !rest.bytes().all(is_url_byte) || has_any(authority, b"@") || has_any(path, b"[]") {
             return Err(UrlError::InvalidByte);
         }
         let (host, port) = split_host_port(authority)?;
@@ -159,10 +159,16 @@ fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
     }
 }
 
+/// Whether `s` holds any of `bytes` (byte-wise: no char-pattern machinery on the firmware
+/// path).
+fn has_any(s: &str, bytes: &[u8]) -> bool {
+    s.bytes().any(|b| bytes.contains(&b))
+}
+
 /// Splits `host[:port]` or `[v6]:port`; the host keeps IPv6 brackets.
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
     if authority.starts_with('[') {
-        let Some(close) = authority.find(']') else {
+        let Some(close) = authority.bytes().position(|b| b == b']') else {
             return Err(UrlError::InvalidByte);
         };
         let host = authority.get(..=close).unwrap_or("");
@@ -184,14 +190,14 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
             None => Err(UrlError::InvalidByte),
         }
     } else {
-        let (host, port) = match authority.find(':') {
+        let (host, port) = match authority.bytes().position(|b| b == b':') {
             Some(i) => (authority.get(..i).unwrap_or(""), authority.get(i + 1..)),
             None => (authority, None),
         };
         if host.is_empty() {
             return Err(UrlError::EmptyHost);
         }
-        if host.contains(['[', ']']) {
+        if has_any(host, b"[]") {
             return Err(UrlError::InvalidByte);
         }
         Ok((host, port))

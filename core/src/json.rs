@@ -40,6 +40,8 @@
 
 use core::fmt;
 
+use crate::text::copy_bytes;
+
 /// Longest key kept; longer keys are cut (on a UTF-8 boundary) and flagged, see
 /// [`Scanner::key_truncated`].
 pub const KEY_CAP: usize = 32;
@@ -570,7 +572,7 @@ impl Scanner {
             }
             // The pending high surrogate stands alone.
             if let Some(dst) = buf.get_mut(..3) {
-                dst.copy_from_slice(&REPLACEMENT);
+                copy_bytes(dst, &REPLACEMENT);
                 len = 3;
             }
         }
@@ -595,8 +597,7 @@ impl Scanner {
         }
         let n = bytes.len().min(SCRATCH_CAP);
         let (dst, src) = (self.scratch.get_mut(..n)?, bytes.get(..n)?);
-        dst.copy_from_slice(src);
-        Some(Out::Scratch(n as u8))
+        Some(Out::Scratch(copy_bytes(dst, src) as u8))
     }
 
     fn value_end_or_colon(&mut self, key: bool) {
@@ -611,8 +612,7 @@ impl Scanner {
         let len = usize::from(self.key_len);
         let take = bytes.len().min(KEY_CAP - len);
         if let (Some(dst), Some(src)) = (self.key.get_mut(len..len + take), bytes.get(..take)) {
-            dst.copy_from_slice(src);
-            self.key_len += take as u8;
+            self.key_len += copy_bytes(dst, src) as u8;
         }
         if take < bytes.len() {
             self.key_truncated = true;
@@ -635,10 +635,7 @@ fn encode_utf8(cp: u32, out: &mut [u8]) -> usize {
     let mut tmp = [0u8; 4];
     let s = c.encode_utf8(&mut tmp).as_bytes();
     match out.get_mut(..s.len()) {
-        Some(dst) => {
-            dst.copy_from_slice(s);
-            s.len()
-        }
+        Some(dst) => copy_bytes(dst, s),
         None => 0,
     }
 }

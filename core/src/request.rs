@@ -886,7 +886,7 @@ impl<'o> Sink<'o> {
     fn bytes(&mut self, b: &[u8]) {
         let end = self.len.saturating_add(b.len());
         if let Some(dst) = self.out.get_mut(self.len..end) {
-            dst.copy_from_slice(b);
+            crate::text::copy_bytes(dst, b);
         }
         self.len = end;
     }

@@ -40,8 +40,7 @@ impl<const N: usize> Text<N> {
             self.buf.get_mut(self.len..self.len + take),
             bytes.get(..take),
         ) {
-            dst.copy_from_slice(src);
-            self.len += take;
+            self.len += copy_bytes(dst, src);
         }
         if take < bytes.len() {
             self.truncated = true;
@@ -84,6 +83,16 @@ impl<const N: usize> Text<N> {
     pub fn eq_str(&self, s: &str) -> bool {
         self.as_str() == s
     }
+}
+
+/// Copies as many bytes as both slices hold and returns how many. Unlike
+/// `copy_from_slice`, whose length check the optimiser cannot always remove, it has no panic
+/// path.
+pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) -> usize {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+    dst.len().min(src.len())
 }
 
 impl<const N: usize> Default for Text<N> {

@@ -1,6 +1,11 @@
-//! HTTP/1.1 responses without I/O: an incremental head parser and body framing.
+//! HTTP/1.1 responses without I/O: an incremental head parser ([`HeadParser`]), body framing
+//! ([`BodyDecoder`]) and HTTP dates ([`parse_http_date`]).
 //!
-//! (Interface; the parser lives in `head.rs`, body framing in `body.rs`, dates in `date.rs`.)
+//! The head parser is written here rather than taken from httparse because it must accept a
+//! head in pieces of any size without holding it: it keeps one header name (32 B) and the
+//! value of a header it interprets (64 B), never the head. The types below are what a call
+//! keeps of a response: the status, the framing after RFC 9112 §6.3, and the headers the
+//! retry policy and the caller need.
 
 mod body;
 mod date;

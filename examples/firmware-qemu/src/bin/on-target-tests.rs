@@ -9,7 +9,7 @@ use kaiko_core::base_url::BaseUrl;
 use kaiko_core::call::{Call, Cause, Config, Event};
 use kaiko_core::error::ErrorCode;
 use kaiko_core::key::ApiKey;
-use kaiko_core::request::{Message, Request};
+use kaiko_core::request::{ChatMessage, ChatRequest, Message, Request};
 use kaiko_core::retry::Stop;
 use kaiko_core::score::Score;
 use kaiko_core::time::{Duration, Instant};
@@ -24,6 +24,9 @@ a1\r\n\"user\":{\"category\":\"fear\",\"intensity\":0.52,\"intensityLevel\":\"su
 
 const TOO_MANY: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\nContent-Type: application/json\r\nContent-Length: 104\r\n\r\n\
 {\"error\":{\"type\":\"rate_limit_error\",\"code\":\"too_many_requests\",\"message\":\"slow down\",\"request_id\":\"r1\"}}";
+
+/// A streamed chat completion (`stream: true`): Server-Sent Events in 37-byte chunks.
+const STREAM: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n25\r\ndata: {\"object\":\"chat.completion.chun\r\n25\r\nk\",\"choices\":[{\"index\":0,\"delta\":{\"co\r\n25\r\nntent\":\"It's natural \"}}]}\n\ndata: {\"o\r\n25\r\nbject\":\"chat.completion.chunk\",\"choic\r\n25\r\nes\":[{\"index\":0,\"delta\":{\"content\":\"t\r\n25\r\no feel nervous.\"},\"finish_reason\":\"st\r\n25\r\nop\"}],\"emotions\":{\"user\":{\"category\":\r\n25\r\n\"fear\",\"valence\":-0.35}}}\n\ndata: [DON\r\n4\r\nE]\n\n\r\n0\r\n\r\n";
 
 const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n<html>busy</html>\r\n";
 
@@ -51,7 +54,12 @@ fn fail(what: &str) -> ! {
 }
 
 /// Sends the due request and feeds `response` one byte at a time; checks emotion items.
-fn exchange(call: &mut Call<'_>, now: Instant, response: &[u8], emotions: &mut u32) -> Option<Step> {
+fn exchange(
+    call: &mut Call<'_>,
+    now: Instant,
+    response: &[u8],
+    emotions: &mut u32,
+) -> Option<Step> {
     let mut out = [0u8; 512];
     match call.poll_transmit(now, &mut out) {
         Ok(Some(_)) => {}
@@ -65,7 +73,11 @@ fn exchange(call: &mut Call<'_>, now: Instant, response: &[u8], emotions: &mut u
             rest = rest.get(n..).unwrap_or(&[]);
             while let Some(event) = call.poll_event() {
                 match event {
-                    Event::Emotion(e) if e.category.eq_str("fear") && e.valence == Some(Score(-3500)) => *emotions += 1,
+                    Event::Emotion(e)
+                        if e.category.eq_str("fear") && e.valence == Some(Score(-3500)) =>
+                    {
+                        *emotions += 1
+                    }
                     Event::Emotion(_) => return None,
                     Event::RetryScheduled { at, .. } => step = Some(Step::Retry(at)),
                     Event::Done(r) => step = Some(Step::Done(r.map(|_| ()).map_err(|f| f.cause))),
@@ -84,27 +96,41 @@ fn exchange(call: &mut Call<'_>, now: Instant, response: &[u8], emotions: &mut u
 
 fn success_byte_at_a_time() -> bool {
     let cfg = config();
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 0x1234, Instant::ZERO) else { return false };
+    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 0x1234, Instant::ZERO) else {
+        return false;
+    };
     let mut emotions = 0;
-    matches!(exchange(&mut call, Instant::ZERO, OK, &mut emotions), Some(Step::Done(Ok(())))) && emotions == 1
+    matches!(
+        exchange(&mut call, Instant::ZERO, OK, &mut emotions),
+        Some(Step::Done(Ok(())))
+    ) && emotions == 1
 }
 
 fn rate_limited_then_success() -> bool {
     let cfg = config();
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 7, Instant::ZERO) else { return false };
+    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 7, Instant::ZERO) else {
+        return false;
+    };
     let mut emotions = 0;
-    let Some(Step::Retry(at)) = exchange(&mut call, Instant::ZERO, TOO_MANY, &mut emotions) else { return false };
+    let Some(Step::Retry(at)) = exchange(&mut call, Instant::ZERO, TOO_MANY, &mut emotions) else {
+        return false;
+    };
     if at < Instant::from_millis(2000) {
         return false;
     }
     call.handle_timeout(at);
-    matches!(exchange(&mut call, at, OK, &mut emotions), Some(Step::Done(Ok(())))) && emotions == 1
+    matches!(
+        exchange(&mut call, at, OK, &mut emotions),
+        Some(Step::Done(Ok(())))
+    ) && emotions == 1
 }
 
 fn html_errors_exhaust_retries() -> bool {
     let mut cfg = config();
     cfg.policy.base_delay = Duration::from_millis(10);
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 9, Instant::ZERO) else { return false };
+    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 9, Instant::ZERO) else {
+        return false;
+    };
     let mut now = Instant::ZERO;
     let mut emotions = 0;
     for _ in 0..4 {
@@ -114,7 +140,9 @@ fn html_errors_exhaust_retries() -> bool {
                 call.handle_timeout(now);
             }
             Some(Step::Done(Err(Cause::Api(e)))) => {
-                return e.status == 503 && e.code == ErrorCode::ServiceUnavailable && call.attempts() == 4;
+                return e.status == 503
+                    && e.code == ErrorCode::ServiceUnavailable
+                    && call.attempts() == 4;
             }
             _ => return false,
         }
@@ -124,7 +152,9 @@ fn html_errors_exhaust_retries() -> bool {
 
 fn deadline_ends_a_silent_server() -> bool {
     let cfg = config();
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 3, Instant::ZERO) else { return false };
+    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 3, Instant::ZERO) else {
+        return false;
+    };
     let mut now = Instant::ZERO;
     let mut out = [0u8; 512];
     for _ in 0..64 {
@@ -143,11 +173,70 @@ fn deadline_ends_a_silent_server() -> bool {
     false
 }
 
-const TESTS: [(&str, fn() -> bool); 4] = [
+fn streamed_chat_in_order() -> bool {
+    let cfg = config();
+    let chat = [ChatMessage {
+        role: "user",
+        content: "I am nervous about my interview tomorrow.",
+    }];
+    let request = Request::ChatCompletion(ChatRequest {
+        model: "gpt-4o-mini",
+        emotion_model: "emotion-v2",
+        context_id: None,
+        messages: &chat,
+        temperature: None,
+        max_tokens: None,
+        stream: true,
+    });
+    let Ok(mut call) = Call::new(&cfg, request, 11, Instant::ZERO) else {
+        return false;
+    };
+    let mut out = [0u8; 512];
+    if !matches!(call.poll_transmit(Instant::ZERO, &mut out), Ok(Some(_))) {
+        return false;
+    }
+    const WANT: &[u8] = b"It's natural to feel nervous.";
+    let (mut text, mut len, mut emotions, mut done) = ([0u8; 64], 0, 0, false);
+    for byte in STREAM.chunks(1) {
+        let mut rest = byte;
+        while !rest.is_empty() {
+            let n = call.handle_input(Instant::ZERO, rest);
+            rest = rest.get(n..).unwrap_or(&[]);
+            while let Some(event) = call.poll_event() {
+                match event {
+                    Event::Content(c) => {
+                        for &b in c.bytes.iter() {
+                            if let Some(slot) = text.get_mut(len) {
+                                *slot = b;
+                                len += 1;
+                            }
+                        }
+                    }
+                    Event::Emotion(e) => emotions += u32::from(e.category.eq_str("fear")),
+                    Event::Done(r) => done = r.is_ok(),
+                    Event::RetryScheduled { .. } => return false,
+                }
+            }
+        }
+    }
+    done && emotions == 1 && text.get(..len) == Some(WANT)
+}
+
+const TESTS: [(&str, fn() -> bool); 5] = [
+    ("streamed chat completion, in order", streamed_chat_in_order),
     ("success, one byte at a time", success_byte_at_a_time),
-    ("429 with Retry-After, then success", rate_limited_then_success),
-    ("HTML 503 until retries are exhausted", html_errors_exhaust_retries),
-    ("silent server ends at a deadline", deadline_ends_a_silent_server),
+    (
+        "429 with Retry-After, then success",
+        rate_limited_then_success,
+    ),
+    (
+        "HTML 503 until retries are exhausted",
+        html_errors_exhaust_retries,
+    ),
+    (
+        "silent server ends at a deadline",
+        deadline_ends_a_silent_server,
+    ),
 ];
 
 #[entry]
@@ -157,14 +246,23 @@ fn main() -> ! {
         stack::repaint();
         let ok = test();
         let peak = stack::peak();
-        println!("test {} ... {} (peak stack {} bytes)", name, if ok { "ok" } else { "FAILED" }, peak);
+        println!(
+            "test {} ... {} (peak stack {} bytes)",
+            name,
+            if ok { "ok" } else { "FAILED" },
+            peak
+        );
         if ok {
             passed += 1;
         } else {
             failed += 1;
         }
     }
-    println!("core size_of: Call {} B, Event {} B", core::mem::size_of::<Call<'static>>(), core::mem::size_of::<Event>());
+    println!(
+        "core size_of: Call {} B, Event {} B",
+        core::mem::size_of::<Call<'static>>(),
+        core::mem::size_of::<Event>()
+    );
     println!("{} passed, {} failed", passed, failed);
     process::exit(if failed == 0 { 0 } else { 1 })
 }
@@ -178,7 +276,10 @@ mod stack {
     }
 
     fn bounds() -> (usize, usize) {
-        (core::ptr::addr_of!(_stack_end) as usize, core::ptr::addr_of!(_stack_start) as usize)
+        (
+            core::ptr::addr_of!(_stack_end) as usize,
+            core::ptr::addr_of!(_stack_start) as usize,
+        )
     }
 
     /// Re-paints the unused stack below the current frame (with a margin for this function).

@@ -23,12 +23,23 @@ fn input() -> [u8; 64] {
 #[entry]
 fn main() -> ! {
     let secret = input();
-    let key = core::str::from_utf8(&secret[..20]).ok().and_then(|s| ApiKey::new(s).ok());
-    let base = core::str::from_utf8(&secret[20..40]).ok().and_then(|s| BaseUrl::parse(s).ok());
-    let (Some(key), Some(base)) = (key, base) else { loop { cortex_m::asm::wfi() } };
+    let key = core::str::from_utf8(&secret[..20])
+        .ok()
+        .and_then(|s| ApiKey::new(s).ok());
+    let base = core::str::from_utf8(&secret[20..40])
+        .ok()
+        .and_then(|s| BaseUrl::parse(s).ok());
+    let (Some(key), Some(base)) = (key, base) else {
+        loop {
+            cortex_m::asm::wfi()
+        }
+    };
     let config = Config::new(key, base);
     let msgs = [Message::user("hello")];
-    let chat = [ChatMessage { role: "user", content: "hello" }];
+    let chat = [ChatMessage {
+        role: "user",
+        content: "hello",
+    }];
     let requests = [
         Request::analyze(&msgs),
         Request::ChatCompletion(ChatRequest {
@@ -43,7 +54,9 @@ fn main() -> ! {
     ];
     let mut score = 0u32;
     for (i, request) in requests.into_iter().enumerate() {
-        let Ok(mut call) = Call::new(&config, request, i as u64, Instant::ZERO) else { continue };
+        let Ok(mut call) = Call::new(&config, request, i as u64, Instant::ZERO) else {
+            continue;
+        };
         let mut out = [0u8; 512];
         let mut now = Instant::ZERO;
         while !call.is_done() {

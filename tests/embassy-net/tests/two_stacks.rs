@@ -79,6 +79,10 @@ type Task<'t> = Pin<Box<dyn Future<Output = ()> + 't>>;
 
 /// Longest a scenario may take, in embassy time.
 const LIMIT: EDuration = EDuration::from_secs(30);
+/// Longest a scenario may take in wall time, whatever the clock driver: a hang fails the test.
+const WALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+/// Busy iterations after which the clock moves on anyway.
+const BUSY_TICK: u32 = 256;
 
 /// Runs `main` to completion with `tasks` (which never end) beside it.
 fn run<R>(main: impl Future<Output = R>, tasks: Vec<Task<'_>>) -> R {
@@ -94,6 +98,9 @@ fn run<R>(main: impl Future<Output = R>, tasks: Vec<Task<'_>>) -> R {
         })
         .collect();
     let started = EInstant::now();
+    let wall = std::time::Instant::now();
+    // Iterations in a row in which some task was ready.
+    let mut busy = 0u32;
     loop {
         let mut polled = false;
         for (i, (flag, waker)) in wakers.iter().enumerate() {
@@ -114,8 +121,17 @@ fn run<R>(main: impl Future<Output = R>, tasks: Vec<Task<'_>>) -> R {
             started.elapsed() < LIMIT,
             "scenario still running after {LIMIT:?}"
         );
-        if !polled {
+        assert!(
+            wall.elapsed() < WALL_LIMIT,
+            "scenario still running after {WALL_LIMIT:?} of wall time"
+        );
+        // Time passes while tasks are busy too: a task that keeps waking itself (a stack
+        // whose next poll is always "now") must not stop the clock, or a timer it waits for
+        // would never fire.
+        busy = if polled { busy + 1 } else { 0 };
+        if !polled || busy >= BUSY_TICK {
             idle();
+            busy = 0;
         }
     }
 }

@@ -688,9 +688,11 @@ impl<'a> Call<'a> {
         })));
     }
 
+    /// The wall clock at `now`, in milliseconds since the Unix epoch.
     fn unix_now(&self, now: Instant) -> Option<u64> {
         self.clock.map(|(at, unix)| {
-            unix.saturating_add(now.saturating_duration_since(at).as_millis() / 1000)
+            unix.saturating_mul(1000)
+                .saturating_add(now.saturating_duration_since(at).as_millis())
         })
     }
 

@@ -604,7 +604,7 @@ impl<'a> Request<'a> {
         w.str(head.base.host);
         if !head.base.is_default_port() {
             w.byte(b':');
-            w.uint(u64::from(head.base.port));
+            w.uint(u32::from(head.base.port));
         }
         w.str("\r\n");
         if !head.user_agent.is_empty() {
@@ -629,7 +629,8 @@ impl<'a> Request<'a> {
         w.str("\r\n");
         if method == Method::Post {
             w.str("Content-Type: application/json\r\nContent-Length: ");
-            w.uint(body_len as u64);
+            // At most MAX_BODY_BYTES: validated before anything is written.
+            w.uint(u32::try_from(body_len).unwrap_or(u32::MAX));
             w.str("\r\n");
             if !head.idempotency_key.is_empty() {
                 w.str("Idempotency-Key: ");
@@ -749,7 +750,7 @@ impl<'a> Request<'a> {
                             w.byte(b',');
                         }
                         w.str("\"max_tokens\":");
-                        w.uint(u64::from(n));
+                        w.uint(n);
                     }
                     w.byte(b'}');
                 }
@@ -899,9 +900,10 @@ impl<'o> Sink<'o> {
         self.bytes(&[b]);
     }
 
-    /// Decimal digits of `v`, without `core::fmt`.
-    fn uint(&mut self, mut v: u64) {
-        let mut buf = [0u8; 20];
+    /// Decimal digits of `v`, without `core::fmt` (and in 32 bits: no 64-bit division
+    /// routine on 32-bit targets).
+    fn uint(&mut self, mut v: u32) {
+        let mut buf = [0u8; 10];
         let mut start = buf.len();
         for slot in buf.iter_mut().rev() {
             *slot = b'0' + (v % 10) as u8;
@@ -921,7 +923,7 @@ impl<'o> Sink<'o> {
         }
         let a = s.0.unsigned_abs();
         let scale = Score::SCALE.unsigned_abs();
-        self.uint(u64::from(a / scale));
+        self.uint(a / scale);
         let frac = a % scale;
         if frac != 0 {
             let digits =

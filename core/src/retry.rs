@@ -142,17 +142,20 @@ pub enum Stop {
 }
 
 /// The wait the server asked for in this head, if any: `retry-after-ms`, else `Retry-After`
-/// (delta-seconds, or an HTTP-date measured against the head's `Date`, else `unix_now`).
+/// (delta-seconds, or an HTTP-date measured against the head's `Date`, else `unix_now_ms`,
+/// the caller's wall clock in milliseconds since the Unix epoch).
 /// Without either, and when `respect_rate_limit`, the time until `X-RateLimit-Reset` once
 /// `X-RateLimit-Remaining` is 0 (spec §6): an explicit Retry-After is the server's more
 /// specific word and wins over the window's reset.
 pub fn server_wait(
     head: &ResponseHead,
-    unix_now: Option<u64>,
+    unix_now_ms: Option<u64>,
     respect_rate_limit: bool,
 ) -> Option<Duration> {
-    let reference = head.date.or(unix_now);
-    let until = |t: u64| reference.map(|r| Duration::from_secs(t.saturating_sub(r)));
+    // In milliseconds, so no 64-bit division is needed on 32-bit targets.
+    let reference = head.date.map(|d| d.saturating_mul(1000)).or(unix_now_ms);
+    let until =
+        |t: u64| reference.map(|r| Duration::from_millis(t.saturating_mul(1000).saturating_sub(r)));
     let retry_after = match (head.retry_after_ms, head.retry_after) {
         (Some(ms), _) => Some(Duration::from_millis(ms)),
         (None, Some(RetryAfter::Seconds(s))) => Some(Duration::from_secs(u64::from(s))),

@@ -21,25 +21,16 @@ impl Score {
             Some((b'-', r)) => (true, r),
             _ => (false, text),
         };
-        // Mantissa digits as one integer, with the position of the decimal point.
-        let mut mant: i64 = 0;
-        let mut frac_digits: i32 = 0;
-        let mut seen_digit = false;
-        let mut seen_dot = false;
+        // First pass: the grammar, how many mantissa digits there are and how many of them
+        // are fractional.
+        let (mut digits, mut frac_digits, mut seen_dot) = (0i32, 0i32, false);
         let mut i = 0;
         while let Some(&c) = rest.get(i) {
             match c {
                 b'0'..=b'9' => {
-                    seen_digit = true;
-                    // Keep up to 18 significant digits; further ones cannot change 4 decimals
-                    // once the integer part alone saturates.
-                    if mant < 100_000_000_000_000 {
-                        mant = mant * 10 + i64::from(c - b'0');
-                        if seen_dot {
-                            frac_digits += 1;
-                        }
-                    } else if !seen_dot {
-                        frac_digits -= 1; // integer digit dropped: value is 10x larger
+                    digits = digits.saturating_add(1);
+                    if seen_dot {
+                        frac_digits = frac_digits.saturating_add(1);
                     }
                 }
                 b'.' if !seen_dot => seen_dot = true,
@@ -48,9 +39,10 @@ impl Score {
             }
             i += 1;
         }
-        if !seen_digit {
+        if digits == 0 {
             return None;
         }
+        let mantissa = rest.get(..i).unwrap_or(&[]);
         let mut exp: i32 = 0;
         if let Some(e) = rest.get(i + 1..).filter(|_| i < rest.len()) {
             let (eneg, digits) = match e.split_first() {
@@ -71,17 +63,21 @@ impl Score {
                 exp = -exp;
             }
         }
-        // value = mant * 10^(exp - frac_digits); we want value * 10^4.
+        // value × 10^4 = (mantissa digits as an integer) × 10^shift. A negative shift drops
+        // that many trailing digits, which truncates toward zero exactly as a division would,
+        // without a 64-bit division routine on 32-bit targets.
         let shift = exp.saturating_sub(frac_digits).saturating_add(4);
-        let mut v = mant;
-        if shift >= 0 {
-            for _ in 0..shift.min(20) {
-                v = v.saturating_mul(10);
-            }
-        } else {
-            for _ in 0..(-shift).min(20) {
-                v /= 10;
-            }
+        let keep = digits.saturating_add(shift.min(0));
+        let mut v: i64 = 0;
+        for d in mantissa
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .take(keep.max(0) as usize)
+        {
+            v = v.saturating_mul(10).saturating_add(i64::from(d - b'0'));
+        }
+        for _ in 0..shift.clamp(0, 20) {
+            v = v.saturating_mul(10);
         }
         if neg {
             v = -v;
@@ -155,6 +151,24 @@ mod tests {
             let text = std::format!("{}{}.{:04}", if int < 0 { "-" } else { "" }, int.abs(), frac);
             let want = (int.abs() * 10_000 + i64::from(frac)) * if int < 0 { -1 } else { 1 };
             prop_assert_eq!(Score::parse(text.as_bytes()), Some(Score(want as i32)));
+        }
+
+        /// With an exponent and more than four fractional digits, the result is the exact
+        /// value × 10^4 truncated toward zero (reference computed with i128 division).
+        #[test]
+        fn exponents_truncate_like_division(
+            mant in 0u64..10_000_000_000, frac in 0u32..9, exp in -8i32..8, neg in any::<bool>(),
+        ) {
+            extern crate std;
+            let digits = std::format!("{:0width$}", mant, width = frac as usize + 1);
+            let (int, fr) = digits.split_at(digits.len() - frac as usize);
+            let text = std::format!("{}{}{}{}e{}", if neg { "-" } else { "" }, int,
+                                    if frac > 0 { "." } else { "" }, fr, exp);
+            let shift = exp - frac as i32 + 4;
+            let v = i128::from(mant);
+            let scaled = if shift >= 0 { v * 10i128.pow(shift as u32) } else { v / 10i128.pow((-shift) as u32) };
+            let want = scaled.clamp(0, i128::from(i32::MAX)) as i32;
+            prop_assert_eq!(Score::parse(text.as_bytes()), Some(Score(if neg { -want } else { want })), "{}", text);
         }
 
         /// Arbitrary bytes never panic.

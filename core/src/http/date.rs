@@ -164,6 +164,8 @@ fn month(s: &[u8]) -> Option<u64> {
 }
 
 fn is_leap(y: u64) -> bool {
+    // 32-bit arithmetic: years are validated to 1970..=9999 (no 64-bit division routine).
+    let y = u32::try_from(y).unwrap_or(0);
     y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
 }
 
@@ -193,6 +195,8 @@ fn to_unix(y: u64, m: u64, d: u64, h: u64, min: u64, s: u64) -> Option<u64> {
 /// restricted to years ≥ 1970 so everything stays unsigned. Inputs are validated and
 /// `y ≤ 9999`, so no step can overflow.
 fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+    // 32-bit arithmetic (the result is below 3 000 000): no 64-bit division routine.
+    let [y, m, d] = [y, m, d].map(|v| u32::try_from(v).unwrap_or(0));
     // Years start in March so the leap day is the last day of the year.
     let y = if m <= 2 { y - 1 } else { y };
     let era = y / 400;
@@ -201,7 +205,7 @@ fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
     let doy = (153 * mp + 2) / 5 + d - 1; // [0, 365]
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
     // 719468 = days from 0000-03-01 to 1970-01-01; y ≥ 1969 keeps this non-negative.
-    era * 146_097 + doe - 719_468
+    u64::from(era * 146_097 + doe - 719_468)
 }
 
 #[cfg(test)]

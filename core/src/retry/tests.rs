@@ -48,12 +48,12 @@ fn retry_after_seconds_and_date_and_ms() {
         "a date needs a reference clock"
     );
     assert_eq!(
-        server_wait(&h, Some(1_000_000), true),
+        server_wait(&h, Some(1_000_000_000), true),
         Some(Duration::from_secs(10))
     );
     h.date = Some(1_000_004);
     assert_eq!(
-        server_wait(&h, Some(1_000_000), true),
+        server_wait(&h, Some(1_000_000_000), true),
         Some(Duration::from_secs(6)),
         "Date header wins"
     );

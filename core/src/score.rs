@@ -21,9 +21,11 @@ impl Score {
             Some((b'-', r)) => (true, r),
             _ => (false, text),
         };
-        // First pass: the grammar, how many mantissa digits there are and how many of them
-        // are fractional.
+        // The grammar, the digit counts, and the value of the mantissa up to its fourth
+        // fractional digit (what a number without an exponent needs: later digits are
+        // truncated away).
         let (mut digits, mut frac_digits, mut seen_dot) = (0i32, 0i32, false);
+        let mut v: i64 = 0;
         let mut i = 0;
         while let Some(&c) = rest.get(i) {
             match c {
@@ -31,6 +33,9 @@ impl Score {
                     digits = digits.saturating_add(1);
                     if seen_dot {
                         frac_digits = frac_digits.saturating_add(1);
+                    }
+                    if frac_digits <= 4 {
+                        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
                     }
                 }
                 b'.' if !seen_dot => seen_dot = true,
@@ -44,16 +49,17 @@ impl Score {
         }
         let mantissa = rest.get(..i).unwrap_or(&[]);
         let mut exp: i32 = 0;
+        let mut shift = 4 - frac_digits.min(4);
         if let Some(e) = rest.get(i + 1..).filter(|_| i < rest.len()) {
-            let (eneg, digits) = match e.split_first() {
+            let (eneg, exp_digits) = match e.split_first() {
                 Some((b'-', d)) => (true, d),
                 Some((b'+', d)) => (false, d),
                 _ => (false, e),
             };
-            if digits.is_empty() {
+            if exp_digits.is_empty() {
                 return None;
             }
-            for &c in digits {
+            for &c in exp_digits {
                 if !c.is_ascii_digit() {
                     return None;
                 }
@@ -62,19 +68,19 @@ impl Score {
             if eneg {
                 exp = -exp;
             }
-        }
-        // value × 10^4 = (mantissa digits as an integer) × 10^shift. A negative shift drops
-        // that many trailing digits, which truncates toward zero exactly as a division would,
-        // without a 64-bit division routine on 32-bit targets.
-        let shift = exp.saturating_sub(frac_digits).saturating_add(4);
-        let keep = digits.saturating_add(shift.min(0));
-        let mut v: i64 = 0;
-        for d in mantissa
-            .iter()
-            .filter(|c| c.is_ascii_digit())
-            .take(keep.max(0) as usize)
-        {
-            v = v.saturating_mul(10).saturating_add(i64::from(d - b'0'));
+            // With an exponent: value × 10^4 = (mantissa digits as an integer) × 10^shift. A
+            // negative shift drops that many trailing digits, which truncates toward zero
+            // exactly as a division would, without a 64-bit division routine on 32-bit targets.
+            shift = exp.saturating_sub(frac_digits).saturating_add(4);
+            let keep = digits.saturating_add(shift.min(0));
+            v = 0;
+            for d in mantissa
+                .iter()
+                .filter(|c| c.is_ascii_digit())
+                .take(keep.max(0) as usize)
+            {
+                v = v.saturating_mul(10).saturating_add(i64::from(d - b'0'));
+            }
         }
         for _ in 0..shift.clamp(0, 20) {
             v = v.saturating_mul(10);

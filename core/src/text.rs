@@ -89,10 +89,12 @@ impl<const N: usize> Text<N> {
 /// `copy_from_slice`, whose length check the optimiser cannot always remove, it has no panic
 /// path.
 pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) -> usize {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = *s;
+    let n = dst.len().min(src.len());
+    // Both halves are exactly `n` long, visibly so to the optimiser: a plain memcpy.
+    if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
+        d.copy_from_slice(s);
     }
-    dst.len().min(src.len())
+    n
 }
 
 impl<const N: usize> Default for Text<N> {

@@ -817,20 +817,29 @@ fn check_messages(messages: &[Message<'_>]) -> Result<(), Invalid> {
     if messages.is_empty() {
         return Err(Invalid::missing("messages", InvalidReason::Missing));
     }
-    if messages.len() > MAX_MESSAGES {
-        return Err(Invalid::too_large("messages", InvalidReason::TooMany));
-    }
+    check_count(messages.len())?;
     for m in messages {
         if let Some(role) = m.role {
             check_role(role)?;
         }
-        check_non_empty(m.text, "messages.content.text")?;
-        if utf16_len(m.text) > MAX_TEXT_CHARS {
-            return Err(Invalid::too_large(
-                "messages.content.text",
-                InvalidReason::TooLong,
-            ));
-        }
+        check_text(m.text, "messages.content.text")?;
+    }
+    Ok(())
+}
+
+/// At most [`MAX_MESSAGES`] messages (spec §3.1, §6).
+fn check_count(n: usize) -> Result<(), Invalid> {
+    if n > MAX_MESSAGES {
+        return Err(Invalid::too_large("messages", InvalidReason::TooMany));
+    }
+    Ok(())
+}
+
+/// A message text: present, and at most [`MAX_TEXT_CHARS`] UTF-16 units.
+fn check_text(text: &str, param: &'static str) -> Result<(), Invalid> {
+    check_non_empty(text, param)?;
+    if utf16_len(text) > MAX_TEXT_CHARS {
+        return Err(Invalid::too_large(param, InvalidReason::TooLong));
     }
     Ok(())
 }
@@ -845,18 +854,10 @@ fn check_chat(c: &ChatRequest<'_>) -> Result<(), Invalid> {
     if c.messages.is_empty() {
         return Err(Invalid::missing("messages", InvalidReason::Missing));
     }
-    if c.messages.len() > MAX_MESSAGES {
-        return Err(Invalid::too_large("messages", InvalidReason::TooMany));
-    }
+    check_count(c.messages.len())?;
     for m in c.messages {
         check_role(m.role)?;
-        check_non_empty(m.content, "messages.content")?;
-        if utf16_len(m.content) > MAX_TEXT_CHARS {
-            return Err(Invalid::too_large(
-                "messages.content",
-                InvalidReason::TooLong,
-            ));
-        }
+        check_text(m.content, "messages.content")?;
     }
     Ok(())
 }

@@ -212,15 +212,8 @@ impl Transport {
     fn start_attempt(&mut self, call: &mut Call<'_>, a: &mut Attempt, base: &BaseUrl<'_>) {
         if self.conn.is_none() {
             call.handle_connecting(self.now());
-            let limit = self.left(call);
-            match self.open(base, limit) {
-                Ok(stream) => {
-                    self.conn = Some(Conn {
-                        stream,
-                        reused: false,
-                    })
-                }
-                Err(e) => return self.connect_failed(call, e),
+            if !self.reconnect(call, base) {
+                return;
             }
         }
         let now = self.now();

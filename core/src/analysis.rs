@@ -6,8 +6,9 @@
 //! - `emotions` as an object keyed by role (`user`, `_default`, `system`, `assistant`, …) or
 //!   as an array (batch, spec §3.7): one [`Output::Emotion`] per item, when the item closes;
 //! - `choices[0].message.content` / `choices[0].delta.content` (spec §3.8):
-//!   [`Output::Content`] chunks of exactly [`CHUNK_CAP`] bytes, the last one of each string
-//!   shorter, so the chunks do not depend on how the body was split;
+//!   [`Output::Content`] pieces of at most [`CHUNK_CAP`] bytes that never split a UTF-8
+//!   character, cut only by the content itself, so they do not depend on how the body was
+//!   split (bytes that are not UTF-8 are dropped);
 //! - `object`, `model`, `id`, `context_id` / `metadata.context_id`,
 //!   `choices[0].finish_reason` and `usage.*` go into the [`Summary`].
 //!
@@ -24,7 +25,7 @@ pub const LABEL_CAP: usize = 24;
 pub const EMOTION_TEXT_CAP: usize = 64;
 /// How many raw scores an [`Emotion`] keeps (the highest ones).
 pub const RAW_CAP: usize = 6;
-/// Capacity of one [`Chunk`] of completion text.
+/// Largest piece of completion text handed out at once.
 pub const CHUNK_CAP: usize = 64;
 
 /// A short label such as a role or an emotion category.
@@ -71,6 +72,113 @@ pub enum DiscoveryLevel {
     Other(Label),
 }
 
+/// An emotion label (`category`, and the keys of `raw`): an open set (spec §3.2), the
+/// GoEmotions labels the backend uses plus `calm`, anything else kept as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(missing_docs)]
+#[non_exhaustive]
+pub enum Category {
+    Admiration,
+    Amusement,
+    Anger,
+    Annoyance,
+    Approval,
+    Calm,
+    Caring,
+    Confusion,
+    Curiosity,
+    Desire,
+    Disappointment,
+    Disapproval,
+    Disgust,
+    Embarrassment,
+    Excitement,
+    Fear,
+    Gratitude,
+    Grief,
+    Joy,
+    Love,
+    Nervousness,
+    Neutral,
+    Optimism,
+    Pride,
+    Realization,
+    Relief,
+    Remorse,
+    Sadness,
+    Surprise,
+    /// A label this client does not know, as sent.
+    Other(Label),
+}
+
+/// The highest [`RAW_CAP`] entries of an item's `raw` scores, highest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RawScores {
+    entries: [(Category, Score); RAW_CAP],
+    len: u8,
+    truncated: bool,
+}
+
+impl Default for RawScores {
+    fn default() -> Self {
+        RawScores {
+            entries: [(Category::Other(Label::new()), Score(0)); RAW_CAP],
+            len: 0,
+            truncated: false,
+        }
+    }
+}
+
+impl RawScores {
+    /// The kept entries, highest score first (equal scores in arrival order).
+    pub fn iter(&self) -> impl Iterator<Item = (Category, Score)> + '_ {
+        self.entries.iter().take(usize::from(self.len)).copied()
+    }
+
+    /// How many entries are kept.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// `true` when the item had no raw scores.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// `raw` had more entries than were kept.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
+    }
+
+    /// The score of `category`, if it was kept.
+    pub fn get(&self, category: Category) -> Option<Score> {
+        self.iter().find(|(c, _)| *c == category).map(|(_, s)| s)
+    }
+
+    /// Adds an entry, keeping the [`RAW_CAP`] highest.
+    pub fn add(&mut self, category: Category, score: Score) {
+        let len = usize::from(self.len);
+        let pos = self.iter().position(|(_, s)| score > s).unwrap_or(len);
+        if len == RAW_CAP {
+            self.truncated = true;
+            if pos >= RAW_CAP {
+                return;
+            }
+        } else {
+            self.len += 1;
+        }
+        // Shift the lower entries down by one (the last falls off when full), then place.
+        if let Some(tail) = self.entries.get_mut(pos..) {
+            tail.rotate_right(1);
+            if let Some(slot) = tail.first_mut() {
+                *slot = (category, score);
+            }
+        }
+    }
+}
+
 /// One emotion item (`EmotionItemV2`). Every field is optional on the wire (spec §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -79,8 +187,8 @@ pub struct Emotion {
     pub role: Label,
     /// Position in an `emotions` array (batch responses); 0 for map entries.
     pub index: u16,
-    /// Dominant category, e.g. `fear`.
-    pub category: Label,
+    /// Dominant category, e.g. [`Category::Fear`].
+    pub category: Option<Category>,
     /// `text` (echo or descriptor, see spec open question 3), truncated.
     pub text: Text<EMOTION_TEXT_CAP>,
     /// 0.0–1.0.
@@ -97,19 +205,8 @@ pub struct Emotion {
     pub wonder_index: Option<Score>,
     /// `discoveryLevel`.
     pub discovery_level: Option<DiscoveryLevel>,
-    /// The highest [`RAW_CAP`] entries of `raw`, highest first.
-    pub raw: heapless::Vec<(Label, Score), RAW_CAP>,
-    /// `raw` had more entries than were kept.
-    pub raw_truncated: bool,
-}
-
-/// A piece of completion text (`choices[0].message.content`, or a streamed delta).
-/// Chunks are cut every [`CHUNK_CAP`] bytes, so a UTF-8 character may straddle two chunks.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Chunk {
-    /// The bytes.
-    pub bytes: heapless::Vec<u8, CHUNK_CAP>,
+    /// The highest [`RAW_CAP`] entries of `raw`.
+    pub raw: RawScores,
 }
 
 /// Token usage, under whichever name the server used (spec open question 9).
@@ -146,17 +243,15 @@ pub struct Summary {
     pub emotions: u16,
 }
 
-/// Something a success body yielded while it was being read.
-// Boxing is not available without an allocator, and an `Output` is handed straight to the
-// caller, so the size of the larger variant is accepted.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Something a success body yielded while it was being read, borrowed from the parser
+/// until it reads on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Output {
+pub enum Output<'a> {
     /// One complete emotion item.
-    Emotion(Emotion),
-    /// A piece of completion text.
-    Content(Chunk),
+    Emotion(&'a Emotion),
+    /// A piece of completion text: whole UTF-8 characters, at most [`CHUNK_CAP`] bytes.
+    Content(&'a str),
 }
 
 macro_rules! open_enum {
@@ -178,8 +273,46 @@ macro_rules! open_enum {
                 }
             }
         }
+
+        impl core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
     };
 }
+
+open_enum!(Category {
+    Admiration => "admiration",
+    Amusement => "amusement",
+    Anger => "anger",
+    Annoyance => "annoyance",
+    Approval => "approval",
+    Calm => "calm",
+    Caring => "caring",
+    Confusion => "confusion",
+    Curiosity => "curiosity",
+    Desire => "desire",
+    Disappointment => "disappointment",
+    Disapproval => "disapproval",
+    Disgust => "disgust",
+    Embarrassment => "embarrassment",
+    Excitement => "excitement",
+    Fear => "fear",
+    Gratitude => "gratitude",
+    Grief => "grief",
+    Joy => "joy",
+    Love => "love",
+    Nervousness => "nervousness",
+    Neutral => "neutral",
+    Optimism => "optimism",
+    Pride => "pride",
+    Realization => "realization",
+    Relief => "relief",
+    Remorse => "remorse",
+    Sadness => "sadness",
+    Surprise => "surprise",
+});
 
 open_enum!(IntensityLevel {
     Critical => "critical",
@@ -203,32 +336,6 @@ open_enum!(DiscoveryLevel {
     Breakthrough => "breakthrough",
     Transcendent => "transcendent",
 });
-
-impl Emotion {
-    /// Adds a raw score, keeping the [`RAW_CAP`] highest, highest first (equal scores in
-    /// arrival order). Sets [`Emotion::raw_truncated`] when an entry is dropped.
-    pub fn add_raw(&mut self, label: Label, score: Score) {
-        let pos = self
-            .raw
-            .iter()
-            .position(|(_, s)| score > *s)
-            .unwrap_or(self.raw.len());
-        if self.raw.is_full() {
-            self.raw_truncated = true;
-            if pos >= RAW_CAP {
-                return;
-            }
-            self.raw.pop();
-        }
-        // Append, then rotate the new entry into place: no index check that could panic.
-        if self.raw.push((label, score)).is_ok()
-            && let Some(tail) = self.raw.get_mut(pos..)
-            && !tail.is_empty()
-        {
-            tail.rotate_right(1);
-        }
-    }
-}
 
 /// The container a frame of the body stands for (only containers of interest get a frame;
 /// the others are skipped).
@@ -334,7 +441,11 @@ struct Decoder {
     raw_key: Label,
     label: Label,
     item: Emotion,
-    chunk: heapless::Vec<u8, CHUNK_CAP>,
+    /// Completion text being gathered: `chunk[..chunk_len]`, of which the first `handed`
+    /// bytes were handed out and are dropped before anything is added.
+    chunk: [u8; CHUNK_CAP],
+    chunk_len: u8,
+    handed: u8,
     carry: [u8; CARRY_CAP],
     carry_len: u8,
     summary: Summary,
@@ -348,8 +459,8 @@ enum Ready {
     Nothing,
     /// `item` is a complete emotion.
     Emotion,
-    /// `chunk` is a complete piece of completion text.
-    Chunk,
+    /// `chunk[..n]` is a complete piece of completion text.
+    Chunk(u8),
 }
 
 impl Decoder {
@@ -366,7 +477,9 @@ impl Decoder {
             raw_key: Label::new(),
             label: Label::new(),
             item: Emotion::default(),
-            chunk: heapless::Vec::new(),
+            chunk: [0; CHUNK_CAP],
+            chunk_len: 0,
+            handed: 0,
             carry: [0; CARRY_CAP],
             carry_len: 0,
             summary: Summary::default(),
@@ -465,8 +578,9 @@ impl Decoder {
             Slot::MetaContextId if !self.top_context => &mut self.summary.context_id,
             Slot::FinishReason => &mut self.summary.finish_reason,
             Slot::Text => &mut self.item.text,
-            Slot::Category => &mut self.item.category,
-            Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => &mut self.label,
+            Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
+                &mut self.label
+            }
             _ => return None,
         })
     }
@@ -578,7 +692,8 @@ impl Decoder {
                     Slot::WonderIndex => self.item.wonder_index = score(),
                     Slot::RawEntry => {
                         if let Some(s) = score() {
-                            self.item.add_raw(self.raw_key, s);
+                            let label = Category::parse(self.raw_key.as_str());
+                            self.item.raw.add(label, s);
                         }
                     }
                     Slot::Count(c) => {
@@ -619,52 +734,101 @@ impl Decoder {
     fn end_string(&mut self, slot: Slot) -> bool {
         let label = self.label.as_str();
         match slot {
+            Slot::Category => self.item.category = Some(Category::parse(label)),
             Slot::IntensityLevel => self.item.intensity_level = Some(IntensityLevel::parse(label)),
             Slot::Complexity => self.item.complexity = Some(Complexity::parse(label)),
             Slot::DiscoveryLevel => self.item.discovery_level = Some(DiscoveryLevel::parse(label)),
-            Slot::Content => return self.flush_chunk(),
+            Slot::Content => return self.flush_chunk(true),
             _ => {}
         }
         false
     }
 
-    /// Appends completion text; a full chunk is handed out, the bytes beyond it (at most one
-    /// escape's worth) wait in `carry`.
-    fn push_content(&mut self, bytes: &[u8]) -> bool {
-        let room = CHUNK_CAP - self.chunk.len();
-        let (now, later) = bytes.split_at(room.min(bytes.len()));
-        let _ = self.chunk.extend_from_slice(now);
-        let n = later.len().min(CARRY_CAP);
-        if let (Some(dst), Some(src)) = (self.carry.get_mut(..n), later.get(..n)) {
-            self.carry_len = crate::text::copy_bytes(dst, src) as u8;
+    /// Drops the bytes handed out by the last [`Decoder::take`], keeping what followed them
+    /// (the start of a character the chunk cut).
+    fn settle(&mut self) {
+        let handed = usize::from(core::mem::take(&mut self.handed));
+        let len = usize::from(self.chunk_len);
+        if handed > 0 && handed <= len {
+            self.chunk.copy_within(handed..len, 0);
+            self.chunk_len = (len - handed) as u8;
         }
-        self.chunk.is_full() && self.flush_chunk()
     }
 
-    /// Moves carried bytes into the (just emptied) chunk.
+    /// Appends completion text; a full chunk is made ready, the bytes beyond it (at most one
+    /// escape's worth) wait in `carry`.
+    fn push_content(&mut self, bytes: &[u8]) -> bool {
+        self.settle();
+        let mut rest = bytes;
+        loop {
+            let len = usize::from(self.chunk_len);
+            let n = crate::text::copy_bytes(self.chunk.get_mut(len..).unwrap_or(&mut []), rest);
+            self.chunk_len = (len + n) as u8;
+            rest = rest.get(n..).unwrap_or(&[]);
+            if usize::from(self.chunk_len) < CHUNK_CAP {
+                return false;
+            }
+            if self.flush_chunk(false) {
+                let n = crate::text::copy_bytes(&mut self.carry, rest);
+                self.carry_len = n as u8;
+                return true;
+            }
+            // Bytes that were not UTF-8 were dropped: there is room again.
+        }
+    }
+
+    /// Moves carried bytes into the chunk, once the last piece was taken.
     fn drain_carry(&mut self) -> bool {
         let n = usize::from(core::mem::take(&mut self.carry_len));
         let carry = self.carry;
         self.push_content(carry.get(..n).unwrap_or(&[]))
     }
 
-    /// Marks a non-empty chunk ready.
-    fn flush_chunk(&mut self) -> bool {
-        if self.chunk.is_empty() {
-            return false;
+    /// Makes the whole characters gathered so far ready (`last`: the string ended, so an
+    /// unfinished character is dropped too). Bytes that are not UTF-8 are dropped. Before the
+    /// end of the string, only a full chunk is handed out, so pieces depend on the content
+    /// alone, never on how it arrived.
+    fn flush_chunk(&mut self, last: bool) -> bool {
+        self.settle();
+        loop {
+            let len = usize::from(self.chunk_len);
+            let bytes = self.chunk.get(..len).unwrap_or(&[]);
+            let (valid, bad) = match core::str::from_utf8(bytes) {
+                Ok(_) => (len, 0),
+                Err(e) => (e.valid_up_to(), e.error_len().unwrap_or(0)),
+            };
+            if bad > 0 {
+                self.chunk
+                    .copy_within(valid.saturating_add(bad).min(len)..len, valid);
+                self.chunk_len = (len - bad.min(len - valid)) as u8;
+                if !last {
+                    return false;
+                }
+                continue;
+            }
+            if last {
+                // An unfinished character at the end of the string is dropped.
+                self.chunk_len = valid as u8;
+            }
+            if valid == 0 {
+                return false;
+            }
+            self.ready = Ready::Chunk(valid as u8);
+            return true;
         }
-        self.ready = Ready::Chunk;
-        true
     }
 
-    /// Hands out the ready output, leaving its storage empty for the next one.
-    fn take(&mut self) -> Option<Output> {
+    /// Hands out the ready output; it stays in place (borrowed) until the decoder reads on.
+    fn take(&mut self) -> Option<Output<'_>> {
         match core::mem::replace(&mut self.ready, Ready::Nothing) {
             Ready::Nothing => None,
-            Ready::Emotion => Some(Output::Emotion(core::mem::take(&mut self.item))),
-            Ready::Chunk => Some(Output::Content(Chunk {
-                bytes: core::mem::take(&mut self.chunk),
-            })),
+            Ready::Emotion => Some(Output::Emotion(&self.item)),
+            Ready::Chunk(n) => {
+                self.handed = n;
+                let bytes = self.chunk.get(..usize::from(n)).unwrap_or(&[]);
+                // `flush_chunk` checked these bytes.
+                Some(Output::Content(core::str::from_utf8(bytes).unwrap_or("")))
+            }
         }
     }
 }
@@ -747,7 +911,7 @@ impl SuccessParser {
     ///
     /// # Errors
     /// The body is not valid JSON (see [`JsonError`]); the error repeats on later calls.
-    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Output>), JsonError> {
+    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Output<'_>>), JsonError> {
         let n = self.read(input)?;
         Ok((n, self.dec.take()))
     }
@@ -759,6 +923,7 @@ impl SuccessParser {
     /// # Errors
     /// As [`SuccessParser::feed`].
     pub fn read(&mut self, input: &[u8]) -> Result<usize, JsonError> {
+        self.dec.settle();
         if self.dec.ready != Ready::Nothing || (self.dec.carry_len > 0 && self.dec.drain_carry()) {
             return Ok(0);
         }
@@ -767,7 +932,7 @@ impl SuccessParser {
             let rest = input.get(pos..).unwrap_or(&[]);
             // Completion text: never read more raw bytes than the chunk has room for.
             let limit = if self.dec.in_content() {
-                (CHUNK_CAP - self.dec.chunk.len()).max(1)
+                (CHUNK_CAP - usize::from(self.dec.chunk_len)).max(1)
             } else {
                 rest.len()
             };
@@ -788,7 +953,7 @@ impl SuccessParser {
     }
 
     /// Hands out the waiting output, if any.
-    pub fn take_output(&mut self) -> Option<Output> {
+    pub fn take_output(&mut self) -> Option<Output<'_>> {
         self.dec.take()
     }
 
@@ -798,7 +963,7 @@ impl SuccessParser {
     /// # Errors
     /// [`JsonError::Incomplete`] when the body stopped inside the document, or the error
     /// [`SuccessParser::feed`] returned.
-    pub fn finish(&mut self) -> Result<Option<Output>, JsonError> {
+    pub fn finish(&mut self) -> Result<Option<Output<'_>>, JsonError> {
         self.end()?;
         Ok(self.dec.take())
     }
@@ -812,7 +977,7 @@ impl SuccessParser {
     pub fn end(&mut self) -> Result<bool, JsonError> {
         if self.dec.ready != Ready::Nothing
             || (self.dec.carry_len > 0 && self.dec.drain_carry())
-            || self.dec.flush_chunk()
+            || self.dec.flush_chunk(true)
         {
             return Ok(true);
         }

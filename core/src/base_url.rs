@@ -131,6 +131,29 @@ impl<'a> BaseUrl<'a> {
         })
     }
 
+    /// Whether the host is this machine: `localhost` (and names under `.localhost`, RFC 6761
+    /// §6.3), an IPv4 address in 127.0.0.0/8, or `[::1]`. Only then may the key travel
+    /// without TLS by default.
+    pub fn is_loopback(&self) -> bool {
+        let h = self.host.as_bytes();
+        let lower_eq = |a: &[u8], b: &[u8]| a.eq_ignore_ascii_case(b);
+        if lower_eq(h, b"localhost")
+            || (h.len() > 10 && lower_eq(h.get(h.len() - 10..).unwrap_or(&[]), b".localhost"))
+            || h == b"[::1]"
+        {
+            return true;
+        }
+        // Dotted-quad IPv4 starting with 127.
+        let mut parts = 0;
+        for part in self.host.split('.') {
+            if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            parts += 1;
+        }
+        parts == 4 && self.host.starts_with("127.")
+    }
+
     /// `true` when [`BaseUrl::port`] is the scheme's default (443 for https, 80 for http), so
     /// the `Host` header carries no port.
     pub const fn is_default_port(&self) -> bool {
@@ -214,6 +237,30 @@ fn parse_port(p: &str) -> Result<u16, UrlError> {
     match u16::try_from(v) {
         Ok(port) if port != 0 => Ok(port),
         _ => Err(UrlError::BadPort),
+    }
+}
+
+#[cfg(test)]
+mod loopback_tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for (url, want) in [
+            ("http://localhost:8787/v2", true),
+            ("http://LOCALHOST/v2", true),
+            ("http://sim.localhost/v2", true),
+            ("http://127.0.0.1:1/v2", true),
+            ("http://127.200.3.4/v2", true),
+            ("http://[::1]:9/v2", true),
+            ("http://10.77.0.1/v2", false),
+            ("http://127.0.0.1.example.com/v2", false),
+            ("http://localhost.example.com/v2", false),
+            ("http://1270.0.0.1/v2", false),
+            ("http://api.kaikostudios.xyz/v2", false),
+        ] {
+            assert_eq!(BaseUrl::parse(url).unwrap().is_loopback(), want, "{url}");
+        }
     }
 }
 

@@ -1,53 +1,68 @@
-//! [`Call`]: one logical API call, all of its attempts, as a sans-IO state machine.
+//! [`Call`]: one logical API call, all of its attempts, as a sans-IO state machine that says
+//! what to do next.
 //!
-//! The call never touches a socket or a clock. The adapter that drives it repeats:
+//! The call never touches a socket or a clock. A driver asks [`Call::poll_action`] and does
+//! what the [`Action`] says, reporting back; it keeps no state of its own beyond the open
+//! connection and the bytes it read but the call has not taken yet:
 //!
-//! 1. [`Call::poll_transmit`] — if a request is due, it is written into the adapter's buffer;
-//!    the adapter sends it (connecting first if it has no usable connection, after telling the
-//!    call with [`Call::handle_connecting`] so the connect deadline applies).
-//! 2. [`Call::handle_input`] — every byte received, in whatever pieces they arrive; the return
-//!    value says how many were taken (the rest must be offered again after step 3).
-//! 3. [`Call::poll_event`] — results as they are decoded, then either
-//!    [`Event::RetryScheduled`] or the final [`Event::Done`].
-//! 4. [`Call::poll_timeout`] / [`Call::handle_timeout`] — sleep until the instant returned (or
-//!    until bytes arrive) and report it; [`Call::handle_connection_lost`] for transport failures.
+//! | [`Action`] | the driver does | and reports |
+//! |---|---|---|
+//! | `Event(e)` | hands `e` to the caller (it borrows the call) | — |
+//! | `Connect { deadline }` | keeps its open connection, or opens one (TLS if the base URL says `https`) | [`Call::handle_connected`] or [`Call::handle_connection_lost`] |
+//! | `Transmit { deadline }` | [`Call::poll_transmit`] into its buffer, writes all of it | [`Call::handle_transmitted`] or `handle_connection_lost` |
+//! | `Receive { deadline }` | reads | [`Call::handle_input`] with the bytes (offering again what it did not take), or `handle_connection_lost` (end of stream is [`ConnectionLost::Closed`]) |
+//! | `Sleep { until }` | sleeps (an open connection stays open) | — |
+//! | `Close` | closes its connection | — |
+//! | `Done(outcome)` | returns the outcome (an open connection may serve the next call) | — |
+//!
+//! An I/O operation that reaches its `deadline` is simply abandoned: the next `poll_action`
+//! sees the time and fails the attempt. Every entry point that takes `now` enforces every
+//! deadline, so a peer that never pauses still ends at its deadline.
 //!
 //! ```text
-//!            new()                    poll_transmit            first byte
-//!   ┌────────► Due ──handle_connecting──► Connecting ─────────► AwaitHead ───► Body ──┐
-//!   │           │  └───────────────poll_transmit──────────────────┘               │
-//!   │           │                                                                   │
-//!   │ retry at  │       timeout / connection lost / malformed / 429 or 5xx            │
-//!   └── (backoff) ◄──────────────────────────────────────────────────────────────────┤
-//!                            success / stop decided by the retry policy            ▼
-//!                                                                                 Done
+//!             new()
+//!   ┌──────► Backoff ──due, no connection──► Connecting ──handle_connected──┐
+//!   │           │ due, connection kept                                      ▼
+//!   │           └─────────────────────────────────────────────────────► Ready
+//!   │                                                      poll_transmit │
+//!   │  (a reused connection dies before the first byte:                   ▼
+//!   │   straight back to Connecting, not counted as an attempt)       Sending
+//!   │                                                  handle_transmitted │
+//!   │   timeout / connection lost / malformed / 429 or 5xx                ▼
+//!   └── Retry event ◄──────────────────────────────────────── AwaitHead ──► Body
+//!                      success, or stop decided by the retry policy          │
+//!                                                                            ▼
+//!                                                                          Done
 //! ```
 //!
 //! Guarantees: every attempt of one call carries the same `Idempotency-Key`; the outcome does
 //! not depend on how the response bytes are split; no input makes the call panic; a call
-//! always ends, at the latest at the policy's deadline. Results of an attempt that is later
-//! abandoned (a connection reset mid-body) are followed by [`Event::RetryScheduled`]: a consumer
-//! that accumulates [`Event::Content`] discards what it gathered when it sees that event.
+//! always ends, at the latest at the policy's deadline; a method called out of order gets an
+//! [`OrderError`], never a silent no-op. Results of an attempt that is later abandoned are
+//! followed by [`Event::RetryScheduled`]: a consumer that gathers [`Event::Content`] discards
+//! what it gathered when it sees that event.
 
-use crate::analysis::{Chunk, Emotion, Output, SuccessParser, Summary};
+mod outcome;
+mod sink;
+
+pub use outcome::{Cause, ConnectionLost, Failure, Phase, ProtocolError, Retry, Success};
+
+use crate::analysis::{Emotion, Output};
 use crate::base_url::BaseUrl;
-use crate::error::{ApiError, ErrorBody, REQUEST_ID_CAP};
-use crate::http::{
-    BodyDecoder, BodyError, ContentType, Framing, HeadError, HeadParser, RateLimit, ResponseHead,
-};
+use crate::http::{BodyDecoder, Framing, HeadParser, ResponseHead};
 use crate::idempotency::{IdempotencyKey, SplitMix64};
-use crate::json::JsonError;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
 use crate::retry::{self, Decision, Policy, Stop};
-use crate::stream::{SseDecoder, SseItem};
-use crate::text::Text;
 use crate::time::{Duration, Instant};
+
+use sink::Sink;
 
 /// Everything about the client that does not change from call to call.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct Config<'a> {
-    /// Where requests go.
+    /// Where requests go; its scheme decides whether the connection must use TLS.
     pub base_url: BaseUrl<'a>,
     /// The key sent with every request.
     pub api_key: ApiKey<'a>,
@@ -59,6 +74,9 @@ pub struct Config<'a> {
     pub policy: Policy,
     /// Largest response head accepted, in bytes.
     pub max_head: usize,
+    /// Send the key over `http://` to a host that is not loopback (see
+    /// [`Config::allow_cleartext_key`]).
+    pub cleartext_key: bool,
 }
 
 impl<'a> Config<'a> {
@@ -71,192 +89,213 @@ impl<'a> Config<'a> {
             user_agent: USER_AGENT,
             policy: Policy::DEFAULT,
             max_head: crate::http::DEFAULT_MAX_HEAD,
+            cleartext_key: false,
         }
     }
 
+    /// Allows sending the key without TLS to a host that is not loopback. Without it, such
+    /// a call is [`Refused::CleartextKey`] before anything is sent: anyone on the path
+    /// would read the key.
+    #[must_use]
+    pub fn allow_cleartext_key(mut self) -> Self {
+        self.cleartext_key = true;
+        self
+    }
+
     /// A configuration whose base URL follows from the key's prefix (`kaiko_live_` →
-    /// production, `kaiko_test_` → staging); `None` for other keys.
+    /// production, `kaiko_test_` → staging), over HTTPS; `None` for other keys.
     pub fn for_key(api_key: ApiKey<'a>) -> Option<Self> {
         api_key
             .environment()
             .base_url()
             .map(|base| Self::new(api_key, base))
     }
-}
 
-/// How the transport failed, as the adapter reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum ConnectionLost {
-    /// Name resolution failed.
-    Dns,
-    /// The peer refused or the connection could not be set up.
-    Refused,
-    /// TLS handshake or record failure.
-    Tls,
-    /// The peer reset the connection.
-    Reset,
-    /// The peer closed the connection (end of stream).
-    Closed,
-    /// Any other I/O error.
-    Io,
-}
+    /// Replaces the retry policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
 
-/// The phase a deadline belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Phase {
-    /// Setting up the connection.
-    Connect,
-    /// Waiting for the first response byte.
-    FirstByte,
-    /// Receiving the rest of the response.
-    Response,
-    /// The whole call.
-    Call,
-}
+    /// Chooses how the key is sent.
+    #[must_use]
+    pub fn with_auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
 
-/// A response that could not be decoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum ProtocolError {
-    /// The status line or headers.
-    Head(HeadError),
-    /// The body framing (chunked encoding, truncated body).
-    Body(BodyError),
-    /// The JSON of a success body.
-    Json(JsonError),
-    /// An event of a streamed success body was neither JSON nor the `[DONE]` marker.
-    StreamData,
-}
-
-/// What made an attempt fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-// No allocator: the API error is kept inline, whatever it costs the other variants.
-#[allow(clippy::large_enum_variant)]
-pub enum Cause {
-    /// The API answered with an error status.
-    Api(ApiError),
-    /// The transport failed.
-    Connection(ConnectionLost),
-    /// A deadline passed.
-    Timeout(Phase),
-    /// The response was malformed.
-    Protocol(ProtocolError),
-}
-
-/// The outcome of a successful call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Success {
-    /// HTTP status (2xx).
-    pub status: u16,
-    /// Top-level facts of the body.
-    pub summary: Summary,
-    /// `X-RateLimit-*` of the response.
-    pub rate_limit: RateLimit,
-    /// A request-id header, if the server sent one.
-    pub request_id: Text<REQUEST_ID_CAP>,
-    /// When `X-RateLimit-Remaining` was 0: the earliest instant the next call should start
-    /// (pass it to [`Call::set_not_before`] of the next call).
-    pub resume_at: Option<Instant>,
-    /// Attempts made, this one included.
-    pub attempts: u8,
-    /// The response announced deprecation (spec §8).
-    pub deprecated: bool,
-}
-
-/// The outcome of a failed call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Failure {
-    /// What made the last attempt fail.
-    pub cause: Cause,
-    /// Why no further attempt was made.
-    pub stop: Stop,
-    /// Attempts made.
-    pub attempts: u8,
-}
-
-/// What a call reports, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Event {
-    /// An emotion item of the response.
-    Emotion(Emotion),
-    /// A piece of completion text (chat; streamed or not).
-    Content(Chunk),
-    /// The attempt failed and another one will start at `at`. Discard partial results.
-    RetryScheduled {
-        /// Which retry this will be (1 for the first retry).
-        retry: u8,
-        /// The policy's retry limit.
-        max_retries: u8,
-        /// When the retry is due.
-        at: Instant,
-        /// `at - now` when it was scheduled.
-        delay: Duration,
-        /// Why the attempt failed.
-        cause: Cause,
-    },
-    /// The call is over.
-    Done(Result<Success, Failure>),
-}
-
-/// `poll_transmit` could not write the request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct BufferTooSmall {
-    /// Bytes the request needs.
-    pub needed: usize,
-}
-
-impl core::fmt::Display for BufferTooSmall {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "transmit buffer too small: {} bytes needed", self.needed)
+    /// Replaces the `User-Agent`.
+    #[must_use]
+    pub fn with_user_agent(mut self, user_agent: &'a str) -> Self {
+        self.user_agent = user_agent;
+        self
     }
 }
 
-impl core::error::Error for BufferTooSmall {}
+/// What a call reports to its caller, borrowed from the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An emotion item of the response.
+    Emotion(&'a Emotion),
+    /// A piece of completion text (chat; streamed or not): whole UTF-8 characters.
+    Content(&'a str),
+    /// The attempt failed and another one will start at [`Retry::at`]: discard the
+    /// attempt's partial results.
+    RetryScheduled(&'a Retry),
+}
+
+/// What the driver must do next (see the [module docs](self)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use]
+pub enum Action<'a> {
+    /// Hand this to the caller.
+    Event(Event<'a>),
+    /// Have a connection to the base URL ready by `deadline`: the one kept from an earlier
+    /// exchange, or a new one (TLS when the base URL is `https`).
+    Connect {
+        /// When the connect deadline passes.
+        deadline: Instant,
+    },
+    /// Take the request with [`Call::poll_transmit`] and write all of it by `deadline`.
+    Transmit {
+        /// When the first-byte deadline passes.
+        deadline: Instant,
+    },
+    /// Read and pass what arrives to [`Call::handle_input`], until `deadline` at most.
+    Receive {
+        /// When the current phase's deadline passes.
+        deadline: Instant,
+    },
+    /// Nothing to do until `until` (a backoff, a rate-limit wait).
+    Sleep {
+        /// When to ask again.
+        until: Instant,
+    },
+    /// Close the connection: it must not carry another request. Then ask again.
+    Close,
+    /// The call is over.
+    Done(Result<&'a Success, &'a Failure>),
+}
+
+/// Why [`Call::new`] refused to start a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Refused {
+    /// The request is invalid, with the status and code the server would have answered.
+    Invalid(Invalid),
+    /// The base URL is `http://` to a host that is not loopback: the key would travel in
+    /// clear text. Use `https://`, or opt in with [`Config::allow_cleartext_key`].
+    CleartextKey,
+}
+
+impl core::fmt::Display for Refused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Refused::Invalid(e) => write!(f, "invalid request: {e}"),
+            Refused::CleartextKey => f.write_str(
+                "refusing to send the API key without TLS to a host that is not loopback",
+            ),
+        }
+    }
+}
+
+impl core::error::Error for Refused {}
+
+impl From<Invalid> for Refused {
+    fn from(e: Invalid) -> Self {
+        Refused::Invalid(e)
+    }
+}
+
+/// A method was called when the call's state does not expect it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum OrderError {
+    /// The call is over.
+    Finished,
+    /// The call has started its first attempt: what it fixes (the key, the start) is fixed.
+    Started,
+    /// The call did not ask for this (see [`Call::poll_action`]).
+    Unexpected,
+}
+
+impl core::fmt::Display for OrderError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            OrderError::Finished => "the call is over",
+            OrderError::Started => "the call has already started",
+            OrderError::Unexpected => "the call did not ask for this",
+        })
+    }
+}
+
+impl core::error::Error for OrderError {}
+
+/// [`Call::poll_transmit`] could not hand out the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum TransmitError {
+    /// The buffer is too small; the call is unchanged and the caller may try again.
+    BufferTooSmall {
+        /// Bytes the request needs.
+        needed: usize,
+    },
+    /// The call did not ask for a transmit.
+    Order(OrderError),
+    /// The request no longer writes (cannot happen after [`Call::new`] accepted it).
+    Invalid(Invalid),
+}
+
+impl core::fmt::Display for TransmitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TransmitError::BufferTooSmall { needed } => {
+                write!(f, "transmit buffer too small: {needed} bytes needed")
+            }
+            TransmitError::Order(e) => write!(f, "transmit out of order: {e}"),
+            TransmitError::Invalid(e) => write!(f, "invalid request: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for TransmitError {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// The next attempt may start at `due`.
-    Due,
-    /// The adapter is connecting.
+    Backoff,
+    /// The driver is connecting.
     Connecting,
-    /// Request handed out, no response byte yet.
+    /// A connection is ready for the request.
+    Ready,
+    /// The request was handed out; the driver is writing it.
+    Sending,
+    /// The request is out, no response head yet.
     AwaitHead,
     /// Reading the body.
     Body,
-    /// The body ended; outputs may still be pending before `Done`.
+    /// The body ended; outputs may still wait before the outcome.
     Finishing,
-    /// `Done` was queued.
-    Finished,
+    /// The outcome is in the sink.
+    Done,
 }
 
-/// Where body bytes go. Only one decoder exists at a time, so the call's size is that of
-/// the largest, not their sum.
-#[derive(Debug)]
-enum Sink {
-    /// No response body yet.
-    Idle,
-    /// A JSON success body.
-    Json(SuccessParser),
-    /// A `text/event-stream` success body: one JSON document per event.
-    Sse {
-        events: SseDecoder,
-        json: SuccessParser,
-        /// Bytes of a `[DONE]` marker matched so far in the current event.
-        done_marker: u8,
-        event_started: bool,
-        /// The event ended; its document is checked and the parser reset once its last
-        /// output has been taken.
-        closing: bool,
-    },
-    /// An error body.
-    Error(ErrorBody),
+/// What the call knows of the driver's connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Conn {
+    /// None open (or unknown, before the first connect).
+    None,
+    /// Opened for this attempt.
+    Fresh,
+    /// It carried an exchange before the current request.
+    Reused,
 }
 
 /// Writes `request` as `config` sends it, with the call's `Idempotency-Key`.
@@ -285,20 +324,23 @@ pub struct Call<'a> {
     idempotency_key: IdempotencyKey,
     rng: SplitMix64,
     state: State,
+    conn: Conn,
+    /// The driver must close its connection before anything else.
+    close: bool,
+    /// A [`Retry`] in the sink has not been handed out yet.
+    retry_pending: bool,
+    /// The free resend of this attempt (after a dead reused connection) was used.
+    resent: bool,
     attempts: u8,
     due: Instant,
     phase_deadline: Instant,
     response_deadline: Instant,
     call_deadline: Instant,
     clock: Option<(Instant, u64)>,
-    keep_alive: bool,
     head_parser: HeadParser,
     head: Option<ResponseHead>,
     body: BodyDecoder,
     sink: Sink,
-    control: Option<Event>,
-    /// `now` of the latest input, for finishing a body from `poll_event`.
-    last_now: Instant,
 }
 
 const SEED_STREAM_JITTER: u64 = 0x6a09_e667_f3bc_c909;
@@ -309,47 +351,61 @@ impl<'a> Call<'a> {
     ///
     /// `seed` must come from the device's entropy: it fixes the `Idempotency-Key` shared by
     /// all attempts and the backoff jitter (a fleet sharing one seed would retry in lockstep).
+    ///
+    /// # Errors
+    /// The request is invalid (with the status and code the server would have answered), or
+    /// the key would travel in clear text ([`Refused::CleartextKey`]).
     pub fn new(
         config: &Config<'a>,
         request: Request<'a>,
         seed: u64,
         now: Instant,
-    ) -> Result<Self, Invalid> {
+    ) -> Result<Self, Refused> {
+        let base = &config.base_url;
+        if !base.tls && !base.is_loopback() && !config.cleartext_key {
+            return Err(Refused::CleartextKey);
+        }
         request.validate()?;
         let idempotency_key = IdempotencyKey::from_seed(seed);
         // A dry run into an empty buffer validates the head strings without writing anything.
-        // It runs before the call exists, so the call is built once, in place.
         if let Err(WriteError::Invalid(e)) =
             write_request(&request, config, idempotency_key.as_str(), &mut [])
         {
-            return Err(e);
+            return Err(Refused::Invalid(e));
         }
         Ok(Call {
             request,
             config: *config,
             idempotency_key,
             rng: SplitMix64::new(seed ^ SEED_STREAM_JITTER),
-            state: State::Due,
+            state: State::Backoff,
+            conn: Conn::None,
+            close: false,
+            retry_pending: false,
+            resent: false,
             attempts: 0,
             due: now,
             phase_deadline: Instant::MAX,
             response_deadline: Instant::MAX,
             call_deadline: config.policy.deadline.map_or(Instant::MAX, |d| now + d),
             clock: None,
-            keep_alive: true,
             head_parser: HeadParser::new(config.max_head),
             head: None,
             body: BodyDecoder::new(Framing::Empty),
             sink: Sink::Idle,
-            control: None,
-            last_now: now,
         })
     }
 
     /// Uses a caller-chosen `Idempotency-Key` (for example one persisted across a reboot so a
-    /// retried operation is still recognised). Call before the first transmit.
-    pub fn set_idempotency_key(&mut self, key: IdempotencyKey) {
+    /// retried operation is still recognised).
+    ///
+    /// # Errors
+    /// [`OrderError::Started`] once the first attempt has begun: the key of a call never
+    /// changes between its attempts.
+    pub fn set_idempotency_key(&mut self, key: IdempotencyKey) -> Result<(), OrderError> {
+        self.check_unstarted()?;
         self.idempotency_key = key;
+        Ok(())
     }
 
     /// The `Idempotency-Key` sent with every attempt of this call.
@@ -358,9 +414,20 @@ impl<'a> Call<'a> {
     }
 
     /// Delays the first attempt until `at` (e.g. a previous call's [`Success::resume_at`]).
-    pub fn set_not_before(&mut self, at: Instant) {
-        if self.state == State::Due && self.attempts == 0 {
-            self.due = self.due.max(at);
+    ///
+    /// # Errors
+    /// [`OrderError::Started`] once the first attempt has begun.
+    pub fn set_not_before(&mut self, at: Instant) -> Result<(), OrderError> {
+        self.check_unstarted()?;
+        self.due = self.due.max(at);
+        Ok(())
+    }
+
+    fn check_unstarted(&self) -> Result<(), OrderError> {
+        match self.state {
+            State::Done => Err(OrderError::Finished),
+            State::Backoff if self.attempts == 0 => Ok(()),
+            _ => Err(OrderError::Started),
         }
     }
 
@@ -375,109 +442,213 @@ impl<'a> Call<'a> {
         self.attempts
     }
 
-    /// `true` once [`Event::Done`] has been queued.
+    /// `true` once the outcome is decided.
     pub fn is_done(&self) -> bool {
-        self.state == State::Finished
+        self.state == State::Done
     }
 
-    /// Whether the connection of the last attempt may carry another request. `false` after
-    /// any failure of the transport or the framing, after `Connection: close`, and after a
-    /// close-delimited body.
-    pub fn keep_alive(&self) -> bool {
-        self.keep_alive && matches!(self.state, State::Due | State::Finished)
+    /// The HTTP method of the request (GET requests carry no body).
+    pub fn method(&self) -> Method {
+        self.request.method()
     }
 
-    /// The adapter starts connecting now: arms the connect deadline.
-    pub fn handle_connecting(&mut self, now: Instant) {
-        if self.state == State::Due && now >= self.due {
+    /// Where the call connects, and whether over TLS.
+    pub fn base_url(&self) -> &BaseUrl<'a> {
+        &self.config.base_url
+    }
+
+    /// The outcome, once the call is over.
+    pub fn outcome(&self) -> Option<Result<&Success, &Failure>> {
+        match &self.sink {
+            Sink::Done(r) => Some(r.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// What the driver must do next. Applies every deadline that `now` has reached first.
+    pub fn poll_action(&mut self, now: Instant) -> Action<'_> {
+        self.expire(now);
+        if self.close {
+            self.close = false;
+            self.conn = Conn::None;
+            return Action::Close;
+        }
+        if self.state == State::Finishing && !self.sink.has_output() {
+            self.finish(now);
+            if self.close {
+                self.close = false;
+                self.conn = Conn::None;
+                return Action::Close;
+            }
+        }
+        if self.state == State::Backoff && !self.retry_pending && now >= self.due {
+            self.start_attempt(now);
+        }
+        let deadline = self.phase_deadline.min(self.call_deadline);
+        match self.state {
+            State::Backoff if self.retry_pending => {
+                self.retry_pending = false;
+                match &self.sink {
+                    Sink::Retry(r) => Action::Event(Event::RetryScheduled(r)),
+                    _ => Action::Sleep { until: self.due },
+                }
+            }
+            State::Backoff => Action::Sleep {
+                until: self.due.min(self.call_deadline),
+            },
+            State::Connecting => Action::Connect { deadline },
+            State::Ready | State::Sending => Action::Transmit { deadline },
+            State::AwaitHead | State::Body | State::Finishing => match self.sink.take_output() {
+                Some(Output::Emotion(e)) => Action::Event(Event::Emotion(e)),
+                Some(Output::Content(c)) => Action::Event(Event::Content(c)),
+                // Finishing without output has just been finished above.
+                None => Action::Receive { deadline },
+            },
+            State::Done => match &self.sink {
+                Sink::Done(r) => Action::Done(r.as_ref()),
+                // The outcome is always stored with `State::Done`.
+                _ => Action::Sleep {
+                    until: self.call_deadline,
+                },
+            },
+        }
+    }
+
+    /// The attempt is due: connect, or go straight to the request on a kept connection.
+    fn start_attempt(&mut self, now: Instant) {
+        self.resent = false;
+        self.sink = Sink::Idle;
+        if self.conn == Conn::None {
             self.state = State::Connecting;
             self.phase_deadline = now + self.config.policy.timeouts.connect;
+        } else {
+            self.state = State::Ready;
+            self.phase_deadline = now + self.config.policy.timeouts.first_byte;
         }
     }
 
-    /// If a request is due, writes it into `out` and returns its length. `Ok(None)` while
-    /// waiting (backoff, response outstanding, call over). A buffer that is too small is an
-    /// error carrying the size needed; the call is unchanged and the caller may try again.
+    /// The connection asked for by [`Action::Connect`] is ready. `reused`: it is one the
+    /// driver kept from an earlier exchange (so it may have died while idle).
+    ///
+    /// # Errors
+    /// The call did not ask for a connection.
+    pub fn handle_connected(&mut self, now: Instant, reused: bool) -> Result<(), OrderError> {
+        self.expire(now);
+        match self.state {
+            State::Connecting => {
+                self.conn = if reused { Conn::Reused } else { Conn::Fresh };
+                self.state = State::Ready;
+                Ok(())
+            }
+            State::Done => Err(OrderError::Finished),
+            _ => Err(OrderError::Unexpected),
+        }
+    }
+
+    /// Writes the request into `out` and returns its length; write all of it, then call
+    /// [`Call::handle_transmitted`].
+    ///
+    /// # Errors
+    /// A buffer that is too small (the call is unchanged: try again with `needed` bytes), or
+    /// the call did not ask for a transmit ([`Action::Transmit`]) — including a second
+    /// `poll_transmit` before `handle_transmitted`.
     #[must_use = "the returned bytes must be sent"]
-    pub fn poll_transmit(
-        &mut self,
-        now: Instant,
-        out: &mut [u8],
-    ) -> Result<Option<usize>, BufferTooSmall> {
-        let due = match self.state {
-            State::Due => now >= self.due,
-            State::Connecting => true,
-            _ => false,
-        };
-        if !due || now >= self.call_deadline {
-            return Ok(None);
+    pub fn poll_transmit(&mut self, now: Instant, out: &mut [u8]) -> Result<usize, TransmitError> {
+        self.expire(now);
+        match self.state {
+            State::Ready => {}
+            State::Done => return Err(TransmitError::Order(OrderError::Finished)),
+            _ => return Err(TransmitError::Order(OrderError::Unexpected)),
         }
-        let n = match self.write(out) {
-            Ok(n) => n,
-            Err(WriteError::BufferTooSmall { needed }) => return Err(BufferTooSmall { needed }),
-            // Validated in `new`; the request and head cannot have changed since.
-            Err(WriteError::Invalid(_)) => return Ok(None),
-        };
-        self.attempts = self.attempts.saturating_add(1);
-        self.state = State::AwaitHead;
-        self.phase_deadline = now + self.config.policy.timeouts.first_byte;
-        self.response_deadline = now + self.config.policy.timeouts.response;
-        self.head_parser.reset();
-        self.head = None;
-        self.keep_alive = true;
-        debug!("kaiko: attempt {} sent ({} bytes)", self.attempts, n);
-        Ok(Some(n))
-    }
-
-    fn write(&self, out: &mut [u8]) -> Result<usize, WriteError> {
-        write_request(
+        let n = write_request(
             &self.request,
             &self.config,
             self.idempotency_key.as_str(),
             out,
         )
+        .map_err(|e| match e {
+            WriteError::BufferTooSmall { needed } => TransmitError::BufferTooSmall { needed },
+            WriteError::Invalid(i) => TransmitError::Invalid(i),
+        })?;
+        self.attempts = self.attempts.saturating_add(1);
+        self.state = State::Sending;
+        self.phase_deadline = now + self.config.policy.timeouts.first_byte;
+        self.response_deadline = now + self.config.policy.timeouts.response;
+        self.head_parser.reset();
+        self.head = None;
+        debug!("kaiko: attempt {} handed out ({} bytes)", self.attempts, n);
+        Ok(n)
+    }
+
+    /// All bytes of the request were written.
+    ///
+    /// # Errors
+    /// No request was being written.
+    pub fn handle_transmitted(&mut self, now: Instant) -> Result<(), OrderError> {
+        self.expire(now);
+        match self.state {
+            State::Sending => {
+                self.state = State::AwaitHead;
+                Ok(())
+            }
+            State::Done => Err(OrderError::Finished),
+            _ => Err(OrderError::Unexpected),
+        }
     }
 
     /// Takes response bytes; returns how many were consumed. Fewer than offered means an
-    /// event is waiting: drain [`Call::poll_event`], then offer the rest again. Bytes that
-    /// arrive when no response is expected are discarded and spoil the connection for reuse.
-    pub fn handle_input(&mut self, now: Instant, input: &[u8]) -> usize {
-        self.last_now = now;
+    /// event waits: ask [`Call::poll_action`], then offer the rest again. A passed deadline
+    /// ends the attempt first, whatever the bytes: the rest of that response is consumed and
+    /// dropped (and the connection closed).
+    ///
+    /// # Errors
+    /// The call is not reading a response.
+    pub fn handle_input(&mut self, now: Instant, input: &[u8]) -> Result<usize, OrderError> {
+        self.expire(now);
+        match self.state {
+            // A server may answer before the request is written in full.
+            State::Sending | State::AwaitHead | State::Body | State::Finishing => {}
+            // The attempt just ended (a deadline, a malformed response): the rest of that
+            // response is dropped with the connection.
+            _ if self.close => return Ok(input.len()),
+            State::Done => return Err(OrderError::Finished),
+            _ => return Err(OrderError::Unexpected),
+        }
         let mut used = 0;
         while used < input.len() {
             let rest = input.get(used..).unwrap_or(&[]);
             let n = match self.state {
-                State::AwaitHead => {
+                State::Sending | State::AwaitHead => {
                     self.phase_deadline = self.response_deadline;
                     self.read_head(now, rest)
                 }
-                State::Body if !self.has_output() => self.read_body(now, rest),
-                State::Body => break,
-                _ => {
-                    self.keep_alive = false;
+                State::Body if !self.sink.has_output() => self.read_body(now, rest),
+                State::Finishing if !self.sink.has_output() => {
+                    // Bytes after the end of the response: the connection is out of step.
+                    self.drop_connection();
                     rest.len()
                 }
+                // An event waits, or the attempt is over: the driver asks what next.
+                _ => break,
             };
             used += n;
             if n == 0 {
                 break;
             }
         }
-        if self.state == State::Finishing {
-            self.finish(now);
-        }
-        used
+        Ok(used)
     }
 
     fn read_head(&mut self, now: Instant, input: &[u8]) -> usize {
         match self.head_parser.parse(input) {
             Ok((n, None)) => n,
             Ok((n, Some(head))) => {
-                self.start_body(&head);
+                self.state = State::Body;
+                self.body = BodyDecoder::new(head.framing);
+                self.sink = Sink::for_head(&head);
                 self.head = Some(head);
                 if self.body.is_done() {
                     self.state = State::Finishing;
-                    self.finish(now);
                 }
                 n
             }
@@ -486,25 +657,6 @@ impl<'a> Call<'a> {
                 input.len()
             }
         }
-    }
-
-    fn start_body(&mut self, head: &ResponseHead) {
-        self.state = State::Body;
-        self.keep_alive = head.keep_alive;
-        self.body = BodyDecoder::new(head.framing);
-        self.sink = if !(200..300).contains(&head.status) {
-            Sink::Error(ErrorBody::new())
-        } else if head.content_type == ContentType::EventStream {
-            Sink::Sse {
-                events: SseDecoder::new(),
-                json: SuccessParser::new(),
-                done_marker: 0,
-                event_started: false,
-                closing: false,
-            }
-        } else {
-            Sink::Json(SuccessParser::new())
-        };
     }
 
     /// Decodes one slice of body bytes; returns bytes consumed.
@@ -517,7 +669,7 @@ impl<'a> Call<'a> {
             }
         };
         let data = decoded.data;
-        let taken = match self.feed_sink(data) {
+        let taken = match self.sink.read(data) {
             Ok(k) => k,
             Err(e) => {
                 self.fail_attempt(now, Cause::Protocol(e), None);
@@ -537,155 +689,47 @@ impl<'a> Call<'a> {
         decoded.consumed
     }
 
-    /// Feeds payload bytes to the current sink; returns how many it took.
-    fn feed_sink(&mut self, data: &[u8]) -> Result<usize, ProtocolError> {
-        match &mut self.sink {
-            Sink::Error(error) => {
-                error.feed(data);
-                Ok(data.len())
-            }
-            Sink::Json(json) => json.read(data).map_err(ProtocolError::Json),
-            Sink::Sse { .. } => self.feed_sse(data),
-            Sink::Idle => Ok(data.len()),
-        }
-    }
-
-    fn feed_sse(&mut self, data: &[u8]) -> Result<usize, ProtocolError> {
-        const DONE: &[u8] = b"[DONE]";
-        let Sink::Sse {
-            events,
-            json,
-            done_marker,
-            event_started,
-            closing,
-        } = &mut self.sink
-        else {
-            return Ok(data.len());
-        };
-        let mut used = 0;
-        loop {
-            if json.has_output() {
-                return Ok(used);
-            }
-            if *closing {
-                if json.end().map_err(ProtocolError::Json)? {
-                    continue; // the event's last piece of text waits to be taken
-                }
-                json.reset();
-                *closing = false;
-            }
-            let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) else {
-                return Ok(used);
-            };
-            let (n, item) = events.next(rest).unwrap_or_else(|e| match e {});
-            match item {
-                Some(SseItem::Data(d)) => {
-                    // `data: [DONE]` ends an OpenAI-style stream; any other data is one JSON
-                    // document per event.
-                    if *done_marker > 0 || (!*event_started && d.first() == Some(&b'[')) {
-                        for &b in d {
-                            if DONE.get(usize::from(*done_marker)) != Some(&b) {
-                                return Err(ProtocolError::StreamData);
-                            }
-                            *done_marker = done_marker.saturating_add(1);
-                        }
-                        used += n;
-                        continue;
-                    }
-                    *event_started = true;
-                    let k = json.read(d).map_err(ProtocolError::Json)?;
-                    // `d` is the tail of the `n` bytes the decoder consumed, so what the JSON
-                    // parser did not take is given back by consuming less.
-                    used += n - (d.len() - k.min(d.len())).min(n);
-                }
-                Some(SseItem::Dispatch) => {
-                    *closing = *event_started;
-                    *done_marker = 0;
-                    *event_started = false;
-                    used += n;
-                }
-                Some(_) | None => used += n,
-            }
-            if n == 0 {
-                return Ok(used);
-            }
-        }
-    }
-
-    /// Whether a decoded result waits inside the body decoder.
-    fn has_output(&self) -> bool {
-        match &self.sink {
-            Sink::Json(json) | Sink::Sse { json, .. } => json.has_output(),
-            Sink::Error(_) | Sink::Idle => false,
-        }
-    }
-
-    /// The body is complete: flush pending outputs, then queue the outcome.
+    /// The body is complete and its outputs were taken: decide the outcome.
     fn finish(&mut self, now: Instant) {
-        if self.has_output() || self.state != State::Finishing {
-            return;
-        }
         let Some(head) = self.head else { return };
-        match &mut self.sink {
-            Sink::Error(body) => {
-                let mut error = body.finish(&head);
-                let wait = retry::server_wait(
-                    &head,
-                    self.unix_now(now),
-                    self.config.policy.respect_rate_limit,
-                );
-                error.retry_after = wait;
-                self.fail_attempt(now, Cause::Api(error), wait);
-            }
-            Sink::Json(json) => match json.end() {
-                Ok(true) => {} // a last piece of text waits to be taken first
-                Ok(false) => self.succeed(now, &head),
-                Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Json(e)), None),
-            },
-            Sink::Sse { json, closing, .. } => {
-                if *closing {
-                    match json.end() {
-                        Ok(true) => return,
-                        Ok(false) => {
-                            json.reset();
-                            *closing = false;
-                        }
-                        Err(e) => {
-                            return self.fail_attempt(
-                                now,
-                                Cause::Protocol(ProtocolError::Json(e)),
-                                None,
-                            );
-                        }
-                    }
-                }
-                self.succeed(now, &head)
-            }
-            Sink::Idle => {}
+        match self.sink.end() {
+            Ok(true) => return, // a last piece of text waits to be taken first
+            Ok(false) => {}
+            Err(e) => return self.fail_attempt(now, Cause::Protocol(e), None),
         }
-    }
-
-    fn succeed(&mut self, now: Instant, head: &ResponseHead) {
+        if !head.keep_alive {
+            self.drop_connection();
+        } else if self.conn != Conn::None {
+            self.conn = Conn::Reused;
+        }
+        if let Sink::Error(body) = &self.sink {
+            let mut error = body.finish(&head);
+            let wait = retry::server_wait(
+                &head,
+                self.unix_now(now),
+                self.config.policy.respect_rate_limit,
+            );
+            error.retry_after = wait;
+            return self.fail_attempt(now, Cause::Api(error), wait);
+        }
         let resume_at = match (
             head.rate_limit.remaining,
             self.config.policy.respect_rate_limit,
         ) {
-            (Some(0), true) => retry::server_wait(head, self.unix_now(now), true).map(|w| now + w),
+            (Some(0), true) => retry::server_wait(&head, self.unix_now(now), true).map(|w| now + w),
             _ => None,
         };
-        self.state = State::Finished;
-        self.control = Some(Event::Done(Ok(Success {
+        let summary = self.sink.summary();
+        self.state = State::Done;
+        self.sink = Sink::Done(Ok(Success {
             status: head.status,
-            summary: match &self.sink {
-                Sink::Json(json) | Sink::Sse { json, .. } => *json.summary(),
-                Sink::Error(_) | Sink::Idle => Summary::default(),
-            },
+            summary,
             rate_limit: head.rate_limit,
             request_id: head.request_id,
             resume_at,
             attempts: self.attempts,
             deprecated: head.deprecated,
-        })));
+        }));
     }
 
     /// The wall clock at `now`, in milliseconds since the Unix epoch.
@@ -696,22 +740,29 @@ impl<'a> Call<'a> {
         })
     }
 
+    /// The connection cannot carry another request: the driver closes it first.
+    fn drop_connection(&mut self) {
+        if self.conn != Conn::None {
+            self.close = true;
+        }
+        self.conn = Conn::None;
+    }
+
     fn fail_attempt(&mut self, now: Instant, cause: Cause, server_wait: Option<Duration>) {
-        // A result still waiting belongs to the abandoned attempt.
-        self.sink = Sink::Idle;
         let retryable = match &cause {
-            Cause::Api(e) => retry::is_retryable_status(e.status),
+            Cause::Api(e) => {
+                warn!(
+                    "kaiko: attempt {} failed with HTTP {}",
+                    self.attempts, e.status
+                );
+                retry::is_retryable_status(e.status)
+            }
             _ => {
-                self.keep_alive = false;
+                // The rest of that response would be read as the next one's.
+                self.drop_connection();
                 true
             }
         };
-        if let Cause::Api(e) = &cause {
-            warn!(
-                "kaiko: attempt {} failed with HTTP {}",
-                self.attempts, e.status
-            );
-        }
         let decision = retry::decide(
             &self.config.policy,
             &mut self.rng,
@@ -721,12 +772,13 @@ impl<'a> Call<'a> {
             now,
             self.call_deadline,
         );
+        self.phase_deadline = Instant::MAX;
         match decision {
             Decision::Retry { at, delay } => {
-                self.state = State::Due;
+                self.state = State::Backoff;
                 self.due = at;
-                self.phase_deadline = Instant::MAX;
-                self.control = Some(Event::RetryScheduled {
+                self.retry_pending = true;
+                self.sink = Sink::Retry(Retry {
                     retry: self.attempts,
                     max_retries: self.config.policy.max_retries,
                     at,
@@ -734,109 +786,119 @@ impl<'a> Call<'a> {
                     cause,
                 });
             }
-            Decision::Stop(stop) => {
-                self.state = State::Finished;
-                self.control = Some(Event::Done(Err(Failure {
-                    cause,
-                    stop,
-                    attempts: self.attempts,
-                })));
-            }
+            Decision::Stop(stop) => self.end(Failure::new(cause, stop, self.attempts)),
         }
     }
 
-    /// The next event, if any: decoded results first, then retry notices and the outcome.
-    #[must_use]
-    pub fn poll_event(&mut self) -> Option<Event> {
-        if !self.has_output() && self.state == State::Finishing {
-            self.finish(self.last_now);
-        }
-        let ready = match &mut self.sink {
-            Sink::Json(json) | Sink::Sse { json, .. } => json.take_output(),
-            Sink::Error(_) | Sink::Idle => None,
-        };
-        match ready {
-            Some(Output::Emotion(e)) => Some(Event::Emotion(e)),
-            Some(Output::Content(c)) => Some(Event::Content(c)),
-            None => self.control.take(),
-        }
+    fn end(&mut self, failure: Failure) {
+        self.state = State::Done;
+        self.retry_pending = false;
+        self.sink = Sink::Done(Err(failure));
     }
 
-    /// When the call next needs [`Call::handle_timeout`]: a deadline of the current phase,
-    /// the end of a backoff wait, or the call deadline. `None` once the call is over.
-    #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        let phase = match self.state {
-            State::Finished => return None,
-            State::Due => self.due,
-            State::Connecting | State::AwaitHead | State::Body => self.phase_deadline,
-            State::Finishing => self.call_deadline,
-        };
-        Some(phase.min(self.call_deadline))
-    }
-
-    /// Reports that `now` has been reached: a passed deadline fails the attempt (and may
-    /// schedule a retry); the end of a backoff wait makes the next request due.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.state == State::Finished || self.control.is_some() {
-            return;
+    /// Applies the deadlines `now` has reached.
+    fn expire(&mut self, now: Instant) {
+        match self.state {
+            State::Done => return,
+            // The response is complete; only its outputs wait to be taken.
+            State::Finishing => return,
+            _ => {}
         }
         if now >= self.call_deadline {
-            self.keep_alive = false;
-            self.sink = Sink::Idle;
-            self.state = State::Finished;
-            self.control = Some(Event::Done(Err(Failure {
-                cause: Cause::Timeout(Phase::Call),
-                stop: Stop::Deadline,
-                attempts: self.attempts,
-            })));
-            return;
+            if self.state != State::Backoff {
+                self.drop_connection();
+            }
+            return self.end(Failure::new(
+                Cause::Timeout(Phase::Call),
+                Stop::Deadline,
+                self.attempts,
+            ));
         }
         if now < self.phase_deadline {
             return;
         }
         let phase = match self.state {
-            State::Connecting => Phase::Connect,
-            State::AwaitHead => Phase::FirstByte,
+            State::Connecting => {
+                // The request may not have left, but the retry budget must still bound a
+                // dead network.
+                self.attempts = self.attempts.saturating_add(1);
+                Phase::Connect
+            }
+            State::Ready | State::Sending | State::AwaitHead => Phase::FirstByte,
             State::Body => Phase::Response,
-            _ => return,
+            State::Backoff | State::Finishing | State::Done => return,
         };
-        if phase == Phase::Connect {
-            // The connect deadline counts as an attempt: the request may not have left, but
-            // the retry budget must still bound a dead network.
+        if self.state == State::Ready {
+            // Nothing went out: the attempt is not counted twice.
             self.attempts = self.attempts.saturating_add(1);
         }
         self.fail_attempt(now, Cause::Timeout(phase), None);
     }
 
-    /// Reports a transport failure or the peer closing the connection.
+    /// Reports a transport failure, or the peer closing the connection.
+    ///
+    /// A reused connection that fails before any byte of the response arrived (the server
+    /// closed it while idle) is replaced and the request sent again at once, once per
+    /// attempt, without counting an attempt (RFC 9112 §9.3.1).
     pub fn handle_connection_lost(&mut self, now: Instant, lost: ConnectionLost) {
-        self.keep_alive = false;
+        self.expire(now);
+        let was = self.conn;
+        self.conn = Conn::None;
+        // The driver's connection is gone already: nothing to close.
+        self.close = false;
         match self.state {
-            State::Body if lost == ConnectionLost::Closed => match self.body.finish_on_close() {
-                Ok(()) => {
-                    self.state = State::Finishing;
-                    self.finish(now);
-                }
-                Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None),
-            },
             State::Connecting => {
                 self.attempts = self.attempts.saturating_add(1);
                 self.fail_attempt(now, Cause::Connection(lost), None);
             }
-            State::AwaitHead | State::Body => self.fail_attempt(now, Cause::Connection(lost), None),
-            // Connecting without having said so: the due attempt failed to start.
-            State::Due if now >= self.due && self.control.is_none() => {
-                self.attempts = self.attempts.saturating_add(1);
-                self.fail_attempt(now, Cause::Connection(lost), None);
+            // A kept connection died before the request went out: connect again.
+            State::Ready => self.state = State::Connecting,
+            State::Sending | State::AwaitHead
+                if was == Conn::Reused && !self.resent && self.head_parser.bytes_seen() == 0 =>
+            {
+                debug!("kaiko: kept connection was closed by the peer; sending again");
+                self.resent = true;
+                self.attempts = self.attempts.saturating_sub(1);
+                self.state = State::Connecting;
+                self.phase_deadline = now + self.config.policy.timeouts.connect;
             }
-            State::Due | State::Finishing | State::Finished => {}
+            State::Body if lost == ConnectionLost::Closed => match self.body.finish_on_close() {
+                Ok(()) => self.state = State::Finishing,
+                Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None),
+            },
+            State::Sending | State::AwaitHead | State::Body => {
+                self.fail_attempt(now, Cause::Connection(lost), None)
+            }
+            State::Backoff | State::Finishing | State::Done => {}
         }
     }
 
-    /// The HTTP method of the request (GET requests carry no body and no key).
-    pub fn method(&self) -> Method {
-        self.request.method()
+    /// Ends the call now with [`Cause::Cancelled`]; the next action closes a connection that
+    /// was mid-exchange.
+    ///
+    /// # Errors
+    /// [`OrderError::Finished`] when the call was already over.
+    pub fn cancel(&mut self, _now: Instant) -> Result<(), OrderError> {
+        match self.state {
+            State::Done => Err(OrderError::Finished),
+            State::Backoff | State::Finishing => {
+                self.end(Failure::new(
+                    Cause::Cancelled,
+                    Stop::Cancelled,
+                    self.attempts,
+                ));
+                Ok(())
+            }
+            _ => {
+                self.drop_connection();
+                self.end(Failure::new(
+                    Cause::Cancelled,
+                    Stop::Cancelled,
+                    self.attempts,
+                ));
+                Ok(())
+            }
+        }
     }
 }
 

@@ -16,7 +16,7 @@ pub const MESSAGE_CAP: usize = 128;
 /// Capacity of [`ApiError::param`] in bytes.
 pub const PARAM_CAP: usize = 32;
 /// Capacity of request ids in bytes.
-pub const REQUEST_ID_CAP: usize = 64;
+pub use crate::http::REQUEST_ID_CAP;
 /// Capacity of the raw text kept by [`ErrorType::Other`] and [`ErrorCode::Other`].
 pub const RAW_CODE_CAP: usize = 32;
 

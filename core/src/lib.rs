@@ -14,17 +14,26 @@ extern crate std;
 #[macro_use]
 mod fmt;
 
+// The client API: configuration, requests, the call, its events and outcomes, errors, policy.
 pub mod analysis;
 pub mod base_url;
 pub mod call;
 pub mod error;
-pub mod http;
 pub mod idempotency;
-pub mod json;
 pub mod key;
 pub mod request;
 pub mod retry;
 pub mod score;
-pub mod stream;
 pub mod text;
 pub mod time;
+
+// The parsers, reachable for fuzzing and benchmarks but not part of the versioned API (as
+// httparse does with its `_benchable` module): they may change in any release.
+#[doc(hidden)]
+pub mod http;
+#[doc(hidden)]
+pub mod json;
+#[doc(hidden)]
+pub mod stream;
+
+pub use http::{REQUEST_ID_CAP, RateLimit, RetryAfter};

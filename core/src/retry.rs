@@ -38,10 +38,10 @@ pub const DEFAULT_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Timeouts {
-    /// From [`Call::handle_connecting`](crate::call::Call::handle_connecting) to the request
-    /// being handed out.
+    /// From [`Action::Connect`](crate::call::Action::Connect) to the connection being
+    /// reported ready (TLS handshake included).
     pub connect: Duration,
-    /// From the request being handed out to the first response byte. The documented server
+    /// From the request being handed out to the first response byte (writing it included). The documented server
     /// timeout for non-streaming requests is 30 s (spec §6), so the default is a little above.
     pub first_byte: Duration,
     /// From the request being handed out to the last response byte.
@@ -127,6 +127,7 @@ pub const fn is_retryable_status(status: u16) -> bool {
 /// Why a call stopped instead of retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Stop {
     /// The failure is not retryable (a 4xx other than 429).
     NotRetryable,
@@ -139,6 +140,22 @@ pub enum Stop {
     },
     /// The next attempt could not start before the call deadline.
     Deadline,
+    /// The caller cancelled the call.
+    Cancelled,
+}
+
+impl core::fmt::Display for Stop {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Stop::NotRetryable => f.write_str("not retryable"),
+            Stop::RetriesExhausted => f.write_str("retries exhausted"),
+            Stop::WaitAboveCap { wait } => {
+                write!(f, "server asked to wait {wait}, above the cap")
+            }
+            Stop::Deadline => f.write_str("call deadline reached"),
+            Stop::Cancelled => f.write_str("cancelled"),
+        }
+    }
 }
 
 /// The wait the server asked for in this head, if any: `retry-after-ms`, else `Retry-After`

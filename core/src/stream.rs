@@ -48,6 +48,8 @@
 
 use core::fmt;
 
+use crate::analysis::SuccessParser;
+use crate::json::JsonError;
 use crate::text::Text;
 
 /// Capacity of an event name in bytes; longer names are truncated.
@@ -390,6 +392,133 @@ impl SseDecoder {
             Field::Retry if self.retry_digits => self.retry.map(SseItem::Retry),
             _ => None,
         }
+    }
+}
+
+/// A `text/event-stream` success body (spec §4): every event's data is one JSON document
+/// for a [`SuccessParser`], and `data: [DONE]` (the OpenAI end marker) is accepted and skipped.
+/// Outputs wait in the parser until taken, as with a plain JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventStreamBody {
+    events: SseDecoder,
+    json: SuccessParser,
+    /// Bytes of a `[DONE]` marker matched so far in the current event.
+    done_marker: u8,
+    /// The current event's data went to the JSON parser.
+    event_started: bool,
+    /// The event ended; its document is checked and the parser reset once its last output
+    /// has been taken.
+    closing: bool,
+}
+
+impl Default for EventStreamBody {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What went wrong in an event stream body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EventStreamError {
+    /// An event's data is not valid JSON.
+    Json(JsonError),
+    /// An event's data started like the `[DONE]` marker but is not it.
+    Data,
+}
+
+impl EventStreamBody {
+    /// A body before its first byte.
+    pub fn new() -> Self {
+        EventStreamBody {
+            events: SseDecoder::new(),
+            json: SuccessParser::new(),
+            done_marker: 0,
+            event_started: false,
+            closing: false,
+        }
+    }
+
+    /// The parser of the current event's document (its summary accumulates over events).
+    pub fn json(&self) -> &SuccessParser {
+        &self.json
+    }
+
+    /// The parser, to take a waiting output.
+    pub fn json_mut(&mut self) -> &mut SuccessParser {
+        &mut self.json
+    }
+
+    /// Reads body bytes; returns how many were taken (fewer when an output waits: take it,
+    /// then offer the rest again).
+    ///
+    /// # Errors
+    /// An event whose data is neither JSON nor `[DONE]`.
+    pub fn read(&mut self, data: &[u8]) -> Result<usize, EventStreamError> {
+        const DONE: &[u8] = b"[DONE]";
+        let mut used = 0;
+        loop {
+            if self.json.has_output() {
+                return Ok(used);
+            }
+            if self.closing {
+                if self.json.end().map_err(EventStreamError::Json)? {
+                    continue; // the event's last piece of text waits to be taken
+                }
+                self.json.reset();
+                self.closing = false;
+            }
+            let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) else {
+                return Ok(used);
+            };
+            let (n, item) = self.events.next(rest).unwrap_or_else(|e| match e {});
+            match item {
+                Some(SseItem::Data(d)) => {
+                    if self.done_marker > 0 || (!self.event_started && d.first() == Some(&b'[')) {
+                        for &b in d {
+                            if DONE.get(usize::from(self.done_marker)) != Some(&b) {
+                                return Err(EventStreamError::Data);
+                            }
+                            self.done_marker = self.done_marker.saturating_add(1);
+                        }
+                        used += n;
+                        continue;
+                    }
+                    self.event_started = true;
+                    let k = self.json.read(d).map_err(EventStreamError::Json)?;
+                    // `d` is the tail of the `n` bytes the decoder consumed, so what the JSON
+                    // parser did not take is given back by consuming less.
+                    used += n - (d.len() - k.min(d.len())).min(n);
+                }
+                Some(SseItem::Dispatch) => {
+                    self.closing = self.event_started;
+                    self.done_marker = 0;
+                    self.event_started = false;
+                    used += n;
+                }
+                Some(_) | None => used += n,
+            }
+            if n == 0 {
+                return Ok(used);
+            }
+        }
+    }
+
+    /// The body ended: `Ok(true)` while an output of the last event waits to be taken (call
+    /// again after taking it), `Ok(false)` when everything was delivered. An event without
+    /// its closing blank line is discarded, as the standard says.
+    ///
+    /// # Errors
+    /// The last complete event's document was not valid JSON.
+    pub fn end(&mut self) -> Result<bool, EventStreamError> {
+        if self.closing {
+            if self.json.end().map_err(EventStreamError::Json)? {
+                return Ok(true);
+            }
+            self.json.reset();
+            self.closing = false;
+        }
+        Ok(false)
     }
 }
 

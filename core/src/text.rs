@@ -3,20 +3,32 @@
 //! Invariant: [`Text::as_str`] is always valid UTF-8 and never longer than `N` bytes. Bytes
 //! pushed past the capacity are dropped and [`Text::is_truncated`] becomes `true`; a character
 //! cut in half by the capacity is dropped whole, so truncation always lands on a UTF-8 boundary.
+//! The length is a `u8` (capacities are at most 255 bytes, checked at compile time) and the
+//! bytes past it are always zero, so two texts that show the same string compare equal.
 
 use core::fmt;
 
 /// A string of at most `N` bytes that keeps what fits and remembers whether anything was lost.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 pub struct Text<const N: usize> {
     buf: [u8; N],
-    len: usize,
+    len: u8,
     truncated: bool,
 }
+
+impl<const N: usize> PartialEq for Text<N> {
+    /// Equal when the visible strings and the truncation flags are equal.
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str() && self.truncated == other.truncated
+    }
+}
+
+impl<const N: usize> Eq for Text<N> {}
 
 impl<const N: usize> Text<N> {
     /// An empty text.
     pub const fn new() -> Self {
+        const { assert!(N <= u8::MAX as usize, "Text capacity above 255 bytes") };
         Text {
             buf: [0; N],
             len: 0,
@@ -34,15 +46,11 @@ impl<const N: usize> Text<N> {
     /// Appends bytes (UTF-8, possibly a fragment of a longer string). What does not fit is
     /// dropped and the text is marked truncated.
     pub fn push_bytes(&mut self, bytes: &[u8]) {
-        let room = N - self.len;
-        let take = bytes.len().min(room);
-        if let (Some(dst), Some(src)) = (
-            self.buf.get_mut(self.len..self.len + take),
-            bytes.get(..take),
-        ) {
-            self.len += copy_bytes(dst, src);
-        }
-        if take < bytes.len() {
+        let len = usize::from(self.len);
+        let copied = copy_bytes(self.buf.get_mut(len..).unwrap_or(&mut []), bytes);
+        // `len + copied <= N <= 255`.
+        self.len = (len + copied) as u8;
+        if copied < bytes.len() {
             self.truncated = true;
         }
     }
@@ -54,13 +62,17 @@ impl<const N: usize> Text<N> {
 
     /// Empties the text.
     pub fn clear(&mut self) {
+        // Zero what was written: the tail past `len` is always zero.
+        if let Some(used) = self.buf.get_mut(..usize::from(self.len)) {
+            used.fill(0);
+        }
         self.len = 0;
         self.truncated = false;
     }
 
     /// The longest valid UTF-8 prefix of what was pushed.
     pub fn as_str(&self) -> &str {
-        let bytes = self.buf.get(..self.len).unwrap_or(&[]);
+        let bytes = self.buf.get(..usize::from(self.len)).unwrap_or(&[]);
         match core::str::from_utf8(bytes) {
             Ok(s) => s,
             Err(e) => {
@@ -161,6 +173,19 @@ mod tests {
             prop_assert_eq!(t.is_truncated(), s.len() > 16);
             if s.len() <= 16 { prop_assert_eq!(t.as_str(), s.as_str()); }
             else { prop_assert!(t.as_str().len() > 16 - 4); }
+        }
+
+        /// Texts showing the same string compare equal, however they were filled and reused.
+        #[test]
+        fn equality_follows_the_visible_string(a in "\\PC{0,20}", b in "\\PC{0,20}", c in "\\PC{0,8}") {
+            let mut reused = Text::<16>::from_str_truncating(&a);
+            reused.clear();
+            reused.push_bytes(c.as_bytes());
+            let fresh = Text::<16>::from_str_truncating(&c);
+            prop_assert_eq!(reused, fresh);
+            let x = Text::<16>::from_str_truncating(&a);
+            let y = Text::<16>::from_str_truncating(&b);
+            prop_assert_eq!(x == y, x.as_str() == y.as_str() && x.is_truncated() == y.is_truncated());
         }
     }
 }

@@ -77,6 +77,13 @@ impl Duration {
     }
 }
 
+impl core::fmt::Display for Duration {
+    /// Seconds with two decimals, e.g. `1.08 s`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}.{:02} s", self.0 / 1000, (self.0 % 1000) / 10)
+    }
+}
+
 impl core::ops::Add<Duration> for Instant {
     type Output = Instant;
     /// Saturating: adding any duration to [`Instant::MAX`] stays there.
@@ -97,7 +104,8 @@ mod embassy {
     }
     impl From<Instant> for embassy_time::Instant {
         fn from(i: Instant) -> Self {
-            embassy_time::Instant::from_millis(i.0)
+            // Saturating: `Instant::MAX` (no deadline) would overflow embassy's tick count.
+            embassy_time::Instant::from_millis(i.0.min(embassy_time::Instant::MAX.as_millis()))
         }
     }
     impl From<embassy_time::Duration> for Duration {
@@ -107,7 +115,7 @@ mod embassy {
     }
     impl From<Duration> for embassy_time::Duration {
         fn from(d: Duration) -> Self {
-            embassy_time::Duration::from_millis(d.0)
+            embassy_time::Duration::from_millis(d.0.min(embassy_time::Duration::MAX.as_millis()))
         }
     }
 }

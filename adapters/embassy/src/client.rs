@@ -1,11 +1,11 @@
 //! [`Client`]: calls over connections from a [`Connect`], kept alive between calls.
 
-use embassy_time::Timer;
 use embedded_io_async::{Read, Write};
-use kaiko_core::call::{BufferTooSmall, Call, Config, ConnectionLost, Event, Failure, Success};
-use kaiko_core::request::{Invalid, Request};
+use kaiko_core::call::{Call, Config, ConnectionLost, Event, Failure, Refused, Success};
+use kaiko_core::request::Request;
+use kaiko_core::time::Instant;
 
-use crate::drive::{Drive, Ended, drain, drive_conn, now, until};
+use crate::drive::{Drive, drive, now, until};
 
 /// Opens connections to the API host.
 ///
@@ -23,48 +23,85 @@ pub trait Connect {
     async fn connect(&self, host: &str, port: u16) -> Result<Self::Conn<'_>, ConnectionLost>;
 }
 
-/// Why [`Client::call`] returned without an API outcome.
+/// Why a call returned without an API outcome, or the outcome was a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[allow(clippy::large_enum_variant)] // No allocator to box into; returned once per call.
+#[non_exhaustive]
 pub enum Error {
     /// The call failed: every attempt allowed by the policy failed, or the failure was not
     /// retryable.
     Failed(Failure),
-    /// The request was refused before sending, with the status and code the server would send.
-    Invalid(Invalid),
+    /// The call was refused before anything was sent (an invalid request, or the key would
+    /// travel in clear text).
+    Refused(Refused),
     /// The transmit buffer cannot hold the request.
-    BufferTooSmall(BufferTooSmall),
+    BufferTooSmall {
+        /// Bytes the request needs.
+        needed: usize,
+    },
+    /// The base URL is `https`, but this path has no TLS: use `tls::call_tls`. Nothing was
+    /// sent.
+    TlsRequired,
+    /// `tls::call_tls` with an `http` base URL. Nothing was sent.
+    NotHttps,
 }
 
 impl core::fmt::Display for Error {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Error::Failed(fail) => write!(
-                f,
-                "call failed after {} attempts: {:?}",
-                fail.attempts, fail.cause
-            ),
-            Error::Invalid(e) => write!(f, "invalid request: {e}"),
-            Error::BufferTooSmall(e) => write!(f, "{e}"),
+            Error::Failed(failure) => write!(f, "call failed: {failure}"),
+            Error::Refused(e) => write!(f, "{e}"),
+            Error::BufferTooSmall { needed } => {
+                write!(f, "transmit buffer too small: {needed} bytes needed")
+            }
+            Error::TlsRequired => f.write_str("https base URL on a connection without TLS"),
+            Error::NotHttps => f.write_str("TLS call with an http base URL"),
         }
     }
 }
 
 impl core::error::Error for Error {}
 
-/// An async client: one [`Call`] at a time over connections from `C`, reusing a connection
-/// the server keeps open.
-///
-/// A reused connection that turns out to be closed before any response byte arrives (a
-/// server's idle timeout) is replaced and the same request is sent again without counting an
-/// attempt; every other failure goes through the call's retry policy.
+/// Runs `call` over connections from `connector`, the one in `conn` first.
+pub(crate) async fn run<'c, C: Connect>(
+    call: &mut Call<'_>,
+    connector: &'c C,
+    conn: &mut Option<C::Conn<'c>>,
+    tx: &mut [u8],
+    rx: &mut [u8],
+    on_event: &mut impl FnMut(Event<'_>),
+) -> Result<Success, Error> {
+    loop {
+        match drive(call, conn, tx, rx, on_event).await {
+            Drive::Done(outcome) => return outcome.map_err(Error::Failed),
+            Drive::BufferTooSmall { needed } => return Err(Error::BufferTooSmall { needed }),
+            Drive::Connect { deadline } => {
+                let base = *call.base_url();
+                match until(deadline, connector.connect(base.host, base.port)).await {
+                    Some(Ok(c)) => {
+                        *conn = Some(c);
+                        call.handle_connected(now(), false).unwrap_or(());
+                    }
+                    Some(Err(lost)) => call.handle_connection_lost(now(), lost),
+                    None => {} // the call fails the attempt at its connect deadline
+                }
+            }
+        }
+    }
+}
+
+/// An async client: one call at a time over connections from `C`, reusing a connection
+/// the server keeps open (a reused connection found dead before the response is replaced by
+/// the call itself, without counting an attempt).
 pub struct Client<'a, C: Connect> {
     config: Config<'a>,
     connector: &'a C,
     conn: Option<C::Conn<'a>>,
     tx: &'a mut [u8],
     rx: &'a mut [u8],
+    /// When the previous call said `X-RateLimit-Remaining: 0`: the next one waits.
+    not_before: Option<Instant>,
 }
 
 impl<'a, C: Connect> core::fmt::Debug for Client<'a, C> {
@@ -88,6 +125,7 @@ impl<'a, C: Connect> Client<'a, C> {
             conn: None,
             tx,
             rx,
+            not_before: None,
         }
     }
 
@@ -103,96 +141,35 @@ impl<'a, C: Connect> Client<'a, C> {
 
     /// Makes one call (all of its attempts). `seed` must come from the device's entropy: it
     /// fixes the `Idempotency-Key` and the backoff jitter. Results arrive in `on_event` as
-    /// they are decoded; discard partial results on [`Event::RetryScheduled`].
+    /// they are decoded; discard partial results on [`Event::RetryScheduled`]. The request
+    /// may borrow data that lives only for this call.
     pub async fn call(
         &mut self,
-        request: Request<'a>,
+        request: Request<'_>,
         seed: u64,
-        mut on_event: impl FnMut(&Event),
+        mut on_event: impl FnMut(Event<'_>),
     ) -> Result<Success, Error> {
-        let mut call = Call::new(&self.config, request, seed, now()).map_err(Error::Invalid)?;
-        self.run(&mut call, &mut on_event).await
-    }
-
-    /// Drives a call the caller built (with a persisted idempotency key, a
-    /// [`Call::set_not_before`], …) to its end.
-    pub async fn run(
-        &mut self,
-        call: &mut Call<'_>,
-        on_event: &mut impl FnMut(&Event),
-    ) -> Result<Success, Error> {
-        let host = self.config.base_url.host;
-        let port = self.config.base_url.port;
-        // A request already in `tx` that must be written first (after a stale connection).
-        let mut pending = None;
-        let mut in_flight = false;
-        loop {
-            let reused = self.conn.is_some();
-            if self.conn.is_none() {
-                if pending.is_none() {
-                    // Wait out a backoff before connecting, not while holding a socket.
-                    match call.poll_timeout() {
-                        Some(at) if at > now() => {
-                            Timer::at(at.into()).await;
-                            call.handle_timeout(now());
-                            if let Some(result) = drain(call, on_event, &mut in_flight) {
-                                return result.map_err(Error::Failed);
-                            }
-                            continue;
-                        }
-                        _ => {}
-                    }
-                    call.handle_connecting(now());
-                }
-                match until(call.poll_timeout(), self.connector.connect(host, port)).await {
-                    Some(Ok(conn)) => self.conn = Some(conn),
-                    Some(Err(lost)) => {
-                        pending = None;
-                        call.handle_connection_lost(now(), lost);
-                    }
-                    None => {
-                        pending = None;
-                        call.handle_timeout(now());
-                    }
-                }
-                if let Some(result) = drain(call, on_event, &mut in_flight) {
-                    return result.map_err(Error::Failed);
-                }
-                if self.conn.is_none() {
-                    continue;
-                }
-            }
-            let Some(conn) = self.conn.as_mut() else {
-                continue;
-            };
-            let ended = drive_conn(
-                conn,
-                call,
-                self.tx,
-                self.rx,
-                on_event,
-                reused,
-                pending.take(),
-            )
-            .await;
-            match ended {
-                Ended::Drive(Drive::Done(result)) => {
-                    if !call.keep_alive() {
-                        self.conn = None;
-                    }
-                    return result.map_err(Error::Failed);
-                }
-                Ended::Drive(Drive::Reconnect) => self.conn = None,
-                Ended::Drive(Drive::BufferTooSmall(e)) => {
-                    self.conn = None;
-                    return Err(Error::BufferTooSmall(e));
-                }
-                Ended::Stale { len } => {
-                    crate::fmt::stale_connection(now().as_millis());
-                    self.conn = None;
-                    pending = Some(len);
-                }
-            }
+        if self.config.base_url.tls {
+            return Err(Error::TlsRequired);
         }
+        let config = self.config;
+        let mut call = Call::new(&config, request, seed, now()).map_err(Error::Refused)?;
+        if let Some(at) = self.not_before.take() {
+            // A fresh call has not started: this cannot be refused.
+            let _ = call.set_not_before(at);
+        }
+        let result = run(
+            &mut call,
+            self.connector,
+            &mut self.conn,
+            self.tx,
+            self.rx,
+            &mut on_event,
+        )
+        .await;
+        if let Ok(s) = &result {
+            self.not_before = s.resume_at;
+        }
+        result
     }
 }

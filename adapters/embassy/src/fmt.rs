@@ -2,10 +2,12 @@
 //! but as functions: defmt and `log` need different format specifiers for the same values).
 
 use kaiko_core::call::Cause;
+use kaiko_core::time::Duration;
 
 /// Logs one failed attempt (`retry` is `Some` when another attempt follows) with the
 /// request id the server gave, so the failure can be matched with the server's logs.
-pub(crate) fn attempt_failed(at_ms: u64, attempt: u8, cause: &Cause, retry_in_ms: Option<u64>) {
+pub(crate) fn attempt_failed(at_ms: u64, attempt: u8, cause: &Cause, retry_in: Option<Duration>) {
+    let retry_in_ms = retry_in.map(|d| d.as_millis());
     let request_id = match cause {
         Cause::Api(e) => e.request_id.as_str(),
         _ => "",
@@ -48,23 +50,6 @@ pub(crate) fn attempt_failed(at_ms: u64, attempt: u8, cause: &Cause, retry_in_ms
     }
     #[cfg(not(any(feature = "defmt", feature = "log")))]
     let _ = (at_ms, attempt, request_id, retry_in_ms);
-}
-
-/// Logs that a reused connection was found dead before any response byte and the request
-/// is being sent again on a fresh one.
-pub(crate) fn stale_connection(at_ms: u64) {
-    #[cfg(feature = "defmt")]
-    defmt::debug!(
-        "kaiko: reused connection closed at {} ms before a response; reconnecting",
-        at_ms
-    );
-    #[cfg(feature = "log")]
-    log::debug!(
-        "kaiko: reused connection closed at {} ms before a response; reconnecting",
-        at_ms
-    );
-    #[cfg(not(any(feature = "defmt", feature = "log")))]
-    let _ = at_ms;
 }
 
 #[cfg(all(feature = "defmt", feature = "log"))]

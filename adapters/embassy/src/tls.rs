@@ -1,18 +1,18 @@
-//! HTTPS through embedded-tls (the TLS stack reqwless uses) over any [`Connect`].
+//! HTTPS through embedded-tls (the TLS stack reqwless uses) over any [`Connect`], driven by
+//! the same loop as plain TCP ([`drive`](crate::drive())).
 //!
 //! embedded-tls borrows its two record buffers mutably for the life of a session, so a TLS
 //! session cannot be parked in a struct next to the buffers it borrows. [`call_tls`] therefore
 //! keeps each session inside one call: attempts of the call reuse it while the server keeps it
 //! open, and a new handshake starts after a failure or at the next call.
 //!
-//! Certificates are checked by the `CryptoProvider` the caller supplies;
-//! `embedded_tls::UnsecureProvider` checks none (as reqwless without a verifier does).
+//! Certificates are checked by the `CryptoProvider` the caller supplies.
 
 use embedded_tls::{CryptoProvider, TlsCipherSuite, TlsConfig, TlsConnection, TlsContext};
 use kaiko_core::call::{Call, Config, ConnectionLost, Event, Success};
 use kaiko_core::request::Request;
 
-use crate::drive::{Drive, drain, drive, now, until};
+use crate::drive::{Drive, drive, now, until};
 use crate::{Connect, Error};
 
 /// The record size TLS allows plus overhead (RFC 8446 §5.2): a read buffer this large
@@ -31,7 +31,7 @@ pub struct TlsBuffers<'b> {
 
 /// Makes one call over TLS (all of its attempts). `provider` makes the crypto provider of
 /// each handshake (random numbers, certificate checks). See [`Client::call`](crate::Client::call)
-/// for `seed`, `tx`, `rx` and `on_event`.
+/// for `seed`, `tx`, `rx` and `on_event`. The base URL must be `https`.
 #[allow(clippy::too_many_arguments)] // One call's whole context; a struct would only rename it.
 pub async fn call_tls<C, P, CS>(
     connector: &C,
@@ -42,33 +42,28 @@ pub async fn call_tls<C, P, CS>(
     mut provider: impl FnMut() -> P,
     tx: &mut [u8],
     rx: &mut [u8],
-    mut on_event: impl FnMut(&Event),
+    mut on_event: impl FnMut(Event<'_>),
 ) -> Result<Success, Error>
 where
     C: Connect,
     P: CryptoProvider<CipherSuite = CS>,
     CS: TlsCipherSuite + 'static,
 {
-    let mut call = Call::new(config, request, seed, now()).map_err(Error::Invalid)?;
-    let host = config.base_url.host;
-    let tls_config = TlsConfig::new().with_server_name(host);
-    let mut in_flight = false;
+    if !config.base_url.tls {
+        return Err(Error::NotHttps);
+    }
+    let mut call = Call::new(config, request, seed, now()).map_err(Error::Refused)?;
+    let base = config.base_url;
+    let tls_config = TlsConfig::new().with_server_name(base.host);
+    let mut none: Option<TlsConnection<'_, C::Conn<'_>, CS>> = None;
+    let mut deadline = match drive(&mut call, &mut none, tx, rx, &mut on_event).await {
+        Drive::Connect { deadline } => deadline,
+        ended => return finish(ended),
+    };
     loop {
-        if let Some(at) = call.poll_timeout()
-            && at > now()
-        {
-            embassy_time::Timer::at(at.into()).await;
-            call.handle_timeout(now());
-            if let Some(result) = drain(&mut call, &mut on_event, &mut in_flight) {
-                return result.map_err(Error::Failed);
-            }
-            continue;
-        }
-        call.handle_connecting(now());
-        let deadline = call.poll_timeout();
         // Connect and handshake both count against the connect deadline.
         let opened = until(deadline, async {
-            let tcp = connector.connect(host, config.base_url.port).await?;
+            let tcp = connector.connect(base.host, base.port).await?;
             let mut session: TlsConnection<'_, C::Conn<'_>, CS> =
                 TlsConnection::new(tcp, &mut *tls.read, &mut *tls.write);
             match session.open(TlsContext::new(&tls_config, provider())).await {
@@ -77,19 +72,33 @@ where
             }
         })
         .await;
-        match opened {
-            Some(Ok(mut session)) => {
-                match drive(&mut session, &mut call, tx, rx, &mut on_event).await {
-                    Drive::Done(result) => return result.map_err(Error::Failed),
-                    Drive::Reconnect => continue,
-                    Drive::BufferTooSmall(e) => return Err(Error::BufferTooSmall(e)),
-                }
+        let mut session = match opened {
+            Some(Ok(session)) => {
+                call.handle_connected(now(), false).unwrap_or(());
+                Some(session)
             }
-            Some(Err(lost)) => call.handle_connection_lost(now(), lost),
-            None => call.handle_timeout(now()),
+            Some(Err(lost)) => {
+                call.handle_connection_lost(now(), lost);
+                None
+            }
+            None => None, // the call fails the attempt at its connect deadline
+        };
+        match drive(&mut call, &mut session, tx, rx, &mut on_event).await {
+            Drive::Connect { deadline: next } => deadline = next,
+            ended => return finish(ended),
         }
-        if let Some(result) = drain(&mut call, &mut on_event, &mut in_flight) {
-            return result.map_err(Error::Failed);
-        }
+    }
+}
+
+fn finish(ended: Drive) -> Result<Success, Error> {
+    match ended {
+        Drive::Done(outcome) => outcome.map_err(Error::Failed),
+        Drive::BufferTooSmall { needed } => Err(Error::BufferTooSmall { needed }),
+        // `drive` returns `Connect` only to the loop above.
+        Drive::Connect { .. } => Err(Error::Failed(kaiko_core::call::Failure::new(
+            kaiko_core::call::Cause::Connection(ConnectionLost::Io),
+            kaiko_core::retry::Stop::NotRetryable,
+            0,
+        ))),
     }
 }

@@ -1,66 +1,27 @@
-//! The blocking loop around one [`Call`]: connect → transmit → read → feed → events → sleep.
-//!
-//! Connection reuse is decided here: a connection survives a call (or an attempt) when the
-//! core says [`Call::keep_alive`]. A reused connection that the server closed while it was idle
-//! shows up as a failed write, or as EOF/reset before any response byte; the same request
-//! bytes are then sent once more on a fresh connection without telling the core, because no
-//! attempt was lost (RFC 9112 §9.3.1 allows retrying a request on a new connection when the
-//! old one closed before any response).
-
-// `Failure` is a large plain value (see `CallError`); it travels up once per call.
-#![allow(clippy::result_large_err)]
+//! The blocking loop around one [`Call`]: it does what [`Call::poll_action`] says with std
+//! sockets and sleeps. The call decides everything (reuse, resend, deadlines, retries); the
+//! loop keeps only the open connection and the bytes read but not yet taken.
 
 use std::io::{Read, Write};
 use std::time::Duration as StdDuration;
 
-use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{
-    BufferTooSmall, Call, Cause, ConnectionLost, Event, Failure, Phase, Success,
-};
-use kaiko_core::retry::Stop;
-use kaiko_core::time::{Duration, Instant, StdClock};
+use kaiko_core::call::{Action, Call, ConnectionLost, Event, Failure, Success, TransmitError};
+use kaiko_core::time::{Instant, StdClock};
 
 use crate::transport::{self, ConnectError, MIN_TIMEOUT, Stream};
 
-/// Initial size of the request buffer; grown to what [`BufferTooSmall`] asks for.
+/// Initial size of the request buffer; grown to what [`TransmitError::BufferTooSmall`] asks.
 const OUT_BUF: usize = 4096;
 /// Receive buffer size.
 const IN_BUF: usize = 16 * 1024;
 
-/// One open connection.
-#[derive(Debug)]
-struct Conn {
-    stream: Stream,
-    /// It carried a complete exchange before the current request.
-    reused: bool,
-}
-
-/// What the loop knows about the current attempt.
-#[derive(Debug, Default)]
-struct Attempt {
-    /// Request sent, response not finished.
-    in_flight: bool,
-    /// Length of the request bytes at the start of the transmit buffer.
-    len: usize,
-    /// A response byte arrived on this attempt.
-    got_byte: bool,
-    /// The transparent reconnect was used.
-    reconnected: bool,
-    /// Events handed out so far (to notice progress).
-    events: usize,
-}
-
-type Outcome = Result<Success, Failure>;
-
 /// Sockets, buffers and the clock of one client.
 pub(crate) struct Transport {
     clock: StdClock,
-    conn: Option<Conn>,
+    conn: Option<Stream>,
     opened: usize,
     out: Vec<u8>,
     input: Vec<u8>,
-    /// When the previous call said `X-RateLimit-Remaining: 0`: the next one waits.
-    pub(crate) not_before: Option<Instant>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<transport::TlsConfig>,
 }
@@ -74,8 +35,18 @@ impl std::fmt::Debug for Transport {
     }
 }
 
-fn to_std(d: Duration) -> StdDuration {
-    d.into()
+impl Drop for Transport {
+    fn drop(&mut self) {
+        // The request buffer held the key in a header.
+        zeroize::Zeroize::zeroize(&mut self.out);
+    }
+}
+
+/// What stopped [`Transport::run`] before the call's own outcome.
+#[derive(Debug)]
+pub(crate) enum Abort {
+    /// The caller's callback asked to stop; the call was cancelled.
+    Stopped(Failure),
 }
 
 impl Transport {
@@ -86,7 +57,6 @@ impl Transport {
             opened: 0,
             out: vec![0; OUT_BUF],
             input: vec![0; IN_BUF],
-            not_before: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -101,92 +71,114 @@ impl Transport {
         self.opened
     }
 
-    /// Time left until the call's next deadline, at least [`MIN_TIMEOUT`].
-    fn left(&self, call: &Call<'_>) -> StdDuration {
-        let now = self.now();
-        call.poll_timeout().map_or(MIN_TIMEOUT, |t| {
-            to_std(t.saturating_duration_since(now)).max(MIN_TIMEOUT)
-        })
-    }
-
-    /// Runs `call` to completion.
+    /// Runs `call` to its end. `on_event` returns `false` to stop: the call is cancelled.
     pub(crate) fn run(
         &mut self,
         call: &mut Call<'_>,
-        base: &BaseUrl<'_>,
-        on_event: &mut dyn FnMut(&Event),
-    ) -> Outcome {
-        let mut a = Attempt::default();
+        on_event: &mut dyn FnMut(Event<'_>) -> bool,
+    ) -> Result<Result<Success, Failure>, Abort> {
+        let (mut start, mut end) = (0usize, 0usize);
+        let mut stopped = false;
         loop {
-            if let Some(r) = self.drain(call, &mut a, on_event) {
-                return r;
-            }
             let now = self.now();
-            let Some(deadline) = call.poll_timeout() else {
-                // A call that is not over always has a timeout; never spin if that breaks.
-                self.conn = None;
-                return Err(Failure {
-                    cause: Cause::Timeout(Phase::Call),
-                    stop: Stop::Deadline,
-                    attempts: call.attempts(),
-                });
+            let left = |deadline: Instant| {
+                transport::to_std(deadline.saturating_duration_since(now)).max(MIN_TIMEOUT)
             };
-            if a.in_flight {
-                if let Some(r) = self.receive(call, &mut a, base, on_event) {
-                    return r;
+            match call.poll_action(now) {
+                Action::Event(event) => {
+                    if !on_event(event) && call.cancel(now).is_ok() {
+                        stopped = true;
+                    }
                 }
-            } else if now < deadline {
-                std::thread::sleep(to_std(deadline.saturating_duration_since(now)));
-                call.handle_timeout(self.now());
-            } else {
-                // Lets the call deadline (or a pending connect deadline) fire first.
-                call.handle_timeout(now);
-                if let Some(r) = self.drain(call, &mut a, on_event) {
-                    return r;
+                Action::Connect { deadline } => match &self.conn {
+                    Some(_) => call.handle_connected(now, true).unwrap_or(()),
+                    None => match self.open(call, left(deadline)) {
+                        Ok(stream) => {
+                            self.conn = Some(stream);
+                            call.handle_connected(self.now(), false).unwrap_or(());
+                        }
+                        Err(ConnectError::TimedOut) => sleep_until(&self.clock, deadline),
+                        Err(ConnectError::Lost(lost)) => call.handle_connection_lost(now, lost),
+                    },
+                },
+                Action::Transmit { deadline } => {
+                    let n = match call.poll_transmit(now, &mut self.out) {
+                        Ok(n) => n,
+                        Err(TransmitError::BufferTooSmall { needed }) => {
+                            self.out.resize(needed, 0);
+                            continue;
+                        }
+                        // Not asked for or not writable: the call's own answer is next.
+                        Err(_) => {
+                            let _ = call.cancel(now);
+                            continue;
+                        }
+                    };
+                    let sent = self.conn.as_mut().map(|c| {
+                        // TLS handshakes read during the first write, so both timeouts apply.
+                        c.set_write_timeout(left(deadline))
+                            .and_then(|()| c.set_read_timeout(left(deadline)))
+                            .and_then(|()| c.write_all(self.out.get(..n).unwrap_or(&[])))
+                            .and_then(|()| c.flush())
+                    });
+                    (start, end) = (0, 0);
+                    match sent {
+                        Some(Ok(())) => call.handle_transmitted(self.now()).unwrap_or(()),
+                        Some(Err(e)) if transport::is_timeout(&e) => {
+                            sleep_until(&self.clock, deadline)
+                        }
+                        Some(Err(e)) => self.lost(call, transport::lost_kind(&e)),
+                        None => self.lost(call, ConnectionLost::Io),
+                    }
                 }
-                if call.poll_timeout().is_some_and(|t| t <= now) {
-                    self.start_attempt(call, &mut a, base);
+                Action::Receive { deadline } => {
+                    if start == end {
+                        (start, end) = (0, 0);
+                        let read = self.conn.as_mut().map(|c| {
+                            c.set_read_timeout(left(deadline))
+                                .and_then(|()| c.read(&mut self.input))
+                        });
+                        match read {
+                            Some(Ok(0)) => self.lost(call, ConnectionLost::Closed),
+                            Some(Ok(n)) => end = n,
+                            Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Some(Err(e)) if transport::is_timeout(&e) => {
+                                sleep_until(&self.clock, deadline)
+                            }
+                            Some(Err(e)) => self.lost(call, transport::lost_kind(&e)),
+                            None => self.lost(call, ConnectionLost::Io),
+                        }
+                    }
+                    let bytes = self.input.get(start..end).unwrap_or(&[]);
+                    if !bytes.is_empty() {
+                        match call.handle_input(self.now(), bytes) {
+                            Ok(used) => start = (start + used).min(end),
+                            Err(_) => (start, end) = (0, 0),
+                        }
+                    }
+                }
+                Action::Sleep { until } => sleep_until(&self.clock, until),
+                Action::Close => self.conn = None,
+                Action::Done(outcome) => {
+                    let outcome = outcome.cloned().map_err(|f| *f);
+                    return match (stopped, outcome) {
+                        (true, Err(failure)) => Err(Abort::Stopped(failure)),
+                        (_, outcome) => Ok(outcome),
+                    };
                 }
             }
         }
     }
 
-    /// Hands out every pending event; returns the outcome once the call is done.
-    fn drain(
-        &mut self,
-        call: &mut Call<'_>,
-        a: &mut Attempt,
-        on_event: &mut dyn FnMut(&Event),
-    ) -> Option<Outcome> {
-        while let Some(ev) = call.poll_event() {
-            a.events += 1;
-            on_event(&ev);
-            match ev {
-                Event::RetryScheduled { .. } => {
-                    a.in_flight = false;
-                    self.release(call.keep_alive());
-                }
-                Event::Done(r) => {
-                    a.in_flight = false;
-                    self.release(call.keep_alive());
-                    return Some(r);
-                }
-                _ => {}
-            }
-        }
-        None
+    /// The connection failed: it is gone, and the call decides what that means.
+    fn lost(&mut self, call: &mut Call<'_>, kind: ConnectionLost) {
+        self.conn = None;
+        call.handle_connection_lost(self.now(), kind);
     }
 
-    /// After an exchange: keep the connection for the next request, or close it.
-    fn release(&mut self, keep_alive: bool) {
-        match (&mut self.conn, keep_alive) {
-            (Some(c), true) => c.reused = true,
-            _ => self.conn = None,
-        }
-    }
-
-    /// Connects to `base` within `limit`; counts the connection.
-    fn open(&mut self, base: &BaseUrl<'_>, limit: StdDuration) -> Result<Stream, ConnectError> {
+    /// Connects to the call's base URL within `limit`, with TLS when it is `https`.
+    fn open(&mut self, call: &Call<'_>, limit: StdDuration) -> Result<Stream, ConnectError> {
+        let base = call.base_url();
         let tcp = transport::connect(base.host, base.port, limit)?;
         self.opened += 1;
         if !base.tls {
@@ -196,184 +188,14 @@ impl Transport {
         if let Some(config) = &self.tls {
             return transport::wrap_tls(config, base.host, tcp);
         }
-        // `Client` refuses https base URLs without TLS support; this is the fallback.
+        // `Client` refuses https base URLs without TLS support: this is never reached.
         Err(ConnectError::Lost(ConnectionLost::Tls))
     }
+}
 
-    /// Reports a connect failure to the call.
-    fn connect_failed(&mut self, call: &mut Call<'_>, e: ConnectError) {
-        match e {
-            ConnectError::TimedOut => self.expire(call),
-            ConnectError::Lost(kind) => call.handle_connection_lost(self.now(), kind),
-        }
-    }
-
-    /// The request is due: connect if needed, take the bytes from the call and send them.
-    fn start_attempt(&mut self, call: &mut Call<'_>, a: &mut Attempt, base: &BaseUrl<'_>) {
-        if self.conn.is_none() {
-            call.handle_connecting(self.now());
-            if !self.reconnect(call, base) {
-                return;
-            }
-        }
-        let now = self.now();
-        let len = loop {
-            match call.poll_transmit(now, &mut self.out) {
-                Ok(Some(n)) => break n,
-                Ok(None) => {
-                    // Only past the call deadline; let the call say so. The short sleep keeps
-                    // a misbehaving call from turning this loop into a busy wait.
-                    call.handle_timeout(now);
-                    std::thread::sleep(MIN_TIMEOUT);
-                    return;
-                }
-                Err(BufferTooSmall { needed }) if needed > self.out.len() => {
-                    self.out.resize(needed, 0)
-                }
-                Err(BufferTooSmall { .. }) => {
-                    call.handle_connection_lost(now, ConnectionLost::Io);
-                    return;
-                }
-            }
-        };
-        *a = Attempt {
-            in_flight: true,
-            len,
-            events: a.events,
-            ..Attempt::default()
-        };
-        self.send(call, a, base);
-    }
-
-    /// Writes the request bytes; on a reused connection that fails, reconnects once.
-    fn send(&mut self, call: &mut Call<'_>, a: &mut Attempt, base: &BaseUrl<'_>) {
-        loop {
-            let left = self.left(call);
-            let Some(conn) = self.conn.as_mut() else {
-                return;
-            };
-            let bytes = self.out.get(..a.len).unwrap_or(&[]);
-            // TLS handshakes read during the first write, so both timeouts apply.
-            let result = conn
-                .stream
-                .set_write_timeout(left)
-                .and_then(|()| conn.stream.set_read_timeout(left))
-                .and_then(|()| conn.stream.write_all(bytes))
-                .and_then(|()| conn.stream.flush());
-            let reused = conn.reused;
-            let Err(e) = result else { return };
-            self.conn = None;
-            if transport::is_timeout(&e) {
-                return self.expire(call);
-            }
-            if reused && !a.reconnected {
-                a.reconnected = true;
-                if self.reconnect(call, base) {
-                    continue;
-                }
-                return;
-            }
-            return call.handle_connection_lost(self.now(), transport::lost_kind(&e));
-        }
-    }
-
-    /// Opens a fresh connection for the request in flight; reports failure to the call.
-    fn reconnect(&mut self, call: &mut Call<'_>, base: &BaseUrl<'_>) -> bool {
-        let limit = self.left(call);
-        match self.open(base, limit) {
-            Ok(stream) => {
-                self.conn = Some(Conn {
-                    stream,
-                    reused: false,
-                });
-                true
-            }
-            Err(e) => {
-                self.connect_failed(call, e);
-                false
-            }
-        }
-    }
-
-    /// Reads once and feeds what arrived.
-    fn receive(
-        &mut self,
-        call: &mut Call<'_>,
-        a: &mut Attempt,
-        base: &BaseUrl<'_>,
-        on_event: &mut dyn FnMut(&Event),
-    ) -> Option<Outcome> {
-        let left = self.left(call);
-        let Some(conn) = self.conn.as_mut() else {
-            call.handle_connection_lost(self.now(), ConnectionLost::Io);
-            return None;
-        };
-        let result = conn
-            .stream
-            .set_read_timeout(left)
-            .and_then(|()| conn.stream.read(&mut self.input));
-        let reused = conn.reused;
-        let lost = match result {
-            Ok(0) => ConnectionLost::Closed,
-            Ok(n) => {
-                a.got_byte = true;
-                return self.feed(call, a, n, on_event);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return None,
-            Err(e) if transport::is_timeout(&e) => {
-                call.handle_timeout(self.now());
-                return None;
-            }
-            Err(e) => transport::lost_kind(&e),
-        };
-        self.conn = None;
-        let idle_close = matches!(lost, ConnectionLost::Closed | ConnectionLost::Reset);
-        if reused && idle_close && !a.got_byte && !a.reconnected {
-            a.reconnected = true;
-            if self.reconnect(call, base) {
-                self.send(call, a, base);
-            }
-            return None;
-        }
-        call.handle_connection_lost(self.now(), lost);
-        None
-    }
-
-    /// Offers `input[..n]` to the call, handing out events as they come.
-    fn feed(
-        &mut self,
-        call: &mut Call<'_>,
-        a: &mut Attempt,
-        n: usize,
-        on_event: &mut dyn FnMut(&Event),
-    ) -> Option<Outcome> {
-        let now = self.now();
-        let mut off = 0;
-        while off < n {
-            let used = call.handle_input(now, self.input.get(off..n).unwrap_or(&[]));
-            off += used;
-            let seen = a.events;
-            if let Some(r) = self.drain(call, a, on_event) {
-                return Some(r);
-            }
-            // After a retry notice the rest belongs to an abandoned attempt.
-            if !a.in_flight || (used == 0 && a.events == seen) {
-                break;
-            }
-        }
-        None
-    }
-
-    /// A blocking operation timed out: wait out what is left of the deadline (the OS may
-    /// wake a little early) and report it.
-    fn expire(&mut self, call: &mut Call<'_>) {
-        let now = self.now();
-        if let Some(t) = call.poll_timeout() {
-            let rest = to_std(t.saturating_duration_since(now));
-            if rest <= StdDuration::from_millis(100) {
-                std::thread::sleep(rest);
-            }
-        }
-        call.handle_timeout(self.now());
-    }
+/// Sleeps until `until` on the client's clock (the OS may wake a little early: asking the
+/// call again then is harmless).
+fn sleep_until(clock: &StdClock, until: Instant) {
+    let rest = until.saturating_duration_since(clock.now());
+    std::thread::sleep(transport::to_std(rest).max(MIN_TIMEOUT));
 }

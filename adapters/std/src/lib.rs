@@ -1,10 +1,10 @@
 //! kaiko-std: a blocking client for the Kaiko V2 emotion API over `std::net::TcpStream`.
 //!
 //! [`Client`] owns the key and the base URL, keeps one connection alive between calls, and
-//! runs each call's sans-IO [`Call`] in a loop: connect (bounded by
-//! the connect deadline), write the request, read with timeouts taken from
-//! `poll_timeout()`, feed the bytes, hand every event to the caller, sleep through backoff.
-//! HTTPS needs the `tls` feature (rustls with the ring provider, webpki-roots, SNI = host).
+//! runs each call's sans-IO [`Call`] by doing what [`Call::poll_action`] says: connect,
+//! write, read under the call's deadlines, sleep through backoff, hand every event to the
+//! caller. HTTPS needs the `tls` feature (rustls with the ring provider, webpki-roots,
+//! SNI = host).
 //!
 //! ```no_run
 //! use kaiko_std::Client;
@@ -12,25 +12,24 @@
 //! let mut client = Client::with_base_url("kaiko_test_example", "http://127.0.0.1:8787/v2")?;
 //! let analysis = client.analyze("I feel a bit unsure about this", None, None, |_| {})?;
 //! for e in &analysis.emotions {
-//!     println!("{}: {}", e.role, e.category);
+//!     println!("{}: {:?}", e.role, e.category);
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Guarantees: nothing the network sends makes it panic; the key never appears in `Debug`,
-//! `Display` or an error; every call ends, at the latest at the policy's deadline.
+//! `Display` or an error; every call ends, at the latest at the policy's deadline; memory
+//! per call is bounded (at most [`MAX_EMOTIONS`] items are kept by [`Client::analyze`]).
 
-mod describe;
 mod drive;
 mod transport;
 
 use kaiko_core::time::StdClock;
 use std::fmt;
 
-pub use describe::{CauseText, FailureText, InvalidText, Secs, StopText};
 pub use kaiko_core;
 pub use kaiko_core::analysis::Emotion;
-pub use kaiko_core::call::{Cause, Event, Failure, Success};
+pub use kaiko_core::call::{Cause, Event, Failure, Retry, Success};
 pub use kaiko_core::key::Auth;
 pub use kaiko_core::request::{Invalid, Message, Request};
 pub use kaiko_core::retry::{Policy, Stop, Timeouts};
@@ -40,7 +39,12 @@ use kaiko_core::call::{Call, Config};
 use kaiko_core::key::{ApiKey, Environment, KeyError};
 use kaiko_core::request::EMOTION_MODEL;
 
-use drive::Transport;
+use drive::{Abort, Transport};
+
+/// Most emotion items [`Client::analyze`] keeps for one call: a batch has at most 100
+/// messages (spec §3.7), so a response with more is not one the API sends, and is refused
+/// with [`CallError::TooManyItems`] instead of growing memory.
+pub const MAX_EMOTIONS: usize = 256;
 
 /// Why a [`Client`] could not be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,14 +93,23 @@ pub enum CallError {
     Failed(Failure),
     /// The client's stored settings could not be turned into a call.
     Setup(ClientError),
+    /// The response held more items than a client keeps ([`MAX_EMOTIONS`]); the call was
+    /// cancelled.
+    TooManyItems {
+        /// The limit that was reached.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CallError::Invalid(i) => write!(f, "invalid request: {}", InvalidText(i)),
-            CallError::Failed(failure) => write!(f, "call failed: {}", FailureText(failure)),
+            CallError::Invalid(i) => write!(f, "invalid request: {i}"),
+            CallError::Failed(failure) => write!(f, "call failed: {failure}"),
             CallError::Setup(e) => write!(f, "client setup: {e}"),
+            CallError::TooManyItems { limit } => {
+                write!(f, "response has more than {limit} emotion items")
+            }
         }
     }
 }
@@ -119,7 +132,15 @@ pub struct Client {
     base_url: String,
     auth: Auth,
     policy: Policy,
+    /// When the previous call said `X-RateLimit-Remaining: 0`: the next one waits.
+    not_before: Option<kaiko_core::time::Instant>,
     transport: Transport,
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.api_key);
+    }
 }
 
 impl fmt::Debug for Client {
@@ -180,6 +201,7 @@ impl Client {
             base_url: base_url.to_owned(),
             auth: Auth::default(),
             policy: Policy::DEFAULT,
+            not_before: None,
             transport,
         })
     }
@@ -210,7 +232,7 @@ impl Client {
     }
 
     /// Runs one call to completion, handing every event to `on_event` (emotion items,
-    /// content chunks, retry notices, and finally `Done`) and returning the outcome.
+    /// content pieces, retry notices) and returning the outcome.
     ///
     /// After [`Event::RetryScheduled`] the results gathered so far belong to an abandoned
     /// attempt: discard them.
@@ -218,24 +240,41 @@ impl Client {
     pub fn call(
         &mut self,
         request: Request<'_>,
-        mut on_event: impl FnMut(&Event),
+        mut on_event: impl FnMut(Event<'_>),
+    ) -> Result<Success, CallError> {
+        self.run(request, &mut |event| {
+            on_event(event);
+            true
+        })
+    }
+
+    /// [`Client::call`] whose callback may stop the call (return `false`).
+    #[allow(clippy::result_large_err)] // see `CallError`
+    fn run(
+        &mut self,
+        request: Request<'_>,
+        on_event: &mut dyn FnMut(Event<'_>) -> bool,
     ) -> Result<Success, CallError> {
         let seed = kaiko_core::idempotency::os_seed();
         let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
         let base =
             BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
-        let mut config = Config::new(key, base);
-        config.auth = self.auth;
-        config.policy = self.policy;
+        let config = Config::new(key, base)
+            .with_auth(self.auth)
+            .with_policy(self.policy);
         let now = self.transport.now();
         let mut call = Call::new(&config, request, seed, now).map_err(CallError::Invalid)?;
         call.set_unix_time(now, StdClock::unix_secs());
-        if let Some(at) = self.transport.not_before.take() {
-            call.set_not_before(at);
+        if let Some(at) = self.not_before.take() {
+            // A fresh call has not started: this cannot be refused.
+            let _ = call.set_not_before(at);
         }
-        let outcome = self.transport.run(&mut call, &base, &mut on_event);
+        let outcome = match self.transport.run(&mut call, on_event) {
+            Ok(outcome) => outcome,
+            Err(Abort::Stopped(failure)) => return Err(CallError::Failed(failure)),
+        };
         if let Ok(s) = &outcome {
-            self.transport.not_before = s.resume_at;
+            self.not_before = s.resume_at;
         }
         outcome.map_err(CallError::Failed)
     }
@@ -248,20 +287,36 @@ impl Client {
         text: &str,
         context: Option<&str>,
         external_id: Option<&str>,
-        mut on_event: impl FnMut(&Event),
+        mut on_event: impl FnMut(Event<'_>),
     ) -> Result<Analysis, CallError> {
         let mut emotions = Vec::new();
-        let success = with_analyze_request(text, context, external_id, |request| {
-            self.call(request, |event| {
+        let mut overflow = false;
+        let result = with_analyze_request(text, context, external_id, |request| {
+            self.run(request, &mut |event| {
                 match event {
-                    Event::Emotion(e) => emotions.push(e.clone()),
-                    Event::RetryScheduled { .. } => emotions.clear(),
+                    Event::Emotion(e) if emotions.len() < MAX_EMOTIONS => {
+                        emotions.push(e.clone())
+                    }
+                    Event::Emotion(_) => {
+                        overflow = true;
+                        return false;
+                    }
+                    Event::RetryScheduled(_) => emotions.clear(),
                     _ => {}
                 }
                 on_event(event);
+                true
             })
-        })?;
-        Ok(Analysis { emotions, success })
+        });
+        if overflow {
+            return Err(CallError::TooManyItems {
+                limit: MAX_EMOTIONS,
+            });
+        }
+        Ok(Analysis {
+            emotions,
+            success: result?,
+        })
     }
 }
 
@@ -377,7 +432,7 @@ mod tests {
         let mut retries = 0;
         let err = client
             .analyze("hello", None, None, |e| {
-                if matches!(e, Event::RetryScheduled { .. }) {
+                if matches!(e, Event::RetryScheduled(_)) {
                     retries += 1;
                 }
             })

@@ -11,6 +11,11 @@ use kaiko_core::call::ConnectionLost;
 /// `set_read_timeout` and is an error for `connect_timeout`.
 pub(crate) const MIN_TIMEOUT: StdDuration = StdDuration::from_millis(1);
 
+/// The core's duration as std's.
+pub(crate) fn to_std(d: kaiko_core::time::Duration) -> StdDuration {
+    d.into()
+}
+
 /// Why a connection could not be set up.
 #[derive(Debug)]
 pub(crate) enum ConnectError {

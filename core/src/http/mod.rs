@@ -15,8 +15,10 @@ pub use body::{BodyDecoder, BodyError, Decoded};
 pub use date::{RFC850_REFERENCE_YEAR, parse_http_date};
 pub use head::{DEFAULT_MAX_HEAD, HeadError, HeadParser};
 
-use crate::error::REQUEST_ID_CAP;
 use crate::text::Text;
+
+/// Capacity of a request id (`x-request-id` and its aliases, and `error.request_id`).
+pub const REQUEST_ID_CAP: usize = 64;
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -35,7 +35,7 @@ pub use kaiko_core::request::{Invalid, Message, Request};
 pub use kaiko_core::retry::{Policy, Stop, Timeouts};
 
 use kaiko_core::base_url::{BaseUrl, UrlError};
-use kaiko_core::call::{Call, Config};
+use kaiko_core::call::{Call, Config, Refused};
 use kaiko_core::key::{ApiKey, Environment, KeyError};
 use kaiko_core::request::EMOTION_MODEL;
 
@@ -91,6 +91,10 @@ pub enum CallError {
     Invalid(Invalid),
     /// The call ran and failed: the last attempt's cause and why it stopped.
     Failed(Failure),
+    /// The base URL is `http://` to a host that is not loopback: the key would travel in
+    /// clear text. Nothing was sent. Use `https://`, or opt in with
+    /// [`Client::allow_cleartext_key`].
+    CleartextKey,
     /// The client's stored settings could not be turned into a call.
     Setup(ClientError),
     /// The response held more items than a client keeps ([`MAX_EMOTIONS`]); the call was
@@ -106,6 +110,7 @@ impl fmt::Display for CallError {
         match self {
             CallError::Invalid(i) => write!(f, "invalid request: {i}"),
             CallError::Failed(failure) => write!(f, "call failed: {failure}"),
+            CallError::CleartextKey => write!(f, "{}", Refused::CleartextKey),
             CallError::Setup(e) => write!(f, "client setup: {e}"),
             CallError::TooManyItems { limit } => {
                 write!(f, "response has more than {limit} emotion items")
@@ -132,6 +137,8 @@ pub struct Client {
     base_url: String,
     auth: Auth,
     policy: Policy,
+    /// The caller accepted sending the key over `http://` to a host that is not loopback.
+    cleartext_key: bool,
     /// When the previous call said `X-RateLimit-Remaining: 0`: the next one waits.
     not_before: Option<kaiko_core::time::Instant>,
     transport: Transport,
@@ -201,6 +208,7 @@ impl Client {
             base_url: base_url.to_owned(),
             auth: Auth::default(),
             policy: Policy::DEFAULT,
+            cleartext_key: false,
             not_before: None,
             transport,
         })
@@ -217,6 +225,15 @@ impl Client {
     #[must_use]
     pub fn auth(mut self, auth: Auth) -> Self {
         self.auth = auth;
+        self
+    }
+
+    /// Allows sending the key over `http://` to a host that is not loopback (a test
+    /// server on a private network, say). Without it such calls end in
+    /// [`CallError::CleartextKey`] before connecting: anyone on the path could read the key.
+    #[must_use]
+    pub fn allow_cleartext_key(mut self) -> Self {
+        self.cleartext_key = true;
         self
     }
 
@@ -259,11 +276,18 @@ impl Client {
         let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
         let base =
             BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
-        let config = Config::new(key, base)
+        let mut config = Config::new(key, base)
             .with_auth(self.auth)
             .with_policy(self.policy);
+        if self.cleartext_key {
+            config = config.allow_cleartext_key();
+        }
         let now = self.transport.now();
-        let mut call = Call::new(&config, request, seed, now).map_err(CallError::Invalid)?;
+        let mut call = Call::new(&config, request, seed, now).map_err(|e| match e {
+            Refused::Invalid(i) => CallError::Invalid(i),
+            Refused::CleartextKey => CallError::CleartextKey,
+            _ => CallError::CleartextKey,
+        })?;
         call.set_unix_time(now, StdClock::unix_secs());
         if let Some(at) = self.not_before.take() {
             // A fresh call has not started: this cannot be refused.
@@ -464,5 +488,17 @@ mod tests {
             Err(CallError::Invalid(_))
         ));
         assert_eq!(client.connections_opened(), 0);
+    }
+
+    #[test]
+    fn cleartext_key_to_a_remote_host_is_refused_unless_allowed() {
+        // 192.0.2.1 is TEST-NET-1: never reached, the call must stop before connecting.
+        let mut client = Client::with_base_url("k", "http://192.0.2.1:9/v2").unwrap();
+        assert_eq!(
+            client.analyze("hi", None, None, |_| {}).unwrap_err(),
+            CallError::CleartextKey
+        );
+        assert_eq!(client.connections_opened(), 0);
+        assert!(client.allow_cleartext_key().cleartext_key);
     }
 }

@@ -6,10 +6,7 @@ use std::process::ExitCode;
 use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
 use kaiko_std::kaiko_core::score::Score;
 use kaiko_std::kaiko_core::time::Duration;
-use kaiko_std::{
-    Analysis, CallError, Cause, CauseText, Client, ClientError, Emotion, Event, Failure,
-    InvalidText, Policy, Secs, Stop, StopText,
-};
+use kaiko_std::{Analysis, CallError, Cause, Client, ClientError, Emotion, Event, Failure, Policy, Stop};
 
 const USAGE: &str = "\
 kaiko: the Kaiko V2 emotion API from the command line
@@ -29,6 +26,8 @@ ANALYZE OPTIONS:
     --max-retries N     retries after the first attempt (default 3)
     --timeout SECS      deadline for the whole call, all retries included (default 120)
     --json              print the result as one JSON line
+    --insecure-http     allow sending the key over http:// to a host that is not loopback
+                        (without it such a call is refused before connecting)
 
 EXIT CODES:
     0 success   1 API error (not retried)   2 usage error or refused request
@@ -81,6 +80,7 @@ struct AnalyzeArgs {
     max_retries: Option<u8>,
     timeout_ms: Option<u64>,
     json: bool,
+    insecure_http: bool,
     help: bool,
     text: Vec<String>,
 }
@@ -131,6 +131,7 @@ fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
                 out.timeout_ms = Some((secs * 1000.0).ceil().min(u64::MAX as f64) as u64);
             }
             "--json" if inline.is_none() => out.json = true,
+            "--insecure-http" if inline.is_none() => out.insecure_http = true,
             "--help" => out.help = true,
             _ => return Err(format!("unknown option `{name}`")),
         }
@@ -159,7 +160,7 @@ fn analyze(args: Vec<String>) -> u8 {
     if let Err(i) =
         kaiko_std::check_analyze(&text, args.context.as_deref(), args.external_id.as_deref())
     {
-        eprintln!("kaiko: request refused before sending: {}", InvalidText(&i));
+        eprintln!("kaiko: request refused before sending: {i}");
         return EXIT_USAGE;
     }
     let key = args
@@ -207,23 +208,21 @@ fn analyze(args: Vec<String>) -> u8 {
         policy.deadline = Some(Duration::from_millis(ms));
     }
     let mut client = client.policy(policy);
+    if args.insecure_http {
+        client = client.allow_cleartext_key();
+    }
     let result = client.analyze(
         &text,
         args.context.as_deref(),
         args.external_id.as_deref(),
         |event| {
-            if let Event::RetryScheduled {
-                retry,
-                max_retries,
-                delay,
-                cause,
-                ..
-            } = event
-            {
+            if let Event::RetryScheduled(r) = event {
                 eprintln!(
-                    "retry {retry}/{max_retries} in {} after {}",
-                    Secs(delay.as_millis()),
-                    CauseText(cause)
+                    "retry {}/{} in {} after {}",
+                    r.retry,
+                    r.max_retries,
+                    r.delay,
+                    one_line(&r.cause.to_string())
                 );
             }
         },
@@ -239,8 +238,19 @@ fn analyze(args: Vec<String>) -> u8 {
             0
         }
         Err(CallError::Invalid(i)) => {
-            eprintln!("kaiko: request refused before sending: {}", InvalidText(&i));
+            eprintln!("kaiko: request refused before sending: {i}");
             EXIT_USAGE
+        }
+        Err(CallError::CleartextKey) => {
+            eprintln!(
+                "kaiko: refusing to send the API key over http:// to a host that is not loopback \
+                 (use https://, or --insecure-http to allow it)"
+            );
+            EXIT_USAGE
+        }
+        Err(e @ CallError::TooManyItems { .. }) => {
+            eprintln!("kaiko: transport error: {e}");
+            EXIT_TRANSPORT
         }
         Err(CallError::Setup(e)) => {
             eprintln!("kaiko: {e}");
@@ -270,11 +280,11 @@ fn report_failure(f: &Failure) -> u8 {
                 "kaiko: API error: status {} type {} code {} message {:?} param {} request_id {} ({}, {}); hint: {}",
                 e.status,
                 e.kind.as_str(),
-                e.code.as_str(),
+                one_line(e.code.as_str()),
                 one_line(e.message.as_str()),
                 or_dash(e.param.as_str()),
                 or_dash(e.request_id.as_str()),
-                StopText(&f.stop),
+                f.stop,
                 attempts,
                 e.hint(),
             );
@@ -286,8 +296,8 @@ fn report_failure(f: &Failure) -> u8 {
         other => {
             eprintln!(
                 "kaiko: transport error: {} ({}, {})",
-                CauseText(other),
-                StopText(&f.stop),
+                one_line(&other.to_string()),
+                f.stop,
                 attempts
             );
             EXIT_TRANSPORT
@@ -295,11 +305,19 @@ fn report_failure(f: &Failure) -> u8 {
     }
 }
 
-/// Control characters replaced so an error stays on one line.
+/// A server string made safe for a terminal: control characters (escape sequences, line
+/// breaks that could forge a line) are written as `\u{..}` escapes, so output stays one line
+/// per field and nothing the server sends can drive the terminal.
 fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn score(s: Score) -> f64 {
@@ -342,13 +360,13 @@ fn emotion_json(e: &Emotion) -> serde_json::Value {
     let raw: serde_json::Map<String, serde_json::Value> = e
         .raw
         .iter()
-        .map(|(label, s)| (label.as_str().to_owned(), serde_json::json!(score(*s))))
+        .map(|(category, s)| (category.as_str().to_owned(), serde_json::json!(score(s))))
         .collect();
     serde_json::json!({
         "role": e.role.as_str(),
         "index": e.index,
         "text": e.text.as_str(),
-        "category": e.category.as_str(),
+        "category": e.category.as_ref().map(|c| c.as_str()),
         "intensity": e.intensity.map(score),
         "intensity_level": e.intensity_level.as_ref().map(intensity_level),
         "valence": e.valence.map(score),
@@ -357,7 +375,7 @@ fn emotion_json(e: &Emotion) -> serde_json::Value {
         "wonder_index": e.wonder_index.map(score),
         "discovery_level": e.discovery_level.as_ref().map(discovery_level),
         "raw": raw,
-        "raw_truncated": e.raw_truncated,
+        "raw_truncated": e.raw.is_truncated(),
     })
 }
 
@@ -395,21 +413,17 @@ fn to_text(a: &Analysis) -> String {
                 out,
                 "[{}]",
                 if e.role.is_empty() {
-                    "item"
+                    "item".to_owned()
                 } else {
-                    e.role.as_str()
+                    one_line(e.role.as_str())
                 }
             );
         }
-        let level = e.intensity_level.as_ref().map_or("-", intensity_level);
+        let level = one_line(e.intensity_level.as_ref().map_or("-", intensity_level));
         let _ = writeln!(
             out,
             "category         {}",
-            if e.category.is_empty() {
-                "-"
-            } else {
-                e.category.as_str()
-            }
+            e.category.as_ref().map_or("-".to_owned(), |c| one_line(c.as_str()))
         );
         let _ = writeln!(out, "intensity        {}", opt(e.intensity));
         let _ = writeln!(out, "intensity level  {level}");
@@ -419,7 +433,7 @@ fn to_text(a: &Analysis) -> String {
             .raw
             .iter()
             .take(5)
-            .map(|(l, s)| format!("{l} {s}"))
+            .map(|(c, s)| format!("{} {s}", one_line(c.as_str())))
             .collect();
         let _ = writeln!(
             out,
@@ -433,10 +447,14 @@ fn to_text(a: &Analysis) -> String {
     }
     let s = &a.success;
     if !s.summary.context_id.is_empty() {
-        let _ = writeln!(out, "context          {}", s.summary.context_id);
+        let _ = writeln!(
+            out,
+            "context          {}",
+            one_line(s.summary.context_id.as_str())
+        );
     }
     if !s.request_id.is_empty() {
-        let _ = writeln!(out, "request id       {}", s.request_id);
+        let _ = writeln!(out, "request id       {}", one_line(s.request_id.as_str()));
     }
     if s.attempts > 1 {
         let _ = writeln!(out, "attempts         {}", s.attempts);

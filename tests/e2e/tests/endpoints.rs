@@ -3,6 +3,7 @@
 mod common;
 
 use common::{client, run, sim};
+use kaiko_core::analysis::Category;
 use kaiko_core::request::{ChatMessage, ChatRequest, EMOTION_MODEL, Message};
 use kaiko_std::{Auth, Request};
 
@@ -20,9 +21,9 @@ fn stateless_analysis() {
     assert_eq!(a.emotions.len(), 1);
     let e = &a.emotions[0];
     assert_eq!(e.role.as_str(), "user");
-    assert_eq!(e.category.as_str(), "fear");
+    assert_eq!(e.category, Some(Category::Fear));
     assert!(e.intensity.is_some() && e.valence.is_some() && e.arousal.is_some());
-    assert_eq!(e.raw.first().map(|r| r.0.as_str()), Some("fear"));
+    assert_eq!(e.raw.iter().next().map(|r| r.0), Some(Category::Fear));
 }
 
 #[test]
@@ -34,7 +35,7 @@ fn context_analysis_then_state_then_message_lookup() {
         .analyze("I am so happy today", Some("ctx-42"), Some(id), |_| {})
         .unwrap();
     assert_eq!(a.success.summary.context_id.as_str(), "ctx-42");
-    assert_eq!(a.emotions[0].category.as_str(), "joy");
+    assert_eq!(a.emotions[0].category, Some(Category::Joy));
 
     let state = run(&mut c, Request::context_state("ctx-42"));
     assert_eq!(state.ok().summary.object.as_str(), "emotions.state");

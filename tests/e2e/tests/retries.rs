@@ -3,6 +3,7 @@
 mod common;
 
 use common::{BASE_MS, assert_spacing, client, client_with, policy, run, sim};
+use kaiko_core::analysis::Category;
 use kaiko_core::error::ErrorCode;
 use kaiko_core::request::Message;
 use kaiko_core::time::Duration;
@@ -174,7 +175,7 @@ fn reset_after_processing_is_replayed_not_reprocessed() {
         Request::analyze(&[Message::user("I am so happy today")]),
     );
     assert_eq!(r.ok().attempts, 2);
-    assert_eq!(r.emotions()[0].category.as_str(), "joy");
+    assert_eq!(r.emotions()[0].category, Some(Category::Joy));
     assert_eq!(processed_once(&sim), 1);
 }
 

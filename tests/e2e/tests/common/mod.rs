@@ -6,7 +6,9 @@ use std::time::Instant as StdInstant;
 use kaiko_core::error::ApiError;
 use kaiko_core::time::Duration;
 use kaiko_sim::{Config, Sim, SimHandle};
-use kaiko_std::{CallError, Cause, Client, Event, Failure, Policy, Request, Success, Timeouts};
+use kaiko_std::{
+    CallError, Cause, Client, Emotion, Event, Failure, Policy, Request, Retry, Success, Timeouts,
+};
 
 /// Base delay of the test policy (backoff 20, 40, 80 ms + up to 5 ms jitter).
 pub const BASE_MS: u64 = 20;
@@ -42,10 +44,29 @@ pub fn client_with(sim: &SimHandle, policy: Policy) -> Client {
         .policy(policy)
 }
 
+/// An owned copy of an [`Event`] (events borrow from the call).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seen {
+    Emotion(Emotion),
+    Content(String),
+    Retry(Retry),
+}
+
+impl Seen {
+    pub fn of(event: Event<'_>) -> Seen {
+        match event {
+            Event::Emotion(e) => Seen::Emotion(e.clone()),
+            Event::Content(c) => Seen::Content(c.to_owned()),
+            Event::RetryScheduled(r) => Seen::Retry(*r),
+            other => panic!("an event this suite does not know: {other:?}"),
+        }
+    }
+}
+
 /// Everything one call reported.
 pub struct Run {
     pub result: Result<Success, CallError>,
-    pub events: Vec<Event>,
+    pub events: Vec<Seen>,
     pub elapsed_ms: u128,
 }
 
@@ -76,12 +97,7 @@ impl Run {
         self.events
             .iter()
             .filter_map(|e| match e {
-                Event::RetryScheduled {
-                    retry,
-                    delay,
-                    cause,
-                    ..
-                } => Some((*retry, delay.as_millis(), *cause)),
+                Seen::Retry(r) => Some((r.retry, r.delay.as_millis(), r.cause)),
                 _ => None,
             })
             .collect()
@@ -92,8 +108,8 @@ impl Run {
         let mut out = Vec::new();
         for e in &self.events {
             match e {
-                Event::Emotion(x) => out.push(x.clone()),
-                Event::RetryScheduled { .. } => out.clear(),
+                Seen::Emotion(x) => out.push(x.clone()),
+                Seen::Retry(_) => out.clear(),
                 _ => {}
             }
         }
@@ -102,21 +118,21 @@ impl Run {
 
     /// Completion text of the final attempt.
     pub fn content(&self) -> String {
-        let mut out = Vec::new();
+        let mut out = String::new();
         for e in &self.events {
             match e {
-                Event::Content(c) => out.extend_from_slice(&c.bytes),
-                Event::RetryScheduled { .. } => out.clear(),
+                Seen::Content(c) => out.push_str(c),
+                Seen::Retry(_) => out.clear(),
                 _ => {}
             }
         }
-        String::from_utf8(out).expect("utf-8 content")
+        out
     }
 
     pub fn content_chunks(&self) -> usize {
         self.events
             .iter()
-            .filter(|e| matches!(e, Event::Content(_)))
+            .filter(|e| matches!(e, Seen::Content(_)))
             .count()
     }
 }
@@ -124,7 +140,7 @@ impl Run {
 pub fn run(client: &mut Client, request: Request<'_>) -> Run {
     let start = StdInstant::now();
     let mut events = Vec::new();
-    let result = client.call(request, |e| events.push(e.clone()));
+    let result = client.call(request, |e| events.push(Seen::of(e)));
     Run {
         result,
         events,

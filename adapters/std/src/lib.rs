@@ -318,9 +318,7 @@ impl Client {
         let result = with_analyze_request(text, context, external_id, |request| {
             self.run(request, &mut |event| {
                 match event {
-                    Event::Emotion(e) if emotions.len() < MAX_EMOTIONS => {
-                        emotions.push(e.clone())
-                    }
+                    Event::Emotion(e) if emotions.len() < MAX_EMOTIONS => emotions.push(e.clone()),
                     Event::Emotion(_) => {
                         overflow = true;
                         return false;

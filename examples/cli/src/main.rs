@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
 use kaiko_std::kaiko_core::score::Score;
 use kaiko_std::kaiko_core::time::Duration;
-use kaiko_std::{Analysis, CallError, Cause, Client, ClientError, Emotion, Event, Failure, Policy, Stop};
+use kaiko_std::{
+    Analysis, CallError, Cause, Client, ClientError, Emotion, Event, Failure, Policy, Stop,
+};
 
 const USAGE: &str = "\
 kaiko: the Kaiko V2 emotion API from the command line
@@ -423,7 +425,9 @@ fn to_text(a: &Analysis) -> String {
         let _ = writeln!(
             out,
             "category         {}",
-            e.category.as_ref().map_or("-".to_owned(), |c| one_line(c.as_str()))
+            e.category
+                .as_ref()
+                .map_or("-".to_owned(), |c| one_line(c.as_str()))
         );
         let _ = writeln!(out, "intensity        {}", opt(e.intensity));
         let _ = writeln!(out, "intensity level  {level}");

@@ -42,13 +42,6 @@ impl Drop for Transport {
     }
 }
 
-/// What stopped [`Transport::run`] before the call's own outcome.
-#[derive(Debug)]
-pub(crate) enum Abort {
-    /// The caller's callback asked to stop; the call was cancelled.
-    Stopped(Failure),
-}
-
 impl Transport {
     pub(crate) fn new() -> Self {
         Transport {
@@ -71,14 +64,15 @@ impl Transport {
         self.opened
     }
 
-    /// Runs `call` to its end. `on_event` returns `false` to stop: the call is cancelled.
+    /// Runs `call` to its end. `on_event` returns `false` to stop: the call is cancelled
+    /// (and ends in [`Cause::Cancelled`](kaiko_core::call::Cause::Cancelled)).
+    #[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call
     pub(crate) fn run(
         &mut self,
         call: &mut Call<'_>,
         on_event: &mut dyn FnMut(Event<'_>) -> bool,
-    ) -> Result<Result<Success, Failure>, Abort> {
+    ) -> Result<Success, Failure> {
         let (mut start, mut end) = (0usize, 0usize);
-        let mut stopped = false;
         loop {
             let now = self.now();
             let left = |deadline: Instant| {
@@ -86,8 +80,9 @@ impl Transport {
             };
             match call.poll_action(now) {
                 Action::Event(event) => {
-                    if !on_event(event) && call.cancel(now).is_ok() {
-                        stopped = true;
+                    if !on_event(event) {
+                        // Only `Finished` can be refused, and then `Done` comes next anyway.
+                        let _ = call.cancel(now);
                     }
                 }
                 Action::Connect { deadline } => match &self.conn {
@@ -159,13 +154,7 @@ impl Transport {
                 }
                 Action::Sleep { until } => sleep_until(&self.clock, until),
                 Action::Close => self.conn = None,
-                Action::Done(outcome) => {
-                    let outcome = outcome.cloned().map_err(|f| *f);
-                    return match (stopped, outcome) {
-                        (true, Err(failure)) => Err(Abort::Stopped(failure)),
-                        (_, outcome) => Ok(outcome),
-                    };
-                }
+                Action::Done(outcome) => return outcome.cloned().map_err(|f| *f),
             }
         }
     }

@@ -39,7 +39,7 @@ use kaiko_core::call::{Call, Config, Refused};
 use kaiko_core::key::{ApiKey, Environment, KeyError};
 use kaiko_core::request::EMOTION_MODEL;
 
-use drive::{Abort, Transport};
+use drive::Transport;
 
 /// Most emotion items [`Client::analyze`] keeps for one call: a batch has at most 100
 /// messages (spec §3.7), so a response with more is not one the API sends, and is refused
@@ -285,7 +285,6 @@ impl Client {
         let now = self.transport.now();
         let mut call = Call::new(&config, request, seed, now).map_err(|e| match e {
             Refused::Invalid(i) => CallError::Invalid(i),
-            Refused::CleartextKey => CallError::CleartextKey,
             _ => CallError::CleartextKey,
         })?;
         call.set_unix_time(now, StdClock::unix_secs());
@@ -293,10 +292,7 @@ impl Client {
             // A fresh call has not started: this cannot be refused.
             let _ = call.set_not_before(at);
         }
-        let outcome = match self.transport.run(&mut call, on_event) {
-            Ok(outcome) => outcome,
-            Err(Abort::Stopped(failure)) => return Err(CallError::Failed(failure)),
-        };
+        let outcome = self.transport.run(&mut call, on_event);
         if let Ok(s) = &outcome {
             self.not_before = s.resume_at;
         }

@@ -2,19 +2,20 @@ extern crate std;
 
 use super::*;
 use proptest::prelude::*;
+use std::boxed::Box;
 use std::string::String;
 use std::vec::Vec;
 
 /// An output, owned so runs can be compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Owned {
-    Emotion(Emotion),
+    Emotion(Box<Emotion>),
     Content(Vec<u8>),
 }
 
 fn own(o: Output<'_>) -> Owned {
     match o {
-        Output::Emotion(e) => Owned::Emotion(e.clone()),
+        Output::Emotion(e) => Owned::Emotion(Box::new(e.clone())),
         Output::Content(c) => Owned::Content(c.as_bytes().to_vec()),
     }
 }
@@ -67,7 +68,7 @@ fn decode_all(body: &[u8]) -> (Vec<Owned>, Summary) {
 fn emotions(outs: &[Owned]) -> Vec<Emotion> {
     outs.iter()
         .filter_map(|o| match o {
-            Owned::Emotion(e) => Some(e.clone()),
+            Owned::Emotion(e) => Some((**e).clone()),
             Owned::Content(_) => None,
         })
         .collect()
@@ -134,7 +135,7 @@ fn quickstart_response() {
     assert_eq!(e.role.as_str(), "user");
     assert_eq!(e.index, 0);
     assert_eq!(e.text.as_str(), "I feel a bit unsure about this");
-    assert_eq!(cat(&e), "fear");
+    assert_eq!(cat(e), "fear");
     assert_eq!(e.intensity, Some(Score(5200)));
     assert_eq!(e.intensity_level, Some(IntensityLevel::Subtle));
     assert_eq!(e.valence, Some(Score(-3500)));

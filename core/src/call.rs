@@ -50,10 +50,11 @@ pub use outcome::{Cause, ConnectionLost, Failure, Phase, ProtocolError, Retry, S
 use crate::analysis::{Emotion, Output};
 use crate::base_url::BaseUrl;
 use crate::http::{BodyDecoder, Framing, HeadParser, ResponseHead};
-use crate::idempotency::{IdempotencyKey, SplitMix64};
+use crate::idempotency::IdempotencyKey;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
 use crate::retry::{self, Decision, Policy, Stop};
+use crate::rng::SplitMix64;
 use crate::time::{Duration, Instant};
 
 use sink::Sink;

@@ -23,6 +23,7 @@ pub mod idempotency;
 pub mod key;
 pub mod request;
 pub mod retry;
+pub mod rng;
 pub mod score;
 pub mod text;
 pub mod time;

@@ -19,7 +19,7 @@
 //! more (then it is at most `retry_after_cap`); all arithmetic saturates.
 
 use crate::http::{ResponseHead, RetryAfter};
-use crate::idempotency::SplitMix64;
+use crate::rng::SplitMix64;
 use crate::time::{Duration, Instant};
 
 /// Retries after the first attempt (spec §7: the documented helper uses `maxRetries = 3`).

@@ -628,7 +628,15 @@ fn the_key_never_goes_in_clear_text_to_another_host_unless_allowed() {
         Call::new(&remote, Request::analyze(&MSGS), 1, t(0)).unwrap_err(),
         Refused::CleartextKey
     );
-    assert!(Call::new(&remote.allow_cleartext_key(), Request::analyze(&MSGS), 1, t(0)).is_ok());
+    assert!(
+        Call::new(
+            &remote.allow_cleartext_key(),
+            Request::analyze(&MSGS),
+            1,
+            t(0)
+        )
+        .is_ok()
+    );
     let tls = Config::new(key, BaseUrl::parse("https://10.77.0.1/v2").unwrap());
     assert!(Call::new(&tls, Request::analyze(&MSGS), 1, t(0)).is_ok());
 }

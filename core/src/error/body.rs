@@ -1,0 +1,348 @@
+//! The error-body decoder: every body shape the API, API Gateway and proxies send (spec §5.3),
+//! fed in pieces of any size, becomes one [`ApiError`].
+
+use super::{ApiError, ErrorCode, ErrorType, MESSAGE_CAP, PARAM_CAP, RAW_CODE_CAP};
+use crate::http::{REQUEST_ID_CAP, ResponseHead};
+use crate::json::{Scanner, Token};
+use crate::text::Text;
+
+/// Where a string value of an error body goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Field {
+    Type,
+    Code,
+    Message,
+    Param,
+    RequestId,
+}
+
+/// How much a source of a field is trusted: a later value replaces an earlier one only from a
+/// source at least as trusted.
+mod rank {
+    /// `{"error": "text"}`: a bare string under `error`, used as the message.
+    pub(super) const ERROR_STRING: u8 = 1;
+    /// Flat top-level fields (`{"message": …, "code": …}`, spec §5.3).
+    pub(super) const FLAT: u8 = 2;
+    /// The documented envelope `{"error": {…}}` (spec §5.1).
+    pub(super) const ENVELOPE: u8 = 3;
+}
+
+/// What the body turned out to be, from its first non-whitespace byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Shape {
+    /// Only whitespace so far.
+    Unknown,
+    /// Starts with `{` or `[`: scanned as JSON.
+    Json,
+    /// Anything else (HTML, plain text): its visible text becomes the message.
+    Text,
+}
+
+/// The fields of an error body read so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct Fields {
+    depth: u8,
+    /// Inside the object under the top-level `error` key.
+    envelope: bool,
+    /// The last top-level key was `error`.
+    error_key: bool,
+    /// Target of the pending value and the rank of its source.
+    target: Option<(Field, u8)>,
+    /// The string value being written now (its first piece arrived).
+    open: Option<Field>,
+    kind: Text<RAW_CODE_CAP>,
+    code: Text<RAW_CODE_CAP>,
+    message: Text<MESSAGE_CAP>,
+    param: Text<PARAM_CAP>,
+    request_id: Text<REQUEST_ID_CAP>,
+    /// Rank of the source of each field, indexed by `Field as usize`; 0 = not seen.
+    ranks: [u8; 5],
+    /// Text bodies: inside `<…>`, and whether a space is owed before the next visible byte.
+    in_tag: bool,
+    space: bool,
+    text_len: u8,
+}
+
+impl Fields {
+    const fn new() -> Self {
+        Fields {
+            depth: 0,
+            envelope: false,
+            error_key: false,
+            target: None,
+            open: None,
+            kind: Text::new(),
+            code: Text::new(),
+            message: Text::new(),
+            param: Text::new(),
+            request_id: Text::new(),
+            ranks: [0; 5],
+            in_tag: false,
+            space: false,
+            text_len: 0,
+        }
+    }
+
+    fn rank(&self, f: Field) -> u8 {
+        self.ranks.get(f as usize).copied().unwrap_or(0)
+    }
+
+    /// Starts writing `f` from a source of rank `r`, if that source is trusted enough.
+    fn begin(&mut self, f: Field, r: u8) -> bool {
+        if r < self.rank(f) {
+            return false;
+        }
+        if let Some(slot) = self.ranks.get_mut(f as usize) {
+            *slot = r;
+        }
+        match f {
+            Field::Type => self.kind.clear(),
+            Field::Code => self.code.clear(),
+            Field::Message => self.message.clear(),
+            Field::Param => self.param.clear(),
+            Field::RequestId => self.request_id.clear(),
+        }
+        true
+    }
+
+    fn append(&mut self, f: Field, bytes: &[u8]) {
+        match f {
+            Field::Type => self.kind.push_bytes(bytes),
+            Field::Code => self.code.push_bytes(bytes),
+            Field::Message => self.message.push_bytes(bytes),
+            Field::Param => self.param.push_bytes(bytes),
+            Field::RequestId => self.request_id.push_bytes(bytes),
+        }
+    }
+
+    /// Which field a key names, at the top level (`envelope == false`) or in the envelope.
+    fn field_for(key: &[u8]) -> Option<Field> {
+        Some(match key {
+            b"type" => Field::Type,
+            b"code" => Field::Code,
+            b"message" => Field::Message,
+            b"param" => Field::Param,
+            b"request_id" | b"requestId" => Field::RequestId,
+            _ => return None,
+        })
+    }
+
+    fn token(&mut self, tok: Token<'_>) {
+        let target = self.target;
+        match tok {
+            Token::Key(key) => {
+                self.target = match self.depth {
+                    1 => Self::field_for(key).map(|f| (f, rank::FLAT)),
+                    2 if self.envelope => Self::field_for(key).map(|f| (f, rank::ENVELOPE)),
+                    _ => None,
+                };
+                self.error_key = self.depth == 1 && key == b"error";
+                return;
+            }
+            Token::ObjectStart => {
+                self.depth = self.depth.saturating_add(1);
+                if self.error_key && self.depth == 2 {
+                    self.envelope = true;
+                }
+            }
+            Token::ArrayStart => self.depth = self.depth.saturating_add(1),
+            Token::ObjectEnd | Token::ArrayEnd => {
+                self.depth = self.depth.saturating_sub(1);
+                if self.depth < 2 {
+                    self.envelope = false;
+                }
+            }
+            Token::Str(piece) => {
+                let target = target.or(if self.error_key && self.depth == 1 {
+                    Some((Field::Message, rank::ERROR_STRING))
+                } else {
+                    None
+                });
+                if self.open.is_none() {
+                    self.open = match target {
+                        Some((f, r)) if self.begin(f, r) => Some(f),
+                        _ => None,
+                    };
+                    // Ignore the rest of this value whatever happens.
+                    self.target = None;
+                    self.error_key = false;
+                }
+                if let Some(f) = self.open {
+                    self.append(f, piece);
+                }
+                return;
+            }
+            Token::StrEnd => {
+                // An empty string still replaces a value from a less trusted source.
+                if self.open.is_none()
+                    && let Some((f, r)) = target
+                {
+                    self.begin(f, r);
+                }
+                self.open = None;
+            }
+            // A numeric code (`"code": 429`) keeps its text.
+            Token::Number(n) => {
+                if let Some((Field::Code, r)) = target
+                    && self.begin(Field::Code, r)
+                {
+                    self.append(Field::Code, n);
+                }
+            }
+            Token::Bool(_) | Token::Null => {}
+        }
+        self.target = None;
+        self.error_key = false;
+    }
+
+    /// One byte of a non-JSON body: tags are dropped, whitespace runs become one space.
+    fn text_byte(&mut self, b: u8) {
+        if self.in_tag {
+            if b == b'>' {
+                self.in_tag = false;
+                self.space = self.text_len > 0;
+            }
+            return;
+        }
+        match b {
+            b'<' => {
+                self.in_tag = true;
+            }
+            0..=0x20 | 0x7F => self.space = self.text_len > 0,
+            _ => {
+                let need = if self.space { 2 } else { 1 };
+                if usize::from(self.text_len) + need > MESSAGE_CAP {
+                    self.message.mark_truncated();
+                    return;
+                }
+                if self.space {
+                    self.message.push_bytes(b" ");
+                    self.space = false;
+                }
+                self.message.push_bytes(&[b]);
+                self.text_len = self.text_len.saturating_add(need as u8);
+            }
+        }
+    }
+}
+
+/// Decoder of an error response body, fed as the body streams in.
+///
+/// Reads the documented envelope `{"error":{"type","code","message","param","request_id"}}`
+/// (spec §5.1), the flat bodies of the deployed backend (`{"message": …, "code"?: …,
+/// "details"?: […]}`, `{"status":"error","message": …}`) and API Gateway's
+/// `{"message":"Unauthorized"}` (spec §5.3). When a body holds both, the envelope wins over flat
+/// fields. Unknown fields are skipped at any depth.
+///
+/// A body that does not start with `{` or `[` (HTML, plain text) gives its visible text, tags
+/// dropped and whitespace collapsed, as the message (at most [`MESSAGE_CAP`] bytes). A JSON body
+/// that breaks off keeps the fields read before the break; a string cut by it is marked
+/// truncated. Fields the body does not give come from the status and the head
+/// ([`ErrorBody::finish`]). The result does not depend on how the body was split.
+///
+/// ```
+/// use kaiko_core::error::{ErrorBody, ErrorCode};
+/// use kaiko_core::http::ResponseHead;
+///
+/// let mut body = ErrorBody::new();
+/// body.feed(br#"{"message": "Rate limit exceeded. "#);
+/// body.feed(br#"Please retry after the reset window."}"#);
+/// let err = body.finish(&ResponseHead::new(429));
+/// assert_eq!(err.code, ErrorCode::TooManyRequests);
+/// assert_eq!(err.message.as_str(), "Rate limit exceeded. Please retry after the reset window.");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorBody {
+    scanner: Scanner,
+    shape: Shape,
+    /// The JSON broke off (syntax error); later bytes are ignored.
+    broken: bool,
+    fields: Fields,
+}
+
+impl Default for ErrorBody {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ErrorBody {
+    /// A decoder before the first body byte.
+    pub const fn new() -> Self {
+        ErrorBody {
+            scanner: Scanner::new(),
+            shape: Shape::Unknown,
+            broken: false,
+            fields: Fields::new(),
+        }
+    }
+
+    /// Feeds body bytes, in any fragmentation. Never fails: a body that is not JSON is read
+    /// as text, and malformed JSON stops the reading where it breaks.
+    pub fn feed(&mut self, input: &[u8]) {
+        let mut input = input;
+        if self.shape == Shape::Unknown {
+            let start = input
+                .iter()
+                .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+            let Some(start) = start else { return };
+            input = input.get(start..).unwrap_or(&[]);
+            self.shape = match input.first() {
+                Some(b'{' | b'[') => Shape::Json,
+                _ => Shape::Text,
+            };
+        }
+        if self.shape == Shape::Text {
+            for &b in input {
+                self.fields.text_byte(b);
+            }
+            return;
+        }
+        while !self.broken && !input.is_empty() {
+            match self.scanner.next(input) {
+                Ok((n, tok)) => {
+                    if let Some(tok) = tok {
+                        self.fields.token(tok);
+                    }
+                    input = input.get(n..).unwrap_or(&[]);
+                }
+                Err(_) => self.broken = true,
+            }
+        }
+    }
+
+    /// Builds the error from what was read plus the head: the status, the head's request id
+    /// when the body has none, and the rate-limit headers. `retry_after` is left `None` (the
+    /// retry policy resolves it from the head).
+    pub fn finish(&self, head: &ResponseHead) -> ApiError {
+        let f = &self.fields;
+        let mut e = ApiError::from_status(head.status);
+        // A string the body broke off in the middle of is incomplete: a cut type or code is
+        // dropped (the status says more), cut texts are flagged.
+        let cut = if self.scanner.is_done() { None } else { f.open };
+        if !f.kind.is_empty() && cut != Some(Field::Type) {
+            e.kind = ErrorType::parse(f.kind.as_str());
+        }
+        if !f.code.is_empty() && cut != Some(Field::Code) {
+            e.code = ErrorCode::parse(f.code.as_str());
+        }
+        e.message = f.message;
+        e.param = f.param;
+        e.request_id = if f.request_id.is_empty() {
+            head.request_id
+        } else {
+            f.request_id
+        };
+        match cut {
+            Some(Field::Message) => e.message.mark_truncated(),
+            Some(Field::Param) => e.param.mark_truncated(),
+            Some(Field::RequestId) => e.request_id.mark_truncated(),
+            _ => {}
+        }
+        e.rate_limit = head.rate_limit;
+        e
+    }
+}

@@ -1,7 +1,23 @@
 //! `kaiko`: analyse a text with the Kaiko V2 emotion API from the command line, or run the
 //! local simulator. See [`USAGE`] for the contract (options, output, exit codes).
 
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
+
+/// One line on standard error. A closed or full stderr is ignored: there is nowhere left to
+/// report it, and a diagnostic must never turn into a panic.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// [`note!`] without the newline.
+macro_rules! note_raw {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
 use kaiko_std::kaiko_core::score::Score;
@@ -21,8 +37,11 @@ USAGE:
 ANALYZE OPTIONS:
     --base-url URL      API base URL, e.g. http://127.0.0.1:8787/v2 (default: from the key prefix,
                         kaiko_live_ -> https://api.kaikostudios.xyz/v2, kaiko_test_ -> staging)
-    --api-key KEY       API key (default: $KAIKO_API_KEY). With neither a key nor --base-url,
-                        a built-in simulator is started on 127.0.0.1
+    --api-key KEY       API key; `-` reads it from standard input. A key on the command line is
+                        visible to other users (ps): prefer $KAIKO_API_KEY or --api-key-file.
+                        With no key and no --base-url, a built-in simulator is started on
+                        127.0.0.1
+    --api-key-file PATH read the API key from the file's first line
     --context ID        analyse within this context (stored server-side, at most 128 bytes)
     --external-id ID    message id for later lookup
     --max-retries N     retries after the first attempt (default 3)
@@ -35,6 +54,7 @@ EXIT CODES:
     0 success   1 API error (not retried)   2 usage error or refused request
     3 retries exhausted, or the server asked to wait longer than the cap
     4 transport error (connect, timeout, malformed response)
+    5 standard output is closed or full
 ";
 
 /// Key sent to the built-in simulator (it accepts any non-empty key).
@@ -45,26 +65,41 @@ const EXIT_API: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_EXHAUSTED: u8 = 3;
 const EXIT_TRANSPORT: u8 = 4;
+const EXIT_OUTPUT: u8 = 5;
+
+/// Writes `text` to standard output; [`EXIT_OUTPUT`] when it is closed or full.
+fn emit(text: &str) -> u8 {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => 0,
+        Err(_) => EXIT_OUTPUT,
+    }
+}
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    // A non-UTF-8 argument is refused without echoing it (it may be a key).
+    let Some(args) = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().ok())
+        .collect::<Option<Vec<String>>>()
+    else {
+        return usage_error("an argument is not valid UTF-8");
+    };
+    let mut args = args.into_iter();
     match args.next().as_deref() {
         Some("analyze") => ExitCode::from(analyze(args.collect())),
         Some("sim") => ExitCode::from(sim(args.collect())),
-        Some("help" | "--help" | "-h") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
-        }
+        Some("help" | "--help" | "-h") => ExitCode::from(emit(USAGE)),
         Some(other) => usage_error(&format!("unknown command `{}`", option_name(other))),
         None => {
-            eprint!("{USAGE}");
+            note_raw!("{USAGE}");
             ExitCode::from(EXIT_USAGE)
         }
     }
 }
 
 fn usage_error(msg: &str) -> ExitCode {
-    eprintln!("kaiko: {msg} (see `kaiko help`)");
+    note!("kaiko: {msg} (see `kaiko help`)");
     ExitCode::from(EXIT_USAGE)
 }
 
@@ -77,6 +112,7 @@ fn option_name(arg: &str) -> &str {
 struct AnalyzeArgs {
     base_url: Option<String>,
     api_key: Option<String>,
+    api_key_file: Option<String>,
     context: Option<String>,
     external_id: Option<String>,
     max_retries: Option<u8>,
@@ -113,6 +149,7 @@ fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
         match name.as_str() {
             "--base-url" => out.base_url = Some(value()?),
             "--api-key" => out.api_key = Some(value()?),
+            "--api-key-file" => out.api_key_file = Some(value()?),
             "--context" => out.context = Some(value()?),
             "--external-id" => out.external_id = Some(value()?),
             "--max-retries" => {
@@ -145,16 +182,15 @@ fn analyze(args: Vec<String>) -> u8 {
     let args = match parse_analyze(args) {
         Ok(a) => a,
         Err(msg) => {
-            eprintln!("kaiko: {msg} (see `kaiko help`)");
+            note!("kaiko: {msg} (see `kaiko help`)");
             return EXIT_USAGE;
         }
     };
     if args.help {
-        print!("{USAGE}");
-        return 0;
+        return emit(USAGE);
     }
     if args.text.is_empty() {
-        eprintln!("kaiko: analyze needs a TEXT (see `kaiko help`)");
+        note!("kaiko: analyze needs a TEXT (see `kaiko help`)");
         return EXIT_USAGE;
     }
     let text = args.text.join(" ");
@@ -162,14 +198,16 @@ fn analyze(args: Vec<String>) -> u8 {
     if let Err(i) =
         kaiko_std::check_analyze(&text, args.context.as_deref(), args.external_id.as_deref())
     {
-        eprintln!("kaiko: request refused before sending: {i}");
+        note!("kaiko: request refused before sending: {i}");
         return EXIT_USAGE;
     }
-    let key = args
-        .api_key
-        .clone()
-        .or_else(|| std::env::var("KAIKO_API_KEY").ok())
-        .filter(|k| !k.is_empty());
+    let key = match api_key(&args) {
+        Ok(key) => key,
+        Err(msg) => {
+            note!("kaiko: {msg}");
+            return EXIT_USAGE;
+        }
+    };
 
     // The simulator lives until the end of this function.
     let mut sim = None;
@@ -177,12 +215,12 @@ fn analyze(args: Vec<String>) -> u8 {
         (None, None) => match kaiko_sim::Sim::start(kaiko_sim::Config::default()) {
             Ok(handle) => {
                 let url = handle.base_url();
-                eprintln!("kaiko: no API key set; using the built-in simulator at {url}");
+                note!("kaiko: no API key set; using the built-in simulator at {url}");
                 sim = Some(handle);
                 Client::with_base_url(SIM_KEY, &url)
             }
             Err(e) => {
-                eprintln!("kaiko: could not start the built-in simulator: {e}");
+                note!("kaiko: could not start the built-in simulator: {e}");
                 return EXIT_TRANSPORT;
             }
         },
@@ -192,13 +230,13 @@ fn analyze(args: Vec<String>) -> u8 {
     let client = match built {
         Ok(c) => c,
         Err(ClientError::UnknownEnvironment) => {
-            eprintln!(
+            note!(
                 "kaiko: the API key's prefix is neither kaiko_live_ nor kaiko_test_; pass --base-url"
             );
             return EXIT_USAGE;
         }
         Err(e) => {
-            eprintln!("kaiko: {e}");
+            note!("kaiko: {e}");
             return EXIT_USAGE;
         }
     };
@@ -219,7 +257,7 @@ fn analyze(args: Vec<String>) -> u8 {
         args.external_id.as_deref(),
         |event| {
             if let Event::RetryScheduled(r) = event {
-                eprintln!(
+                note!(
                     "retry {}/{} in {} after {}",
                     r.retry,
                     r.max_retries,
@@ -233,33 +271,64 @@ fn analyze(args: Vec<String>) -> u8 {
     match result {
         Ok(analysis) => {
             if args.json {
-                println!("{}", to_json(&analysis));
+                emit(&format!("{}\n", to_json(&analysis)))
             } else {
-                print!("{}", to_text(&analysis));
+                emit(&to_text(&analysis))
             }
-            0
         }
         Err(CallError::Invalid(i)) => {
-            eprintln!("kaiko: request refused before sending: {i}");
+            note!("kaiko: request refused before sending: {i}");
             EXIT_USAGE
         }
         Err(CallError::CleartextKey) => {
-            eprintln!(
+            note!(
                 "kaiko: refusing to send the API key over http:// to a host that is not loopback \
                  (use https://, or --insecure-http to allow it)"
             );
             EXIT_USAGE
         }
         Err(e @ CallError::TooManyItems { .. }) => {
-            eprintln!("kaiko: transport error: {e}");
+            note!("kaiko: transport error: {e}");
             EXIT_TRANSPORT
         }
         Err(CallError::Setup(e)) => {
-            eprintln!("kaiko: {e}");
+            note!("kaiko: {e}");
             EXIT_USAGE
         }
         Err(CallError::Failed(f)) => report_failure(&f),
     }
+}
+
+/// The key from `--api-key` (`-`: standard input), `--api-key-file`, or `KAIKO_API_KEY`, in
+/// that order; `None` when none is set. Errors never contain the key.
+fn api_key(args: &AnalyzeArgs) -> Result<Option<String>, String> {
+    let key = match (args.api_key.as_deref(), args.api_key_file.as_deref()) {
+        (Some(_), Some(_)) => return Err("give --api-key or --api-key-file, not both".into()),
+        (Some("-"), None) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|_| "could not read the API key from standard input".to_owned())?;
+            Some(line)
+        }
+        (Some(key), None) => {
+            note!(
+                "kaiko: warning: a key on the command line is visible to other users; \
+                 prefer KAIKO_API_KEY or --api-key-file"
+            );
+            Some(key.to_owned())
+        }
+        (None, Some(path)) => {
+            let text = std::fs::read(path)
+                .map_err(|e| format!("could not read --api-key-file: {}", e.kind()))?;
+            let text = String::from_utf8(text)
+                .map_err(|_| "--api-key-file does not hold UTF-8 text".to_owned())?;
+            Some(text.lines().next().unwrap_or("").to_owned())
+        }
+        (None, None) => std::env::var("KAIKO_API_KEY").ok(),
+    };
+    Ok(key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()))
 }
 
 /// One stderr line per failure; returns the exit code.
@@ -278,12 +347,12 @@ fn report_failure(f: &Failure) -> u8 {
                     one_line(s)
                 }
             };
-            eprintln!(
+            note!(
                 "kaiko: API error: status {} type {} code {} message {:?} param {} request_id {} ({}, {}); hint: {}",
                 e.status,
-                e.kind.as_str(),
+                one_line(e.kind.as_str()),
                 one_line(e.code.as_str()),
-                one_line(e.message.as_str()),
+                e.message.as_str(),
                 or_dash(e.param.as_str()),
                 or_dash(e.request_id.as_str()),
                 f.stop,
@@ -296,7 +365,7 @@ fn report_failure(f: &Failure) -> u8 {
             }
         }
         other => {
-            eprintln!(
+            note!(
                 "kaiko: transport error: {} ({}, {})",
                 one_line(&other.to_string()),
                 f.stop,
@@ -477,7 +546,7 @@ fn sim(args: Vec<String>) -> u8 {
             _ if arg == "--port" => match it.next() {
                 Some(p) => Some(p),
                 None => {
-                    eprintln!("kaiko: --port needs a value");
+                    note!("kaiko: --port needs a value");
                     return EXIT_USAGE;
                 }
             },

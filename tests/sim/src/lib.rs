@@ -89,6 +89,7 @@ mod api;
 mod cli;
 mod emotion;
 mod fault;
+pub mod hostile;
 mod http;
 mod server;
 mod time;

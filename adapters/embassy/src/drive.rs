@@ -118,7 +118,10 @@ pub async fn drive<S: Read + Write>(
                     match until(deadline, io.read(rx)).await {
                         Some(Ok(0)) => {
                             *conn = None;
-                            call.handle_connection_lost(crate::drive::now(), ConnectionLost::Closed);
+                            call.handle_connection_lost(
+                                crate::drive::now(),
+                                ConnectionLost::Closed,
+                            );
                         }
                         Some(Ok(k)) => (start, end) = (0, k.min(rx.len())),
                         Some(Err(e)) => {

@@ -4,14 +4,16 @@
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use embedded_io_adapters::tokio_1::FromTokio;
+use kaiko_core::analysis::Emotion;
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{Cause, Config, ConnectionLost, Event, Phase};
+use kaiko_core::call::{Cause, Config, ConnectionLost, Event, Phase, Refused, Retry};
 use kaiko_core::error::ErrorCode;
 use kaiko_core::key::ApiKey;
 use kaiko_core::request::{Message, Request};
 use kaiko_core::retry::Stop;
 use kaiko_core::time::Duration;
 use kaiko_embassy::{Client, Connect, Error};
+use kaiko_sim::hostile::{Endless, Silent, drops_idle_during_backoff};
 use kaiko_sim::{Config as SimConfig, Fault, RetryAfterValue, Sim};
 
 struct Tokio;
@@ -24,6 +26,25 @@ impl Connect for Tokio {
             .await
             .map_err(|_| ConnectionLost::Refused)?;
         Ok(FromTokio::new(stream))
+    }
+}
+
+/// An owned copy of an [`Event`] (events borrow from the call).
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    Emotion(Box<Emotion>),
+    Content(String),
+    Retry(Retry),
+}
+
+impl Seen {
+    fn of(event: Event<'_>) -> Seen {
+        match event {
+            Event::Emotion(e) => Seen::Emotion(Box::new(e.clone())),
+            Event::Content(c) => Seen::Content(c.to_owned()),
+            Event::RetryScheduled(r) => Seen::Retry(*r),
+            other => panic!("an event this suite does not know: {other:?}"),
+        }
     }
 }
 
@@ -42,13 +63,18 @@ fn config(url: &str, key: &'static str) -> Config<'static> {
 
 async fn call_once(
     config: Config<'static>,
-) -> (Result<kaiko_core::call::Success, Error>, Vec<Event>) {
+) -> (Result<kaiko_core::call::Success, Error>, Vec<Seen>) {
+    call_with(config, Request::analyze(&MESSAGES)).await
+}
+
+async fn call_with(
+    config: Config<'static>,
+    request: Request<'_>,
+) -> (Result<kaiko_core::call::Success, Error>, Vec<Seen>) {
     let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
     let mut client = Client::new(config, &Tokio, &mut tx, &mut rx);
     let mut events = Vec::new();
-    let result = client
-        .call(Request::analyze(&MESSAGES), 7, |e| events.push(e.clone()))
-        .await;
+    let result = client.call(request, 7, |e| events.push(Seen::of(e))).await;
     (result, events)
 }
 
@@ -76,7 +102,10 @@ async fn success() {
     let (result, events) = call_once(config(&sim.base_url(), "kaiko_test_abc")).await;
     let ok = result.unwrap();
     assert_eq!((ok.status, ok.attempts), (200, 1));
-    assert!(matches!(events.last(), Some(Event::Done(Ok(_)))));
+    assert!(
+        matches!(events.last(), Some(Seen::Emotion(_))),
+        "{events:?}"
+    );
     assert_eq!(sim.requests_received(), 1);
 }
 
@@ -128,7 +157,7 @@ async fn error_rows_are_not_retried() {
     assert_eq!(
         events
             .iter()
-            .filter(|e| matches!(e, Event::RetryScheduled { .. }))
+            .filter(|e| matches!(e, Seen::Retry(_)))
             .count(),
         3
     );
@@ -155,7 +184,7 @@ async fn too_many_requests_waits_for_retry_after_then_succeeds() {
         started.elapsed()
     );
     assert!(
-        matches!(events.first(), Some(Event::RetryScheduled { cause: Cause::Api(e), .. }) if e.status == 429)
+        matches!(events.first(), Some(Seen::Retry(Retry { cause: Cause::Api(e), .. })) if e.status == 429)
     );
     // The 429 left the connection open: the retry went over it.
     assert_eq!(sim.connections_accepted(), 1);
@@ -194,10 +223,10 @@ async fn stall_then_retry_succeeds() {
     assert_eq!(result.unwrap().attempts, 2);
     assert!(matches!(
         events.first(),
-        Some(Event::RetryScheduled {
+        Some(Seen::Retry(Retry {
             cause: Cause::Timeout(Phase::Response),
             ..
-        })
+        }))
     ));
     assert_eq!(sim.connections_accepted(), 2);
 }
@@ -210,10 +239,10 @@ async fn reset_mid_body_is_retried() {
     assert_eq!(result.unwrap().attempts, 2);
     assert!(matches!(
         events.first(),
-        Some(Event::RetryScheduled {
+        Some(Seen::Retry(Retry {
             cause: Cause::Connection(_) | Cause::Protocol(_),
             ..
-        })
+        }))
     ));
     // Both attempts carried one Idempotency-Key: processed at most once.
     assert!(sim.ledger().max_processed() <= 1);
@@ -268,8 +297,9 @@ async fn future_sizes() {
     )
     .unwrap();
     let (mut t2, mut r2) = ([0u8; 64], [0u8; 64]);
-    let mut io = FromTokio::new(tokio::io::empty());
-    let drive = kaiko_embassy::drive(&mut io, &mut c, &mut t2, &mut r2, |_| {});
+    let mut io = Some(FromTokio::new(tokio::io::empty()));
+    let mut on_event = |_: Event<'_>| {};
+    let drive = kaiko_embassy::drive(&mut c, &mut io, &mut t2, &mut r2, &mut on_event);
     let drive_size = core::mem::size_of_val(&drive);
     drop(drive);
     let call_value = core::mem::size_of::<kaiko_core::call::Call<'static>>();
@@ -277,4 +307,154 @@ async fn future_sizes() {
         "size_of Client::call future = {call_size} B, drive future = {drive_size} B, Call = {call_value} B (x86_64, this connector)"
     );
     assert!(call_size < 8 * 1024 && drive_size < 4 * 1024);
+}
+
+/// The response deadline of [`tight`], in milliseconds.
+const RESPONSE_MS: u128 = 1000;
+
+/// No retries, a 1 s response deadline.
+fn tight(url: &str) -> Config<'static> {
+    let mut cfg = config(url, "kaiko_test_hostile");
+    cfg.policy.max_retries = 0;
+    cfg.policy.timeouts.first_byte = Duration::from_secs(1);
+    cfg.policy.timeouts.response = Duration::from_millis(RESPONSE_MS as u64);
+    cfg
+}
+
+/// The call ended at `deadline_ms`, within 10 %.
+fn assert_ends_at(started: StdInstant, deadline_ms: u128) {
+    let took = started.elapsed().as_millis();
+    let (low, high) = (deadline_ms * 9 / 10, deadline_ms * 11 / 10);
+    assert!(
+        (low..=high).contains(&took),
+        "the call took {took} ms, deadline {deadline_ms} ms"
+    );
+}
+
+fn failure_cause(result: &Result<kaiko_core::call::Success, Error>) -> Cause {
+    match result {
+        Err(Error::Failed(f)) => f.cause,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn hostile_servers_end_at_the_response_deadline() {
+    for (name, server) in [
+        ("never pausing chunked", Endless::never_pausing_chunked()),
+        ("huge Content-Length", Endless::huge_content_length()),
+        ("endless emotion items", Endless::endless_items()),
+    ] {
+        let server = server.unwrap();
+        let started = StdInstant::now();
+        let (result, events) = call_once(tight(server.base_url())).await;
+        assert_eq!(
+            failure_cause(&result),
+            Cause::Timeout(Phase::Response),
+            "{name}"
+        );
+        assert_ends_at(started, RESPONSE_MS);
+        if name == "endless emotion items" {
+            // Items are handed over one at a time; the client keeps none of them.
+            assert!(events.len() > 256, "{name}: {} items", events.len());
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn endless_sse_comments_end_at_the_response_deadline() {
+    let server = Endless::sse_comments().unwrap();
+    let messages = [kaiko_core::request::ChatMessage::user("hi")];
+    let chat = kaiko_core::request::ChatRequest {
+        stream: true,
+        ..kaiko_core::request::ChatRequest::new("gpt-4o-mini", &messages)
+    };
+    let started = StdInstant::now();
+    let (result, events) = call_with(tight(server.base_url()), Request::chat(chat)).await;
+    assert_eq!(failure_cause(&result), Cause::Timeout(Phase::Response));
+    assert_ends_at(started, RESPONSE_MS);
+    assert!(events.is_empty(), "{events:?}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn idle_connection_dropped_during_a_backoff_costs_no_attempt() {
+    let (url, server) = drops_idle_during_backoff().unwrap();
+    let mut cfg = config(&url, "kaiko_test_hostile");
+    cfg.policy.max_retries = 1;
+    cfg.policy.base_delay = Duration::from_millis(300);
+    cfg.policy.max_jitter = Duration::from_millis(0);
+    let (result, events) = call_once(cfg).await;
+    // One retry allowed: only the core's free resend on the dead reused connection can make
+    // the retry succeed.
+    assert_eq!(result.unwrap().attempts, 2);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Seen::Retry(_)))
+            .count(),
+        1
+    );
+    let reused = tokio::task::spawn_blocking(move || server.join().unwrap())
+        .await
+        .unwrap();
+    assert!(reused, "the retry did not try the kept connection first");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn https_base_url_without_tls_is_refused_before_a_byte_is_sent() {
+    let silent = Silent::start().unwrap();
+    let url = format!("https://127.0.0.1:{}/v2", silent.port());
+    let (result, _) = call_once(config(&url, "kaiko_test_abc")).await;
+    assert_eq!(result.unwrap_err(), Error::TlsRequired);
+    tokio::time::sleep(StdDuration::from_millis(50)).await;
+    assert_eq!(silent.bytes_received(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn clear_text_key_to_a_remote_host_is_refused() {
+    // TEST-NET-1: never contacted, the refusal comes first.
+    let (result, _) = call_once(config("http://192.0.2.1:9/v2", "kaiko_test_abc")).await;
+    assert_eq!(result.unwrap_err(), Error::Refused(Refused::CleartextKey));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn rate_limit_exhausted_makes_the_next_call_wait() {
+    // One request per 2 s window: the first success says `X-RateLimit-Remaining: 0`.
+    let sim = Sim::start(SimConfig {
+        rate_limit: 1,
+        rate_window: StdDuration::from_secs(2),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+    let mut client = Client::new(
+        config(&sim.base_url(), "kaiko_test_abc"),
+        &Tokio,
+        &mut tx,
+        &mut rx,
+    );
+    let first = client
+        .call(Request::analyze(&MESSAGES), 1, |_| {})
+        .await
+        .unwrap();
+    let resume_at = first
+        .resume_at
+        .expect("resume_at from the exhausted window");
+    let started = StdInstant::now();
+    let mut retries = 0;
+    let second = client
+        .call(Request::analyze(&MESSAGES), 2, |e| {
+            if matches!(e, Event::RetryScheduled(_)) {
+                retries += 1;
+            }
+        })
+        .await
+        .unwrap();
+    // Without waiting, the second call would have met a 429 and retried.
+    assert_eq!((second.attempts, retries), (1, 0));
+    assert!(
+        embassy_time::Instant::now() >= resume_at.into(),
+        "the second call started before resume_at"
+    );
+    assert!(started.elapsed() >= StdDuration::from_millis(200));
 }

@@ -115,16 +115,16 @@ async fn main(spawner: Spawner) {
         let mut retries = 0;
         let result = client
             .call(Request::analyze(&MESSAGES), 0x5eed + i as u64, |e| {
-                if let Event::RetryScheduled { cause, delay, .. } = e {
+                if let Event::RetryScheduled(r) = e {
                     retries += 1;
-                    let status = if let Cause::Api(a) = cause {
+                    let status = if let Cause::Api(a) = &r.cause {
                         a.status
                     } else {
                         0
                     };
                     println!(
-                        "  retry scheduled in {} ms (status {status}, cause {cause:?})",
-                        delay.as_millis()
+                        "  retry scheduled in {} (status {status}, {})",
+                        r.delay, r.cause
                     );
                 }
             })

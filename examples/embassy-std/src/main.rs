@@ -80,6 +80,11 @@ async fn main(spawner: Spawner) {
         ApiKey::new("kaiko_test_embassy").unwrap(),
         BaseUrl::parse(url).unwrap(),
     );
+    // The built-in simulator sits on this host's own TAP network; any other plain-HTTP host
+    // must be allowed by name, or the key would travel in clear text.
+    if arg("--url").is_none() || std::env::args().any(|a| a == "--insecure-http") {
+        config = config.allow_cleartext_key();
+    }
     config.policy.base_delay = Duration::from_millis(50);
     config.policy.respect_rate_limit = false;
     config.policy.timeouts.first_byte = Duration::from_secs(5);

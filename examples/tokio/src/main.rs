@@ -1,6 +1,7 @@
 //! The sans-IO core driven by tokio: `cargo run -p kaiko-example-tokio -- [URL] TEXT`.
-//! Without a URL the simulator is started in-process.
-use kaiko_core::call::{Call, Config, ConnectionLost, Event};
+//! Without a URL the simulator is started in-process. The loop does what the call says and
+//! keeps only the connection and the bytes read but not yet taken.
+use kaiko_core::call::{Action, Call, Config, ConnectionLost, Event, TransmitError};
 use kaiko_core::idempotency::os_seed;
 use kaiko_core::time::{Instant, StdClock};
 use kaiko_core::{base_url::BaseUrl, key::ApiKey, request::Message, request::Request};
@@ -20,72 +21,91 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .base_url(),
     };
     let base = BaseUrl::parse(&url)?;
+    if base.tls {
+        return Err("this example speaks plain HTTP only: use kaiko-std for https".into());
+    }
     let addr = (base.host.trim_matches(['[', ']']), base.port);
     let config = Config::new(ApiKey::new("kaiko_test_example")?, base);
     let messages = [Message::user(&text)];
     let clock = StdClock::new();
     let now = || clock.now();
-    let at = |t: Option<Instant>| clock.to_std(t.unwrap_or(Instant::MAX)).into();
-    let mut call = Call::new(&config, Request::analyze(&messages), os_seed(), now())
-        .map_err(|e| format!("{e:?}"))?;
+    let at = |t: Instant| tokio::time::Instant::from_std(clock.to_std(t));
+    let mut call = Call::new(&config, Request::analyze(&messages), os_seed(), now())?;
     call.set_unix_time(now(), StdClock::unix_secs());
 
-    let (mut conn, mut in_flight) = (None::<TcpStream>, false);
-    let (mut out, mut buf, mut pending) = (vec![0u8; 4096], [0u8; 4096], 0..0);
+    let mut conn = None::<TcpStream>;
+    let (mut out, mut buf, mut unread) = (vec![0u8; 4096], [0u8; 4096], 0..0);
     loop {
-        while let Some(event) = call.poll_event() {
-            match event {
-                Event::Emotion(e) => println!("{}: {} {:?}", e.role, e.category, e.intensity),
-                Event::Content(c) => print!("{}", String::from_utf8_lossy(&c.bytes)),
-                Event::RetryScheduled { retry, cause, .. } => {
-                    eprintln!("retry {retry} after {cause:?}");
-                    (in_flight, pending) = (false, 0..0);
-                    conn = conn.filter(|_| call.keep_alive());
-                }
-                Event::Done(result) => {
-                    println!("{result:?}");
-                    drop(sim);
-                    return Ok(());
-                }
+        match call.poll_action(now()) {
+            Action::Event(Event::Emotion(e)) => {
+                let category = e.category.as_ref().map_or("-", |c| c.as_str());
+                println!("{}: {category} {:?}", e.role, e.intensity);
             }
-        }
-        if !pending.is_empty() {
-            // Bytes the call has not taken yet: offer them again after its events.
-            pending.start += call.handle_input(now(), buf.get(pending.clone()).unwrap_or(&[]));
-        } else if !in_flight {
-            sleep_until(at(call.poll_timeout())).await;
-            call.handle_timeout(now());
-            if call.poll_timeout().is_none_or(|t| t > now()) {
-                continue; // still backing off, or the call just ended
+            Action::Event(Event::RetryScheduled(r)) => {
+                eprintln!("retry {} after {}", r.retry, r.cause)
             }
-            if conn.is_none() {
-                call.handle_connecting(now());
-                match timeout_at(at(call.poll_timeout()), TcpStream::connect(addr)).await {
-                    Ok(Ok(stream)) => conn = Some(stream),
+            Action::Event(_) => {}
+            Action::Connect { deadline } => match conn {
+                Some(_) => call.handle_connected(now(), true)?,
+                None => match timeout_at(at(deadline), TcpStream::connect(addr)).await {
+                    Ok(Ok(stream)) => {
+                        conn = Some(stream);
+                        call.handle_connected(now(), false)?;
+                    }
                     Ok(Err(_)) => call.handle_connection_lost(now(), ConnectionLost::Refused),
-                    Err(_) => call.handle_timeout(now()),
+                    Err(_) => {} // the call fails the attempt at its deadline
+                },
+            },
+            Action::Transmit { deadline } => {
+                let n = match call.poll_transmit(now(), &mut out) {
+                    Ok(n) => n,
+                    Err(TransmitError::BufferTooSmall { needed }) => {
+                        out.resize(needed, 0);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                unread = 0..0;
+                let Some(stream) = conn.as_mut() else {
+                    continue;
+                };
+                match timeout_at(at(deadline), stream.write_all(&out[..n])).await {
+                    Ok(Ok(())) => call.handle_transmitted(now())?,
+                    Ok(Err(_)) => {
+                        conn = None;
+                        call.handle_connection_lost(now(), ConnectionLost::Reset);
+                    }
+                    Err(_) => {}
                 }
             }
-            if let (Some(stream), Ok(Some(n))) =
-                (conn.as_mut(), call.poll_transmit(now(), &mut out))
-            {
-                in_flight = true;
-                if stream.write_all(out.get(..n).unwrap_or(&[])).await.is_err() {
-                    conn = None;
-                    call.handle_connection_lost(now(), ConnectionLost::Reset);
+            Action::Receive { deadline } => {
+                if unread.is_empty() {
+                    let Some(stream) = conn.as_mut() else {
+                        continue;
+                    };
+                    match timeout_at(at(deadline), stream.read(&mut buf)).await {
+                        Ok(Ok(0)) | Ok(Err(_)) => {
+                            conn = None;
+                            call.handle_connection_lost(now(), ConnectionLost::Closed);
+                        }
+                        Ok(Ok(n)) => unread = 0..n,
+                        Err(_) => {}
+                    }
+                }
+                if !unread.is_empty() {
+                    unread.start += call.handle_input(now(), &buf[unread.clone()])?;
                 }
             }
-        } else if let Some(stream) = conn.as_mut() {
-            match timeout_at(at(call.poll_timeout()), stream.read(&mut buf)).await {
-                Err(_) => call.handle_timeout(now()),
-                Ok(Ok(0)) | Ok(Err(_)) => {
-                    conn = None;
-                    call.handle_connection_lost(now(), ConnectionLost::Closed);
+            Action::Sleep { until } => sleep_until(at(until)).await,
+            Action::Close => conn = None,
+            Action::Done(outcome) => {
+                match outcome {
+                    Ok(s) => println!("ok: status {}, {} attempt(s)", s.status, s.attempts),
+                    Err(f) => println!("failed: {f}"),
                 }
-                Ok(Ok(n)) => pending = 0..n,
+                drop(sim);
+                return Ok(());
             }
-        } else {
-            call.handle_connection_lost(now(), ConnectionLost::Io);
         }
     }
 }

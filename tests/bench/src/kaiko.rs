@@ -2,7 +2,7 @@
 
 use kaiko_core::analysis::{Emotion, Output, SuccessParser, Summary};
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{Call, Config, Event};
+use kaiko_core::call::{Action, Call, Config};
 use kaiko_core::error::{ApiError, ErrorBody};
 use kaiko_core::http::{DEFAULT_MAX_HEAD, HeadParser, ResponseHead};
 use kaiko_core::key::ApiKey;
@@ -61,13 +61,13 @@ pub fn body(body: &[u8], piece: usize) -> Option<Decoded> {
     Some(d)
 }
 
-fn take(d: &mut Decoded, out: Output) {
+fn take(d: &mut Decoded, out: Output<'_>) {
     match out {
         Output::Emotion(e) => {
             d.emotions += 1;
-            d.last = Some(e);
+            d.last = Some(e.clone());
         }
-        Output::Content(c) => d.content_bytes += c.bytes.len(),
+        Output::Content(c) => d.content_bytes += c.len(),
     }
 }
 
@@ -96,14 +96,16 @@ pub fn write(request: &Request<'_>, config: &Config<'_>, out: &mut [u8]) -> Opti
 pub struct Exchange {
     /// Request bytes sent.
     pub sent: usize,
-    /// Events other than `Done`.
+    /// Events the call handed over.
     pub events: usize,
     /// The call ended in success.
     pub ok: bool,
 }
 
-/// One full exchange: a new call, its request written, the whole `response` handed over in
-/// one slice, events drained until `Done`.
+/// One full exchange, driven as an adapter drives it: a new call, connected, its request
+/// written, the whole `response` handed over in one slice, actions followed until `Done`.
+/// Anything the call did not expect from a well-formed exchange (a sleep, a close, input left
+/// over) ends it with `ok == false`.
 pub fn exchange(config: &Config<'_>, request: Request<'_>, response: &[u8]) -> Exchange {
     let mut x = Exchange::default();
     let now = Instant::ZERO;
@@ -111,22 +113,28 @@ pub fn exchange(config: &Config<'_>, request: Request<'_>, response: &[u8]) -> E
         return x;
     };
     let mut out = [0u8; 1024];
-    if let Ok(Some(n)) = call.poll_transmit(now, &mut out) {
-        x.sent = n;
-    }
     let mut input = response;
-    while !call.is_done() {
-        let n = call.handle_input(now, input);
-        input = input.get(n..).unwrap_or(&[]);
-        while let Some(event) = call.poll_event() {
-            match event {
-                Event::Done(r) => x.ok = r.is_ok(),
-                _ => x.events += 1,
+    loop {
+        match call.poll_action(now) {
+            Action::Event(_) => x.events += 1,
+            Action::Connect { .. } => {
+                if call.handle_connected(now, false).is_err() {
+                    return x;
+                }
             }
-        }
-        if n == 0 && input.is_empty() {
-            break;
+            Action::Transmit { .. } => match call.poll_transmit(now, &mut out) {
+                Ok(n) if call.handle_transmitted(now).is_ok() => x.sent = n,
+                _ => return x,
+            },
+            Action::Receive { .. } => match call.handle_input(now, input) {
+                Ok(n) if !input.is_empty() => input = input.get(n..).unwrap_or(&[]),
+                _ => return x,
+            },
+            Action::Done(outcome) => {
+                x.ok = outcome.is_ok();
+                return x;
+            }
+            Action::Sleep { .. } | Action::Close => return x,
         }
     }
-    x
 }

@@ -15,7 +15,7 @@ fn analyses_against_the_builtin_simulator() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("user: joy"), "{stdout}");
-    assert!(stdout.contains("Ok(Success"), "{stdout}");
+    assert!(stdout.contains("ok: status 200, 1 attempt(s)"), "{stdout}");
 }
 
 #[test]

@@ -505,12 +505,7 @@ fn reset_mid_body_then_retry_succeeds() {
         .events
         .iter()
         .skip_while(|e| !matches!(e, Seen::Retry(_)));
-    assert!(
-        after_retry
-            .filter(|e| matches!(e, Seen::Emotion))
-            .count()
-            > 0
-    );
+    assert!(after_retry.filter(|e| matches!(e, Seen::Emotion)).count() > 0);
     // A fresh connection for the retry; one Idempotency-Key, so processed at most once.
     assert_eq!(sim.connections_accepted(), 2);
     assert!(sim.ledger().max_processed() <= 1);

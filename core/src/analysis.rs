@@ -170,7 +170,7 @@ impl RawScores {
             self.len += 1;
         }
         // Shift the lower entries down by one (the last falls off when full), then place.
-        if let Some(tail) = self.entries.get_mut(pos..) {
+        if let Some(tail) = self.entries.get_mut(pos..).filter(|t| !t.is_empty()) {
             tail.rotate_right(1);
             if let Some(slot) = tail.first_mut() {
                 *slot = (category, score);
@@ -750,7 +750,7 @@ impl Decoder {
         let handed = usize::from(core::mem::take(&mut self.handed));
         let len = usize::from(self.chunk_len);
         if handed > 0 && handed <= len {
-            self.chunk.copy_within(handed..len, 0);
+            crate::text::move_down(&mut self.chunk, handed, len, 0);
             self.chunk_len = (len - handed) as u8;
         }
     }
@@ -798,8 +798,8 @@ impl Decoder {
                 Err(e) => (e.valid_up_to(), e.error_len().unwrap_or(0)),
             };
             if bad > 0 {
-                self.chunk
-                    .copy_within(valid.saturating_add(bad).min(len)..len, valid);
+                let from = valid.saturating_add(bad).min(len);
+                crate::text::move_down(&mut self.chunk, from, len, valid);
                 self.chunk_len = (len - bad.min(len - valid)) as u8;
                 if !last {
                     return false;

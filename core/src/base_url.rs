@@ -143,15 +143,16 @@ impl<'a> BaseUrl<'a> {
         {
             return true;
         }
-        // Dotted-quad IPv4 starting with 127.
-        let mut parts = 0;
-        for part in self.host.split('.') {
-            if part.is_empty() || part.len() > 3 || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return false;
+        // Dotted-quad IPv4 starting with 127. (A byte loop: `str::split` has a panic path.)
+        let (mut dots, mut digits) = (0, 0);
+        for &b in h {
+            match b {
+                b'.' if digits > 0 => (dots, digits) = (dots + 1, 0),
+                b'0'..=b'9' if digits < 3 => digits += 1,
+                _ => return false,
             }
-            parts += 1;
         }
-        parts == 4 && self.host.starts_with("127.")
+        dots == 3 && digits > 0 && h.starts_with(b"127.")
     }
 
     /// `true` when [`BaseUrl::port`] is the scheme's default (443 for https, 80 for http), so

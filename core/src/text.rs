@@ -109,6 +109,22 @@ pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) -> usize {
     n
 }
 
+/// `buf.copy_within(from..end, to)` for `to <= from <= end <= buf.len()`, and nothing
+/// otherwise: the bounds are checked here, visibly, so no panic path remains.
+pub(crate) fn move_down(buf: &mut [u8], from: usize, end: usize, to: usize) {
+    if to > from {
+        return;
+    }
+    // Byte by byte (the buffers are at most a few dozen bytes): every index is checked.
+    for i in from..end {
+        if let Some(&b) = buf.get(i) {
+            if let Some(d) = buf.get_mut(i - (from - to)) {
+                *d = b;
+            }
+        }
+    }
+}
+
 impl<const N: usize> Default for Text<N> {
     fn default() -> Self {
         Self::new()

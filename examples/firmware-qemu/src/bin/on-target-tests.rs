@@ -6,7 +6,8 @@
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{Call, Cause, Config, Event};
+use kaiko_core::analysis::Category;
+use kaiko_core::call::{Action, Call, Cause, Config, Event};
 use kaiko_core::error::ErrorCode;
 use kaiko_core::key::ApiKey;
 use kaiko_core::request::{ChatMessage, ChatRequest, Message, Request};
@@ -30,12 +31,6 @@ const STREAM: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTr
 
 const UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n<html>busy</html>\r\n";
 
-/// Outcome of feeding one response to the call, byte by byte.
-enum Step {
-    Retry(Instant),
-    Done(Result<(), Cause>),
-}
-
 fn config() -> Config<'static> {
     let key = match ApiKey::new("kaiko_test_firmware") {
         Ok(k) => k,
@@ -45,7 +40,8 @@ fn config() -> Config<'static> {
         Ok(b) => b,
         Err(_) => fail("base url"),
     };
-    Config::new(key, base)
+    // A plain-HTTP test server on a private network: the opt-in is deliberate.
+    Config::new(key, base).allow_cleartext_key()
 }
 
 fn fail(what: &str) -> ! {
@@ -53,45 +49,76 @@ fn fail(what: &str) -> ! {
     process::exit(2)
 }
 
-/// Sends the due request and feeds `response` one byte at a time; checks emotion items.
-fn exchange(
-    call: &mut Call<'_>,
+/// How a scripted exchange ended.
+struct Ran {
+    outcome: Result<(), Cause>,
+    attempts: u8,
+    retries: u32,
+    /// The instant of the last action (time advances only through deadlines and sleeps).
     now: Instant,
-    response: &[u8],
-    emotions: &mut u32,
-) -> Option<Step> {
+}
+
+/// Drives `call` as an adapter would, against a server that answers the n-th request with
+/// `responses[n]`, delivered one byte per read; past the script the server is silent, so
+/// time jumps to each deadline. `on_event` sees every event. `None` if the call asked for
+/// something a correct call never does here, or did not end within a bounded number of steps.
+fn run(
+    call: &mut Call<'_>,
+    responses: &[&[u8]],
+    on_event: &mut dyn FnMut(Event<'_>) -> bool,
+) -> Option<Ran> {
     let mut out = [0u8; 512];
-    match call.poll_transmit(now, &mut out) {
-        Ok(Some(_)) => {}
-        _ => return None,
-    }
-    let mut step = None;
-    for byte in response.chunks(1) {
-        let mut rest = byte;
-        while !rest.is_empty() {
-            let n = call.handle_input(now, rest);
-            rest = rest.get(n..).unwrap_or(&[]);
-            while let Some(event) = call.poll_event() {
-                match event {
-                    Event::Emotion(e)
-                        if e.category.eq_str("fear") && e.valence == Some(Score(-3500)) =>
-                    {
-                        *emotions += 1
-                    }
-                    Event::Emotion(_) => return None,
-                    Event::RetryScheduled { at, .. } => step = Some(Step::Retry(at)),
-                    Event::Done(r) => step = Some(Step::Done(r.map(|_| ()).map_err(|f| f.cause))),
-                    Event::Content(_) => {}
+    let (mut now, mut next, mut unread, mut retries): (Instant, usize, &[u8], u32) =
+        (Instant::ZERO, 0, &[], 0);
+    for _ in 0..200_000 {
+        match call.poll_action(now) {
+            Action::Event(event) => {
+                retries += u32::from(matches!(event, Event::RetryScheduled(_)));
+                if !on_event(event) {
+                    return None;
                 }
+            }
+            Action::Connect { .. } => call.handle_connected(now, false).ok()?,
+            Action::Transmit { .. } => {
+                call.poll_transmit(now, &mut out).ok()?;
+                call.handle_transmitted(now).ok()?;
+                unread = responses.get(next).copied().unwrap_or(&[]);
+                next += 1;
+            }
+            Action::Receive { deadline } => match unread.split_first() {
+                Some((_, rest)) => {
+                    let used = call.handle_input(now, unread.get(..1)?).ok()?;
+                    if used == 1 {
+                        unread = rest;
+                    }
+                }
+                None => now = deadline,
+            },
+            Action::Sleep { until } => now = until,
+            Action::Close => unread = &[],
+            Action::Done(outcome) => {
+                return Some(Ran {
+                    outcome: outcome.map(|_| ()).map_err(|f| f.cause),
+                    attempts: call.attempts(),
+                    retries,
+                    now,
+                });
             }
         }
     }
-    while let Some(event) = call.poll_event() {
-        if let Event::Done(r) = event {
-            step = Some(Step::Done(r.map(|_| ()).map_err(|f| f.cause)));
+    None
+}
+
+/// Counts the expected emotion item; any other item fails the run.
+fn fear_item(emotions: &mut u32) -> impl FnMut(Event<'_>) -> bool + '_ {
+    move |event| match event {
+        Event::Emotion(e) => {
+            let ok = e.category == Some(Category::Fear) && e.valence == Some(Score(-3500));
+            *emotions += u32::from(ok);
+            ok
         }
+        _ => true,
     }
-    step
 }
 
 fn success_byte_at_a_time() -> bool {
@@ -100,10 +127,8 @@ fn success_byte_at_a_time() -> bool {
         return false;
     };
     let mut emotions = 0;
-    matches!(
-        exchange(&mut call, Instant::ZERO, OK, &mut emotions),
-        Some(Step::Done(Ok(())))
-    ) && emotions == 1
+    let ran = run(&mut call, &[OK], &mut fear_item(&mut emotions));
+    matches!(ran, Some(Ran { outcome: Ok(()), attempts: 1, .. })) && emotions == 1
 }
 
 fn rate_limited_then_success() -> bool {
@@ -112,42 +137,27 @@ fn rate_limited_then_success() -> bool {
         return false;
     };
     let mut emotions = 0;
-    let Some(Step::Retry(at)) = exchange(&mut call, Instant::ZERO, TOO_MANY, &mut emotions) else {
-        return false;
-    };
-    if at < Instant::from_millis(2000) {
-        return false;
-    }
-    call.handle_timeout(at);
-    matches!(
-        exchange(&mut call, at, OK, &mut emotions),
-        Some(Step::Done(Ok(())))
-    ) && emotions == 1
+    let ran = run(&mut call, &[TOO_MANY, OK], &mut fear_item(&mut emotions));
+    matches!(ran, Some(Ran { outcome: Ok(()), attempts: 2, retries: 1, now })
+        if now >= Instant::from_millis(2000))
+        && emotions == 1
 }
 
 fn html_errors_exhaust_retries() -> bool {
-    let mut cfg = config();
-    cfg.policy.base_delay = Duration::from_millis(10);
+    let cfg = config().with_policy(kaiko_core::retry::Policy {
+        base_delay: Duration::from_millis(10),
+        ..kaiko_core::retry::Policy::DEFAULT
+    });
     let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 9, Instant::ZERO) else {
         return false;
     };
-    let mut now = Instant::ZERO;
-    let mut emotions = 0;
-    for _ in 0..4 {
-        match exchange(&mut call, now, UNAVAILABLE, &mut emotions) {
-            Some(Step::Retry(at)) => {
-                now = at;
-                call.handle_timeout(now);
-            }
-            Some(Step::Done(Err(Cause::Api(e)))) => {
-                return e.status == 503
-                    && e.code == ErrorCode::ServiceUnavailable
-                    && call.attempts() == 4;
-            }
-            _ => return false,
+    let busy = [UNAVAILABLE; 4];
+    match run(&mut call, &busy, &mut |_| true) {
+        Some(Ran { outcome: Err(Cause::Api(e)), attempts: 4, retries: 3, .. }) => {
+            e.status == 503 && e.code == ErrorCode::ServiceUnavailable
         }
+        _ => false,
     }
-    false
 }
 
 fn deadline_ends_a_silent_server() -> bool {
@@ -155,22 +165,10 @@ fn deadline_ends_a_silent_server() -> bool {
     let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 3, Instant::ZERO) else {
         return false;
     };
-    let mut now = Instant::ZERO;
-    let mut out = [0u8; 512];
-    for _ in 0..64 {
-        let _ = call.poll_transmit(now, &mut out);
-        match call.poll_timeout() {
-            Some(at) => now = at,
-            None => break,
-        }
-        call.handle_timeout(now);
-        while let Some(event) = call.poll_event() {
-            if let Event::Done(Err(f)) = event {
-                return f.stop == Stop::Deadline || f.stop == Stop::RetriesExhausted;
-            }
-        }
-    }
-    false
+    let ran = run(&mut call, &[], &mut |_| true);
+    let stop = call.outcome().and_then(|o| o.err()).map(|f| f.stop);
+    matches!(ran, Some(Ran { outcome: Err(Cause::Timeout(_)), .. }))
+        && matches!(stop, Some(Stop::Deadline | Stop::RetriesExhausted))
 }
 
 fn streamed_chat_in_order() -> bool {
@@ -180,46 +178,32 @@ fn streamed_chat_in_order() -> bool {
         content: "I am nervous about my interview tomorrow.",
     }];
     let request = Request::ChatCompletion(ChatRequest {
-        model: "gpt-4o-mini",
-        emotion_model: "emotion-v2",
-        context_id: None,
-        messages: &chat,
-        temperature: None,
-        max_tokens: None,
         stream: true,
+        ..ChatRequest::new("gpt-4o-mini", &chat)
     });
     let Ok(mut call) = Call::new(&cfg, request, 11, Instant::ZERO) else {
         return false;
     };
-    let mut out = [0u8; 512];
-    if !matches!(call.poll_transmit(Instant::ZERO, &mut out), Ok(Some(_))) {
-        return false;
-    }
     const WANT: &[u8] = b"It's natural to feel nervous.";
-    let (mut text, mut len, mut emotions, mut done) = ([0u8; 64], 0, 0, false);
-    for byte in STREAM.chunks(1) {
-        let mut rest = byte;
-        while !rest.is_empty() {
-            let n = call.handle_input(Instant::ZERO, rest);
-            rest = rest.get(n..).unwrap_or(&[]);
-            while let Some(event) = call.poll_event() {
-                match event {
-                    Event::Content(c) => {
-                        for &b in c.bytes.iter() {
-                            if let Some(slot) = text.get_mut(len) {
-                                *slot = b;
-                                len += 1;
-                            }
-                        }
+    let (mut text, mut len, mut emotions) = ([0u8; 64], 0, 0);
+    let ran = run(&mut call, &[STREAM], &mut |event| {
+        match event {
+            Event::Content(c) => {
+                for &b in c.as_bytes() {
+                    if let Some(slot) = text.get_mut(len) {
+                        *slot = b;
+                        len += 1;
                     }
-                    Event::Emotion(e) => emotions += u32::from(e.category.eq_str("fear")),
-                    Event::Done(r) => done = r.is_ok(),
-                    Event::RetryScheduled { .. } => return false,
                 }
             }
+            Event::Emotion(e) => emotions += u32::from(e.category == Some(Category::Fear)),
+            _ => return false,
         }
-    }
-    done && emotions == 1 && text.get(..len) == Some(WANT)
+        true
+    });
+    matches!(ran, Some(Ran { outcome: Ok(()), .. }))
+        && emotions == 1
+        && text.get(..len) == Some(WANT)
 }
 
 const TESTS: [(&str, fn() -> bool); 5] = [
@@ -241,11 +225,12 @@ const TESTS: [(&str, fn() -> bool); 5] = [
 
 #[entry]
 fn main() -> ! {
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut deepest) = (0, 0, 0);
     for (name, test) in TESTS {
         stack::repaint();
         let ok = test();
         let peak = stack::peak();
+        deepest = deepest.max(peak);
         println!(
             "test {} ... {} (peak stack {} bytes)",
             name,
@@ -259,10 +244,12 @@ fn main() -> ! {
         }
     }
     println!(
-        "core size_of: Call {} B, Event {} B",
+        "core size_of: Call {} B, Event {} B, Action {} B",
         core::mem::size_of::<Call<'static>>(),
-        core::mem::size_of::<Event>()
+        core::mem::size_of::<Event<'static>>(),
+        core::mem::size_of::<Action<'static>>()
     );
+    println!("peak stack of any scenario: {} bytes", deepest);
     println!("{} passed, {} failed", passed, failed);
     process::exit(if failed == 0 { 0 } else { 1 })
 }

@@ -8,7 +8,7 @@
 
 use cortex_m_rt::entry;
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{Call, Config, Event};
+use kaiko_core::call::{Action, Call, Config, ConnectionLost, Event};
 use kaiko_core::key::ApiKey;
 use kaiko_core::request::{ChatMessage, ChatRequest, Message, Request};
 use kaiko_core::time::Instant;
@@ -34,7 +34,7 @@ fn main() -> ! {
             cortex_m::asm::wfi()
         }
     };
-    let config = Config::new(key, base);
+    let config = Config::new(key, base).allow_cleartext_key();
     let msgs = [Message::user("hello")];
     let chat = [ChatMessage {
         role: "user",
@@ -43,13 +43,8 @@ fn main() -> ! {
     let requests = [
         Request::analyze(&msgs),
         Request::ChatCompletion(ChatRequest {
-            model: "gpt-4o-mini",
-            emotion_model: "emotion-v2",
-            context_id: None,
-            messages: &chat,
-            temperature: None,
-            max_tokens: None,
             stream: true,
+            ..ChatRequest::new("gpt-4o-mini", &chat)
         }),
     ];
     let mut score = 0u32;
@@ -59,19 +54,44 @@ fn main() -> ! {
         };
         let mut out = [0u8; 512];
         let mut now = Instant::ZERO;
-        while !call.is_done() {
-            if let Ok(Some(n)) = call.poll_transmit(now, &mut out) {
-                score = score.wrapping_add(n as u32);
-            }
-            let bytes = input();
-            let _ = call.handle_input(now, &bytes);
-            while let Some(event) = call.poll_event() {
-                if let Event::Emotion(e) = event {
+        // The driving loop of an adapter, every action taken, input from the volatile cell.
+        loop {
+            match call.poll_action(now) {
+                Action::Event(Event::Emotion(e)) => {
                     score = score.wrapping_add(e.intensity.map_or(0, |s| s.0 as u32));
                 }
+                Action::Event(Event::Content(c)) => score = score.wrapping_add(c.len() as u32),
+                Action::Event(_) => {}
+                Action::Connect { .. } => {
+                    let _ = call.handle_connected(now, input()[0] & 1 == 1);
+                }
+                Action::Transmit { deadline } => match call.poll_transmit(now, &mut out) {
+                    Ok(n) => {
+                        score = score.wrapping_add(n as u32);
+                        let _ = call.handle_transmitted(now);
+                    }
+                    Err(_) => now = deadline,
+                },
+                Action::Receive { deadline } => {
+                    let bytes = input();
+                    match bytes[0] {
+                        0 => now = deadline,
+                        1 => call.handle_connection_lost(now, ConnectionLost::Reset),
+                        2 => {
+                            let _ = call.cancel(now);
+                        }
+                        _ => {
+                            let _ = call.handle_input(now, &bytes);
+                        }
+                    }
+                }
+                Action::Sleep { until } => now = until,
+                Action::Close => {}
+                Action::Done(outcome) => {
+                    score = score.wrapping_add(outcome.is_ok() as u32);
+                    break;
+                }
             }
-            now = call.poll_timeout().unwrap_or(now);
-            call.handle_timeout(now);
         }
     }
     // SAFETY: see `input`.

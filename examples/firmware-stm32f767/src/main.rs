@@ -218,33 +218,29 @@ async fn main(spawner: Spawner) {
             ),
             other => error!("analysis failed after {} attempts: {}", f.attempts, other),
         },
-        Err(Error::Invalid(e)) => error!("request refused before sending: {}", e),
-        Err(Error::BufferTooSmall(e)) => {
-            error!("transmit buffer too small: {} bytes needed", e.needed)
+        Err(Error::Refused(e)) => error!("request refused before sending: {}", e),
+        Err(Error::BufferTooSmall { needed }) => {
+            error!("transmit buffer too small: {} bytes needed", needed)
         }
+        Err(e) => error!("call not made: {}", e),
     }
 }
 
-fn on_event(event: &Event) {
+fn on_event(event: Event<'_>) {
     match event {
         Event::Emotion(e) => info!(
             "emotion {} {=str}: {=str} ({})",
             e.index,
-            e.category.as_str(),
+            e.category.as_ref().map_or("-", |c| c.as_str()),
             e.text.as_str(),
             e.intensity_level
         ),
-        Event::RetryScheduled {
-            retry,
-            max_retries,
-            delay,
-            ..
-        } => {
+        Event::RetryScheduled(r) => {
             warn!(
                 "retry {}/{} in {} ms; discarding partial results",
-                retry,
-                max_retries,
-                delay.as_millis()
+                r.retry,
+                r.max_retries,
+                r.delay.as_millis()
             )
         }
         _ => {}

@@ -250,6 +250,20 @@ fn main() -> ! {
         core::mem::size_of::<Action<'static>>()
     );
     println!("peak stack of any scenario: {} bytes", deepest);
+    println!(
+        "parts: Request {} Config {} HeadParser {} ResponseHead {} Success {} Failure {} Emotion {} SuccessParser {} ErrorBody {} ApiError {} Retry {}",
+        core::mem::size_of::<Request<'static>>(),
+        core::mem::size_of::<Config<'static>>(),
+        core::mem::size_of::<kaiko_core::http::HeadParser>(),
+        core::mem::size_of::<kaiko_core::http::ResponseHead>(),
+        core::mem::size_of::<kaiko_core::call::Success>(),
+        core::mem::size_of::<kaiko_core::call::Failure>(),
+        core::mem::size_of::<kaiko_core::analysis::Emotion>(),
+        core::mem::size_of::<kaiko_core::analysis::SuccessParser>(),
+        core::mem::size_of::<kaiko_core::error::ErrorBody>(),
+        core::mem::size_of::<kaiko_core::error::ApiError>(),
+        core::mem::size_of::<kaiko_core::call::Retry>(),
+    );
     println!("{} passed, {} failed", passed, failed);
     process::exit(if failed == 0 { 0 } else { 1 })
 }

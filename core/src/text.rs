@@ -117,10 +117,10 @@ pub(crate) fn move_down(buf: &mut [u8], from: usize, end: usize, to: usize) {
     }
     // Byte by byte (the buffers are at most a few dozen bytes): every index is checked.
     for i in from..end {
-        if let Some(&b) = buf.get(i) {
-            if let Some(d) = buf.get_mut(i - (from - to)) {
-                *d = b;
-            }
+        if let Some(&b) = buf.get(i)
+            && let Some(d) = buf.get_mut(i - (from - to))
+        {
+            *d = b;
         }
     }
 }

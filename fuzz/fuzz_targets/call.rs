@@ -47,7 +47,9 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Action::Transmit { .. } => {
-                let n = call.poll_transmit(now, &mut out).expect("512 bytes hold the request");
+                let n = call
+                    .poll_transmit(now, &mut out)
+                    .expect("512 bytes hold the request");
                 assert!(n > 0 && n <= out.len());
                 call.handle_transmitted(now).unwrap();
                 unread = answers.next().unwrap_or(&[]);
@@ -60,7 +62,11 @@ fuzz_target!(|data: &[u8]| {
                         0 => now = deadline,
                         1 | 2 => {
                             connected = false;
-                            let lost = if c == 1 { ConnectionLost::Reset } else { ConnectionLost::Closed };
+                            let lost = if c == 1 {
+                                ConnectionLost::Reset
+                            } else {
+                                ConnectionLost::Closed
+                            };
                             call.handle_connection_lost(now, lost);
                         }
                         3 => call.cancel(now).unwrap(),
@@ -68,7 +74,10 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
                 Some(_) => {
-                    let end = unread.iter().position(|&b| b < 8 || b == 0xff).unwrap_or(unread.len());
+                    let end = unread
+                        .iter()
+                        .position(|&b| b < 8 || b == 0xff)
+                        .unwrap_or(unread.len());
                     let take = &unread[..end.min(piece)];
                     let used = call.handle_input(now, take).unwrap();
                     assert!(used <= take.len());
@@ -84,7 +93,10 @@ fuzz_target!(|data: &[u8]| {
             Action::Close => connected = false,
             Action::Done(_) => {
                 assert!(call.is_done());
-                assert!(call.poll_transmit(now, &mut out).is_err(), "nothing to send after the end");
+                assert!(
+                    call.poll_transmit(now, &mut out).is_err(),
+                    "nothing to send after the end"
+                );
                 return;
             }
         }

@@ -4,7 +4,9 @@
 use kaiko_core::http::HeadParser;
 use libfuzzer_sys::fuzz_target;
 
-fn parse(pieces: &[&[u8]]) -> Option<Result<(usize, Option<kaiko_core::http::ResponseHead>), kaiko_core::http::HeadError>> {
+fn parse(
+    pieces: &[&[u8]],
+) -> Option<Result<(usize, Option<kaiko_core::http::ResponseHead>), kaiko_core::http::HeadError>> {
     let mut p = HeadParser::new(1024);
     let mut total = 0;
     for piece in pieces {
@@ -27,7 +29,9 @@ fn parse(pieces: &[&[u8]]) -> Option<Result<(usize, Option<kaiko_core::http::Res
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&cut, bytes)) = data.split_first() else { return };
+    let Some((&cut, bytes)) = data.split_first() else {
+        return;
+    };
     let cut = usize::from(cut).min(bytes.len());
     let whole = parse(&[bytes]);
     let split = parse(&[&bytes[..cut], &bytes[cut..]]);

@@ -11,17 +11,31 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.split('\u{1f}');
     let mut next = || parts.next().unwrap_or("");
-    let (body, role, context, external, agent, idem) = (next(), next(), next(), next(), next(), next());
-    let Ok(key) = ApiKey::new("kaiko_test_fuzz") else { return };
+    let (body, role, context, external, agent, idem) =
+        (next(), next(), next(), next(), next(), next());
+    let Ok(key) = ApiKey::new("kaiko_test_fuzz") else {
+        return;
+    };
     let base = BaseUrl::PRODUCTION;
     let mut head = RequestHead::new(&base, &key, idem);
     head.user_agent = agent;
-    let messages = [Message { role: Some(role), text: body, external_id: Some(external), timestamp: None }];
-    let chat = [ChatMessage { role, content: body }];
+    let messages = [Message {
+        role: Some(role),
+        text: body,
+        external_id: Some(external),
+        timestamp: None,
+    }];
+    let chat = [ChatMessage {
+        role,
+        content: body,
+    }];
     let requests = [
         Request::analyze(&messages),
         Request::analyze_in_context(context, &messages),
-        Request::MessageLookup { context_id: context, external_id: external },
+        Request::MessageLookup {
+            context_id: context,
+            external_id: external,
+        },
         Request::ChatCompletion(ChatRequest {
             model: role,
             emotion_model: "emotion-v2",
@@ -40,13 +54,26 @@ fuzz_target!(|data: &[u8]| {
             Err(WriteError::Invalid(_)) => continue,
         };
         let mut out = vec![0u8; needed];
-        let n = request.write(&head, &mut out).expect("the size it asked for is enough");
+        let n = request
+            .write(&head, &mut out)
+            .expect("the size it asked for is enough");
         assert_eq!(n, needed);
         let written = &out[..n];
-        let split = written.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete head");
+        let split = written
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a complete head");
         let head_text = std::str::from_utf8(&written[..split]).expect("an ASCII head");
-        assert!(!head_text.bytes().any(|b| b < 0x20 && b != b'\r' && b != b'\n'), "no control bytes");
-        if let Some(len) = head_text.lines().find_map(|l| l.strip_prefix("Content-Length: ")) {
+        assert!(
+            !head_text
+                .bytes()
+                .any(|b| b < 0x20 && b != b'\r' && b != b'\n'),
+            "no control bytes"
+        );
+        if let Some(len) = head_text
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+        {
             assert_eq!(len.parse::<usize>().unwrap(), n - split - 4);
         }
     }

@@ -85,8 +85,11 @@ pub async fn drive<S: Read + Write>(
                         *conn = None;
                         return Drive::BufferTooSmall { needed };
                     }
-                    // Not asked for: the call's own answer comes next.
-                    Err(_) => continue,
+                    // Not asked for, or not writable: end the call rather than ask again.
+                    Err(_) => {
+                        let _ = call.cancel(now);
+                        continue;
+                    }
                 };
                 (start, end) = (0, 0);
                 let Some(io) = conn.as_mut() else {

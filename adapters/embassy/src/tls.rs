@@ -90,6 +90,7 @@ where
     }
 }
 
+#[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call; no allocator
 fn finish(ended: Drive) -> Result<Success, Error> {
     match ended {
         Drive::Done(outcome) => outcome.map_err(Error::Failed),

@@ -29,7 +29,22 @@ impl Connect for Tokio {
     }
 }
 
+/// [`Tokio`] that counts the connections it opens: for checking that a refused call never
+/// connected.
+#[derive(Default)]
+struct Counting(std::cell::Cell<usize>);
+
+impl Connect for Counting {
+    type Conn<'c> = FromTokio<tokio::net::TcpStream>;
+
+    async fn connect(&self, host: &str, port: u16) -> Result<Self::Conn<'_>, ConnectionLost> {
+        self.0.set(self.0.get() + 1);
+        Tokio.connect(host, port).await
+    }
+}
+
 /// An owned copy of an [`Event`] (events borrow from the call).
+#[allow(clippy::large_enum_variant)] // test-only copies, one per event
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
     Emotion(Box<Emotion>),
@@ -400,12 +415,30 @@ async fn idle_connection_dropped_during_a_backoff_costs_no_attempt() {
     assert!(reused, "the retry did not try the kept connection first");
 }
 
+/// One call through a [`Counting`] connector: its result and the connections it opened.
+async fn call_counting(
+    config: Config<'static>,
+) -> (Result<kaiko_core::call::Success, Error>, usize) {
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+    let connector = Counting::default();
+    let mut client = Client::new(config, &connector, &mut tx, &mut rx);
+    let mut events = 0;
+    let result = client
+        .call(Request::analyze(&MESSAGES), 7, |_| events += 1)
+        .await;
+    assert_eq!(events, 0, "a refused call reported events");
+    assert!(!client.is_connected());
+    drop(client);
+    (result, connector.0.get())
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn https_base_url_without_tls_is_refused_before_a_byte_is_sent() {
     let silent = Silent::start().unwrap();
     let url = format!("https://127.0.0.1:{}/v2", silent.port());
-    let (result, _) = call_once(config(&url, "kaiko_test_abc")).await;
+    let (result, connects) = call_counting(config(&url, "kaiko_test_abc")).await;
     assert_eq!(result.unwrap_err(), Error::TlsRequired);
+    assert_eq!(connects, 0, "a connection was opened");
     tokio::time::sleep(StdDuration::from_millis(50)).await;
     assert_eq!(silent.bytes_received(), 0);
 }
@@ -413,8 +446,101 @@ async fn https_base_url_without_tls_is_refused_before_a_byte_is_sent() {
 #[tokio::test(flavor = "current_thread")]
 async fn clear_text_key_to_a_remote_host_is_refused() {
     // TEST-NET-1: never contacted, the refusal comes first.
-    let (result, _) = call_once(config("http://192.0.2.1:9/v2", "kaiko_test_abc")).await;
+    let (result, connects) = call_counting(config("http://192.0.2.1:9/v2", "kaiko_test_abc")).await;
     assert_eq!(result.unwrap_err(), Error::Refused(Refused::CleartextKey));
+    assert_eq!(connects, 0, "a connection was opened");
+}
+
+/// A keep-alive server that answers one request per connection with a 200 and then, after
+/// 50 ms of idle, closes the connection as a server's idle timeout would: with a FIN after
+/// which it still reads (`full_close == false`, so a request written to the dead connection
+/// is seen), or by dropping the socket (the client's write meets a reset). Returns the base
+/// URL and a handle whose result is (connections accepted, requests that arrived on a
+/// connection after the server closed its side).
+fn closes_idle_connections(
+    full_close: bool,
+    connections: usize,
+) -> (String, std::thread::JoinHandle<(usize, usize)>) {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        let body =
+            "{\"object\":\"emotions.analysis\",\"emotions\":{\"user\":{\"category\":\"joy\"}}}";
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        let (mut accepted, mut late) = (0, 0);
+        while accepted < connections {
+            let Ok((mut s, _)) = listener.accept() else {
+                break;
+            };
+            accepted += 1;
+            s.set_read_timeout(Some(StdDuration::from_secs(5))).ok();
+            if !kaiko_sim::hostile::read_request(&mut s) {
+                continue;
+            }
+            let _ = s.write_all(response.as_bytes());
+            std::thread::sleep(StdDuration::from_millis(50));
+            if !full_close {
+                let _ = s.shutdown(std::net::Shutdown::Write);
+                s.set_read_timeout(Some(StdDuration::from_secs(2))).ok();
+                if kaiko_sim::hostile::read_request(&mut s) {
+                    late += 1;
+                }
+            }
+        }
+        (accepted, late)
+    });
+    (url, server)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn kept_connection_closed_while_idle_is_replaced_without_an_attempt() {
+    for full_close in [false, true] {
+        let (url, server) = closes_idle_connections(full_close, 2);
+        let mut cfg = config(&url, "kaiko_test_abc");
+        // No retry at all: only the free resend on a dead kept connection can save the call.
+        cfg.policy.max_retries = 0;
+        let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+        let connector = Counting::default();
+        let mut client = Client::new(cfg, &connector, &mut tx, &mut rx);
+        let first = client
+            .call(Request::analyze(&MESSAGES), 1, |_| {})
+            .await
+            .unwrap();
+        assert_eq!((first.status, first.attempts), (200, 1));
+        assert!(client.is_connected(), "the first connection was not kept");
+        // The server's idle timeout passes.
+        tokio::time::sleep(StdDuration::from_millis(300)).await;
+        let (mut retries, mut emotions) = (0, 0);
+        let second = client
+            .call(Request::analyze(&MESSAGES), 2, |e| match e {
+                Event::RetryScheduled(_) => retries += 1,
+                Event::Emotion(_) => emotions += 1,
+                _ => {}
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (second.status, second.attempts, retries, emotions),
+            (200, 1, 0, 1),
+            "full close: {full_close}"
+        );
+        drop(client);
+        assert_eq!(connector.0.get(), 2, "full close: {full_close}");
+        let (accepted, late) = tokio::task::spawn_blocking(move || server.join().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(accepted, 2, "full close: {full_close}");
+        if !full_close {
+            assert_eq!(
+                late, 1,
+                "the second call did not try the kept connection first"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -67,9 +67,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 unread = 0..0;
                 let Some(stream) = conn.as_mut() else {
+                    call.handle_connection_lost(now(), ConnectionLost::Io);
                     continue;
                 };
-                match timeout_at(at(deadline), stream.write_all(&out[..n])).await {
+                let sent = timeout_at(at(deadline), stream.write_all(&out[..n])).await;
+                out[..n].fill(0); // the request carried the key
+                match sent {
                     Ok(Ok(())) => call.handle_transmitted(now())?,
                     Ok(Err(_)) => {
                         conn = None;
@@ -81,12 +84,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Action::Receive { deadline } => {
                 if unread.is_empty() {
                     let Some(stream) = conn.as_mut() else {
+                        call.handle_connection_lost(now(), ConnectionLost::Io);
                         continue;
                     };
                     match timeout_at(at(deadline), stream.read(&mut buf)).await {
-                        Ok(Ok(0)) | Ok(Err(_)) => {
+                        Ok(Ok(0)) => {
                             conn = None;
                             call.handle_connection_lost(now(), ConnectionLost::Closed);
+                        }
+                        // Not an end of stream: a reset never completes a body.
+                        Ok(Err(_)) => {
+                            conn = None;
+                            call.handle_connection_lost(now(), ConnectionLost::Reset);
                         }
                         Ok(Ok(n)) => unread = 0..n,
                         Err(_) => {}

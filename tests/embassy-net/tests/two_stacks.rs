@@ -333,6 +333,7 @@ fn config() -> Config<'static> {
 }
 
 /// An owned copy of an [`Event`] (events borrow from the call).
+#[allow(clippy::large_enum_variant)] // test-only copies, one per event
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
     Emotion,

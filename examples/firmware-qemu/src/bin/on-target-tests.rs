@@ -5,8 +5,8 @@
 #![no_main]
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
-use kaiko_core::base_url::BaseUrl;
 use kaiko_core::analysis::Category;
+use kaiko_core::base_url::BaseUrl;
 use kaiko_core::call::{Action, Call, Cause, Config, Event};
 use kaiko_core::error::ErrorCode;
 use kaiko_core::key::ApiKey;
@@ -128,7 +128,14 @@ fn success_byte_at_a_time() -> bool {
     };
     let mut emotions = 0;
     let ran = run(&mut call, &[OK], &mut fear_item(&mut emotions));
-    matches!(ran, Some(Ran { outcome: Ok(()), attempts: 1, .. })) && emotions == 1
+    matches!(
+        ran,
+        Some(Ran {
+            outcome: Ok(()),
+            attempts: 1,
+            ..
+        })
+    ) && emotions == 1
 }
 
 fn rate_limited_then_success() -> bool {
@@ -153,9 +160,12 @@ fn html_errors_exhaust_retries() -> bool {
     };
     let busy = [UNAVAILABLE; 4];
     match run(&mut call, &busy, &mut |_| true) {
-        Some(Ran { outcome: Err(Cause::Api(e)), attempts: 4, retries: 3, .. }) => {
-            e.status == 503 && e.code == ErrorCode::ServiceUnavailable
-        }
+        Some(Ran {
+            outcome: Err(Cause::Api(e)),
+            attempts: 4,
+            retries: 3,
+            ..
+        }) => e.status == 503 && e.code == ErrorCode::ServiceUnavailable,
         _ => false,
     }
 }
@@ -167,8 +177,13 @@ fn deadline_ends_a_silent_server() -> bool {
     };
     let ran = run(&mut call, &[], &mut |_| true);
     let stop = call.outcome().and_then(|o| o.err()).map(|f| f.stop);
-    matches!(ran, Some(Ran { outcome: Err(Cause::Timeout(_)), .. }))
-        && matches!(stop, Some(Stop::Deadline | Stop::RetriesExhausted))
+    matches!(
+        ran,
+        Some(Ran {
+            outcome: Err(Cause::Timeout(_)),
+            ..
+        })
+    ) && matches!(stop, Some(Stop::Deadline | Stop::RetriesExhausted))
 }
 
 fn streamed_chat_in_order() -> bool {
@@ -201,8 +216,13 @@ fn streamed_chat_in_order() -> bool {
         }
         true
     });
-    matches!(ran, Some(Ran { outcome: Ok(()), .. }))
-        && emotions == 1
+    matches!(
+        ran,
+        Some(Ran {
+            outcome: Ok(()),
+            ..
+        })
+    ) && emotions == 1
         && text.get(..len) == Some(WANT)
 }
 

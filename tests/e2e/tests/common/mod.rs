@@ -45,6 +45,7 @@ pub fn client_with(sim: &SimHandle, policy: Policy) -> Client {
 }
 
 /// An owned copy of an [`Event`] (events borrow from the call).
+#[allow(clippy::large_enum_variant)] // test-only copies, one per event
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seen {
     Emotion(Emotion),

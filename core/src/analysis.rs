@@ -113,28 +113,30 @@ pub enum Category {
 }
 
 /// The highest [`RAW_CAP`] entries of an item's `raw` scores, highest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Stored compactly: a known category takes one byte (its position in
+/// [`Category::NAMES`]), a score four. An entry whose category this version does not know
+/// is not kept; [`RawScores::is_truncated`] then says that `raw` had more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RawScores {
-    entries: [(Category, Score); RAW_CAP],
+    categories: [u8; RAW_CAP],
+    scores: [Score; RAW_CAP],
     len: u8,
     truncated: bool,
-}
-
-impl Default for RawScores {
-    fn default() -> Self {
-        RawScores {
-            entries: [(Category::Other(Label::new()), Score(0)); RAW_CAP],
-            len: 0,
-            truncated: false,
-        }
-    }
 }
 
 impl RawScores {
     /// The kept entries, highest score first (equal scores in arrival order).
     pub fn iter(&self) -> impl Iterator<Item = (Category, Score)> + '_ {
-        self.entries.iter().take(usize::from(self.len)).copied()
+        self.categories
+            .iter()
+            .zip(self.scores.iter())
+            .take(usize::from(self.len))
+            .filter_map(|(&c, &s)| {
+                let name = Category::NAMES.get(usize::from(c))?;
+                Some((Category::parse(name), s))
+            })
     }
 
     /// How many entries are kept.
@@ -157,8 +159,15 @@ impl RawScores {
         self.iter().find(|(c, _)| *c == category).map(|(_, s)| s)
     }
 
-    /// Adds an entry, keeping the [`RAW_CAP`] highest.
+    /// Adds an entry, keeping the [`RAW_CAP`] highest (an unknown category is counted as
+    /// truncation, not kept).
     pub fn add(&mut self, category: Category, score: Score) {
+        let name = category.as_str();
+        let known = !matches!(category, Category::Other(_));
+        let Some(id) = Category::NAMES.iter().position(|n| known && *n == name) else {
+            self.truncated = true;
+            return;
+        };
         let len = usize::from(self.len);
         let pos = self.iter().position(|(_, s)| score > s).unwrap_or(len);
         if len == RAW_CAP {
@@ -170,10 +179,16 @@ impl RawScores {
             self.len += 1;
         }
         // Shift the lower entries down by one (the last falls off when full), then place.
-        if let Some(tail) = self.entries.get_mut(pos..).filter(|t| !t.is_empty()) {
+        if let Some(tail) = self.categories.get_mut(pos..).filter(|t| !t.is_empty()) {
             tail.rotate_right(1);
             if let Some(slot) = tail.first_mut() {
-                *slot = (category, score);
+                *slot = id as u8;
+            }
+        }
+        if let Some(tail) = self.scores.get_mut(pos..).filter(|t| !t.is_empty()) {
+            tail.rotate_right(1);
+            if let Some(slot) = tail.first_mut() {
+                *slot = score;
             }
         }
     }
@@ -257,6 +272,9 @@ pub enum Output<'a> {
 macro_rules! open_enum {
     ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
         impl $ty {
+            /// The wire texts of every value this version knows, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text),*];
+
             /// Parses the wire text; unknown text becomes `Other`.
             pub fn parse(s: &str) -> Self {
                 match s {

@@ -49,7 +49,7 @@ pub use outcome::{Cause, ConnectionLost, Failure, Phase, ProtocolError, Retry, S
 
 use crate::analysis::{Emotion, Output};
 use crate::base_url::BaseUrl;
-use crate::http::{BodyDecoder, Framing, HeadParser, ResponseHead};
+use crate::http::{BodyDecoder, HeadParser, ResponseHead};
 use crate::idempotency::IdempotencyKey;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
@@ -321,7 +321,7 @@ fn write_request(
 #[derive(Debug)]
 pub struct Call<'a> {
     request: Request<'a>,
-    config: Config<'a>,
+    config: &'a Config<'a>,
     idempotency_key: IdempotencyKey,
     rng: SplitMix64,
     state: State,
@@ -338,10 +338,21 @@ pub struct Call<'a> {
     response_deadline: Instant,
     call_deadline: Instant,
     clock: Option<(Instant, u64)>,
-    head_parser: HeadParser,
-    head: Option<ResponseHead>,
-    body: BodyDecoder,
+    wire: Wire,
     sink: Sink,
+}
+
+/// Where the attempt's response is: the head parser and the body framing are never needed
+/// at once, so they share the space.
+#[derive(Debug)]
+enum Wire {
+    /// Reading the head (or no response yet).
+    Head(HeadParser),
+    /// Reading the body of a response with this head.
+    Body {
+        head: ResponseHead,
+        framing: BodyDecoder,
+    },
 }
 
 const SEED_STREAM_JITTER: u64 = 0x6a09_e667_f3bc_c909;
@@ -357,7 +368,7 @@ impl<'a> Call<'a> {
     /// The request is invalid (with the status and code the server would have answered), or
     /// the key would travel in clear text ([`Refused::CleartextKey`]).
     pub fn new(
-        config: &Config<'a>,
+        config: &'a Config<'a>,
         request: Request<'a>,
         seed: u64,
         now: Instant,
@@ -376,7 +387,7 @@ impl<'a> Call<'a> {
         }
         Ok(Call {
             request,
-            config: *config,
+            config,
             idempotency_key,
             rng: SplitMix64::new(seed ^ SEED_STREAM_JITTER),
             state: State::Backoff,
@@ -390,9 +401,7 @@ impl<'a> Call<'a> {
             response_deadline: Instant::MAX,
             call_deadline: config.policy.deadline.map_or(Instant::MAX, |d| now + d),
             clock: None,
-            head_parser: HeadParser::new(config.max_head),
-            head: None,
-            body: BodyDecoder::new(Framing::Empty),
+            wire: Wire::Head(HeadParser::new(config.max_head)),
             sink: Sink::Idle,
         })
     }
@@ -575,8 +584,7 @@ impl<'a> Call<'a> {
         self.state = State::Sending;
         self.phase_deadline = now + self.config.policy.timeouts.first_byte;
         self.response_deadline = now + self.config.policy.timeouts.response;
-        self.head_parser.reset();
-        self.head = None;
+        self.wire = Wire::Head(HeadParser::new(self.config.max_head));
         debug!("kaiko: attempt {} handed out ({} bytes)", self.attempts, n);
         Ok(n)
     }
@@ -641,16 +649,20 @@ impl<'a> Call<'a> {
     }
 
     fn read_head(&mut self, now: Instant, input: &[u8]) -> usize {
-        match self.head_parser.parse(input) {
+        let Wire::Head(parser) = &mut self.wire else {
+            return 0;
+        };
+        match parser.parse(input) {
             Ok((n, None)) => n,
             Ok((n, Some(head))) => {
-                self.state = State::Body;
-                self.body = BodyDecoder::new(head.framing);
+                let framing = BodyDecoder::new(head.framing);
+                self.state = if framing.is_done() {
+                    State::Finishing
+                } else {
+                    State::Body
+                };
                 self.sink = Sink::for_head(&head);
-                self.head = Some(head);
-                if self.body.is_done() {
-                    self.state = State::Finishing;
-                }
+                self.wire = Wire::Body { head, framing };
                 n
             }
             Err(e) => {
@@ -662,7 +674,10 @@ impl<'a> Call<'a> {
 
     /// Decodes one slice of body bytes; returns bytes consumed.
     fn read_body(&mut self, now: Instant, input: &[u8]) -> usize {
-        let decoded = match self.body.decode(input) {
+        let Wire::Body { framing, .. } = &mut self.wire else {
+            return 0;
+        };
+        let decoded = match framing.decode(input) {
             Ok(d) => d,
             Err(e) => {
                 self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None);
@@ -681,7 +696,9 @@ impl<'a> Call<'a> {
         if unread > 0 {
             // The sink stopped to hand out an event: give the rest back to the framing so it
             // is offered again; data is always the tail of what the decoder consumed.
-            self.body.give_back(unread);
+            if let Wire::Body { framing, .. } = &mut self.wire {
+                framing.give_back(unread);
+            }
             return decoded.consumed - unread;
         }
         if decoded.done {
@@ -692,7 +709,9 @@ impl<'a> Call<'a> {
 
     /// The body is complete and its outputs were taken: decide the outcome.
     fn finish(&mut self, now: Instant) {
-        let Some(head) = self.head else { return };
+        let Wire::Body { head, .. } = self.wire else {
+            return;
+        };
         match self.sink.end() {
             Ok(true) => return, // a last piece of text waits to be taken first
             Ok(false) => {}
@@ -855,7 +874,9 @@ impl<'a> Call<'a> {
             // A kept connection died before the request went out: connect again.
             State::Ready => self.state = State::Connecting,
             State::Sending | State::AwaitHead
-                if was == Conn::Reused && !self.resent && self.head_parser.bytes_seen() == 0 =>
+                if was == Conn::Reused
+                    && !self.resent
+                    && matches!(&self.wire, Wire::Head(p) if p.bytes_seen() == 0) =>
             {
                 debug!("kaiko: kept connection was closed by the peer; sending again");
                 self.resent = true;
@@ -863,10 +884,16 @@ impl<'a> Call<'a> {
                 self.state = State::Connecting;
                 self.phase_deadline = now + self.config.policy.timeouts.connect;
             }
-            State::Body if lost == ConnectionLost::Closed => match self.body.finish_on_close() {
-                Ok(()) => self.state = State::Finishing,
-                Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None),
-            },
+            State::Body if lost == ConnectionLost::Closed => {
+                let closed = match &mut self.wire {
+                    Wire::Body { framing, .. } => framing.finish_on_close(),
+                    Wire::Head(_) => Ok(()),
+                };
+                match closed {
+                    Ok(()) => self.state = State::Finishing,
+                    Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None),
+                }
+            }
             State::Sending | State::AwaitHead | State::Body => {
                 self.fail_attempt(now, Cause::Connection(lost), None)
             }

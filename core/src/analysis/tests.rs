@@ -523,16 +523,18 @@ fn code_shaped_response() {
     assert_eq!(e.intensity_level, Some(IntensityLevel::Moderate));
     assert_eq!(e.complexity, Some(Complexity::Layered));
     assert_eq!(e.discovery_level, Some(DiscoveryLevel::Routine));
-    // Eight numeric entries, the six highest kept; the string and the object are ignored.
+    // Nine numeric entries, the six highest of the known categories kept (`pride2` is not
+    // one: dropped, and counted as truncation); the string and the object are ignored.
+    assert!(e.raw.is_truncated());
     assert_eq!(
         raw(e),
         [
             ("joy", 6100),
             ("pride", 3000),
-            ("pride2", 3000),
             ("admiration", 2000),
             ("amusement", 1500),
-            ("optimism", 1200)
+            ("optimism", 1200),
+            ("excitement", 1100)
         ]
     );
     assert!(e.raw.is_truncated());

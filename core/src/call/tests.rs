@@ -12,6 +12,11 @@ use std::vec::Vec;
 
 static MSGS: [Message<'static>; 1] = [Message::user("I feel a bit unsure about this")];
 
+/// A config that outlives every call of a test (a call borrows its config).
+fn leaked(config: Config<'static>) -> &'static Config<'static> {
+    std::boxed::Box::leak(std::boxed::Box::new(config))
+}
+
 fn config() -> Config<'static> {
     let key = ApiKey::new("kaiko_test_0123456789").unwrap();
     let mut c = Config::new(key, BaseUrl::parse("http://127.0.0.1:8080/v2").unwrap());
@@ -161,7 +166,7 @@ fn last_retry(seen: &[Seen]) -> Retry {
 }
 
 fn analyze_call(seed: u64) -> Call<'static> {
-    Call::new(&config(), Request::analyze(&MSGS), seed, t(0)).unwrap()
+    Call::new(leaked(config()), Request::analyze(&MSGS), seed, t(0)).unwrap()
 }
 
 #[test]
@@ -606,18 +611,18 @@ fn cancel_ends_the_call_and_closes_a_busy_connection() {
 #[test]
 fn invalid_requests_are_refused_before_anything_is_sent() {
     let empty: [Message<'static>; 0] = [];
-    assert!(Call::new(&config(), Request::analyze(&empty), 1, t(0)).is_err());
+    assert!(Call::new(leaked(config()), Request::analyze(&empty), 1, t(0)).is_err());
     let long = "x".repeat(129);
     let req = Request::AnalyzeInContext {
         model: "emotion-v2",
         context_id: &long,
         messages: &MSGS,
     };
-    assert!(Call::new(&config(), req, 1, t(0)).is_err());
+    assert!(Call::new(leaked(config()), req, 1, t(0)).is_err());
     let req = Request::ContextState {
         context_id: "a\r\nX-Evil: 1",
     };
-    assert!(Call::new(&config(), req, 1, t(0)).is_err());
+    assert!(Call::new(leaked(config()), req, 1, t(0)).is_err());
 }
 
 #[test]
@@ -655,7 +660,7 @@ fn rate_limit_exhausted_sets_resume_at() {
     send(&mut call, t(0), false, &mut seen);
     feed(&mut call, t(500), &bytes, &[], &mut seen);
     assert_eq!(done(&seen).as_ref().unwrap().resume_at, Some(t(30_500)));
-    let mut next_call = Call::new(&config(), Request::analyze(&MSGS), 2, t(600)).unwrap();
+    let mut next_call = Call::new(leaked(config()), Request::analyze(&MSGS), 2, t(600)).unwrap();
     next_call.set_not_before(t(30_500)).unwrap();
     assert_eq!(
         next(&mut next_call, t(600), &mut seen),
@@ -730,7 +735,7 @@ fn content_of(seen: &[Seen]) -> String {
 fn streamed_chat_delivers_content_in_order_for_every_split() {
     let response = sse_response();
     for split in 0..=response.len() {
-        let mut call = Call::new(&config(), chat_request(true), 1, t(0)).unwrap();
+        let mut call = Call::new(leaked(config()), chat_request(true), 1, t(0)).unwrap();
         let mut seen = Vec::new();
         send(&mut call, t(0), false, &mut seen);
         feed(&mut call, t(1), &response, &[split], &mut seen);
@@ -757,7 +762,7 @@ fn content_pieces_never_split_a_character() {
     let response = ok_response(body.as_bytes());
     let mut reference = None;
     for split in (0..response.len()).step_by(7) {
-        let mut call = Call::new(&config(), chat_request(false), 1, t(0)).unwrap();
+        let mut call = Call::new(leaked(config()), chat_request(false), 1, t(0)).unwrap();
         let mut seen = Vec::new();
         send(&mut call, t(0), false, &mut seen);
         feed(&mut call, t(1), &response, &[split, split + 1], &mut seen);

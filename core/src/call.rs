@@ -572,7 +572,7 @@ impl<'a> Call<'a> {
         }
         let n = write_request(
             &self.request,
-            &self.config,
+            self.config,
             self.idempotency_key.as_str(),
             out,
         )

@@ -152,8 +152,7 @@ impl<'a, C: Connect> Client<'a, C> {
         if self.config.base_url.tls {
             return Err(Error::TlsRequired);
         }
-        let config = self.config;
-        let mut call = Call::new(&config, request, seed, now()).map_err(Error::Refused)?;
+        let mut call = Call::new(&self.config, request, seed, now()).map_err(Error::Refused)?;
         if let Some(at) = self.not_before.take() {
             // A fresh call has not started: this cannot be refused.
             let _ = call.set_not_before(at);

@@ -648,6 +648,7 @@ impl<'a> Call<'a> {
         Ok(used)
     }
 
+    #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn read_head(&mut self, now: Instant, input: &[u8]) -> usize {
         let Wire::Head(parser) = &mut self.wire else {
             return 0;
@@ -673,6 +674,7 @@ impl<'a> Call<'a> {
     }
 
     /// Decodes one slice of body bytes; returns bytes consumed.
+    #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn read_body(&mut self, now: Instant, input: &[u8]) -> usize {
         let Wire::Body { framing, .. } = &mut self.wire else {
             return 0;
@@ -708,6 +710,7 @@ impl<'a> Call<'a> {
     }
 
     /// The body is complete and its outputs were taken: decide the outcome.
+    #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn finish(&mut self, now: Instant) {
         let Wire::Body { head, .. } = self.wire else {
             return;
@@ -768,6 +771,7 @@ impl<'a> Call<'a> {
         self.conn = Conn::None;
     }
 
+    #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn fail_attempt(&mut self, now: Instant, cause: Cause, server_wait: Option<Duration>) {
         let retryable = match &cause {
             Cause::Api(e) => {

@@ -28,6 +28,7 @@ pub(super) enum Sink {
 
 impl Sink {
     /// The decoder for the body that `head` announces.
+    #[inline(never)] // the new decoder is built in this frame, not the caller's
     pub(super) fn for_head(head: &ResponseHead) -> Sink {
         if !(200..300).contains(&head.status) {
             Sink::Error(ErrorBody::new())

@@ -123,11 +123,13 @@ fn fear_item(emotions: &mut u32) -> impl FnMut(Event<'_>) -> bool + '_ {
 
 fn success_byte_at_a_time() -> bool {
     let cfg = config();
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 0x1234, Instant::ZERO) else {
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, Request::analyze(&MSGS), 0x1234, Instant::ZERO);
+    let Ok(call) = &mut made else {
         return false;
     };
     let mut emotions = 0;
-    let ran = run(&mut call, &[OK], &mut fear_item(&mut emotions));
+    let ran = run(call, &[OK], &mut fear_item(&mut emotions));
     matches!(
         ran,
         Some(Ran {
@@ -140,11 +142,13 @@ fn success_byte_at_a_time() -> bool {
 
 fn rate_limited_then_success() -> bool {
     let cfg = config();
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 7, Instant::ZERO) else {
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, Request::analyze(&MSGS), 7, Instant::ZERO);
+    let Ok(call) = &mut made else {
         return false;
     };
     let mut emotions = 0;
-    let ran = run(&mut call, &[TOO_MANY, OK], &mut fear_item(&mut emotions));
+    let ran = run(call, &[TOO_MANY, OK], &mut fear_item(&mut emotions));
     matches!(ran, Some(Ran { outcome: Ok(()), attempts: 2, retries: 1, now })
         if now >= Instant::from_millis(2000))
         && emotions == 1
@@ -155,11 +159,13 @@ fn html_errors_exhaust_retries() -> bool {
         base_delay: Duration::from_millis(10),
         ..kaiko_core::retry::Policy::DEFAULT
     });
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 9, Instant::ZERO) else {
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, Request::analyze(&MSGS), 9, Instant::ZERO);
+    let Ok(call) = &mut made else {
         return false;
     };
     let busy = [UNAVAILABLE; 4];
-    match run(&mut call, &busy, &mut |_| true) {
+    match run(call, &busy, &mut |_| true) {
         Some(Ran {
             outcome: Err(Cause::Api(e)),
             attempts: 4,
@@ -172,10 +178,12 @@ fn html_errors_exhaust_retries() -> bool {
 
 fn deadline_ends_a_silent_server() -> bool {
     let cfg = config();
-    let Ok(mut call) = Call::new(&cfg, Request::analyze(&MSGS), 3, Instant::ZERO) else {
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, Request::analyze(&MSGS), 3, Instant::ZERO);
+    let Ok(call) = &mut made else {
         return false;
     };
-    let ran = run(&mut call, &[], &mut |_| true);
+    let ran = run(call, &[], &mut |_| true);
     let stop = call.outcome().and_then(|o| o.err()).map(|f| f.stop);
     matches!(
         ran,
@@ -196,12 +204,14 @@ fn streamed_chat_in_order() -> bool {
         stream: true,
         ..ChatRequest::new("gpt-4o-mini", &chat)
     });
-    let Ok(mut call) = Call::new(&cfg, request, 11, Instant::ZERO) else {
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, request, 11, Instant::ZERO);
+    let Ok(call) = &mut made else {
         return false;
     };
     const WANT: &[u8] = b"It's natural to feel nervous.";
     let (mut text, mut len, mut emotions) = ([0u8; 64], 0, 0);
-    let ran = run(&mut call, &[STREAM], &mut |event| {
+    let ran = run(call, &[STREAM], &mut |event| {
         match event {
             Event::Content(c) => {
                 for &b in c.as_bytes() {

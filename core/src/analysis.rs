@@ -164,7 +164,14 @@ impl RawScores {
     pub fn add(&mut self, category: Category, score: Score) {
         let name = category.as_str();
         let known = !matches!(category, Category::Other(_));
-        let Some(id) = Category::NAMES.iter().position(|n| known && *n == name) else {
+        let id = Category::NAMES.iter().position(|n| known && *n == name);
+        self.add_known(id.map(|i| i as u8), score);
+    }
+
+    /// [`RawScores::add`] for a category given by its position in [`Category::NAMES`]
+    /// (`None`: not one this version knows).
+    fn add_known(&mut self, id: Option<u8>, score: Score) {
+        let Some(id) = id.filter(|&i| usize::from(i) < Category::NAMES.len()) else {
             self.truncated = true;
             return;
         };
@@ -182,7 +189,7 @@ impl RawScores {
         if let Some(tail) = self.categories.get_mut(pos..).filter(|t| !t.is_empty()) {
             tail.rotate_right(1);
             if let Some(slot) = tail.first_mut() {
-                *slot = id as u8;
+                *slot = id;
             }
         }
         if let Some(tail) = self.scores.get_mut(pos..).filter(|t| !t.is_empty()) {
@@ -455,8 +462,8 @@ struct Decoder {
     string: Option<Slot>,
     /// Whether `context_id` came from the top level (it wins over `metadata.context_id`).
     top_context: bool,
-    role: Label,
-    raw_key: Label,
+    /// The known category (position in [`Category::NAMES`]) of the `raw` key just read.
+    raw_key: Option<u8>,
     label: Label,
     item: Emotion,
     /// Completion text being gathered: `chunk[..chunk_len]`, of which the first `handed`
@@ -491,8 +498,7 @@ impl Decoder {
             slot: Slot::Root,
             string: None,
             top_context: false,
-            role: Label::new(),
-            raw_key: Label::new(),
+            raw_key: None,
             label: Label::new(),
             item: Emotion::default(),
             chunk: [0; CHUNK_CAP],
@@ -542,8 +548,10 @@ impl Decoder {
             (Some(Frame::Choice), b"message" | b"delta") => Slot::Message,
             (Some(Frame::Message), b"content") => Slot::Content,
             (Some(Frame::EmotionMap), role) => {
-                self.role.clear();
-                self.role.push_bytes(role);
+                // Kept in the item itself: the previous item was handed out already, and the
+                // next one starts with this role (see `begin`).
+                self.item.role.clear();
+                self.item.role.push_bytes(role);
                 Slot::Item(0)
             }
             (Some(Frame::Item), b"text") => Slot::Text,
@@ -557,8 +565,10 @@ impl Decoder {
             (Some(Frame::Item), b"discoveryLevel") => Slot::DiscoveryLevel,
             (Some(Frame::Item), b"raw") => Slot::Raw,
             (Some(Frame::Raw), label) => {
-                self.raw_key.clear();
-                self.raw_key.push_bytes(label);
+                self.raw_key = Category::NAMES
+                    .iter()
+                    .position(|n| n.as_bytes() == label)
+                    .map(|i| i as u8);
                 Slot::RawEntry
             }
             _ => Slot::Ignore,
@@ -626,13 +636,15 @@ impl Decoder {
                     (Slot::Emotions, true) => Frame::EmotionMap,
                     (Slot::Emotions, false) => Frame::EmotionList,
                     (Slot::Item(index), true) => {
+                        let role = match enclosing {
+                            Some(Frame::EmotionMap) => self.item.role,
+                            _ => Label::new(),
+                        };
                         self.item = Emotion {
                             index,
+                            role,
                             ..Emotion::default()
                         };
-                        if enclosing == Some(Frame::EmotionMap) {
-                            self.item.role = self.role;
-                        }
                         Frame::Item
                     }
                     (Slot::Raw, true) => Frame::Raw,
@@ -710,8 +722,7 @@ impl Decoder {
                     Slot::WonderIndex => self.item.wonder_index = score(),
                     Slot::RawEntry => {
                         if let Some(s) = score() {
-                            let label = Category::parse(self.raw_key.as_str());
-                            self.item.raw.add(label, s);
+                            self.item.raw.add_known(self.raw_key, s);
                         }
                     }
                     Slot::Count(c) => {

@@ -49,7 +49,7 @@ pub use outcome::{Cause, ConnectionLost, Failure, Phase, ProtocolError, Retry, S
 
 use crate::analysis::{Emotion, Output};
 use crate::base_url::BaseUrl;
-use crate::http::{BodyDecoder, HeadParser, ResponseHead};
+use crate::http::{BodyDecoder, HeadParser};
 use crate::idempotency::IdempotencyKey;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
@@ -57,7 +57,7 @@ use crate::retry::{self, Decision, Policy, Stop};
 use crate::rng::SplitMix64;
 use crate::time::{Duration, Instant};
 
-use sink::Sink;
+use sink::{Body, Response, Sink};
 
 /// Everything about the client that does not change from call to call.
 #[derive(Debug, Clone, Copy)]
@@ -338,21 +338,7 @@ pub struct Call<'a> {
     response_deadline: Instant,
     call_deadline: Instant,
     clock: Option<(Instant, u64)>,
-    wire: Wire,
     sink: Sink,
-}
-
-/// Where the attempt's response is: the head parser and the body framing are never needed
-/// at once, so they share the space.
-#[derive(Debug)]
-enum Wire {
-    /// Reading the head (or no response yet).
-    Head(HeadParser),
-    /// Reading the body of a response with this head.
-    Body {
-        head: ResponseHead,
-        framing: BodyDecoder,
-    },
 }
 
 const SEED_STREAM_JITTER: u64 = 0x6a09_e667_f3bc_c909;
@@ -401,7 +387,6 @@ impl<'a> Call<'a> {
             response_deadline: Instant::MAX,
             call_deadline: config.policy.deadline.map_or(Instant::MAX, |d| now + d),
             clock: None,
-            wire: Wire::Head(HeadParser::new(config.max_head)),
             sink: Sink::Idle,
         })
     }
@@ -584,7 +569,7 @@ impl<'a> Call<'a> {
         self.state = State::Sending;
         self.phase_deadline = now + self.config.policy.timeouts.first_byte;
         self.response_deadline = now + self.config.policy.timeouts.response;
-        self.wire = Wire::Head(HeadParser::new(self.config.max_head));
+        self.sink = Sink::Head(HeadParser::new(self.config.max_head));
         debug!("kaiko: attempt {} handed out ({} bytes)", self.attempts, n);
         Ok(n)
     }
@@ -650,7 +635,7 @@ impl<'a> Call<'a> {
 
     #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn read_head(&mut self, now: Instant, input: &[u8]) -> usize {
-        let Wire::Head(parser) = &mut self.wire else {
+        let Sink::Head(parser) = &mut self.sink else {
             return 0;
         };
         match parser.parse(input) {
@@ -662,8 +647,11 @@ impl<'a> Call<'a> {
                 } else {
                     State::Body
                 };
-                self.sink = Sink::for_head(&head);
-                self.wire = Wire::Body { head, framing };
+                self.sink = Sink::Body(Response {
+                    body: Body::for_head(&head),
+                    head,
+                    framing,
+                });
                 n
             }
             Err(e) => {
@@ -676,30 +664,30 @@ impl<'a> Call<'a> {
     /// Decodes one slice of body bytes; returns bytes consumed.
     #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn read_body(&mut self, now: Instant, input: &[u8]) -> usize {
-        let Wire::Body { framing, .. } = &mut self.wire else {
+        let Sink::Body(response) = &mut self.sink else {
             return 0;
         };
-        let decoded = match framing.decode(input) {
-            Ok(d) => d,
-            Err(e) => {
-                self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None);
+        let read = match response.framing.decode(input) {
+            Ok(decoded) => match response.body.read(decoded.data) {
+                Ok(taken) => Ok((decoded, taken)),
+                Err(e) => Err(Cause::Protocol(e)),
+            },
+            Err(e) => Err(Cause::Protocol(ProtocolError::Body(e))),
+        };
+        let (decoded, taken) = match read {
+            Ok(read) => read,
+            Err(cause) => {
+                self.fail_attempt(now, cause, None);
                 return input.len();
             }
         };
         let data = decoded.data;
-        let taken = match self.sink.read(data) {
-            Ok(k) => k,
-            Err(e) => {
-                self.fail_attempt(now, Cause::Protocol(e), None);
-                return input.len();
-            }
-        };
         let unread = data.len() - taken.min(data.len());
         if unread > 0 {
             // The sink stopped to hand out an event: give the rest back to the framing so it
             // is offered again; data is always the tail of what the decoder consumed.
-            if let Wire::Body { framing, .. } = &mut self.wire {
-                framing.give_back(unread);
+            if let Sink::Body(response) = &mut self.sink {
+                response.framing.give_back(unread);
             }
             return decoded.consumed - unread;
         }
@@ -712,10 +700,11 @@ impl<'a> Call<'a> {
     /// The body is complete and its outputs were taken: decide the outcome.
     #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn finish(&mut self, now: Instant) {
-        let Wire::Body { head, .. } = self.wire else {
+        let Sink::Body(response) = &mut self.sink else {
             return;
         };
-        match self.sink.end() {
+        let head = response.head;
+        match response.body.end() {
             Ok(true) => return, // a last piece of text waits to be taken first
             Ok(false) => {}
             Err(e) => return self.fail_attempt(now, Cause::Protocol(e), None),
@@ -725,7 +714,11 @@ impl<'a> Call<'a> {
         } else if self.conn != Conn::None {
             self.conn = Conn::Reused;
         }
-        if let Sink::Error(body) = &self.sink {
+        if let Sink::Body(Response {
+            body: Body::Error(body),
+            ..
+        }) = &self.sink
+        {
             let mut error = body.finish(&head);
             let wait = retry::server_wait(
                 &head,
@@ -742,7 +735,10 @@ impl<'a> Call<'a> {
             (Some(0), true) => retry::server_wait(&head, self.unix_now(now), true).map(|w| now + w),
             _ => None,
         };
-        let summary = self.sink.summary();
+        let summary = match &self.sink {
+            Sink::Body(response) => response.body.summary(),
+            _ => Default::default(),
+        };
         self.state = State::Done;
         self.sink = Sink::Done(Ok(Success {
             status: head.status,
@@ -880,7 +876,7 @@ impl<'a> Call<'a> {
             State::Sending | State::AwaitHead
                 if was == Conn::Reused
                     && !self.resent
-                    && matches!(&self.wire, Wire::Head(p) if p.bytes_seen() == 0) =>
+                    && matches!(&self.sink, Sink::Head(p) if p.bytes_seen() == 0) =>
             {
                 debug!("kaiko: kept connection was closed by the peer; sending again");
                 self.resent = true;
@@ -889,9 +885,9 @@ impl<'a> Call<'a> {
                 self.phase_deadline = now + self.config.policy.timeouts.connect;
             }
             State::Body if lost == ConnectionLost::Closed => {
-                let closed = match &mut self.wire {
-                    Wire::Body { framing, .. } => framing.finish_on_close(),
-                    Wire::Head(_) => Ok(()),
+                let closed = match &mut self.sink {
+                    Sink::Body(r) => r.framing.finish_on_close(),
+                    _ => Ok(()),
                 };
                 match closed {
                     Ok(()) => self.state = State::Finishing,

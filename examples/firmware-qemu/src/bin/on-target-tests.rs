@@ -210,18 +210,20 @@ fn deadline_ends_a_silent_server() -> bool {
     ) && matches!(stop, Some(Stop::Deadline | Stop::RetriesExhausted))
 }
 
+/// The streamed chat request of [`streamed_chat_in_order`].
+const STREAMED: ChatRequest<'static> = ChatRequest {
+    stream: true,
+    ..ChatRequest::new("gpt-4o-mini", &CHAT_MESSAGES)
+};
+static CHAT_MESSAGES: [ChatMessage<'static>; 1] = [ChatMessage {
+    role: "user",
+    content: "I am nervous about my interview tomorrow.",
+}];
+
 fn streamed_chat_in_order() -> bool {
     let cfg = config();
-    let chat = [ChatMessage {
-        role: "user",
-        content: "I am nervous about my interview tomorrow.",
-    }];
-    let request = Request::ChatCompletion(ChatRequest {
-        stream: true,
-        ..ChatRequest::new("gpt-4o-mini", &chat)
-    });
     // The call is used where it was made (a move would copy all of it on the stack).
-    let mut made = Call::new(&cfg, request, 11, Instant::ZERO);
+    let mut made = Call::new(&cfg, Request::chat(STREAMED), 11, Instant::ZERO);
     let Ok(call) = &mut made else {
         return false;
     };

@@ -186,17 +186,24 @@ impl RawScores {
             self.len += 1;
         }
         // Shift the lower entries down by one (the last falls off when full), then place.
-        if let Some(tail) = self.categories.get_mut(pos..).filter(|t| !t.is_empty()) {
-            tail.rotate_right(1);
-            if let Some(slot) = tail.first_mut() {
-                *slot = id;
+        // A plain loop over six entries: `rotate_right` would link a 1.5 KB `memmove`.
+        let mut i = RAW_CAP - 1;
+        while i > pos {
+            if let (Some(&c), Some(&s)) = (self.categories.get(i - 1), self.scores.get(i - 1)) {
+                if let Some(slot) = self.categories.get_mut(i) {
+                    *slot = c;
+                }
+                if let Some(slot) = self.scores.get_mut(i) {
+                    *slot = s;
+                }
             }
+            i -= 1;
         }
-        if let Some(tail) = self.scores.get_mut(pos..).filter(|t| !t.is_empty()) {
-            tail.rotate_right(1);
-            if let Some(slot) = tail.first_mut() {
-                *slot = score;
-            }
+        if let Some(slot) = self.categories.get_mut(pos) {
+            *slot = id;
+        }
+        if let Some(slot) = self.scores.get_mut(pos) {
+            *slot = score;
         }
     }
 }

@@ -12,7 +12,9 @@ use crate::api::{self, State};
 use crate::http::{Conn, ReadError, Response, reset};
 use crate::{Config, Fault, Ledger};
 
-/// Most connections served at once; more get 503 and are closed.
+/// Most connections served at once. Beyond it the connection that has waited longest for a
+/// request is shed to make room (so idle or trickling clients cannot lock others out); only
+/// when every connection is mid-request does a new one get 503.
 pub(crate) const MAX_CONNECTIONS: usize = 64;
 /// A connection with no request for this long is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,6 +34,51 @@ pub(crate) struct Shared {
     requests: AtomicUsize,
     active: AtomicUsize,
     ids: AtomicU64,
+    /// One slot per open connection, for shedding the longest-waiting one.
+    slots: Mutex<Vec<Arc<Slot>>>,
+    /// Connections shed to make room for new ones.
+    shed: AtomicUsize,
+    /// The time base of [`Slot::waiting_since`].
+    epoch: Instant,
+}
+
+/// What the accept loop knows of one open connection.
+#[derive(Debug)]
+struct Slot {
+    /// Milliseconds since [`Shared::epoch`] when the connection began waiting for its next
+    /// request; `u64::MAX` while a request is being served.
+    waiting_since: AtomicU64,
+    /// Set by the accept loop: close at the next poll tick.
+    shed: AtomicBool,
+}
+
+impl Shared {
+    fn millis(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    fn slots(&self) -> MutexGuard<'_, Vec<Arc<Slot>>> {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the connection that has waited longest for a request to be closed; `false` when
+    /// every connection is serving one.
+    fn shed_one(&self) -> bool {
+        let slots = self.slots();
+        let oldest = slots
+            .iter()
+            .filter(|s| !s.shed.load(Ordering::Relaxed))
+            .filter(|s| s.waiting_since.load(Ordering::Relaxed) != u64::MAX)
+            .min_by_key(|s| s.waiting_since.load(Ordering::Relaxed));
+        match oldest {
+            Some(slot) => {
+                slot.shed.store(true, Ordering::Relaxed);
+                self.shed.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Shared {
@@ -102,6 +149,9 @@ impl Sim {
             requests: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
             ids: AtomicU64::new(seed),
+            slots: Mutex::new(Vec::new()),
+            shed: AtomicUsize::new(0),
+            epoch: Instant::now(),
         });
         let sh = Arc::clone(&shared);
         let accept = thread::Builder::new()
@@ -154,6 +204,11 @@ impl SimHandle {
         Ledger {
             entries: self.shared.state().ledger.clone(),
         }
+    }
+
+    /// Connections closed while waiting for a request, to make room for new ones.
+    pub fn connections_shed(&self) -> usize {
+        self.shared.shed.load(Ordering::Relaxed)
     }
 
     /// TCP connections accepted so far.
@@ -216,21 +271,35 @@ fn accept_loop(sh: &Arc<Shared>, listener: &TcpListener) -> Vec<JoinHandle<()>> 
         };
         sh.connections.fetch_add(1, Ordering::Relaxed);
         workers.retain(|w| !w.is_finished());
-        if sh.active.load(Ordering::Relaxed) >= MAX_CONNECTIONS {
+        // A shed connection leaves within one poll tick; until then it still counts.
+        let pending_shed = sh
+            .slots()
+            .iter()
+            .filter(|s| s.shed.load(Ordering::Relaxed))
+            .count();
+        if sh.active.load(Ordering::Relaxed) >= MAX_CONNECTIONS + pending_shed && !sh.shed_one() {
             refuse(sh, stream);
             continue;
         }
         sh.active.fetch_add(1, Ordering::Relaxed);
+        let slot = Arc::new(Slot {
+            waiting_since: AtomicU64::new(sh.millis()),
+            shed: AtomicBool::new(false),
+        });
+        sh.slots().push(Arc::clone(&slot));
         let sh2 = Arc::clone(sh);
+        let slot2 = Arc::clone(&slot);
         let spawned = thread::Builder::new()
             .name("kaiko-sim-conn".into())
             .spawn(move || {
-                connection(&sh2, stream);
+                connection(&sh2, stream, &slot2);
+                sh2.slots().retain(|s| !Arc::ptr_eq(s, &slot2));
                 sh2.active.fetch_sub(1, Ordering::Relaxed);
             });
         match spawned {
             Ok(h) => workers.push(h),
             Err(_) => {
+                sh.slots().retain(|s| !Arc::ptr_eq(s, &slot));
                 sh.active.fetch_sub(1, Ordering::Relaxed);
             }
         }
@@ -253,7 +322,7 @@ fn refuse(sh: &Shared, mut stream: TcpStream) {
     let _ = stream.write_all(&body);
 }
 
-fn connection(sh: &Shared, stream: TcpStream) {
+fn connection(sh: &Shared, stream: TcpStream, slot: &Slot) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(POLL));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
@@ -261,8 +330,15 @@ fn connection(sh: &Shared, stream: TcpStream) {
     loop {
         // The idle clock runs from the end of the previous response.
         let idle_since = Instant::now();
-        let mut keep_going = || !sh.stopping() && idle_since.elapsed() < IDLE_TIMEOUT;
-        match conn.read_request(sh.config.max_body, &mut keep_going) {
+        slot.waiting_since.store(sh.millis(), Ordering::Relaxed);
+        let mut keep_going = || {
+            !sh.stopping()
+                && !slot.shed.load(Ordering::Relaxed)
+                && idle_since.elapsed() < IDLE_TIMEOUT
+        };
+        let read = conn.read_request(sh.config.max_body, &mut keep_going);
+        slot.waiting_since.store(u64::MAX, Ordering::Relaxed);
+        match read {
             Ok(req) => {
                 sh.requests.fetch_add(1, Ordering::Relaxed);
                 let fault = sh.faults().pop_front();

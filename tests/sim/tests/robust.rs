@@ -99,24 +99,48 @@ fn bare_lf_heads_and_leading_blank_lines_are_accepted() {
 }
 
 #[test]
-fn connections_beyond_the_limit_get_503() {
+fn idle_connections_are_shed_so_others_are_served() {
+    // A slowloris client: 500 connections that never send a request, against a limit of 64.
     let sim = Sim::start(Config::default()).unwrap();
-    let idle: Vec<Client> = (0..64).map(|_| Client::connect(sim.addr())).collect();
+    let idle: Vec<Client> = (0..500).map(|_| Client::connect(sim.addr())).collect();
+    let mut c = Client::connect(sim.addr());
+    let r = c.request("GET", "/v2/emotions", &[("x-api-key", KEY)], b"");
+    assert_eq!(r.status, 200);
+    assert!(
+        sim.connections_shed() >= 500 - 64,
+        "shed {}",
+        sim.connections_shed()
+    );
+    // The longest-waiting connections went first: the oldest idle one is closed.
+    let mut idle = idle;
+    assert!(idle[0].is_closed());
+}
+
+#[test]
+fn connections_beyond_the_limit_get_503_only_when_all_are_busy() {
+    // Every request takes 1.5 s, so 64 requests in flight fill the server.
+    let sim = Sim::start(Config {
+        latency: Duration::from_millis(1500),
+        rate_limit: 1000,
+        ..Config::default()
+    })
+    .unwrap();
+    let busy: Vec<Client> = (0..64)
+        .map(|_| {
+            let mut c = Client::connect(sim.addr());
+            let headers = [("x-api-key", KEY), ("Content-Type", "application/json")];
+            c.send("POST", "/v2/emotions/analysis", &headers, FEAR.as_bytes());
+            c
+        })
+        .collect();
+    // Let every request arrive and start.
+    std::thread::sleep(Duration::from_millis(300));
     let mut extra = Client::connect(sim.addr());
     let r = extra.read_response().unwrap();
     r.error(503, "server_error", "service_unavailable");
     assert!(extra.is_closed());
-    drop(idle);
-    // The idle connections' threads notice the close within a poll tick.
-    let mut ok = false;
-    for _ in 0..100 {
-        std::thread::sleep(Duration::from_millis(20));
-        let mut c = Client::connect(sim.addr());
-        c.send("GET", "/v2/emotions", &[("x-api-key", KEY)], b"");
-        if c.read_response().is_ok_and(|r| r.status == 200) {
-            ok = true;
-            break;
-        }
+    assert_eq!(sim.connections_shed(), 0, "nothing was idle");
+    for mut c in busy {
+        assert_eq!(c.read_response().unwrap().status, 200);
     }
-    assert!(ok);
 }

@@ -50,7 +50,9 @@
 //! Every response carries `Date`, `Content-Type`, `x-request-id` (`req-` + 10 hex digits, the
 //! same as `error.request_id` in error bodies) and `X-RateLimit-Limit`, `X-RateLimit-Remaining`,
 //! `X-RateLimit-Reset` (Unix seconds); a 429 adds `Retry-After` in seconds. A connection idle
-//! for 30 s is closed; at most 64 connections are served at once (others get 503).
+//! for 30 s is closed; at most 64 connections are open at once: a new one beyond that sheds the
+//! connection that has waited longest for a request (so idle clients cannot lock others out),
+//! and gets 503 only when all 64 are mid-request.
 //!
 //! # Streaming (an assumption)
 //!

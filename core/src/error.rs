@@ -44,6 +44,9 @@ pub enum ErrorType {
     Conflict,
     /// `rate_limit_error` (429).
     RateLimit,
+    /// `billing_error` (402, no credit left; the backend sends no type, this is the client's
+    /// name for it).
+    Billing,
     /// `server_error` (500, 503).
     Server,
     /// Any other value, as sent.
@@ -72,6 +75,9 @@ pub enum ErrorCode {
     InvalidRole,
     /// 429 `too_many_requests`: rate limit exceeded.
     TooManyRequests,
+    /// 402 `insufficient_credits`: the account has no credit (the backend's status, spec
+    /// §5.3; not retried).
+    InsufficientCredits,
     /// 500 `internal`: unexpected server error.
     Internal,
     /// 503 `service_unavailable`: the service is temporarily unavailable.
@@ -83,16 +89,20 @@ pub enum ErrorCode {
 impl ErrorType {
     /// Parses the wire text; unknown text becomes [`ErrorType::Other`].
     pub fn parse(s: &str) -> Self {
-        match s {
-            "invalid_request_error" => Self::InvalidRequest,
-            "authentication_error" => Self::Authentication,
-            "forbidden_error" => Self::Forbidden,
-            "not_found_error" => Self::NotFound,
-            "conflict_error" => Self::Conflict,
-            "rate_limit_error" => Self::RateLimit,
-            "server_error" => Self::Server,
-            other => Self::Other(Text::from_str_truncating(other)),
-        }
+        const KNOWN: [ErrorType; 8] = [
+            ErrorType::InvalidRequest,
+            ErrorType::Authentication,
+            ErrorType::Forbidden,
+            ErrorType::NotFound,
+            ErrorType::Conflict,
+            ErrorType::RateLimit,
+            ErrorType::Billing,
+            ErrorType::Server,
+        ];
+        KNOWN
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
     }
 
     /// The wire text.
@@ -104,6 +114,7 @@ impl ErrorType {
             Self::NotFound => "not_found_error",
             Self::Conflict => "conflict_error",
             Self::RateLimit => "rate_limit_error",
+            Self::Billing => "billing_error",
             Self::Server => "server_error",
             Self::Other(t) => t.as_str(),
         }
@@ -115,7 +126,6 @@ impl ErrorType {
         match TABLE.iter().find(|r| r.status == status) {
             Some(r) => Self::parse(r.kind),
             None if status >= 500 => Self::Server,
-            None if status == 402 => Self::Other(Text::from_str_truncating("payment_required")),
             None => Self::InvalidRequest,
         }
     }
@@ -123,20 +133,25 @@ impl ErrorType {
 
 impl ErrorCode {
     /// Parses the wire text; unknown text becomes [`ErrorCode::Other`].
+    /// Codes match case-insensitively (the backend's middleware sends `PAYLOAD_TOO_LARGE`).
     pub fn parse(s: &str) -> Self {
-        match s {
-            "missing_field" => Self::MissingField,
-            "invalid_api_key" => Self::InvalidApiKey,
-            "key_revoked" => Self::KeyRevoked,
-            "context_not_found" => Self::ContextNotFound,
-            "duplicate_id" => Self::DuplicateId,
-            "payload_too_large" => Self::PayloadTooLarge,
-            "invalid_role" => Self::InvalidRole,
-            "too_many_requests" => Self::TooManyRequests,
-            "internal" => Self::Internal,
-            "service_unavailable" => Self::ServiceUnavailable,
-            other => Self::Other(Text::from_str_truncating(other)),
-        }
+        const KNOWN: [ErrorCode; 11] = [
+            ErrorCode::MissingField,
+            ErrorCode::InvalidApiKey,
+            ErrorCode::KeyRevoked,
+            ErrorCode::ContextNotFound,
+            ErrorCode::DuplicateId,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::InvalidRole,
+            ErrorCode::TooManyRequests,
+            ErrorCode::InsufficientCredits,
+            ErrorCode::Internal,
+            ErrorCode::ServiceUnavailable,
+        ];
+        KNOWN
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
     }
 
     /// The wire text.
@@ -150,16 +165,18 @@ impl ErrorCode {
             Self::PayloadTooLarge => "payload_too_large",
             Self::InvalidRole => "invalid_role",
             Self::TooManyRequests => "too_many_requests",
+            Self::InsufficientCredits => "insufficient_credits",
             Self::Internal => "internal",
             Self::ServiceUnavailable => "service_unavailable",
             Self::Other(t) => t.as_str(),
         }
     }
 
-    /// The documented code for `status` (used when the body names none). Statuses outside
-    /// the table give `Other("http_<status>")`, e.g. `http_402`, `http_502`.
+    /// The code a body without one is given: the table's code where the status alone
+    /// implies it (401, 402, 413, 429, 500, 503), else `Other("http_<status>")` (e.g.
+    /// `http_403`, `http_422`, `http_502`) rather than a guess that would mislead.
     pub fn for_status(status: u16) -> Self {
-        match TABLE.iter().find(|r| r.status == status) {
+        match TABLE.iter().find(|r| r.status == status && r.implied) {
             Some(r) => Self::parse(r.code),
             None => {
                 let mut t = Text::new();
@@ -180,14 +197,11 @@ impl ErrorCode {
         TABLE.iter().find(|r| r.code == s).map(|r| r.status)
     }
 
-    /// What to do about it: the documented remedy for the ten table codes, and a generic one
-    /// otherwise.
-    pub fn hint(&self) -> &'static str {
+    /// What to do about it: the remedy the table gives for this code; `None` for codes the
+    /// table does not know (the message says more than a generic hint would).
+    pub fn hint(&self) -> Option<&'static str> {
         let s = self.as_str();
-        match TABLE.iter().find(|r| r.code == s) {
-            Some(r) => r.hint,
-            None => "See the message and request_id; contact support if it persists",
-        }
+        TABLE.iter().find(|r| r.code == s).map(|r| r.hint)
     }
 }
 
@@ -228,8 +242,8 @@ impl ApiError {
         }
     }
 
-    /// The resolution hint for [`ApiError::code`].
-    pub fn hint(&self) -> &'static str {
+    /// The resolution hint for [`ApiError::code`], if the table has one.
+    pub fn hint(&self) -> Option<&'static str> {
         self.code.hint()
     }
 }

@@ -6,6 +6,9 @@ use crate::http::{REQUEST_ID_CAP, ResponseHead};
 use crate::json::{Scanner, Token};
 use crate::text::Text;
 
+/// Capacity of the validation rule kept from an error's `details`.
+const RULE_CAP: usize = 16;
+
 /// Where a string value of an error body goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -15,11 +18,15 @@ enum Field {
     Message,
     Param,
     RequestId,
+    /// The `rule` of the first validation detail (VineJS: `required`, `enum`, …).
+    Rule,
 }
 
 /// How much a source of a field is trusted: a later value replaces an earlier one only from a
 /// source at least as trusted.
 mod rank {
+    /// The first element of a validation error's `details` (`field` as the param).
+    pub(super) const DETAIL: u8 = 1;
     /// `{"error": "text"}`: a bare string under `error`, used as the message.
     pub(super) const ERROR_STRING: u8 = 1;
     /// Flat top-level fields (`{"message": …, "code": …}`, spec §5.3).
@@ -49,6 +56,9 @@ struct Fields {
     envelope: bool,
     /// The last top-level key was `error`.
     error_key: bool,
+    /// Where the reading is in a top-level `details` array: 0 outside, 1 after the key,
+    /// 2 inside the array, 3 inside its first element, 4 past it.
+    details: u8,
     /// Target of the pending value and the rank of its source.
     target: Option<(Field, u8)>,
     /// The string value being written now (its first piece arrived).
@@ -58,8 +68,9 @@ struct Fields {
     message: Text<MESSAGE_CAP>,
     param: Text<PARAM_CAP>,
     request_id: Text<REQUEST_ID_CAP>,
+    rule: Text<RULE_CAP>,
     /// Rank of the source of each field, indexed by `Field as usize`; 0 = not seen.
-    ranks: [u8; 5],
+    ranks: [u8; 6],
     /// Text bodies: inside `<…>`, and whether a space is owed before the next visible byte.
     in_tag: bool,
     space: bool,
@@ -72,6 +83,7 @@ impl Fields {
             depth: 0,
             envelope: false,
             error_key: false,
+            details: 0,
             target: None,
             open: None,
             kind: Text::new(),
@@ -79,7 +91,8 @@ impl Fields {
             message: Text::new(),
             param: Text::new(),
             request_id: Text::new(),
-            ranks: [0; 5],
+            rule: Text::new(),
+            ranks: [0; 6],
             in_tag: false,
             space: false,
             text_len: 0,
@@ -104,6 +117,7 @@ impl Fields {
             Field::Message => self.message.clear(),
             Field::Param => self.param.clear(),
             Field::RequestId => self.request_id.clear(),
+            Field::Rule => self.rule.clear(),
         }
         true
     }
@@ -115,6 +129,7 @@ impl Fields {
             Field::Message => self.message.push_bytes(bytes),
             Field::Param => self.param.push_bytes(bytes),
             Field::RequestId => self.request_id.push_bytes(bytes),
+            Field::Rule => self.rule.push_bytes(bytes),
         }
     }
 
@@ -137,9 +152,17 @@ impl Fields {
                 self.target = match self.depth {
                     1 => Self::field_for(key).map(|f| (f, rank::FLAT)),
                     2 if self.envelope => Self::field_for(key).map(|f| (f, rank::ENVELOPE)),
+                    3 if self.details == 3 => match key {
+                        b"field" => Some((Field::Param, rank::DETAIL)),
+                        b"rule" => Some((Field::Rule, rank::DETAIL)),
+                        _ => None,
+                    },
                     _ => None,
                 };
                 self.error_key = self.depth == 1 && key == b"error";
+                if self.depth == 1 && self.details != 4 {
+                    self.details = u8::from(key == b"details");
+                }
                 return;
             }
             Token::ObjectStart => {
@@ -147,12 +170,25 @@ impl Fields {
                 if self.error_key && self.depth == 2 {
                     self.envelope = true;
                 }
+                if self.details == 2 && self.depth == 3 {
+                    self.details = 3;
+                }
             }
-            Token::ArrayStart => self.depth = self.depth.saturating_add(1),
+            Token::ArrayStart => {
+                self.depth = self.depth.saturating_add(1);
+                if self.details == 1 && self.depth == 2 {
+                    self.details = 2;
+                }
+            }
             Token::ObjectEnd | Token::ArrayEnd => {
                 self.depth = self.depth.saturating_sub(1);
                 if self.depth < 2 {
                     self.envelope = false;
+                }
+                // Only the first detail counts; a `details` that is not an array of objects
+                // gives nothing.
+                if matches!(self.details, 2 | 3) && self.depth <= 2 {
+                    self.details = 4;
                 }
             }
             Token::Str(piece) => {
@@ -331,6 +367,12 @@ impl ErrorBody {
         }
         e.message = f.message;
         e.param = f.param;
+        // A validation detail names the field and the rule it broke: `messages.0.role (enum)`.
+        if f.rank(Field::Param) == rank::DETAIL && !f.rule.is_empty() {
+            e.param.push_bytes(b" (");
+            e.param.push_bytes(f.rule.as_str().as_bytes());
+            e.param.push_bytes(b")");
+        }
         e.request_id = if f.request_id.is_empty() {
             head.request_id
         } else {

@@ -57,7 +57,7 @@ fn documented_envelope() {
     assert_eq!(e.param.as_str(), "messages");
     assert_eq!(e.request_id.as_str(), "req-7f65ab21d1");
     assert_eq!(e.retry_after, None);
-    assert_eq!(e.hint(), "Check required fields (messages, model)");
+    assert_eq!(e.hint(), Some("Check required fields (messages, model)"));
 
     let e = decode_all(ENVELOPE_V1, 404);
     assert_eq!(
@@ -85,16 +85,16 @@ fn backend_bodies() {
             br#"{"message": "Validation error", "details": [{"field": "messages", "message": "The messages field must be defined", "rule": "required", "meta": {"a": [1, {"b": null}]}}]}"#,
             "Validation error",
             ErrorType::InvalidRequest,
-            ErrorCode::InvalidRole,
+            ErrorCode::Other(Text::from_str_truncating("http_422")),
         ),
-        (403, br#"{"message": "Access denied: API key is paused"}"#, "Access denied: API key is paused", ErrorType::Forbidden, ErrorCode::KeyRevoked),
-        (403, br#"{"message": "User billing account not found"}"#, "User billing account not found", ErrorType::Forbidden, ErrorCode::KeyRevoked),
+        (403, br#"{"message": "Access denied: API key is paused"}"#, "Access denied: API key is paused", ErrorType::Forbidden, ErrorCode::Other(Text::from_str_truncating("http_403"))),
+        (403, br#"{"message": "User billing account not found"}"#, "User billing account not found", ErrorType::Forbidden, ErrorCode::Other(Text::from_str_truncating("http_403"))),
         (
             402,
             br#"{"message": "Insufficient credits. Please top up your account or subscribe to a plan."}"#,
             "Insufficient credits. Please top up your account or subscribe to a plan.",
-            ErrorType::Other(Text::from_str_truncating("payment_required")),
-            ErrorCode::Other(Text::from_str_truncating("http_402")),
+            ErrorType::Billing,
+            ErrorCode::InsufficientCredits,
         ),
         (
             429,
@@ -103,17 +103,17 @@ fn backend_bodies() {
             ErrorType::RateLimit,
             ErrorCode::TooManyRequests,
         ),
-        (404, br#"{"message": "Message not found"}"#, "Message not found", ErrorType::NotFound, ErrorCode::ContextNotFound),
+        (404, br#"{"message": "Message not found"}"#, "Message not found", ErrorType::NotFound, ErrorCode::Other(Text::from_str_truncating("http_404"))),
         (500, br#"{"status": "error", "message": "Model gpt-9 not found"}"#, "Model gpt-9 not found", ErrorType::Server, ErrorCode::Internal),
         (
             413,
             br#"{"status": "error", "code": "PAYLOAD_TOO_LARGE", "message": "Request body exceeds maximum size of 1048576 bytes"}"#,
             "Request body exceeds maximum size of 1048576 bytes",
             ErrorType::InvalidRequest,
-            ErrorCode::Other(Text::from_str_truncating("PAYLOAD_TOO_LARGE")),
+            ErrorCode::PayloadTooLarge,
         ),
         (401, br#"{"message":"Unauthorized"}"#, "Unauthorized", ErrorType::Authentication, ErrorCode::InvalidApiKey),
-        (403, br#"{"message":"Forbidden"}"#, "Forbidden", ErrorType::Forbidden, ErrorCode::KeyRevoked),
+        (403, br#"{"message":"Forbidden"}"#, "Forbidden", ErrorType::Forbidden, ErrorCode::Other(Text::from_str_truncating("http_403"))),
     ];
     for (status, body, message, kind, code) in rows {
         let e = decode_all(body, status);
@@ -207,7 +207,10 @@ fn unknown_fields_are_skipped_at_any_depth() {
     let body = br#"{"x":{"message":"no","error":{"message":"no"}},"error":{"details":{"message":"no","code":"no"},"message":"yes","extra":[{"message":"no"}]},"list":[{"message":"no"}]}"#;
     let e = decode_all(body, 400);
     assert_eq!(e.message.as_str(), "yes");
-    assert_eq!(e.code, ErrorCode::MissingField);
+    assert_eq!(
+        e.code,
+        ErrorCode::Other(Text::from_str_truncating("http_400"))
+    );
     // Non-string values of known fields are ignored; a numeric code keeps its text.
     let e = decode_all(br#"{"message":{"text":"no"},"code":429,"param":null}"#, 429);
     assert!(e.message.is_empty());
@@ -246,9 +249,12 @@ fn malformed_json_keeps_what_was_read() {
     assert_eq!(e.code, ErrorCode::DuplicateId);
     assert_eq!(e.message.as_str(), "Dup");
     assert!(e.message.is_truncated());
-    // A cut code is dropped in favour of the status.
+    // A cut code is dropped; 409 alone does not say which conflict it was.
     let e = decode_all(br#"{"error":{"code":"duplic"#, 409);
-    assert_eq!(e.code, ErrorCode::DuplicateId);
+    assert_eq!(
+        e.code,
+        ErrorCode::Other(Text::from_str_truncating("http_409"))
+    );
     let e = decode_all(br#"{"message":"ok"} trailing"#, 500);
     assert_eq!(e.message.as_str(), "ok");
     assert!(!e.message.is_truncated());
@@ -259,7 +265,13 @@ fn malformed_json_keeps_what_was_read() {
 /// The ten rows of the documented table (spec §5.2), from the status alone.
 #[test]
 fn status_table() {
-    let rows: [(u16, ErrorType, ErrorCode, &str); 10] = [
+    let rows: [(u16, ErrorType, ErrorCode, &str); 11] = [
+        (
+            402,
+            ErrorType::Billing,
+            ErrorCode::InsufficientCredits,
+            "Top up the account or subscribe to a plan",
+        ),
         (
             400,
             ErrorType::InvalidRequest,
@@ -322,11 +334,72 @@ fn status_table() {
         ),
     ];
     for (status, kind, code, hint) in rows {
+        assert_eq!(code.hint(), Some(hint), "{status}");
+        assert_eq!(code.status(), Some(status));
+        // A body without a code gets the table's only where the status implies it.
         let e = decode_all(b"", status);
-        assert_eq!((e.kind, e.code, e.hint()), (kind, code, hint), "{status}");
-        assert_eq!(e.code.status(), Some(status));
+        let implied = matches!(status, 401 | 402 | 413 | 429 | 500 | 503);
+        let derived = if implied {
+            code
+        } else {
+            ErrorCode::Other(Text::from_str_truncating(&std::format!("http_{status}")))
+        };
+        assert_eq!((e.kind, e.code), (kind, derived), "{status}");
+        assert_eq!(e.hint().is_some(), implied, "{status}");
         assert!(e.message.is_empty() && e.param.is_empty() && e.request_id.is_empty());
     }
+    // Codes match case-insensitively; unknown codes keep their text and get no hint.
+    assert_eq!(
+        ErrorCode::parse("PAYLOAD_TOO_LARGE"),
+        ErrorCode::PayloadTooLarge
+    );
+    assert_eq!(ErrorType::parse("Server_Error"), ErrorType::Server);
+    assert_eq!(ErrorCode::parse("invalid_model").hint(), None);
+    assert_eq!(ErrorCode::parse("invalid_model").as_str(), "invalid_model");
+}
+
+#[test]
+fn backend_bodies_are_not_given_misleading_codes() {
+    // VineJS validation: the first detail's field and rule become the param.
+    let body = br#"{"message":"Validation error","details":[{"message":"The role field must be one of user, assistant, system","rule":"enum","field":"messages.0.role"},{"rule":"required","field":"model"}]}"#;
+    for cut in 0..=body.len() {
+        let e = decode(body, &ResponseHead::new(422), &[cut]);
+        assert_eq!(e.code.as_str(), "http_422");
+        assert_ne!(e.code, ErrorCode::InvalidRole);
+        assert_eq!(e.hint(), None);
+        assert_eq!(e.message.as_str(), "Validation error");
+        assert_eq!(e.param.as_str(), "messages.0.role (enum)", "cut at {cut}");
+    }
+    // A documented param wins over a detail, whatever the order.
+    let e = decode_all(
+        br#"{"details":[{"field":"a","rule":"b"}],"param":"model"}"#,
+        422,
+    );
+    assert_eq!(e.param.as_str(), "model");
+    let e = decode_all(br#"{"details":"oops","message":"m"}"#, 422);
+    assert_eq!(e.param.as_str(), "");
+    // A paused key is not a revoked one.
+    let e = decode_all(br#"{"message":"Access denied: API key is paused"}"#, 403);
+    assert_eq!(
+        (e.kind, e.code.as_str()),
+        (ErrorType::Forbidden, "http_403")
+    );
+    assert_eq!(e.hint(), None);
+    // No credit: its own kind and code.
+    let e = decode_all(
+        br#"{"message":"Insufficient credits. Please top up your account or subscribe to a plan."}"#,
+        402,
+    );
+    assert_eq!(
+        (e.kind, e.code),
+        (ErrorType::Billing, ErrorCode::InsufficientCredits)
+    );
+    // The body-size middleware's upper-case code.
+    let e = decode_all(
+        br#"{"status":"error","code":"PAYLOAD_TOO_LARGE","message":"Request body exceeds maximum size of 1048576 bytes"}"#,
+        413,
+    );
+    assert_eq!(e.code, ErrorCode::PayloadTooLarge);
 }
 
 const PARTS: &[&[u8]] = &[

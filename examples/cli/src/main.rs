@@ -348,7 +348,7 @@ fn report_failure(f: &Failure) -> u8 {
                 }
             };
             note!(
-                "kaiko: API error: status {} type {} code {} message {:?} param {} request_id {} ({}, {}); hint: {}",
+                "kaiko: API error: status {} type {} code {} message {:?} param {} request_id {} ({}, {}){}",
                 e.status,
                 one_line(e.kind.as_str()),
                 one_line(e.code.as_str()),
@@ -357,7 +357,7 @@ fn report_failure(f: &Failure) -> u8 {
                 or_dash(e.request_id.as_str()),
                 f.stop,
                 attempts,
-                e.hint(),
+                e.hint().map(|h| format!("; hint: {h}")).unwrap_or_default(),
             );
             match f.stop {
                 Stop::NotRetryable => EXIT_API,

@@ -42,7 +42,7 @@ fn missing_field_400_via_fault() {
         (400, ErrorType::InvalidRequest, ErrorCode::MissingField)
     );
     assert!(!e.request_id.is_empty());
-    assert_eq!(e.hint(), "Check required fields (messages, model)");
+    assert_eq!(e.hint(), Some("Check required fields (messages, model)"));
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! kaiko-core's call state machine on a Cortex-M4 (QEMU mps2-an386): every scenario runs the
-//! real `Call` against canned responses, fed one byte at a time, and reports its peak stack.
-//! Prints `N passed, N failed` and exits non-zero on any failure.
+//! real `Call` through `poll_action` against canned responses, fed one byte at a time or in
+//! larger pieces (of which the call may take only part while an event waits: the driver
+//! offers the rest again), and reports its peak stack. Prints `N passed, N failed` and exits
+//! non-zero on any failure.
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use kaiko_core::analysis::Category;
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{Action, Call, Cause, Config, Event};
+use kaiko_core::call::{Action, Call, Cause, Config, Event, OrderError};
 use kaiko_core::error::ErrorCode;
 use kaiko_core::key::ApiKey;
 use kaiko_core::request::{ChatMessage, ChatRequest, Message, Request};
@@ -59,18 +61,20 @@ struct Ran {
 }
 
 /// Drives `call` as an adapter would, against a server that answers the n-th request with
-/// `responses[n]`, delivered one byte per read; past the script the server is silent, so
-/// time jumps to each deadline. `on_event` sees every event. `None` if the call asked for
-/// something a correct call never does here, or did not end within a bounded number of steps.
+/// `responses[n]`, delivered at most `piece` bytes per read (what the call does not take is
+/// offered again); past the script the server is silent, so time jumps to each deadline.
+/// `on_event` sees every event. `None` if the call asked for something a correct call never
+/// does here, or did not end within a bounded number of steps.
 fn run(
     call: &mut Call<'_>,
     responses: &[&[u8]],
+    piece: usize,
     on_event: &mut dyn FnMut(Event<'_>) -> bool,
 ) -> Option<Ran> {
     // The transmit buffer is static, as a firmware gives it to kaiko-embassy's `Client`.
     cortex_m::interrupt::free(|cs| {
         let mut out = TX.borrow(cs).borrow_mut();
-        drive(call, responses, on_event, &mut out[..])
+        drive(call, responses, piece, on_event, &mut out[..])
     })
 }
 
@@ -81,6 +85,7 @@ static TX: cortex_m::interrupt::Mutex<core::cell::RefCell<[u8; 512]>> =
 fn drive(
     call: &mut Call<'_>,
     responses: &[&[u8]],
+    piece: usize,
     on_event: &mut dyn FnMut(Event<'_>) -> bool,
     out: &mut [u8],
 ) -> Option<Ran> {
@@ -101,15 +106,16 @@ fn drive(
                 unread = responses.get(next).copied().unwrap_or(&[]);
                 next += 1;
             }
-            Action::Receive { deadline } => match unread.split_first() {
-                Some((_, rest)) => {
-                    let used = call.handle_input(now, unread.get(..1)?).ok()?;
-                    if used == 1 {
-                        unread = rest;
-                    }
+            Action::Receive { deadline } => {
+                if unread.is_empty() {
+                    now = deadline;
+                } else {
+                    // One read: at most `piece` bytes; the call may take fewer.
+                    let read = unread.get(..piece.min(unread.len()))?;
+                    let used = call.handle_input(now, read).ok()?;
+                    unread = unread.get(used..)?;
                 }
-                None => now = deadline,
-            },
+            }
             Action::Sleep { until } => now = until,
             Action::Close => unread = &[],
             Action::Done(outcome) => {
@@ -145,7 +151,7 @@ fn success_byte_at_a_time() -> bool {
         return false;
     };
     let mut emotions = 0;
-    let ran = run(call, &[OK], &mut fear_item(&mut emotions));
+    let ran = run(call, &[OK], 1, &mut fear_item(&mut emotions));
     matches!(
         ran,
         Some(Ran {
@@ -156,6 +162,75 @@ fn success_byte_at_a_time() -> bool {
     ) && emotions == 1
 }
 
+/// The analysis read in pieces of 7 and 64 bytes and in one read: the same single item.
+fn success_in_pieces() -> bool {
+    [7, 64, usize::MAX].into_iter().all(success_read)
+}
+
+/// Runs the analysis with reads of at most `piece` bytes.
+#[inline(never)]
+fn success_read(piece: usize) -> bool {
+    let cfg = config();
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, Request::analyze(&MSGS), 0x77, Instant::ZERO);
+    let Ok(call) = &mut made else {
+        return false;
+    };
+    let mut emotions = 0;
+    let ran = run(call, &[OK], piece, &mut fear_item(&mut emotions));
+    matches!(
+        ran,
+        Some(Ran {
+            outcome: Ok(()),
+            attempts: 1,
+            retries: 0,
+            ..
+        })
+    ) && emotions == 1
+}
+
+/// Cancelled in the middle of the body: the call asks to close the connection, then ends
+/// with `Cancelled`, and refuses input from then on.
+#[allow(dead_code)]
+fn cancel_mid_body() -> bool {
+    let cfg = config();
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, Request::analyze(&MSGS), 5, Instant::ZERO);
+    let Ok(call) = &mut made else {
+        return false;
+    };
+    let now = Instant::ZERO;
+    if !matches!(call.poll_action(now), Action::Connect { .. })
+        || call.handle_connected(now, false).is_err()
+        || !matches!(call.poll_action(now), Action::Transmit { .. })
+    {
+        return false;
+    }
+    let sent = cortex_m::interrupt::free(|cs| {
+        call.poll_transmit(now, &mut TX.borrow(cs).borrow_mut()[..])
+    });
+    if sent.is_err() || call.handle_transmitted(now).is_err() {
+        return false;
+    }
+    // The head and the start of the body, then the caller gives up.
+    let part = OK.get(..120).unwrap_or(OK);
+    if call.handle_input(now, part) != Ok(part.len())
+        || !matches!(call.poll_action(now), Action::Receive { .. })
+        || call.cancel(now).is_err()
+        || !matches!(call.poll_action(now), Action::Close)
+    {
+        return false;
+    }
+    let cancelled = matches!(
+        call.poll_action(now),
+        Action::Done(Err(f)) if f.cause == Cause::Cancelled && f.stop == Stop::Cancelled
+    );
+    cancelled
+        && call.is_done()
+        && call.handle_input(now, b"x") == Err(OrderError::Finished)
+        && call.cancel(now) == Err(OrderError::Finished)
+}
+
 fn rate_limited_then_success() -> bool {
     let cfg = config();
     // The call is used where it was made (a move would copy all of it on the stack).
@@ -164,7 +239,7 @@ fn rate_limited_then_success() -> bool {
         return false;
     };
     let mut emotions = 0;
-    let ran = run(call, &[TOO_MANY, OK], &mut fear_item(&mut emotions));
+    let ran = run(call, &[TOO_MANY, OK], 1, &mut fear_item(&mut emotions));
     matches!(ran, Some(Ran { outcome: Ok(()), attempts: 2, retries: 1, now })
         if now >= Instant::from_millis(2000))
         && emotions == 1
@@ -181,7 +256,7 @@ fn html_errors_exhaust_retries() -> bool {
         return false;
     };
     let busy = [UNAVAILABLE; 4];
-    match run(call, &busy, &mut |_| true) {
+    match run(call, &busy, 1, &mut |_| true) {
         Some(Ran {
             outcome: Err(Cause::Api(e)),
             attempts: 4,
@@ -199,7 +274,7 @@ fn deadline_ends_a_silent_server() -> bool {
     let Ok(call) = &mut made else {
         return false;
     };
-    let ran = run(call, &[], &mut |_| true);
+    let ran = run(call, &[], 1, &mut |_| true);
     let stop = call.outcome().and_then(|o| o.err()).map(|f| f.stop);
     matches!(
         ran,
@@ -221,6 +296,17 @@ static CHAT_MESSAGES: [ChatMessage<'static>; 1] = [ChatMessage {
 }];
 
 fn streamed_chat_in_order() -> bool {
+    streamed_chat(1)
+}
+
+/// The streamed chat, read in pieces of 5 and 64 bytes and in one read: the same text.
+fn streamed_chat_in_pieces() -> bool {
+    [5, 64, usize::MAX].into_iter().all(streamed_chat)
+}
+
+/// Runs the streamed chat with reads of at most `piece` bytes.
+#[inline(never)]
+fn streamed_chat(piece: usize) -> bool {
     let cfg = config();
     // The call is used where it was made (a move would copy all of it on the stack).
     let mut made = Call::new(&cfg, Request::chat(STREAMED), 11, Instant::ZERO);
@@ -230,7 +316,7 @@ fn streamed_chat_in_order() -> bool {
     const WANT: &[u8] = b"It's natural to feel nervous.";
     // Each piece must continue the expected text where the previous one ended.
     let (mut matched, mut emotions) = (0usize, 0);
-    let ran = run(call, &[STREAM], &mut |event| {
+    let ran = run(call, &[STREAM], piece, &mut |event| {
         match event {
             Event::Content(c) => {
                 let end = matched + c.len();
@@ -254,9 +340,14 @@ fn streamed_chat_in_order() -> bool {
         && matched == WANT.len()
 }
 
-const TESTS: [(&str, fn() -> bool); 5] = [
+static TESTS: [(&str, fn() -> bool); 7] = [
     ("streamed chat completion, in order", streamed_chat_in_order),
+    (
+        "streamed chat completion, in pieces of 5, 64 and all",
+        streamed_chat_in_pieces,
+    ),
     ("success, one byte at a time", success_byte_at_a_time),
+    ("success, in pieces of 7, 64 and all", success_in_pieces),
     (
         "429 with Retry-After, then success",
         rate_limited_then_success,
@@ -274,7 +365,7 @@ const TESTS: [(&str, fn() -> bool); 5] = [
 #[entry]
 fn main() -> ! {
     let (mut passed, mut failed, mut deepest) = (0, 0, 0);
-    for (name, test) in TESTS {
+    for &(name, test) in TESTS.iter() {
         stack::repaint();
         let ok = test();
         let peak = stack::peak();

@@ -27,6 +27,17 @@ pub use crate::http::REQUEST_ID_CAP;
 /// Capacity of the raw text kept by [`ErrorType::Other`] and [`ErrorCode::Other`].
 pub const RAW_CODE_CAP: usize = 32;
 
+/// `s` in ASCII lower case, in `buf`; `""` (matching no known value) when it does not fit.
+fn ascii_lowercase<'b>(s: &str, buf: &'b mut [u8; RAW_CODE_CAP]) -> &'b str {
+    let Some(dst) = buf.get_mut(..s.len()) else {
+        return "";
+    };
+    for (d, b) in dst.iter_mut().zip(s.bytes()) {
+        *d = b.to_ascii_lowercase();
+    }
+    core::str::from_utf8(dst).unwrap_or("")
+}
+
 /// The `type` of an API error (spec §5.2). Open set: unknown values keep their text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -89,20 +100,18 @@ pub enum ErrorCode {
 impl ErrorType {
     /// Parses the wire text; unknown text becomes [`ErrorType::Other`].
     pub fn parse(s: &str) -> Self {
-        const KNOWN: [ErrorType; 8] = [
-            ErrorType::InvalidRequest,
-            ErrorType::Authentication,
-            ErrorType::Forbidden,
-            ErrorType::NotFound,
-            ErrorType::Conflict,
-            ErrorType::RateLimit,
-            ErrorType::Billing,
-            ErrorType::Server,
-        ];
-        KNOWN
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s))
-            .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
+        let mut buf = [0u8; RAW_CODE_CAP];
+        match ascii_lowercase(s, &mut buf) {
+            "invalid_request_error" => Self::InvalidRequest,
+            "authentication_error" => Self::Authentication,
+            "forbidden_error" => Self::Forbidden,
+            "not_found_error" => Self::NotFound,
+            "conflict_error" => Self::Conflict,
+            "rate_limit_error" => Self::RateLimit,
+            "billing_error" => Self::Billing,
+            "server_error" => Self::Server,
+            _ => Self::Other(Text::from_str_truncating(s)),
+        }
     }
 
     /// The wire text.
@@ -135,23 +144,21 @@ impl ErrorCode {
     /// Parses the wire text; unknown text becomes [`ErrorCode::Other`].
     /// Codes match case-insensitively (the backend's middleware sends `PAYLOAD_TOO_LARGE`).
     pub fn parse(s: &str) -> Self {
-        const KNOWN: [ErrorCode; 11] = [
-            ErrorCode::MissingField,
-            ErrorCode::InvalidApiKey,
-            ErrorCode::KeyRevoked,
-            ErrorCode::ContextNotFound,
-            ErrorCode::DuplicateId,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::InvalidRole,
-            ErrorCode::TooManyRequests,
-            ErrorCode::InsufficientCredits,
-            ErrorCode::Internal,
-            ErrorCode::ServiceUnavailable,
-        ];
-        KNOWN
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s))
-            .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
+        let mut buf = [0u8; RAW_CODE_CAP];
+        match ascii_lowercase(s, &mut buf) {
+            "missing_field" => Self::MissingField,
+            "invalid_api_key" => Self::InvalidApiKey,
+            "key_revoked" => Self::KeyRevoked,
+            "context_not_found" => Self::ContextNotFound,
+            "duplicate_id" => Self::DuplicateId,
+            "payload_too_large" => Self::PayloadTooLarge,
+            "invalid_role" => Self::InvalidRole,
+            "too_many_requests" => Self::TooManyRequests,
+            "insufficient_credits" => Self::InsufficientCredits,
+            "internal" => Self::Internal,
+            "service_unavailable" => Self::ServiceUnavailable,
+            _ => Self::Other(Text::from_str_truncating(s)),
+        }
     }
 
     /// The wire text.

@@ -1,14 +1,30 @@
 //! HTTPS through embedded-tls (the TLS stack reqwless uses) over any [`Connect`], driven by
 //! the same loop as plain TCP ([`drive`](crate::drive())).
 //!
+//! **Verified by default.** [`call_tls`] takes a [`Trust`]: [`Trust::Ca`] checks the server's
+//! chain up to the given CA certificate, that the leaf's name is the base URL's host, and that
+//! every certificate is valid at the caller's clock ([`embedded_tls::TlsClock`]: an RTC or a
+//! time from SNTP; `None` from the clock skips only the validity dates). The CA comes in DER,
+//! usually compiled in: `Trust::Ca(include_bytes!("api-root-ca.der"))` (from PEM:
+//! `openssl x509 -in ca.pem -outform der -out api-root-ca.der`). Skipping every check exists
+//! only as [`Trust::DangerNoVerification`].
+//!
+//! Limits of embedded-tls's verifier (feature `rustpki`), which this uses: one CA, ECDSA
+//! P-256/P-384 and Ed25519 chains (RSA chains need embedded-tls's `rsa` feature and an
+//! allocator), and the host is compared with the leaf's Common Name, not its SAN list.
+//!
 //! embedded-tls borrows its two record buffers mutably for the life of a session, so a TLS
 //! session cannot be parked in a struct next to the buffers it borrows. [`call_tls`] therefore
 //! keeps each session inside one call: attempts of the call reuse it while the server keeps it
 //! open, and a new handshake starts after a failure or at the next call.
-//!
-//! Certificates are checked by the `CryptoProvider` the caller supplies.
 
-use embedded_tls::{CryptoProvider, TlsCipherSuite, TlsConfig, TlsConnection, TlsContext};
+use core::marker::PhantomData;
+
+use embedded_tls::pki::CertVerifier;
+use embedded_tls::{
+    Certificate, CryptoProvider, CryptoRngCore, TlsCipherSuite, TlsClock, TlsConfig, TlsConnection,
+    TlsContext, TlsError, TlsVerifier,
+};
 use kaiko_core::call::{Call, Config, ConnectionLost, Event, Success};
 use kaiko_core::request::Request;
 
@@ -18,6 +34,10 @@ use crate::{Connect, Error};
 /// The record size TLS allows plus overhead (RFC 8446 §5.2): a read buffer this large
 /// accepts any server's records.
 pub const RECORD_BUFFER: usize = 16_640;
+
+/// Bytes kept of the server's certificate chain between its check and the check of its
+/// signature over the handshake (part of the [`call_tls`] future).
+pub const CERTIFICATE_BUFFER: usize = 4096;
 
 /// The two record buffers of a TLS session. `read` should be [`RECORD_BUFFER`] bytes unless
 /// the server is known to send smaller records; `write` may be smaller (requests are small).
@@ -29,32 +49,83 @@ pub struct TlsBuffers<'b> {
     pub write: &'b mut [u8],
 }
 
-/// Makes one call over TLS (all of its attempts). `provider` makes the crypto provider of
-/// each handshake (random numbers, certificate checks). See [`Client::call`](crate::Client::call)
-/// for `seed`, `tx`, `rx` and `on_event`. The base URL must be `https`.
+/// Whom a TLS session trusts.
+#[derive(Debug, Clone, Copy)]
+pub enum Trust<'a> {
+    /// Servers whose chain leads to this CA certificate (DER), named as the base URL's host,
+    /// valid at the clock's time.
+    Ca(&'a [u8]),
+    /// No check at all: anyone on the network path can impersonate the server and read the
+    /// API key. Only for a throwaway test server.
+    DangerNoVerification,
+}
+
+/// The crypto provider of one handshake: the caller's random numbers, and the certificate
+/// checks of [`Trust::Ca`] (none for [`Trust::DangerNoVerification`]).
+struct Provider<CS: TlsCipherSuite, R, Clk: TlsClock> {
+    rng: R,
+    verifier: Option<CertVerifier<CS, Clk, CERTIFICATE_BUFFER>>,
+    _suite: PhantomData<CS>,
+}
+
+impl<CS: TlsCipherSuite, R: CryptoRngCore, Clk: TlsClock> CryptoProvider for Provider<CS, R, Clk> {
+    type CipherSuite = CS;
+    type Signature = &'static [u8];
+
+    fn rng(&mut self) -> impl CryptoRngCore {
+        &mut self.rng
+    }
+
+    fn verifier(&mut self) -> Result<&mut impl TlsVerifier<CS>, TlsError> {
+        // embedded-tls skips every check when there is no verifier.
+        self.verifier.as_mut().ok_or(TlsError::Unimplemented)
+    }
+}
+
+/// Makes one call over TLS (all of its attempts), trusting what `trust` says. `rng` gives
+/// the random number generator of each handshake (the device's hardware RNG); `Clk` is the
+/// clock certificates are checked against. See [`Client::call`](crate::Client::call) for
+/// `seed`, `tx`, `rx` and `on_event`. The base URL must be `https`. A handshake that fails
+/// its checks fails the attempt with [`ConnectionLost::Tls`] before a byte of the request is
+/// sent.
 #[allow(clippy::too_many_arguments)] // One call's whole context; a struct would only rename it.
-pub async fn call_tls<C, P, CS>(
+pub async fn call_tls<C, CS, R, Clk>(
     connector: &C,
     config: &Config<'_>,
     request: Request<'_>,
     seed: u64,
     tls: &mut TlsBuffers<'_>,
-    mut provider: impl FnMut() -> P,
+    trust: Trust<'_>,
+    mut rng: impl FnMut() -> R,
     tx: &mut [u8],
     rx: &mut [u8],
     mut on_event: impl FnMut(Event<'_>),
 ) -> Result<Success, Error>
 where
     C: Connect,
-    P: CryptoProvider<CipherSuite = CS>,
     CS: TlsCipherSuite + 'static,
+    R: CryptoRngCore,
+    Clk: TlsClock,
 {
     if !config.base_url.tls {
         return Err(Error::NotHttps);
     }
     let mut call = Call::new(config, request, seed, now()).map_err(Error::Refused)?;
     let base = config.base_url;
-    let tls_config = TlsConfig::new().with_server_name(base.host);
+    let tls_config = match trust {
+        Trust::Ca(ca) => TlsConfig::new()
+            .with_server_name(base.host)
+            .with_ca(Certificate::X509(ca)),
+        Trust::DangerNoVerification => TlsConfig::new().with_server_name(base.host),
+    };
+    let mut provider = || Provider::<CS, R, Clk> {
+        rng: rng(),
+        verifier: match trust {
+            Trust::Ca(_) => Some(CertVerifier::new()),
+            Trust::DangerNoVerification => None,
+        },
+        _suite: PhantomData,
+    };
     let mut none: Option<TlsConnection<'_, C::Conn<'_>, CS>> = None;
     let mut deadline = match drive(&mut call, &mut none, tx, rx, &mut on_event).await {
         Drive::Connect { deadline } => deadline,

@@ -3,12 +3,17 @@
 //!
 //! The API key is read at build time from `KAIKO_API_KEY` (see README.md); the default is a
 //! placeholder the server rejects with 401, which still exercises the whole path.
+//!
+//! TLS is verified: the server's chain must lead to the CA given at build time
+//! (`KAIKO_CA_DER`, see `build.rs`) and name the API host; certificate dates are checked
+//! against [`UnixClock`] once the firmware knows the time (set it from SNTP or an RTC).
 
 #![no_std]
 #![no_main]
 
 use core::cell::RefCell;
 
+use core::sync::atomic::{AtomicU32, Ordering};
 use defmt::{error, info, warn};
 use embassy_executor::Spawner;
 use embassy_net::tcp::client::TcpClientState;
@@ -18,12 +23,13 @@ use embassy_stm32::peripherals::{ETH, ETH_SMA, RNG};
 use embassy_stm32::rng::{self, Rng};
 use embassy_stm32::time::Hertz;
 use embassy_stm32::{Config as HalConfig, bind_interrupts, eth};
-use embedded_tls::{Aes128GcmSha256, UnsecureProvider};
+
+use embedded_tls::{Aes128GcmSha256, TlsClock};
 use kaiko_core::call::{Cause, Config, Event};
 use kaiko_core::key::ApiKey;
 use kaiko_core::request::{Message, Request};
 use kaiko_embassy::net::NetConnector;
-use kaiko_embassy::tls::{RECORD_BUFFER, TlsBuffers, call_tls};
+use kaiko_embassy::tls::{RECORD_BUFFER, TlsBuffers, Trust, call_tls};
 use kaiko_embassy::{Client, Error};
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
@@ -33,6 +39,27 @@ const API_KEY: &str = match option_env!("KAIKO_API_KEY") {
     Some(key) => key,
     None => "kaiko_test_replace_me",
 };
+
+/// The root CA of the API host (DER), from `KAIKO_CA_DER` at build time; empty without it.
+const API_CA_DER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/api-ca.der"));
+
+/// Unix time at boot, in seconds; 0 until the firmware learns the time. Set it once from SNTP
+/// (`embassy-net`'s UDP socket and any SNTP client) or an RTC:
+/// `UNIX_AT_BOOT.store(unix_now - uptime_secs, Ordering::Relaxed)`.
+static UNIX_AT_BOOT: AtomicU32 = AtomicU32::new(0);
+
+/// The clock TLS certificates are checked against: `None` (dates not checked, the chain and
+/// the name still are) until [`UNIX_AT_BOOT`] is set.
+struct UnixClock;
+
+impl TlsClock for UnixClock {
+    fn now() -> Option<u64> {
+        match UNIX_AT_BOOT.load(Ordering::Relaxed) {
+            0 => None,
+            boot => Some(u64::from(boot) + embassy_time::Instant::now().as_secs()),
+        }
+    }
+}
 
 /// The text analysed.
 const TEXT: &str = match option_env!("KAIKO_TEXT") {
@@ -160,6 +187,16 @@ async fn main(spawner: Spawner) {
         error!("KAIKO_API_KEY has neither the kaiko_live_ nor the kaiko_test_ prefix");
         return;
     };
+    if API_CA_DER.is_empty() {
+        error!(
+            "no trust anchor: build with KAIKO_CA_DER=<root CA of the API host, DER>; every TLS handshake will be refused"
+        );
+    }
+    if UNIX_AT_BOOT.load(Ordering::Relaxed) == 0 {
+        warn!(
+            "time unknown: certificate dates are not checked until UNIX_AT_BOOT is set (SNTP or RTC)"
+        );
+    }
     if API_KEY == "kaiko_test_replace_me" {
         warn!("no KAIKO_API_KEY at build time: expect 401 invalid_api_key");
     }
@@ -187,13 +224,14 @@ async fn main(spawner: Spawner) {
         TEXT.len(),
         config.base_url.host
     );
-    let result = call_tls(
+    let result = call_tls::<_, Aes128GcmSha256, _, UnixClock>(
         connector,
         &config,
         Request::analyze(&messages),
         seed,
         &mut tls,
-        || UnsecureProvider::new::<Aes128GcmSha256>(HwRng),
+        Trust::Ca(API_CA_DER),
+        || HwRng,
         tx,
         rx,
         on_event,
@@ -259,13 +297,14 @@ fn log_future_sizes(
     use core::mem::size_of_val;
     use kaiko_embassy::Connect;
     let messages = [Message::user(TEXT)];
-    let tls_call = call_tls(
+    let tls_call = call_tls::<_, Aes128GcmSha256, _, UnixClock>(
         connector,
         config,
         Request::analyze(&messages),
         0,
         tls,
-        || UnsecureProvider::new::<Aes128GcmSha256>(HwRng),
+        Trust::Ca(API_CA_DER),
+        || HwRng,
         tx,
         rx,
         on_event,

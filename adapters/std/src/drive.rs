@@ -60,6 +60,12 @@ impl Transport {
         self.clock.now()
     }
 
+    /// Drops the kept connection (its TLS settings may have changed).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) fn disconnect(&mut self) {
+        self.conn = None;
+    }
+
     pub(crate) fn connections_opened(&self) -> usize {
         self.opened
     }
@@ -175,7 +181,7 @@ impl Transport {
         }
         #[cfg(feature = "tls")]
         if let Some(config) = &self.tls {
-            return transport::wrap_tls(config, base.host, tcp);
+            return transport::wrap_tls(config, base.host, tcp, limit);
         }
         // `Client` refuses https base URLs without TLS support: this is never reached.
         Err(ConnectError::Lost(ConnectionLost::Tls))

@@ -139,6 +139,9 @@ pub struct Client {
     policy: Policy,
     /// The caller accepted sending the key over `http://` to a host that is not loopback.
     cleartext_key: bool,
+    /// CA certificates (DER) trusted besides the webpki roots.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    extra_roots: Vec<Vec<u8>>,
     /// When the previous call said `X-RateLimit-Remaining: 0`: the next one waits.
     not_before: Option<kaiko_core::time::Instant>,
     transport: Transport,
@@ -200,7 +203,8 @@ impl Client {
             {
                 rustls::pki_types::ServerName::try_from(transport::bare_host(base.host))
                     .map_err(|_| ClientError::TlsSetup)?;
-                transport.tls = Some(transport::tls_config().map_err(|_| ClientError::TlsSetup)?);
+                transport.tls =
+                    Some(transport::tls_config(&[]).map_err(|_| ClientError::TlsSetup)?);
             }
         }
         Ok(Client {
@@ -209,6 +213,7 @@ impl Client {
             auth: Auth::default(),
             policy: Policy::DEFAULT,
             cleartext_key: false,
+            extra_roots: Vec::new(),
             not_before: None,
             transport,
         })
@@ -235,6 +240,62 @@ impl Client {
     pub fn allow_cleartext_key(mut self) -> Self {
         self.cleartext_key = true;
         self
+    }
+
+    /// Trusts `der` (a CA certificate, DER) in addition to the webpki-roots anchors: a
+    /// private API gateway, or `kaiko sim --tls`'s CA.
+    ///
+    /// # Errors
+    /// [`ClientError::TlsSetup`] for a certificate rustls cannot use, or
+    /// [`ClientError::TlsUnavailable`] without the `tls` feature.
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    pub fn with_root_certificate(mut self, der: &[u8]) -> Result<Self, ClientError> {
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = der;
+            return Err(ClientError::TlsUnavailable);
+        }
+        #[cfg(feature = "tls")]
+        {
+            self.extra_roots.push(der.to_vec());
+            self.transport.tls =
+                Some(transport::tls_config(&self.extra_roots).map_err(|_| ClientError::TlsSetup)?);
+            self.transport.disconnect();
+            Ok(self)
+        }
+    }
+
+    /// [`Client::with_root_certificate`] for every certificate in a PEM file's text (a file
+    /// may also hold one DER certificate).
+    ///
+    /// # Errors
+    /// [`ClientError::TlsSetup`] when the text holds no usable certificate.
+    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    pub fn with_root_certificates_pem(mut self, text: &[u8]) -> Result<Self, ClientError> {
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = text;
+            return Err(ClientError::TlsUnavailable);
+        }
+        #[cfg(feature = "tls")]
+        {
+            use rustls::pki_types::CertificateDer;
+            use rustls::pki_types::pem::PemObject;
+            let mut found = 0;
+            for cert in CertificateDer::pem_slice_iter(text) {
+                let cert = cert.map_err(|_| ClientError::TlsSetup)?;
+                self = self.with_root_certificate(&cert)?;
+                found += 1;
+            }
+            if found == 0 {
+                // Not PEM: one DER certificate, or nothing usable.
+                if text.first() != Some(&0x30) {
+                    return Err(ClientError::TlsSetup);
+                }
+                self = self.with_root_certificate(text)?;
+            }
+            Ok(self)
+        }
     }
 
     /// The base URL as given.

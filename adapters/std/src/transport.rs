@@ -29,13 +29,16 @@ pub(crate) enum ConnectError {
 #[cfg(feature = "tls")]
 pub(crate) type TlsConfig = std::sync::Arc<rustls::ClientConfig>;
 
-/// Builds the rustls configuration: ring provider, webpki-roots trust anchors, certificate
-/// verification on.
+/// Builds the rustls configuration: ring provider, the webpki-roots trust anchors plus
+/// `extra` (DER certificates the caller trusts too), certificate verification on.
 #[cfg(feature = "tls")]
-pub(crate) fn tls_config() -> Result<TlsConfig, rustls::Error> {
-    let roots = rustls::RootCertStore {
+pub(crate) fn tls_config(extra: &[Vec<u8>]) -> Result<TlsConfig, rustls::Error> {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    for der in extra {
+        roots.add(rustls::pki_types::CertificateDer::from(der.clone()))?;
+    }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
@@ -165,18 +168,31 @@ pub(crate) fn connect(
     Err(last)
 }
 
-/// Wraps `tcp` in TLS for `host` (SNI and certificate name). The handshake runs on the
-/// first write.
+/// Wraps `tcp` in TLS for `host` (SNI and certificate name) and completes the handshake
+/// within `limit`, so that a server that fails the certificate checks is a typed
+/// [`ConnectionLost::Tls`] before a byte of the request is written.
 #[cfg(feature = "tls")]
 pub(crate) fn wrap_tls(
     config: &TlsConfig,
     host: &str,
-    tcp: TcpStream,
+    mut tcp: TcpStream,
+    limit: StdDuration,
 ) -> Result<Stream, ConnectError> {
     let name = rustls::pki_types::ServerName::try_from(bare_host(host).to_owned())
         .map_err(|_| ConnectError::Lost(ConnectionLost::Tls))?;
-    let conn = rustls::ClientConnection::new(config.clone(), name)
+    let mut conn = rustls::ClientConnection::new(config.clone(), name)
         .map_err(|_| ConnectError::Lost(ConnectionLost::Tls))?;
+    let limit = limit.max(MIN_TIMEOUT);
+    tcp.set_read_timeout(Some(limit))
+        .and_then(|()| tcp.set_write_timeout(Some(limit)))
+        .map_err(|e| ConnectError::Lost(lost_kind(&e)))?;
+    while conn.is_handshaking() {
+        match conn.complete_io(&mut tcp) {
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => return Err(ConnectError::TimedOut),
+            Err(_) => return Err(ConnectError::Lost(ConnectionLost::Tls)),
+        }
+    }
     Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
 }
 

@@ -42,6 +42,7 @@ ANALYZE OPTIONS:
                         With no key and no --base-url, a built-in simulator is started on
                         127.0.0.1
     --api-key-file PATH read the API key from the file's first line
+    --ca-file PATH      also trust the CA certificate(s) in this PEM or DER file (https)
     --context ID        analyse within this context (stored server-side, at most 128 bytes)
     --external-id ID    message id for later lookup
     --max-retries N     retries after the first attempt (default 3)
@@ -113,6 +114,7 @@ struct AnalyzeArgs {
     base_url: Option<String>,
     api_key: Option<String>,
     api_key_file: Option<String>,
+    ca_file: Option<String>,
     context: Option<String>,
     external_id: Option<String>,
     max_retries: Option<u8>,
@@ -150,6 +152,7 @@ fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
             "--base-url" => out.base_url = Some(value()?),
             "--api-key" => out.api_key = Some(value()?),
             "--api-key-file" => out.api_key_file = Some(value()?),
+            "--ca-file" => out.ca_file = Some(value()?),
             "--context" => out.context = Some(value()?),
             "--external-id" => out.external_id = Some(value()?),
             "--max-retries" => {
@@ -248,6 +251,22 @@ fn analyze(args: Vec<String>) -> u8 {
         policy.deadline = Some(Duration::from_millis(ms));
     }
     let mut client = client.policy(policy);
+    if let Some(path) = &args.ca_file {
+        let trusted = std::fs::read(path)
+            .map_err(|e| format!("could not read --ca-file: {}", e.kind()))
+            .and_then(|text| {
+                client
+                    .with_root_certificates_pem(&text)
+                    .map_err(|e| format!("could not use --ca-file: {e}"))
+            });
+        client = match trusted {
+            Ok(c) => c,
+            Err(msg) => {
+                note!("kaiko: {msg}");
+                return EXIT_USAGE;
+            }
+        };
+    }
     if args.insecure_http {
         client = client.allow_cleartext_key();
     }

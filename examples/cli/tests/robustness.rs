@@ -326,3 +326,35 @@ proptest! {
         prop_assert!(matches!(code, 0..=5), "exit {} for {:?}: {}", code, args, text(&o.stderr));
     }
 }
+
+#[test]
+fn ca_file_trusts_a_private_ca_and_nothing_else_does() {
+    let ca = kaiko_sim::tls::Authority::new("kaiko test CA");
+    let server = kaiko_sim::tls::TlsServer::start(ca.leaf("localhost")).unwrap();
+    let url = format!("https://localhost:{}/v2", server.port());
+    let path = std::env::temp_dir().join(format!("kaiko-cli-ca-{}.pem", std::process::id()));
+    std::fs::write(&path, ca.pem()).unwrap();
+    let run = |extra: &[&str]| {
+        kaiko()
+            .args(["analyze", "--base-url", &url, "--max-retries", "0"])
+            .args(extra)
+            .arg("hi")
+            .env("KAIKO_API_KEY", KEY)
+            .output()
+            .unwrap()
+    };
+    // Without the CA: a transport error naming TLS, and the server read no request.
+    let o = run(&[]);
+    assert_eq!(checked(&o), 4, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("TLS"), "{}", text(&o.stderr));
+    assert_eq!(server.requests(), 0);
+    let o = run(&["--ca-file", path.to_str().unwrap()]);
+    assert_eq!(checked(&o), 0, "{}", text(&o.stderr));
+    assert_eq!(server.requests(), 1);
+    let o = run(&["--ca-file", "/nonexistent/ca.pem"]);
+    assert_eq!(checked(&o), 2);
+    std::fs::write(&path, "not a certificate").unwrap();
+    let o = run(&["--ca-file", path.to_str().unwrap()]);
+    assert_eq!(checked(&o), 2, "{}", text(&o.stderr));
+    std::fs::remove_file(&path).unwrap();
+}

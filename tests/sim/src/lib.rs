@@ -95,6 +95,7 @@ pub mod hostile;
 mod http;
 mod server;
 mod time;
+pub mod tls;
 
 use std::time::Duration;
 

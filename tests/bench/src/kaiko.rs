@@ -92,7 +92,7 @@ pub fn write(request: &Request<'_>, config: &Config<'_>, out: &mut [u8]) -> Opti
 }
 
 /// What a whole exchange gave.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exchange {
     /// Request bytes sent.
     pub sent: usize,
@@ -107,6 +107,17 @@ pub struct Exchange {
 /// Anything the call did not expect from a well-formed exchange (a sleep, a close, input left
 /// over) ends it with `ok == false`.
 pub fn exchange(config: &Config<'_>, request: Request<'_>, response: &[u8]) -> Exchange {
+    exchange_in_pieces(config, request, response, usize::MAX)
+}
+
+/// [`exchange`] with the response read at most `piece` bytes at a time; what the call does
+/// not take (an event waits) is offered again.
+pub fn exchange_in_pieces(
+    config: &Config<'_>,
+    request: Request<'_>,
+    response: &[u8],
+    piece: usize,
+) -> Exchange {
     let mut x = Exchange::default();
     let now = Instant::ZERO;
     let Ok(mut call) = Call::new(config, request, 7, now) else {
@@ -126,10 +137,13 @@ pub fn exchange(config: &Config<'_>, request: Request<'_>, response: &[u8]) -> E
                 Ok(n) if call.handle_transmitted(now).is_ok() => x.sent = n,
                 _ => return x,
             },
-            Action::Receive { .. } => match call.handle_input(now, input) {
-                Ok(n) if !input.is_empty() => input = input.get(n..).unwrap_or(&[]),
-                _ => return x,
-            },
+            Action::Receive { .. } => {
+                let read = input.get(..piece.max(1).min(input.len())).unwrap_or(&[]);
+                match call.handle_input(now, read) {
+                    Ok(n) if !read.is_empty() => input = input.get(n..).unwrap_or(&[]),
+                    _ => return x,
+                }
+            }
             Action::Done(outcome) => {
                 x.ok = outcome.is_ok();
                 return x;

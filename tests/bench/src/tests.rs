@@ -205,5 +205,11 @@ fn exchanges_agree() {
         let p = peers::exchange(&target(), &msgs, &wire, &mut scratch, &mut out);
         assert!(k.ok && p.ok);
         assert_eq!((k.sent, k.events), (p.sent, p.emotions));
+        // The same exchange whatever the reads.
+        for piece in [1, 7, 64] {
+            let request = Request::analyze(&QUICKSTART_MESSAGES);
+            let in_pieces = kaiko::exchange_in_pieces(&config, request, &wire, piece);
+            assert_eq!(in_pieces, k, "reads of {piece} bytes");
+        }
     }
 }

@@ -21,7 +21,5 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    loop {
-        cortex_m::asm::udf()
-    }
+    cortex_m::asm::udf()
 }

@@ -9,7 +9,7 @@
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use kaiko_core::analysis::Category;
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{Action, Call, Cause, Config, Event, OrderError};
+use kaiko_core::call::{Action, Call, Cause, Config, Event, Failure, OrderError};
 use kaiko_core::error::ErrorCode;
 use kaiko_core::key::ApiKey;
 use kaiko_core::request::{ChatMessage, ChatRequest, Message, Request};
@@ -51,11 +51,14 @@ fn fail(what: &str) -> ! {
     process::exit(2)
 }
 
-/// How a scripted exchange ended.
+/// How a scripted exchange ended (the outcome itself stays in the call: [`failure`]).
 struct Ran {
-    outcome: Result<(), Cause>,
+    /// `Done(Ok(_))`.
+    ok: bool,
     attempts: u8,
     retries: u32,
+    /// `Close` actions seen.
+    closes: u8,
     /// The instant of the last action (time advances only through deadlines and sleeps).
     now: Instant,
 }
@@ -63,13 +66,14 @@ struct Ran {
 /// Drives `call` as an adapter would, against a server that answers the n-th request with
 /// `responses[n]`, delivered at most `piece` bytes per read (what the call does not take is
 /// offered again); past the script the server is silent, so time jumps to each deadline.
-/// `on_event` sees every event. `None` if the call asked for something a correct call never
-/// does here, or did not end within a bounded number of steps.
+/// `on_event` sees every event and says what the caller does next. `None` if the call asked
+/// for something a correct call never does here, or did not end within a bounded number of
+/// steps.
 fn run(
     call: &mut Call<'_>,
     responses: &[&[u8]],
     piece: usize,
-    on_event: &mut dyn FnMut(Event<'_>) -> bool,
+    on_event: &mut dyn FnMut(Event<'_>) -> Then,
 ) -> Option<Ran> {
     // The transmit buffer is static, as a firmware gives it to kaiko-embassy's `Client`.
     cortex_m::interrupt::free(|cs| {
@@ -86,17 +90,19 @@ fn drive(
     call: &mut Call<'_>,
     responses: &[&[u8]],
     piece: usize,
-    on_event: &mut dyn FnMut(Event<'_>) -> bool,
+    on_event: &mut dyn FnMut(Event<'_>) -> Then,
     out: &mut [u8],
 ) -> Option<Ran> {
-    let (mut now, mut next, mut unread, mut retries): (Instant, usize, &[u8], u32) =
-        (Instant::ZERO, 0, &[], 0);
+    let (mut now, mut next, mut unread, mut retries, mut closes): (Instant, usize, &[u8], u32, u8) =
+        (Instant::ZERO, 0, &[], 0, 0);
     for _ in 0..200_000 {
         match call.poll_action(now) {
             Action::Event(event) => {
                 retries += u32::from(matches!(event, Event::RetryScheduled(_)));
-                if !on_event(event) {
-                    return None;
+                match on_event(event) {
+                    Then::Go => {}
+                    Then::Fail => return None,
+                    Then::Cancel => call.cancel(now).ok()?,
                 }
             }
             Action::Connect { .. } => call.handle_connected(now, false).ok()?,
@@ -117,12 +123,16 @@ fn drive(
                 }
             }
             Action::Sleep { until } => now = until,
-            Action::Close => unread = &[],
+            Action::Close => {
+                unread = &[];
+                closes += 1;
+            }
             Action::Done(outcome) => {
                 return Some(Ran {
-                    outcome: outcome.map(|_| ()).map_err(|f| f.cause),
+                    ok: outcome.is_ok(),
                     attempts: call.attempts(),
                     retries,
+                    closes,
                     now,
                 });
             }
@@ -131,15 +141,36 @@ fn drive(
     None
 }
 
+/// How the call ended, if it failed.
+fn failure<'c>(call: &'c Call<'_>) -> Option<&'c Failure> {
+    call.outcome()?.err()
+}
+
+/// What the caller does after an event.
+enum Then {
+    /// Asks for the next action.
+    Go,
+    /// The event was wrong: the run fails.
+    Fail,
+    /// Cancels the call, then asks for the next action.
+    Cancel,
+}
+
+impl From<bool> for Then {
+    fn from(ok: bool) -> Self {
+        if ok { Then::Go } else { Then::Fail }
+    }
+}
+
 /// Counts the expected emotion item; any other item fails the run.
-fn fear_item(emotions: &mut u32) -> impl FnMut(Event<'_>) -> bool + '_ {
+fn fear_item(emotions: &mut u32) -> impl FnMut(Event<'_>) -> Then + '_ {
     move |event| match event {
         Event::Emotion(e) => {
             let ok = e.category == Some(Category::Fear) && e.valence == Some(Score(-3500));
             *emotions += u32::from(ok);
-            ok
+            ok.into()
         }
-        _ => true,
+        _ => Then::Go,
     }
 }
 
@@ -155,20 +186,23 @@ fn success_byte_at_a_time() -> bool {
     matches!(
         ran,
         Some(Ran {
-            outcome: Ok(()),
+            ok: true,
             attempts: 1,
             ..
         })
     ) && emotions == 1
 }
 
-/// The analysis read in pieces of 7 and 64 bytes and in one read: the same single item.
-fn success_in_pieces() -> bool {
-    [7, 64, usize::MAX].into_iter().all(success_read)
+fn success_in_pieces_of_7() -> bool {
+    success_read(7)
 }
 
-/// Runs the analysis with reads of at most `piece` bytes.
-#[inline(never)]
+fn success_in_one_read() -> bool {
+    success_read(usize::MAX)
+}
+
+/// Runs the analysis with reads of at most `piece` bytes: one item, one attempt.
+#[inline(always)]
 fn success_read(piece: usize) -> bool {
     let cfg = config();
     // The call is used where it was made (a move would copy all of it on the stack).
@@ -181,54 +215,12 @@ fn success_read(piece: usize) -> bool {
     matches!(
         ran,
         Some(Ran {
-            outcome: Ok(()),
+            ok: true,
             attempts: 1,
             retries: 0,
             ..
         })
     ) && emotions == 1
-}
-
-/// Cancelled in the middle of the body: the call asks to close the connection, then ends
-/// with `Cancelled`, and refuses input from then on.
-#[allow(dead_code)]
-fn cancel_mid_body() -> bool {
-    let cfg = config();
-    // The call is used where it was made (a move would copy all of it on the stack).
-    let mut made = Call::new(&cfg, Request::analyze(&MSGS), 5, Instant::ZERO);
-    let Ok(call) = &mut made else {
-        return false;
-    };
-    let now = Instant::ZERO;
-    if !matches!(call.poll_action(now), Action::Connect { .. })
-        || call.handle_connected(now, false).is_err()
-        || !matches!(call.poll_action(now), Action::Transmit { .. })
-    {
-        return false;
-    }
-    let sent = cortex_m::interrupt::free(|cs| {
-        call.poll_transmit(now, &mut TX.borrow(cs).borrow_mut()[..])
-    });
-    if sent.is_err() || call.handle_transmitted(now).is_err() {
-        return false;
-    }
-    // The head and the start of the body, then the caller gives up.
-    let part = OK.get(..120).unwrap_or(OK);
-    if call.handle_input(now, part) != Ok(part.len())
-        || !matches!(call.poll_action(now), Action::Receive { .. })
-        || call.cancel(now).is_err()
-        || !matches!(call.poll_action(now), Action::Close)
-    {
-        return false;
-    }
-    let cancelled = matches!(
-        call.poll_action(now),
-        Action::Done(Err(f)) if f.cause == Cause::Cancelled && f.stop == Stop::Cancelled
-    );
-    cancelled
-        && call.is_done()
-        && call.handle_input(now, b"x") == Err(OrderError::Finished)
-        && call.cancel(now) == Err(OrderError::Finished)
 }
 
 fn rate_limited_then_success() -> bool {
@@ -240,7 +232,7 @@ fn rate_limited_then_success() -> bool {
     };
     let mut emotions = 0;
     let ran = run(call, &[TOO_MANY, OK], 1, &mut fear_item(&mut emotions));
-    matches!(ran, Some(Ran { outcome: Ok(()), attempts: 2, retries: 1, now })
+    matches!(ran, Some(Ran { ok: true, attempts: 2, retries: 1, closes: 0, now })
         if now >= Instant::from_millis(2000))
         && emotions == 1
 }
@@ -256,15 +248,23 @@ fn html_errors_exhaust_retries() -> bool {
         return false;
     };
     let busy = [UNAVAILABLE; 4];
-    match run(call, &busy, 1, &mut |_| true) {
+    let ran = run(call, &busy, 1, &mut |_| Then::Go);
+    matches!(
+        ran,
         Some(Ran {
-            outcome: Err(Cause::Api(e)),
+            ok: false,
             attempts: 4,
             retries: 3,
             ..
-        }) => e.status == 503 && e.code == ErrorCode::ServiceUnavailable,
-        _ => false,
-    }
+        })
+    ) && matches!(
+        failure(call),
+        Some(Failure {
+            cause: Cause::Api(e),
+            stop: Stop::RetriesExhausted,
+            ..
+        }) if e.status == 503 && e.code == ErrorCode::ServiceUnavailable
+    )
 }
 
 fn deadline_ends_a_silent_server() -> bool {
@@ -274,18 +274,57 @@ fn deadline_ends_a_silent_server() -> bool {
     let Ok(call) = &mut made else {
         return false;
     };
-    let ran = run(call, &[], 1, &mut |_| true);
-    let stop = call.outcome().and_then(|o| o.err()).map(|f| f.stop);
+    let ran = run(call, &[], 1, &mut |_| Then::Go);
+    matches!(ran, Some(Ran { ok: false, .. }))
+        && matches!(
+            failure(call),
+            Some(Failure {
+                cause: Cause::Timeout(_),
+                stop: Stop::Deadline | Stop::RetriesExhausted,
+                ..
+            })
+        )
+}
+
+/// Cancelled at the first piece of text, in the middle of the streamed body: no more events,
+/// the connection (mid-exchange) is closed, and the call ends `Cancelled` after one attempt.
+fn cancel_mid_body() -> bool {
+    let cfg = config();
+    // The call is used where it was made (a move would copy all of it on the stack).
+    let mut made = Call::new(&cfg, Request::chat(STREAMED), 13, Instant::ZERO);
+    let Ok(call) = &mut made else {
+        return false;
+    };
+    let mut events = 0u32;
+    let ran = run(call, &[STREAM], 16, &mut |_| {
+        events += 1;
+        if events == 1 {
+            Then::Cancel
+        } else {
+            Then::Fail
+        }
+    });
     matches!(
         ran,
         Some(Ran {
-            outcome: Err(Cause::Timeout(_)),
+            ok: false,
+            attempts: 1,
+            retries: 0,
+            closes: 1,
             ..
         })
-    ) && matches!(stop, Some(Stop::Deadline | Stop::RetriesExhausted))
+    ) && matches!(
+        failure(call),
+        Some(Failure {
+            cause: Cause::Cancelled,
+            stop: Stop::Cancelled,
+            ..
+        })
+    ) && events == 1
+        && call.handle_input(Instant::ZERO, b"x") == Err(OrderError::Finished)
 }
 
-/// The streamed chat request of [`streamed_chat_in_order`].
+/// The streamed chat request of [`streamed_chat`] and [`cancel_mid_body`].
 const STREAMED: ChatRequest<'static> = ChatRequest {
     stream: true,
     ..ChatRequest::new("gpt-4o-mini", &CHAT_MESSAGES)
@@ -299,13 +338,17 @@ fn streamed_chat_in_order() -> bool {
     streamed_chat(1)
 }
 
-/// The streamed chat, read in pieces of 5 and 64 bytes and in one read: the same text.
-fn streamed_chat_in_pieces() -> bool {
-    [5, 64, usize::MAX].into_iter().all(streamed_chat)
+fn streamed_chat_in_pieces_of_5() -> bool {
+    streamed_chat(5)
 }
 
-/// Runs the streamed chat with reads of at most `piece` bytes.
-#[inline(never)]
+fn streamed_chat_in_one_read() -> bool {
+    streamed_chat(usize::MAX)
+}
+
+/// Runs the streamed chat with reads of at most `piece` bytes: the whole text, in order, and
+/// the one emotion item.
+#[inline(always)]
 fn streamed_chat(piece: usize) -> bool {
     let cfg = config();
     // The call is used where it was made (a move would copy all of it on the stack).
@@ -321,33 +364,35 @@ fn streamed_chat(piece: usize) -> bool {
             Event::Content(c) => {
                 let end = matched + c.len();
                 if WANT.get(matched..end) != Some(c.as_bytes()) {
-                    return false;
+                    return Then::Fail;
                 }
                 matched = end;
             }
             Event::Emotion(e) => emotions += u32::from(e.category == Some(Category::Fear)),
-            _ => return false,
+            _ => return Then::Fail,
         }
-        true
+        Then::Go
     });
-    matches!(
-        ran,
-        Some(Ran {
-            outcome: Ok(()),
-            ..
-        })
-    ) && emotions == 1
-        && matched == WANT.len()
+    matches!(ran, Some(Ran { ok: true, .. })) && emotions == 1 && matched == WANT.len()
 }
 
-static TESTS: [(&str, fn() -> bool); 7] = [
+/// A scenario: its name, and whether it passed.
+type Test = (&'static str, fn() -> bool);
+
+static TESTS: [Test; 10] = [
     ("streamed chat completion, in order", streamed_chat_in_order),
     (
-        "streamed chat completion, in pieces of 5, 64 and all",
-        streamed_chat_in_pieces,
+        "streamed chat completion, in pieces of 5",
+        streamed_chat_in_pieces_of_5,
+    ),
+    (
+        "streamed chat completion, in one read",
+        streamed_chat_in_one_read,
     ),
     ("success, one byte at a time", success_byte_at_a_time),
-    ("success, in pieces of 7, 64 and all", success_in_pieces),
+    ("success, in pieces of 7", success_in_pieces_of_7),
+    ("success, in one read", success_in_one_read),
+    ("cancel mid-body closes, then ends", cancel_mid_body),
     (
         "429 with Retry-After, then success",
         rate_limited_then_success,

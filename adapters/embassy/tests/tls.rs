@@ -132,3 +132,27 @@ async fn skipping_the_checks_needs_the_dangerous_name() {
     assert_eq!(ok.status, 200);
     assert_eq!(server.requests(), 1);
 }
+
+#[cfg(feature = "tls-rsa")]
+#[tokio::test(flavor = "current_thread")]
+async fn an_rsa_chain_is_checked_with_the_rsa_feature() {
+    let ca = Authority::new_rsa("kaiko test RSA CA");
+    let server = TlsServer::start(ca.leaf("localhost")).unwrap();
+    let ok = call::<SystemClock>("localhost", server.port(), Trust::Ca(&ca.der()))
+        .await
+        .unwrap();
+    assert_eq!(ok.status, 200);
+    let other = Authority::new_rsa("another RSA CA");
+    let server = TlsServer::start(ca.leaf("localhost")).unwrap();
+    let result = call::<SystemClock>("localhost", server.port(), Trust::Ca(&other.der())).await;
+    assert_refused(result, &server, "an RSA chain to another CA");
+}
+
+#[cfg(not(feature = "tls-rsa"))]
+#[tokio::test(flavor = "current_thread")]
+async fn an_rsa_chain_is_refused_without_the_rsa_feature() {
+    let ca = Authority::new_rsa("kaiko test RSA CA");
+    let server = TlsServer::start(ca.leaf("localhost")).unwrap();
+    let result = call::<SystemClock>("localhost", server.port(), Trust::Ca(&ca.der())).await;
+    assert_refused(result, &server, "an RSA chain without the rsa feature");
+}

@@ -106,3 +106,22 @@ fn unusable_certificates_are_a_setup_error() {
         ClientError::TlsSetup
     );
 }
+
+#[test]
+fn an_rsa_chain_is_checked_the_same_way() {
+    let ca = Authority::new_rsa("kaiko test RSA CA");
+    let server = TlsServer::start(ca.leaf("localhost")).unwrap();
+    let mut c = client(&server, "localhost")
+        .with_root_certificate(&ca.der())
+        .unwrap();
+    assert_eq!(
+        c.analyze("hi", None, None, |_| {}).unwrap().success.status,
+        200
+    );
+    let other = Authority::new_rsa("another RSA CA");
+    let server = TlsServer::start(ca.leaf("localhost")).unwrap();
+    let c = client(&server, "localhost")
+        .with_root_certificate(&other.der())
+        .unwrap();
+    refused(c, &server, "an RSA chain to another CA");
+}

@@ -11,10 +11,27 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// A certificate authority (ECDSA P-256) and what it signs.
+/// A certificate authority and what it signs: ECDSA P-256 ([`Authority::new`]) or RSA-2048
+/// ([`Authority::new_rsa`]) keys throughout its chains.
 pub struct Authority {
     cert: rcgen::Certificate,
     key: KeyPair,
+    rsa: bool,
+}
+
+/// A fresh key of the kind a chain uses.
+fn new_key(rsa: bool) -> KeyPair {
+    if !rsa {
+        return KeyPair::generate().expect("a P-256 key");
+    }
+    use rsa::pkcs8::EncodePrivateKey;
+    let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).expect("an RSA key");
+    let der = key.to_pkcs8_der().expect("PKCS#8");
+    KeyPair::from_pkcs8_der_and_sign_algo(
+        &rustls::pki_types::PrivatePkcs8KeyDer::from(der.as_bytes()),
+        &rcgen::PKCS_RSA_SHA256,
+    )
+    .expect("an RSA key pair")
 }
 
 /// A leaf certificate's chain (leaf first, then the CA) and its private key (PKCS#8 DER).
@@ -33,14 +50,23 @@ impl std::fmt::Debug for Authority {
 }
 
 impl Authority {
-    /// A new CA named `name`.
+    /// A new CA named `name`, with ECDSA P-256 keys.
     pub fn new(name: &str) -> Self {
-        let key = KeyPair::generate().expect("a P-256 key");
+        Self::make(name, false)
+    }
+
+    /// A new CA named `name`, with RSA-2048 keys (made at start: about a second each).
+    pub fn new_rsa(name: &str) -> Self {
+        Self::make(name, true)
+    }
+
+    fn make(name: &str, rsa: bool) -> Self {
+        let key = new_key(rsa);
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
         let cert = params.self_signed(&key).expect("a self-signed CA");
-        Authority { cert, key }
+        Authority { cert, key, rsa }
     }
 
     /// The CA certificate, DER.
@@ -61,7 +87,7 @@ impl Authority {
     /// A leaf for `host` valid from 2024 until January 1 of `until`, signed by this CA, or by
     /// itself when `self_signed`.
     pub fn leaf_with(&self, host: &str, until: i32, self_signed: bool) -> Leaf {
-        let key = KeyPair::generate().expect("a P-256 key");
+        let key = new_key(self.rsa);
         let mut params = CertificateParams::new(vec![host.to_owned()]).expect("leaf params");
         params.distinguished_name.push(DnType::CommonName, host);
         params.not_before = rcgen::date_time_ymd(2024, 1, 1);

@@ -10,8 +10,9 @@
 //! only as [`Trust::DangerNoVerification`].
 //!
 //! Limits of embedded-tls's verifier (feature `rustpki`), which this uses: one CA, ECDSA
-//! P-256/P-384 and Ed25519 chains (RSA chains need embedded-tls's `rsa` feature and an
-//! allocator), and the host is compared with the leaf's Common Name, not its SAN list.
+//! P-256/P-384 and Ed25519 chains (RSA chains with this crate's `tls-rsa` feature, which
+//! needs a global allocator), and the host is compared with the leaf's Common Name, not its
+//! SAN list.
 //!
 //! embedded-tls borrows its two record buffers mutably for the life of a session, so a TLS
 //! session cannot be parked in a struct next to the buffers it borrows. [`call_tls`] therefore

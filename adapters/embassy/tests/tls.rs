@@ -156,3 +156,27 @@ async fn an_rsa_chain_is_refused_without_the_rsa_feature() {
     let result = call::<SystemClock>("localhost", server.port(), Trust::Ca(&ca.der())).await;
     assert_refused(result, &server, "an RSA chain without the rsa feature");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_simulator_over_https_end_to_end() {
+    let ca = Authority::new("kaiko-sim CA");
+    let sim = kaiko_sim::Sim::start(kaiko_sim::Config {
+        tls: Some(ca.local_leaf()),
+        ..kaiko_sim::Config::default()
+    })
+    .unwrap();
+    let port = sim.addr().port();
+    let ok = call::<SystemClock>("localhost", port, Trust::Ca(&ca.der()))
+        .await
+        .unwrap();
+    assert_eq!(ok.status, 200);
+    let tls_failure = |r: &Result<Success, Error>| matches!(r, Err(Error::Failed(f)) if f.cause == Cause::Connection(ConnectionLost::Tls));
+    let other = Authority::new("another CA");
+    let result = call::<SystemClock>("localhost", port, Trust::Ca(&other.der())).await;
+    assert!(tls_failure(&result), "{result:?}");
+    // embedded-tls compares the host with the Common Name (`localhost`), not the SAN list,
+    // so the IP address the certificate also names is refused.
+    let result = call::<SystemClock>("127.0.0.1", port, Trust::Ca(&ca.der())).await;
+    assert!(tls_failure(&result), "{result:?}");
+    assert_eq!(sim.requests_received(), 1);
+}

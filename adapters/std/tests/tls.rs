@@ -125,3 +125,40 @@ fn an_rsa_chain_is_checked_the_same_way() {
         .unwrap();
     refused(c, &server, "an RSA chain to another CA");
 }
+
+#[test]
+fn the_simulator_over_https_end_to_end() {
+    let ca = Authority::new("kaiko-sim CA");
+    let sim = kaiko_sim::Sim::start(kaiko_sim::Config {
+        tls: Some(ca.local_leaf()),
+        ..kaiko_sim::Config::default()
+    })
+    .unwrap();
+    assert!(sim.is_tls() && sim.base_url().starts_with("https://localhost:"));
+    for url in [
+        sim.base_url(),
+        format!("https://127.0.0.1:{}/v2", sim.addr().port()),
+    ] {
+        let mut c = Client::with_base_url("kaiko_test_tls", &url)
+            .unwrap()
+            .with_root_certificate(&ca.der())
+            .unwrap();
+        let a = c
+            .analyze("I feel a bit unsure about this", None, None, |_| {})
+            .unwrap();
+        assert_eq!(a.emotions.len(), 1, "{url}");
+    }
+    assert_eq!(sim.requests_received(), 2);
+    // Without the CA nothing reaches the simulator.
+    let mut c = Client::with_base_url("kaiko_test_tls", &sim.base_url())
+        .unwrap()
+        .policy(Policy {
+            max_retries: 0,
+            ..Policy::DEFAULT
+        });
+    assert!(matches!(
+        c.analyze("hi", None, None, |_| {}),
+        Err(CallError::Failed(f)) if f.cause == Cause::Connection(ConnectionLost::Tls)
+    ));
+    assert_eq!(sim.requests_received(), 2);
+}

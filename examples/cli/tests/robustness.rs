@@ -358,3 +358,47 @@ fn ca_file_trusts_a_private_ca_and_nothing_else_does() {
     assert_eq!(checked(&o), 2, "{}", text(&o.stderr));
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn sim_tls_and_ca_file_work_together() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ca = std::env::temp_dir().join(format!("kaiko-sim-ca-{}.pem", std::process::id()));
+    let mut sim = kaiko()
+        .args(["sim", "--tls", "--ca-out", ca.to_str().unwrap()])
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The simulator says where it listens once the CA file is written.
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(sim.stderr.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(
+        line.contains(&format!("https://localhost:{port}/v2")),
+        "{line}"
+    );
+    for host in ["localhost", "127.0.0.1"] {
+        let o = kaiko()
+            .args([
+                "analyze",
+                "--base-url",
+                &format!("https://{host}:{port}/v2"),
+            ])
+            .args(["--ca-file", ca.to_str().unwrap(), "I am so happy today"])
+            .env("KAIKO_API_KEY", KEY)
+            .output()
+            .unwrap();
+        assert_eq!(checked(&o), 0, "{host}: {}", text(&o.stderr));
+        assert!(text(&o.stdout).contains("joy"), "{}", text(&o.stdout));
+    }
+    let _ = sim.kill();
+    let _ = sim.wait();
+    std::fs::remove_file(&ca).unwrap();
+}

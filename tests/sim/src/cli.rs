@@ -24,6 +24,10 @@ options:
                        empty:503, odd-chunks, drip:5ms, stall:3s, stall-after-head:3s,
                        reset-mid-head, reset-mid-body, reset-after-processing,
                        malformed-head, close, 100-continue
+  --tls                serve HTTPS with a certificate chain made at start (ECDSA P-256)
+                       for localhost and 127.0.0.1
+  --ca-out PATH        with --tls: write the chain's CA certificate (PEM) here, for
+                       `kaiko analyze --ca-file PATH`
   -h, --help           print this help
 ";
 
@@ -32,11 +36,14 @@ options:
 struct Options {
     addr: SocketAddr,
     config: Config,
+    tls: bool,
+    ca_out: Option<String>,
 }
 
 fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
     let mut addr = SocketAddr::from(([127, 0, 0, 1], 8787));
     let mut config = Config::default();
+    let (mut tls, mut ca_out) = (false, None);
     let mut args = args;
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -73,13 +80,23 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> 
                 .push(value()?),
             "--revoked" => config.revoked_keys.push(value()?),
             "--fault" => config.faults.push(parse_fault(&value()?)?),
+            "--tls" if inline.is_none() => tls = true,
+            "--ca-out" => ca_out = Some(value()?),
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
     if config.rate_window == Duration::ZERO {
         return Err("--rate-window must be positive".into());
     }
-    Ok(Some(Options { addr, config }))
+    if ca_out.is_some() && !tls {
+        return Err("--ca-out needs --tls".into());
+    }
+    Ok(Some(Options {
+        addr,
+        config,
+        tls,
+        ca_out,
+    }))
 }
 
 /// Runs the server as the command line asks and blocks until the process is killed.
@@ -97,7 +114,18 @@ pub fn run_cli(args: impl Iterator<Item = String>) -> i32 {
             return 2;
         }
     };
-    let handle = match Sim::start_on(opts.addr, opts.config) {
+    let mut config = opts.config;
+    if opts.tls {
+        let ca = crate::tls::Authority::new("kaiko-sim CA");
+        config.tls = Some(ca.local_leaf());
+        if let Some(path) = &opts.ca_out
+            && let Err(e) = std::fs::write(path, ca.pem())
+        {
+            eprintln!("kaiko-sim: cannot write --ca-out {path}: {e}");
+            return 1;
+        }
+    }
+    let handle = match Sim::start_on(opts.addr, config) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("kaiko-sim: cannot listen on {}: {e}", opts.addr);

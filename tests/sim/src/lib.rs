@@ -121,6 +121,8 @@ pub struct Config {
     pub latency: Duration,
     /// Faults queued at start.
     pub faults: Vec<Fault>,
+    /// Serve HTTPS with this certificate chain (see [`tls::Authority`]); `None`: plain HTTP.
+    pub tls: Option<tls::Leaf>,
 }
 
 impl Default for Config {
@@ -133,6 +135,7 @@ impl Default for Config {
             max_body: 1024 * 1024,
             latency: Duration::ZERO,
             faults: Vec::new(),
+            tls: None,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::api::{self, State};
-use crate::http::{Conn, ReadError, Response, reset};
+use crate::http::{Conn, ReadError, Response, Stream, reset};
 use crate::{Config, Fault, Ledger};
 
 /// Most connections served at once. Beyond it the connection that has waited longest for a
@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     shed: AtomicUsize,
     /// The time base of [`Slot::waiting_since`].
     epoch: Instant,
+    /// HTTPS, when the configuration has a certificate.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// What the accept loop knows of one open connection.
@@ -139,6 +141,11 @@ impl Sim {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let faults = std::mem::take(&mut config.faults).into();
+        let tls = match &config.tls {
+            Some(leaf) => Some(crate::tls::server_config(leaf)?),
+            None => None,
+        };
+        let is_tls = tls.is_some();
         let seed = crate::time::unix_now().as_nanos() as u64;
         let shared = Arc::new(Shared {
             config,
@@ -152,6 +159,7 @@ impl Sim {
             slots: Mutex::new(Vec::new()),
             shed: AtomicUsize::new(0),
             epoch: Instant::now(),
+            tls,
         });
         let sh = Arc::clone(&shared);
         let accept = thread::Builder::new()
@@ -159,6 +167,7 @@ impl Sim {
             .spawn(move || accept_loop(&sh, &listener))?;
         Ok(SimHandle {
             addr,
+            tls: is_tls,
             shared,
             accept: Some(accept),
         })
@@ -169,6 +178,7 @@ impl Sim {
 #[derive(Debug)]
 pub struct SimHandle {
     addr: SocketAddr,
+    tls: bool,
     shared: Arc<Shared>,
     accept: Option<JoinHandle<Vec<JoinHandle<()>>>>,
 }
@@ -179,9 +189,19 @@ impl SimHandle {
         self.addr
     }
 
-    /// `http://ADDR/v2`, the base URL a client is configured with.
+    /// `http://ADDR/v2` (`https://localhost:PORT/v2` with [`Config::tls`]), the base URL a
+    /// client is configured with.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v2", self.addr)
+        if self.tls {
+            format!("https://localhost:{}/v2", self.addr.port())
+        } else {
+            format!("http://{}/v2", self.addr)
+        }
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.tls
     }
 
     /// Queues one fault after those already queued.
@@ -326,6 +346,14 @@ fn connection(sh: &Shared, stream: TcpStream, slot: &Slot) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(POLL));
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let stream = match &sh.tls {
+        None => Stream::Plain(stream),
+        // The handshake runs on the first reads, under the same poll ticks as a request.
+        Some(config) => match rustls::ServerConnection::new(Arc::clone(config)) {
+            Ok(tls) => Stream::Tls(Box::new(rustls::StreamOwned::new(tls, stream))),
+            Err(_) => return,
+        },
+    };
     let mut conn = Conn::new(stream);
     loop {
         // The idle clock runs from the end of the previous response.
@@ -349,7 +377,7 @@ fn connection(sh: &Shared, stream: TcpStream, slot: &Slot) {
                         return;
                     }
                     Flow::Reset => {
-                        reset(conn.stream);
+                        reset(conn.stream.into_tcp());
                         return;
                     }
                 }
@@ -367,7 +395,7 @@ fn connection(sh: &Shared, stream: TcpStream, slot: &Slot) {
                 let (head, body) = resp.wire(true);
                 let _ = conn.stream.write_all(&head);
                 let _ = conn.stream.write_all(&body);
-                lingering_close(sh, conn.stream);
+                lingering_close(sh, conn.stream.into_tcp());
                 return;
             }
         }

@@ -35,7 +35,7 @@ fn new_key(rsa: bool) -> KeyPair {
 }
 
 /// A leaf certificate's chain (leaf first, then the CA) and its private key (PKCS#8 DER).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leaf {
     /// DER certificates, leaf first.
     pub chain: Vec<Vec<u8>>,
@@ -84,6 +84,26 @@ impl Authority {
         self.leaf_with(host, 2040, false)
     }
 
+    /// A leaf for `localhost` and `127.0.0.1` (Common Name `localhost`), valid 2024 to 2040:
+    /// what `kaiko sim --tls` serves.
+    pub fn local_leaf(&self) -> Leaf {
+        let key = new_key(self.rsa);
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+        let mut params = CertificateParams::new(names).expect("leaf params");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2040, 1, 1);
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("a leaf");
+        Leaf {
+            chain: vec![cert.der().to_vec(), self.der()],
+            key: key.serialize_der(),
+        }
+    }
+
     /// A leaf for `host` valid from 2024 until January 1 of `until`, signed by this CA, or by
     /// itself when `self_signed`.
     pub fn leaf_with(&self, host: &str, until: i32, self_signed: bool) -> Leaf {
@@ -113,20 +133,29 @@ pub struct TlsServer {
     requests: Arc<AtomicUsize>,
 }
 
+/// A TLS 1.3 server configuration presenting `leaf`.
+pub(crate) fn server_config(leaf: &Leaf) -> std::io::Result<Arc<rustls::ServerConfig>> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .and_then(|b| {
+            b.with_no_client_auth().with_single_cert(
+                leaf.chain
+                    .iter()
+                    .cloned()
+                    .map(CertificateDer::from)
+                    .collect(),
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.clone())),
+            )
+        })
+        .map_err(std::io::Error::other)?;
+    Ok(Arc::new(config))
+}
+
 impl TlsServer {
     /// Starts the server on a fresh loopback port.
     pub fn start(leaf: Leaf) -> std::io::Result<Self> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13])
-            .and_then(|b| {
-                b.with_no_client_auth().with_single_cert(
-                    leaf.chain.into_iter().map(CertificateDer::from).collect(),
-                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key)),
-                )
-            })
-            .map_err(std::io::Error::other)?;
-        let config = Arc::new(config);
+        let config = server_config(&leaf)?;
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let requests = Arc::new(AtomicUsize::new(0));

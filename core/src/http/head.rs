@@ -112,7 +112,7 @@ enum Field {
     Deprecation,
 }
 
-const FIELDS: [(&[u8], Field); 16] = [
+const FIELDS: [(&[u8], Field); 17] = [
     (b"content-length", Field::ContentLength),
     (b"transfer-encoding", Field::TransferEncoding),
     (b"connection", Field::Connection),
@@ -129,6 +129,7 @@ const FIELDS: [(&[u8], Field); 16] = [
     (b"apigw-requestid", Field::RequestId),
     (b"deprecation", Field::Deprecation),
     (b"kaiko-deprecation", Field::Deprecation),
+    (b"sunset", Field::Deprecation),
 ];
 
 impl Field {

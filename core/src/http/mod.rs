@@ -96,7 +96,7 @@ pub struct ResponseHead {
     pub rate_limit: RateLimit,
     /// `x-request-id`, `request-id`, `x-amzn-requestid` or `apigw-requestid`, first seen wins.
     pub request_id: Text<REQUEST_ID_CAP>,
-    /// A `Deprecation`/`Kaiko-Deprecation` header was present (spec §8).
+    /// A `Deprecation`, `Kaiko-Deprecation` or `Sunset` header was present (spec §8, RFC 8594).
     pub deprecated: bool,
 }
 

@@ -289,6 +289,11 @@ fn analyze(args: Vec<String>) -> u8 {
     drop(sim);
     match result {
         Ok(analysis) => {
+            if analysis.success.deprecated {
+                note!(
+                    "kaiko: warning: the server marks this endpoint deprecated (Deprecation or Sunset header); check the API changelog"
+                );
+            }
             if args.json {
                 emit(&format!("{}\n", to_json(&analysis)))
             } else {

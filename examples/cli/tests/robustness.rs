@@ -38,6 +38,11 @@ fn checked(o: &Output) -> i32 {
 
 /// Answers one request with `status` and the JSON `body`, then closes.
 fn one_response(status: &'static str, body: String) -> String {
+    one_response_with(status, "", body)
+}
+
+/// [`one_response`] with extra header lines (each ending in `\r\n`).
+fn one_response_with(status: &'static str, extra: &'static str, body: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v2", listener.local_addr().unwrap());
     std::thread::spawn(move || {
@@ -52,7 +57,7 @@ fn one_response(status: &'static str, body: String) -> String {
             }
             let _ = write!(
                 s,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nx-request-id: req-1\r\n\r\n{body}",
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nx-request-id: req-1\r\n{extra}\r\n{body}",
                 body.len()
             );
         }
@@ -401,4 +406,26 @@ fn sim_tls_and_ca_file_work_together() {
     let _ = sim.kill();
     let _ = sim.wait();
     std::fs::remove_file(&ca).unwrap();
+}
+
+#[test]
+fn a_sunset_header_gives_one_warning_line() {
+    let body = r#"{"object":"emotions.analysis","emotions":{"user":{"category":"joy"}}}"#;
+    let url = one_response_with(
+        "200 OK",
+        "Sunset: Wed, 01 Jul 2026 00:00:00 GMT\r\nLink: <https://example.com/v3>; rel=\"successor-version\"\r\n",
+        body.to_owned(),
+    );
+    let o = kaiko()
+        .args(["analyze", "--base-url", &url, "hi"])
+        .env("KAIKO_API_KEY", KEY)
+        .output()
+        .unwrap();
+    assert_eq!(checked(&o), 0, "{}", text(&o.stderr));
+    let warnings = text(&o.stderr)
+        .lines()
+        .filter(|l| l.contains("deprecated"))
+        .count();
+    assert_eq!(warnings, 1, "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("joy"));
 }

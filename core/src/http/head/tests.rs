@@ -359,9 +359,11 @@ fn retry_after_forms() {
 fn deprecation_headers() {
     assert!(head(b"HTTP/1.1 200 OK\r\nDeprecation: true\r\n\r\nBODY").deprecated);
     assert!(head(b"HTTP/1.1 200 OK\r\nKaiko-Deprecation: 2025-12-01\r\n\r\nBODY").deprecated);
+    // A Sunset date (RFC 8594) announces the removal: worth the same warning.
     assert!(
-        !head(b"HTTP/1.1 200 OK\r\nSunset: Tue, 31 Mar 2026 00:00:00 GMT\r\n\r\nBODY").deprecated
+        head(b"HTTP/1.1 200 OK\r\nSunset: Tue, 31 Mar 2026 00:00:00 GMT\r\n\r\nBODY").deprecated
     );
+    assert!(!head(b"HTTP/1.1 200 OK\r\nLinks: x\r\n\r\nBODY").deprecated);
 }
 
 #[test]

@@ -16,18 +16,9 @@ use kaiko_embassy::{Client, Connect, Error};
 use kaiko_sim::hostile::{Endless, Silent, drops_idle_during_backoff};
 use kaiko_sim::{Config as SimConfig, Fault, RetryAfterValue, Sim};
 
-struct Tokio;
+mod common;
 
-impl Connect for Tokio {
-    type Conn<'c> = FromTokio<tokio::net::TcpStream>;
-
-    async fn connect(&self, host: &str, port: u16) -> Result<Self::Conn<'_>, ConnectionLost> {
-        let stream = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|_| ConnectionLost::Refused)?;
-        Ok(FromTokio::new(stream))
-    }
-}
+use common::Tokio;
 
 /// [`Tokio`] that counts the connections it opens: for checking that a refused call never
 /// connected.

@@ -4,7 +4,6 @@
 //! the server never receives a request (not a byte of it, key included).
 #![cfg(feature = "tls")]
 
-use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_tls::{Aes128GcmSha256, TlsClock};
 use kaiko_core::base_url::BaseUrl;
 use kaiko_core::call::{Cause, Config, ConnectionLost, Success};
@@ -12,22 +11,13 @@ use kaiko_core::key::ApiKey;
 use kaiko_core::request::{Message, Request};
 use kaiko_core::retry::Stop;
 use kaiko_core::time::Duration;
+use kaiko_embassy::Error;
 use kaiko_embassy::tls::{RECORD_BUFFER, TlsBuffers, Trust, call_tls};
-use kaiko_embassy::{Connect, Error};
 use kaiko_sim::tls::{Authority, TlsServer};
 
-struct Tokio;
+mod common;
 
-impl Connect for Tokio {
-    type Conn<'c> = FromTokio<tokio::net::TcpStream>;
-
-    async fn connect(&self, host: &str, port: u16) -> Result<Self::Conn<'_>, ConnectionLost> {
-        let stream = tokio::net::TcpStream::connect((host, port))
-            .await
-            .map_err(|_| ConnectionLost::Refused)?;
-        Ok(FromTokio::new(stream))
-    }
-}
+use common::Tokio;
 
 /// The system clock, as a firmware's RTC or SNTP time would be.
 struct SystemClock;

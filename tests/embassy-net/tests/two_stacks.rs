@@ -238,6 +238,45 @@ fn relay(upstream: &mut TcpStream, request: &[u8]) -> (Vec<u8>, bool) {
     }
 }
 
+/// Relays the bytes of every connection to the simulator and back, unread (for TLS, which
+/// the HTTP-aware [`serve`] cannot look into). The simulator's socket is polled without
+/// blocking, so the stacks keep running.
+async fn pipe(stack: Stack<'_>, sim: SocketAddr) {
+    use embassy_futures::select::{Either, select};
+    let (mut rx, mut tx) = (vec![0u8; 4096], vec![0u8; 4096]);
+    loop {
+        let mut sock = TcpSocket::new(stack, &mut rx, &mut tx);
+        sock.accept(PORT).await.unwrap();
+        let mut up = TcpStream::connect(sim).unwrap();
+        up.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 2048];
+        'conn: loop {
+            match select(sock.read(&mut buf), embassy_time::Timer::after_millis(2)).await {
+                Either::First(Ok(0) | Err(_)) => break 'conn,
+                Either::First(Ok(n)) => {
+                    up.set_nonblocking(false).unwrap();
+                    up.write_all(&buf[..n]).unwrap();
+                    up.set_nonblocking(true).unwrap();
+                }
+                Either::Second(()) => {}
+            }
+            loop {
+                match up.read(&mut buf) {
+                    Ok(0) => break 'conn,
+                    Ok(n) => {
+                        sock.write_all(&buf[..n]).await.unwrap();
+                        sock.flush().await.unwrap();
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => break 'conn,
+                }
+            }
+        }
+        sock.close();
+        let _ = sock.flush().await;
+    }
+}
+
 async fn serve(stack: Stack<'_>, sim: SocketAddr, mut acts: VecDeque<Act>) {
     let (mut rx, mut tx) = (vec![0u8; 4096], vec![0u8; 4096]);
     loop {
@@ -311,7 +350,11 @@ fn with_network<R>(
         Box::pin(async move { runner_b.run().await }),
         Box::pin(pump(tx_a, rx_b)),
         Box::pin(pump(tx_b, rx_a)),
-        Box::pin(serve(stack_b, sim.addr(), acts.iter().copied().collect())),
+        if sim.is_tls() {
+            Box::pin(pipe(stack_b, sim.addr()))
+        } else {
+            Box::pin(serve(stack_b, sim.addr(), acts.iter().copied().collect()))
+        },
     ];
     run(client(&connector), tasks)
 }
@@ -544,4 +587,75 @@ fn stall_ends_at_the_first_byte_deadline() {
     // The stalled request never reached the simulator.
     assert_eq!(sim.requests_received(), 0);
     assert_virtual_waits_are_free(&out);
+}
+
+/// The system clock, for the certificate dates.
+#[cfg(not(feature = "mock-time"))]
+struct SystemClock;
+
+#[cfg(not(feature = "mock-time"))]
+impl embedded_tls::TlsClock for SystemClock {
+    fn now() -> Option<u64> {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        since.ok().map(|d| d.as_secs())
+    }
+}
+
+/// HTTPS through both stacks: the simulator serves TLS with a chain for the server stack's
+/// address, the client verifies it (and refuses another CA, the request never reaching the
+/// simulator). Wall-clock only: the relay polls the simulator's socket on a timer.
+#[cfg(not(feature = "mock-time"))]
+#[test]
+fn verified_tls_through_both_stacks() {
+    use kaiko_embassy::tls::{RECORD_BUFFER, TlsBuffers, Trust, call_tls};
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ca = kaiko_sim::tls::Authority::new("kaiko-sim CA");
+    let other = kaiko_sim::tls::Authority::new("another CA");
+    let sim = Sim::start(SimConfig {
+        tls: Some(ca.leaf("10.0.0.2")),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut config = Config::new(
+        ApiKey::new("kaiko_test_abc").unwrap(),
+        BaseUrl::parse("https://10.0.0.2:8080/v2").unwrap(),
+    );
+    config.policy.max_retries = 0;
+    config.policy.timeouts.connect = Duration::from_secs(10);
+    for (anchor, want_ok) in [(ca.der(), true), (other.der(), false)] {
+        let result = with_network(&sim, &[], async |connector| {
+            let (mut read, mut write) = (vec![0u8; RECORD_BUFFER], vec![0u8; 4096]);
+            let mut tls = TlsBuffers {
+                read: &mut read,
+                write: &mut write,
+            };
+            let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+            call_tls::<_, embedded_tls::Aes128GcmSha256, _, SystemClock>(
+                connector,
+                &config,
+                Request::analyze(&MESSAGES),
+                7,
+                &mut tls,
+                Trust::Ca(&anchor),
+                || rand_core::OsRng,
+                &mut tx,
+                &mut rx,
+                |_| {},
+            )
+            .await
+        });
+        if want_ok {
+            assert_eq!(result.unwrap().status, 200);
+        } else {
+            assert!(
+                matches!(&result, Err(Error::Failed(f)) if f.cause == Cause::Connection(kaiko_core::call::ConnectionLost::Tls)),
+                "{result:?}"
+            );
+        }
+    }
+    assert_eq!(
+        sim.requests_received(),
+        1,
+        "the refused handshake sent no request"
+    );
 }

@@ -429,3 +429,93 @@ fn a_sunset_header_gives_one_warning_line() {
     assert_eq!(warnings, 1, "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("joy"));
 }
+
+/// Answers one request with `raw` bytes as they are, then closes.
+fn raw_response(raw: Vec<u8>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        while let Ok((mut s, _)) = listener.accept() {
+            let mut buf = [0u8; 8192];
+            let mut seen = Vec::new();
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(&raw);
+        }
+    });
+    url
+}
+
+#[test]
+fn no_server_bytes_make_it_panic() {
+    let json = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n";
+    let table: Vec<(&str, Vec<u8>)> = vec![
+        ("nothing", Vec::new()),
+        ("garbage", b"\x00\xff\xfe garbage \r\n\r\n".to_vec()),
+        ("HTTP/0.9", b"<html>hi</html>".to_vec()),
+        (
+            "huge head",
+            [b"HTTP/1.1 200 OK\r\nX: ".as_slice(), &[b'a'; 100_000]].concat(),
+        ),
+        ("bad status", b"HTTP/1.1 2x0 OK\r\n\r\n".to_vec()),
+        (
+            "bad chunk size",
+            format!("{json}Transfer-Encoding: chunked\r\n\r\nzz\r\n").into_bytes(),
+        ),
+        (
+            "short body",
+            format!("{json}Content-Length: 100\r\n\r\n{{\"emo").into_bytes(),
+        ),
+        (
+            "non-UTF-8 JSON",
+            [
+                format!("{json}Content-Length: 20\r\n\r\n").as_bytes(),
+                b"{\"object\":\"\xff\xfe\xfd\"}  ",
+            ]
+            .concat(),
+        ),
+        (
+            "deep nesting",
+            format!("{json}Content-Length: 2000\r\n\r\n{}", "[".repeat(2000)).into_bytes(),
+        ),
+        (
+            "error with junk",
+            b"HTTP/1.1 500 Oops\r\nContent-Length: 5\r\n\r\n\x1b[2J".to_vec(),
+        ),
+        (
+            "retry-after junk",
+            b"HTTP/1.1 429 Slow\r\nRetry-After: -5e99\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ),
+    ];
+    for (name, raw) in table {
+        let url = raw_response(raw);
+        let o = kaiko()
+            .args([
+                "analyze",
+                "--base-url",
+                &url,
+                "--max-retries",
+                "0",
+                "--timeout",
+                "3",
+                "hi",
+            ])
+            .env("KAIKO_API_KEY", KEY)
+            .output()
+            .unwrap();
+        let code = checked(&o);
+        assert!(
+            matches!(code, 1 | 3 | 4),
+            "{name}: exit {code}: {}",
+            text(&o.stderr)
+        );
+        assert!(
+            !text(&o.stderr).bytes().any(|b| b == 0x1b),
+            "{name}: an escape reached the terminal"
+        );
+    }
+}

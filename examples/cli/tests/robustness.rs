@@ -2,7 +2,7 @@
 //! are not UTF-8 or not what an option expects, keys from every source. Every network address
 //! used here is loopback.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::ffi::OsStringExt;
 use std::process::{Command, Output, Stdio};
@@ -36,33 +36,20 @@ fn checked(o: &Output) -> i32 {
     code
 }
 
-/// Answers one request with `status` and the JSON `body`, then closes.
+/// Answers with `status` and the JSON `body`, then closes.
 fn one_response(status: &'static str, body: String) -> String {
     one_response_with(status, "", body)
 }
 
 /// [`one_response`] with extra header lines (each ending in `\r\n`).
 fn one_response_with(status: &'static str, extra: &'static str, body: String) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v2", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        if let Ok((mut s, _)) = listener.accept() {
-            let mut buf = [0u8; 8192];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
-            }
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nx-request-id: req-1\r\n{extra}\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
+    raw_response(
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nx-request-id: req-1\r\n{extra}\r\n{body}",
+            body.len()
+        )
+        .into_bytes(),
+    )
 }
 
 #[test]
@@ -430,21 +417,15 @@ fn a_sunset_header_gives_one_warning_line() {
     assert!(text(&o.stdout).contains("joy"));
 }
 
-/// Answers one request with `raw` bytes as they are, then closes.
+/// Answers every request with `raw` bytes as they are, then closes the connection.
 fn raw_response(raw: Vec<u8>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/v2", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         while let Ok((mut s, _)) = listener.accept() {
-            let mut buf = [0u8; 8192];
-            let mut seen = Vec::new();
-            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => seen.extend_from_slice(&buf[..n]),
-                }
+            if kaiko_sim::hostile::read_request(&mut s) {
+                let _ = s.write_all(&raw);
             }
-            let _ = s.write_all(&raw);
         }
     });
     url

@@ -53,7 +53,7 @@ use crate::http::{BodyDecoder, HeadParser};
 use crate::idempotency::IdempotencyKey;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
-use crate::retry::{self, Decision, Policy, Stop};
+use crate::retry::{self, Decision, Policy, Stop, Unanswered};
 use crate::rng::SplitMix64;
 use crate::time::{Duration, Instant};
 
@@ -332,6 +332,10 @@ pub struct Call<'a> {
     retry_pending: bool,
     /// The free resend of this attempt (after a dead reused connection) was used.
     resent: bool,
+    /// The current attempt's request was written in full.
+    sent: bool,
+    /// Whether a request sent in full is sent again when no retryable status came back.
+    unanswered: Unanswered,
     attempts: u8,
     due: Instant,
     phase_deadline: Instant,
@@ -381,6 +385,8 @@ impl<'a> Call<'a> {
             close: false,
             retry_pending: false,
             resent: false,
+            sent: false,
+            unanswered: config.policy.unanswered,
             attempts: 0,
             due: now,
             phase_deadline: Instant::MAX,
@@ -416,6 +422,26 @@ impl<'a> Call<'a> {
         self.check_unstarted()?;
         self.due = self.due.max(at);
         Ok(())
+    }
+
+    /// Chooses, for this call only, whether its request is sent again after it was sent in
+    /// full and no retryable status came back (the policy's [`Policy::unanswered`] otherwise).
+    ///
+    /// # Errors
+    /// [`OrderError::Started`] once the first attempt has begun.
+    pub fn set_unanswered(&mut self, unanswered: Unanswered) -> Result<(), OrderError> {
+        self.check_unstarted()?;
+        self.unanswered = unanswered;
+        Ok(())
+    }
+
+    /// Whether a request that was sent in full may be sent again without a retryable status.
+    fn may_send_again(&self) -> bool {
+        match self.unanswered {
+            Unanswered::Retry => true,
+            Unanswered::Stop => false,
+            Unanswered::ByOperation => !matches!(self.request, Request::ChatCompletion(_)),
+        }
     }
 
     fn check_unstarted(&self) -> Result<(), OrderError> {
@@ -512,6 +538,7 @@ impl<'a> Call<'a> {
     /// The attempt is due: connect, or go straight to the request on a kept connection.
     fn start_attempt(&mut self, now: Instant) {
         self.resent = false;
+        self.sent = false;
         self.sink = Sink::Idle;
         if self.conn == Conn::None {
             self.state = State::Connecting;
@@ -566,6 +593,7 @@ impl<'a> Call<'a> {
             WriteError::Invalid(i) => TransmitError::Invalid(i),
         })?;
         self.attempts = self.attempts.saturating_add(1);
+        self.sent = false;
         self.state = State::Sending;
         self.phase_deadline = now + self.config.policy.timeouts.first_byte;
         self.response_deadline = now + self.config.policy.timeouts.response;
@@ -582,7 +610,13 @@ impl<'a> Call<'a> {
         self.expire(now);
         match self.state {
             State::Sending => {
+                self.sent = true;
                 self.state = State::AwaitHead;
+                Ok(())
+            }
+            // A server may answer before the request is written in full.
+            State::Body | State::Finishing => {
+                self.sent = true;
                 Ok(())
             }
             State::Done => Err(OrderError::Finished),
@@ -769,6 +803,7 @@ impl<'a> Call<'a> {
 
     #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn fail_attempt(&mut self, now: Instant, cause: Cause, server_wait: Option<Duration>) {
+        let sent = self.sent;
         let retryable = match &cause {
             Cause::Api(e) => {
                 warn!(
@@ -780,6 +815,12 @@ impl<'a> Call<'a> {
             _ => {
                 // The rest of that response would be read as the next one's.
                 self.drop_connection();
+                if sent && !self.may_send_again() {
+                    self.phase_deadline = Instant::MAX;
+                    let mut failure = Failure::new(cause, Stop::Unanswered, self.attempts);
+                    failure.sent = true;
+                    return self.end(failure);
+                }
                 true
             }
         };
@@ -804,9 +845,14 @@ impl<'a> Call<'a> {
                     at,
                     delay,
                     cause,
+                    sent,
                 });
             }
-            Decision::Stop(stop) => self.end(Failure::new(cause, stop, self.attempts)),
+            Decision::Stop(stop) => {
+                let mut failure = Failure::new(cause, stop, self.attempts);
+                failure.sent = sent;
+                self.end(failure)
+            }
         }
     }
 
@@ -876,10 +922,12 @@ impl<'a> Call<'a> {
             State::Sending | State::AwaitHead
                 if was == Conn::Reused
                     && !self.resent
+                    && (!self.sent || self.may_send_again())
                     && matches!(&self.sink, Sink::Head(p) if p.bytes_seen() == 0) =>
             {
                 debug!("kaiko: kept connection was closed by the peer; sending again");
                 self.resent = true;
+                self.sent = false;
                 self.attempts = self.attempts.saturating_sub(1);
                 self.state = State::Connecting;
                 self.phase_deadline = now + self.config.policy.timeouts.connect;

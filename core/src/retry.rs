@@ -78,6 +78,30 @@ pub struct Policy {
     pub timeouts: Timeouts,
     /// Wait for `X-RateLimit-Reset` when a response says `X-RateLimit-Remaining: 0`.
     pub respect_rate_limit: bool,
+    /// Whether an attempt whose request was sent in full is retried when no retryable status
+    /// (429, 5xx) came back: the server may have carried it out already.
+    pub unanswered: Unanswered,
+}
+
+/// What to do when an attempt fails after its request was sent in full and no 429 or 5xx
+/// status came back (a timeout, a dropped connection, a broken response): the server may
+/// have carried the request out, and for a chat completion that means an LLM call billed.
+///
+/// Failures before the request was sent in full, 429 and 5xx statuses are retried whatever
+/// this says. Attempts of one call share one `Idempotency-Key`, which the emotion endpoints
+/// deduplicate; the chat endpoint does not (spec §10), so by default it is not sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Unanswered {
+    /// Retry every operation except a chat completion (the default).
+    #[default]
+    ByOperation,
+    /// Retry: a duplicate is acceptable (or deduplicated by the caller).
+    Retry,
+    /// Never send a request again once it was sent in full; the call stops with
+    /// [`Stop::Unanswered`].
+    Stop,
 }
 
 impl Policy {
@@ -91,6 +115,7 @@ impl Policy {
         deadline: Some(Duration::from_secs(120)),
         timeouts: Timeouts::DEFAULT,
         respect_rate_limit: true,
+        unanswered: Unanswered::ByOperation,
     };
 
     /// No retries at all.
@@ -142,6 +167,9 @@ pub enum Stop {
     Deadline,
     /// The caller cancelled the call.
     Cancelled,
+    /// The request was sent in full and no status came back that allows sending it again
+    /// (see [`Unanswered`]): whether the server carried it out is unknown.
+    Unanswered,
 }
 
 impl core::fmt::Display for Stop {
@@ -154,6 +182,7 @@ impl core::fmt::Display for Stop {
             }
             Stop::Deadline => f.write_str("call deadline reached"),
             Stop::Cancelled => f.write_str("cancelled"),
+            Stop::Unanswered => f.write_str("sent without an answer, not sent again"),
         }
     }
 }

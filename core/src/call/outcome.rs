@@ -170,6 +170,8 @@ pub struct Failure {
     pub stop: Stop,
     /// Attempts made.
     pub attempts: u8,
+    /// The last attempt's request was sent in full: the server may have carried it out.
+    pub sent: bool,
 }
 
 impl Failure {
@@ -180,6 +182,7 @@ impl Failure {
             cause,
             stop,
             attempts,
+            sent: false,
         }
     }
 }
@@ -213,6 +216,8 @@ pub struct Retry {
     pub delay: Duration,
     /// Why the attempt failed.
     pub cause: Cause,
+    /// The failed attempt's request was sent in full.
+    pub sent: bool,
 }
 
 impl fmt::Display for Retry {
@@ -278,6 +283,7 @@ mod tests {
             at: Instant::from_millis(1080),
             delay: Duration::from_millis(1080),
             cause: Cause::Api(ApiError::from_status(503)),
+            sent: true,
         };
         assert_eq!(
             r.to_string(),

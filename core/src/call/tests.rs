@@ -7,7 +7,7 @@ use crate::request::{ChatMessage, ChatRequest, Message};
 use crate::score::Score;
 use proptest::prelude::*;
 use std::borrow::ToOwned;
-use std::string::String;
+use std::string::{String, ToString};
 use std::vec::Vec;
 
 static MSGS: [Message<'static>; 1] = [Message::user("I feel a bit unsure about this")];
@@ -841,4 +841,146 @@ proptest! {
         prop_assert!(now <= t(30_000));
         prop_assert!(keys.windows(2).all(|w| w[0] == w[1]));
     }
+}
+
+/// The failures that leave a sent request without an answer the client may act on.
+fn unanswered_failures() -> [(&'static str, fn(&mut Call<'static>, &mut Vec<Seen>)); 4] {
+    [
+        ("first-byte timeout", |call, seen| {
+            next(call, t(100_000), seen);
+        }),
+        ("reset before the head", |call, _| {
+            call.handle_connection_lost(t(5), ConnectionLost::Reset)
+        }),
+        ("malformed head", |call, seen| {
+            feed(call, t(5), b"HTTP/1.1 2x0 OK\r\n\r\n", &[], seen)
+        }),
+        ("200 cut mid-body", |call, seen| {
+            let r = ok_response(br#"{"choices":[{"message":{"content":"hi"}}]}"#);
+            feed(call, t(5), &r[..r.len() - 5], &[], seen);
+            call.handle_connection_lost(t(6), ConnectionLost::Reset);
+        }),
+    ]
+}
+
+#[test]
+fn a_sent_chat_completion_is_not_sent_again_without_a_status() {
+    for (what, fail) in unanswered_failures() {
+        let call_cfg = leaked(config());
+        let mut call = Call::new(call_cfg, chat_request(false), 1, t(0)).unwrap();
+        let mut seen = Vec::new();
+        send(&mut call, t(0), false, &mut seen);
+        fail(&mut call, &mut seen);
+        next(&mut call, t(100_001), &mut seen);
+        let Err(f) = done(&seen) else {
+            panic!("{what}: {seen:?}")
+        };
+        assert_eq!(
+            (f.stop, f.sent, f.attempts),
+            (Stop::Unanswered, true, 1),
+            "{what}"
+        );
+        assert!(!seen.iter().any(|s| matches!(s, Seen::Retry(_))), "{what}");
+        assert!(f.to_string().contains("not sent again"), "{what}: {f}");
+    }
+}
+
+#[test]
+fn analysis_and_an_explicit_choice_retry_a_sent_request() {
+    for (what, fail) in unanswered_failures() {
+        for (request, per_call) in [
+            (Request::analyze(&MSGS), None),
+            (chat_request(false), Some(Unanswered::Retry)),
+        ] {
+            let mut call = Call::new(leaked(config()), request, 1, t(0)).unwrap();
+            if let Some(u) = per_call {
+                call.set_unanswered(u).unwrap();
+            }
+            let mut seen = Vec::new();
+            send(&mut call, t(0), false, &mut seen);
+            fail(&mut call, &mut seen);
+            next(&mut call, t(100_001), &mut seen);
+            let r = last_retry(&seen);
+            assert!(r.sent, "{what}");
+        }
+    }
+}
+
+#[test]
+fn a_chat_completion_is_retried_on_429_and_5xx_and_before_it_was_sent() {
+    // A status came back: the server says it did not (or cannot) serve it.
+    for status in [429u16, 503] {
+        let mut call = Call::new(leaked(config()), chat_request(false), 1, t(0)).unwrap();
+        let mut seen = Vec::new();
+        send(&mut call, t(0), false, &mut seen);
+        feed(
+            &mut call,
+            t(5),
+            &error_response(status, "", "{}"),
+            &[],
+            &mut seen,
+        );
+        next(&mut call, t(6), &mut seen);
+        assert!(last_retry(&seen).sent, "{status}");
+    }
+    // Lost while writing: the request never arrived whole.
+    let mut call = Call::new(leaked(config()), chat_request(false), 1, t(0)).unwrap();
+    let mut seen = Vec::new();
+    assert!(matches!(next(&mut call, t(0), &mut seen), Step::Connect(_)));
+    call.handle_connected(t(0), false).unwrap();
+    let _ = call.poll_transmit(t(0), &mut [0u8; 1024]).unwrap();
+    call.handle_connection_lost(t(1), ConnectionLost::Reset);
+    next(&mut call, t(2), &mut seen);
+    assert!(!last_retry(&seen).sent);
+    // Connect failures of a later attempt do not inherit the earlier attempt's `sent`.
+    let mut cfg = config();
+    cfg.policy.max_retries = 1;
+    let mut call = Call::new(leaked(cfg), chat_request(false), 1, t(0)).unwrap();
+    let mut seen = Vec::new();
+    send(&mut call, t(0), false, &mut seen);
+    let closing = error_response(503, "Connection: close\r\n", "{}");
+    feed(&mut call, t(5), &closing, &[], &mut seen);
+    let Step::Sleep(at) = next(&mut call, t(6), &mut seen) else {
+        panic!("{seen:?}")
+    };
+    assert!(matches!(next(&mut call, at, &mut seen), Step::Connect(_)));
+    call.handle_connection_lost(at, ConnectionLost::Refused);
+    next(&mut call, at, &mut seen);
+    let Err(f) = done(&seen) else {
+        panic!("{seen:?}")
+    };
+    assert_eq!((f.stop, f.sent), (Stop::RetriesExhausted, false));
+}
+
+#[test]
+fn a_sent_chat_completion_on_a_kept_connection_gets_no_free_resend() {
+    let mut call = Call::new(leaked(config()), chat_request(false), 1, t(0)).unwrap();
+    let mut seen = Vec::new();
+    send(&mut call, t(0), true, &mut seen);
+    call.handle_connection_lost(t(1), ConnectionLost::Closed);
+    next(&mut call, t(1), &mut seen);
+    let Err(f) = done(&seen) else {
+        panic!("{seen:?}")
+    };
+    assert_eq!((f.stop, f.attempts), (Stop::Unanswered, 1));
+    // Lost while still writing: the free resend stays.
+    let mut call = Call::new(leaked(config()), chat_request(false), 1, t(0)).unwrap();
+    let mut seen = Vec::new();
+    assert!(matches!(next(&mut call, t(0), &mut seen), Step::Connect(_)));
+    call.handle_connected(t(0), true).unwrap();
+    let _ = call.poll_transmit(t(0), &mut [0u8; 1024]).unwrap();
+    call.handle_connection_lost(t(1), ConnectionLost::Closed);
+    assert!(matches!(next(&mut call, t(1), &mut seen), Step::Connect(_)));
+    assert!(seen.is_empty(), "{seen:?}");
+}
+
+#[test]
+fn the_unanswered_choice_is_fixed_once_the_call_started() {
+    let mut call = Call::new(leaked(config()), chat_request(false), 1, t(0)).unwrap();
+    let mut seen = Vec::new();
+    send(&mut call, t(0), false, &mut seen);
+    assert_eq!(
+        call.set_unanswered(Unanswered::Retry),
+        Err(OrderError::Started)
+    );
 }

@@ -844,7 +844,10 @@ proptest! {
 }
 
 /// The failures that leave a sent request without an answer the client may act on.
-fn unanswered_failures() -> [(&'static str, fn(&mut Call<'static>, &mut Vec<Seen>)); 4] {
+/// Makes the attempt in flight fail.
+type Fault = fn(&mut Call<'static>, &mut Vec<Seen>);
+
+fn unanswered_failures() -> [(&'static str, Fault); 4] {
     [
         ("first-byte timeout", |call, seen| {
             next(call, t(100_000), seen);

@@ -21,6 +21,8 @@ use crate::text::Text;
 
 /// Capacity of labels (roles, categories, raw-score keys, model names).
 pub const LABEL_CAP: usize = 24;
+/// Capacity of model names ([`Summary::model`]).
+pub const MODEL_CAP: usize = 48;
 /// Capacity of [`Emotion::text`].
 pub const EMOTION_TEXT_CAP: usize = 64;
 /// How many raw scores an [`Emotion`] keeps (the highest ones).
@@ -252,14 +254,99 @@ pub struct Usage {
     pub analyse_tokens: Option<u32>,
 }
 
+/// The facts of context-aware responses beside the emotion items (feature `details`):
+/// spec §3.3–§3.8 `[code]` keys, `trajectory` (§3.4) and `conversationMode`.
+#[cfg(feature = "details")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Details {
+    /// `created` (chat completions): Unix seconds.
+    pub created: Option<u64>,
+    /// `emotion_model`.
+    pub emotion_model: Label,
+    /// `isFallback`: the scores are not the model's.
+    pub is_fallback: Option<bool>,
+    /// `dataQuality` (`ml_predicted`, `rule_derived`, `fallback`).
+    pub data_quality: Label,
+    /// `context_message_count`.
+    pub context_message_count: Option<u32>,
+    /// `external_id` (message lookups; top level or `metadata.external_id`).
+    pub external_id: Text<64>,
+    /// `metadata.message_id`.
+    pub message_id: Text<64>,
+    /// `trajectory.baseline`.
+    pub baseline: Baseline,
+    /// `trajectory.trend`.
+    pub trend: Trend,
+    /// `conversationMode`.
+    pub conversation_mode: ConversationMode,
+}
+
+/// `trajectory.baseline` (spec §3.4): the context's long-run averages.
+#[cfg(feature = "details")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Baseline {
+    /// `window` (`week`, `month`, `quarter`).
+    pub window: Label,
+    /// `dataPointCount`.
+    pub data_point_count: Option<u32>,
+    /// `averageIntensity`.
+    pub average_intensity: Option<Score>,
+    /// `baselineValence`.
+    pub valence: Option<Score>,
+    /// `baselineArousal`.
+    pub arousal: Option<Score>,
+    /// `emotionalVolatility`.
+    pub volatility: Option<Score>,
+    /// `averageWonderIndex`.
+    pub average_wonder_index: Option<Score>,
+    /// `breakthroughCount`.
+    pub breakthrough_count: Option<u32>,
+}
+
+/// `trajectory.trend` (spec §3.4).
+#[cfg(feature = "details")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Trend {
+    /// `direction` (`improving`, `stable`, `declining`).
+    pub direction: Label,
+    /// `valenceTrend`.
+    pub valence: Option<Score>,
+    /// `intensityTrend`.
+    pub intensity: Option<Score>,
+    /// `wonderTrend`.
+    pub wonder: Option<Score>,
+    /// `breakthroughRate`.
+    pub breakthrough_rate: Option<Score>,
+}
+
+/// `conversationMode` (spec §3.4).
+#[cfg(feature = "details")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct ConversationMode {
+    /// `mode`, e.g. `emotional_support`, `crisis_intervention`.
+    pub mode: Label,
+    /// `confidence`, 0.0–1.0.
+    pub confidence: Option<Score>,
+    /// `crisisDetected`.
+    pub crisis_detected: Option<bool>,
+}
+
 /// The top-level facts of a success body, known once the body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Summary {
     /// `object`, e.g. `emotions.analysis`, `emotions.state`, `chat.completion`.
     pub object: Label,
-    /// `model`.
-    pub model: Label,
+    /// `model` (LLM names such as `claude-sonnet-4-5-20250929` fit).
+    pub model: Text<MODEL_CAP>,
     /// `id` of a chat completion.
     pub id: Text<40>,
     /// `choices[0].finish_reason`.
@@ -270,6 +357,9 @@ pub struct Summary {
     pub usage: Usage,
     /// How many emotion items were delivered.
     pub emotions: u16,
+    /// Everything else the body said (feature `details`).
+    #[cfg(feature = "details")]
+    pub details: Details,
 }
 
 /// Something a success body yielded while it was being read, borrowed from the parser
@@ -384,6 +474,44 @@ enum Frame {
     EmotionList,
     Item,
     Raw,
+    #[cfg(feature = "details")]
+    Trajectory,
+    #[cfg(feature = "details")]
+    Baseline,
+    #[cfg(feature = "details")]
+    Trend,
+    #[cfg(feature = "details")]
+    Mode,
+}
+
+/// A value of [`Details`] (feature `details`).
+#[cfg(feature = "details")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+enum Detail {
+    Created,
+    EmotionModel,
+    IsFallback,
+    DataQuality,
+    MessageCount,
+    ExternalId,
+    MessageId,
+    Window,
+    DataPoints,
+    AverageIntensity,
+    BaselineValence,
+    BaselineArousal,
+    Volatility,
+    AverageWonder,
+    Breakthroughs,
+    Direction,
+    ValenceTrend,
+    IntensityTrend,
+    WonderTrend,
+    BreakthroughRate,
+    Mode,
+    ModeConfidence,
+    Crisis,
 }
 
 /// `usage` counters (all spellings of spec open question 9).
@@ -430,6 +558,16 @@ enum Slot {
     DiscoveryLevel,
     Raw,
     RawEntry,
+    #[cfg(feature = "details")]
+    Trajectory,
+    #[cfg(feature = "details")]
+    Baseline,
+    #[cfg(feature = "details")]
+    Trend,
+    #[cfg(feature = "details")]
+    Mode,
+    #[cfg(feature = "details")]
+    Detail(Detail),
 }
 
 /// Deepest container of interest: root → choices → choice → message, root → emotions →
@@ -578,6 +716,9 @@ impl Decoder {
                     .map(|i| i as u8);
                 Slot::RawEntry
             }
+            #[cfg(feature = "details")]
+            (frame, key) => detail_slot(frame, key),
+            #[cfg(not(feature = "details"))]
             _ => Slot::Ignore,
         }
     }
@@ -612,6 +753,20 @@ impl Decoder {
             Slot::ContextId => &mut self.summary.context_id,
             Slot::MetaContextId if !self.top_context => &mut self.summary.context_id,
             Slot::FinishReason => &mut self.summary.finish_reason,
+            #[cfg(feature = "details")]
+            Slot::Detail(d) => {
+                let x = &mut self.summary.details;
+                match d {
+                    Detail::EmotionModel => &mut x.emotion_model,
+                    Detail::DataQuality => &mut x.data_quality,
+                    Detail::ExternalId => &mut x.external_id,
+                    Detail::MessageId => &mut x.message_id,
+                    Detail::Window => &mut x.baseline.window,
+                    Detail::Direction => &mut x.trend.direction,
+                    Detail::Mode => &mut x.conversation_mode.mode,
+                    _ => return None,
+                }
+            }
             Slot::Text => &mut self.item.text,
             Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
                 &mut self.label
@@ -655,6 +810,14 @@ impl Decoder {
                         Frame::Item
                     }
                     (Slot::Raw, true) => Frame::Raw,
+                    #[cfg(feature = "details")]
+                    (Slot::Trajectory, true) => Frame::Trajectory,
+                    #[cfg(feature = "details")]
+                    (Slot::Baseline, true) => Frame::Baseline,
+                    #[cfg(feature = "details")]
+                    (Slot::Trend, true) => Frame::Trend,
+                    #[cfg(feature = "details")]
+                    (Slot::Mode, true) => Frame::Mode,
                     _ => {
                         self.skip = Some(self.depth - 1);
                         return false;
@@ -732,6 +895,8 @@ impl Decoder {
                             self.item.raw.add_known(self.raw_key, s);
                         }
                     }
+                    #[cfg(feature = "details")]
+                    Slot::Detail(d) => self.summary.details.number(d, text),
                     Slot::Count(c) => {
                         let v = parse_count(text);
                         let u = &mut self.summary.usage;
@@ -746,7 +911,23 @@ impl Decoder {
                 }
                 false
             }
-            Token::Bool(_) | Token::Null => {
+            Token::Bool(b) => {
+                let _slot = self.take_slot();
+                self.value_done();
+                #[cfg(feature = "details")]
+                if let Slot::Detail(d) = _slot {
+                    let x = &mut self.summary.details;
+                    match d {
+                        Detail::IsFallback => x.is_fallback = Some(b),
+                        Detail::Crisis => x.conversation_mode.crisis_detected = Some(b),
+                        _ => {}
+                    }
+                }
+                #[cfg(not(feature = "details"))]
+                let _ = b;
+                false
+            }
+            Token::Null => {
                 self.take_slot();
                 self.value_done();
                 false
@@ -865,6 +1046,69 @@ impl Decoder {
                 // `flush_chunk` checked these bytes.
                 Some(Output::Content(core::str::from_utf8(bytes).unwrap_or("")))
             }
+        }
+    }
+}
+
+/// What a key names in a frame that only [`Details`] reads.
+#[cfg(feature = "details")]
+fn detail_slot(frame: Option<Frame>, key: &[u8]) -> Slot {
+    use Detail as D;
+    let d = match (frame, key) {
+        (Some(Frame::Root), b"trajectory") => return Slot::Trajectory,
+        (Some(Frame::Root), b"conversationMode") => return Slot::Mode,
+        (Some(Frame::Trajectory), b"baseline") => return Slot::Baseline,
+        (Some(Frame::Trajectory), b"trend") => return Slot::Trend,
+        (Some(Frame::Root), b"created") => D::Created,
+        (Some(Frame::Root), b"emotion_model") => D::EmotionModel,
+        (Some(Frame::Root), b"isFallback") => D::IsFallback,
+        (Some(Frame::Root), b"dataQuality") => D::DataQuality,
+        (Some(Frame::Root), b"context_message_count") => D::MessageCount,
+        (Some(Frame::Root | Frame::Metadata), b"external_id") => D::ExternalId,
+        (Some(Frame::Metadata), b"message_id") => D::MessageId,
+        (Some(Frame::Baseline), b"window") => D::Window,
+        (Some(Frame::Baseline), b"dataPointCount") => D::DataPoints,
+        (Some(Frame::Baseline), b"averageIntensity") => D::AverageIntensity,
+        (Some(Frame::Baseline), b"baselineValence") => D::BaselineValence,
+        (Some(Frame::Baseline), b"baselineArousal") => D::BaselineArousal,
+        (Some(Frame::Baseline), b"emotionalVolatility") => D::Volatility,
+        (Some(Frame::Baseline), b"averageWonderIndex") => D::AverageWonder,
+        (Some(Frame::Baseline), b"breakthroughCount") => D::Breakthroughs,
+        (Some(Frame::Trend), b"direction") => D::Direction,
+        (Some(Frame::Trend), b"valenceTrend") => D::ValenceTrend,
+        (Some(Frame::Trend), b"intensityTrend") => D::IntensityTrend,
+        (Some(Frame::Trend), b"wonderTrend") => D::WonderTrend,
+        (Some(Frame::Trend), b"breakthroughRate") => D::BreakthroughRate,
+        (Some(Frame::Mode), b"mode") => D::Mode,
+        (Some(Frame::Mode), b"confidence") => D::ModeConfidence,
+        (Some(Frame::Mode), b"crisisDetected") => D::Crisis,
+        _ => return Slot::Ignore,
+    };
+    Slot::Detail(d)
+}
+
+#[cfg(feature = "details")]
+impl Details {
+    /// A number for `d` (a value of the wrong type is dropped).
+    fn number(&mut self, d: Detail, text: &[u8]) {
+        let score = || Score::parse(text);
+        let count = || parse_count(text);
+        match d {
+            Detail::Created => self.created = parse_count(text).map(u64::from),
+            Detail::MessageCount => self.context_message_count = count(),
+            Detail::DataPoints => self.baseline.data_point_count = count(),
+            Detail::Breakthroughs => self.baseline.breakthrough_count = count(),
+            Detail::AverageIntensity => self.baseline.average_intensity = score(),
+            Detail::BaselineValence => self.baseline.valence = score(),
+            Detail::BaselineArousal => self.baseline.arousal = score(),
+            Detail::Volatility => self.baseline.volatility = score(),
+            Detail::AverageWonder => self.baseline.average_wonder_index = score(),
+            Detail::ValenceTrend => self.trend.valence = score(),
+            Detail::IntensityTrend => self.trend.intensity = score(),
+            Detail::WonderTrend => self.trend.wonder = score(),
+            Detail::BreakthroughRate => self.trend.breakthrough_rate = score(),
+            Detail::ModeConfidence => self.conversation_mode.confidence = score(),
+            _ => {}
         }
     }
 }

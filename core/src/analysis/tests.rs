@@ -252,6 +252,15 @@ fn context_analysis_response() {
         ]
     );
     assert_eq!(summary.context_id.as_str(), "example-123");
+    #[cfg(feature = "details")]
+    {
+        let t = summary.details.trend;
+        assert_eq!(
+            (t.direction.as_str(), t.valence),
+            ("improving", Some(Score(800)))
+        );
+        assert_eq!(summary.details.baseline, Baseline::default());
+    }
 }
 
 /// Spec §3.5, latest state: role `system`, partial item, metadata after the trajectory.
@@ -293,6 +302,16 @@ fn state_response() {
     assert_eq!(emotions(&outs), [want]);
     assert_eq!(summary.object.as_str(), "emotions.state");
     assert_eq!(summary.context_id.as_str(), "example-123");
+    #[cfg(feature = "details")]
+    {
+        let b = summary.details.baseline;
+        assert_eq!(
+            (b.average_intensity, b.valence, b.arousal),
+            (Some(Score(6500)), Some(Score(4500)), None)
+        );
+        assert_eq!(summary.details.trend.direction.as_str(), "improving");
+        assert_eq!(summary.details.trend.valence, None);
+    }
 }
 
 const CHAT_PREFIX: &[u8] = br#"{
@@ -327,6 +346,22 @@ fn chat_response() {
     assert_eq!(summary.model.as_str(), "gpt-4");
     assert_eq!(summary.finish_reason.as_str(), "stop");
     assert_eq!(summary.emotions, 0);
+    #[cfg(feature = "details")]
+    {
+        assert_eq!(summary.details.created, Some(1757595153));
+        assert_eq!(summary.details.emotion_model.as_str(), "emotion-v2");
+    }
+}
+
+/// Model names of spec §3.8 fit whole.
+#[test]
+fn long_model_names_fit() {
+    let body = br#"{"object":"chat.completion","model":"claude-sonnet-4-5-20250929-with-a-longer-suffix"}"#;
+    let (_, summary) = decode_all(body);
+    assert_eq!(
+        summary.model.as_str(),
+        "claude-sonnet-4-5-20250929-with-a-longer-suffix"
+    );
 }
 
 /// Appendix A.2, the V1 chat response: two roles and `usage.analyse_tokens`.
@@ -542,6 +577,86 @@ fn code_shaped_response() {
     assert_eq!(summary.context_id.as_str(), "sess-\u{e9}");
     assert_eq!(summary.emotions, 1);
     assert!(content(&outs).is_empty());
+    #[cfg(feature = "details")]
+    {
+        let d = summary.details;
+        assert_eq!(d.is_fallback, Some(false));
+        assert_eq!(d.data_quality.as_str(), "ml_predicted");
+        assert_eq!(d.context_message_count, Some(3));
+        assert_eq!(d.baseline.window.as_str(), "week");
+        assert_eq!(d.baseline.average_intensity, Some(Score(4000)));
+        assert_eq!(d.trend.direction.as_str(), "stable");
+        let m = d.conversation_mode;
+        assert_eq!(
+            (m.mode.as_str(), m.confidence, m.crisis_detected),
+            ("conversational", Some(Score(9000)), Some(false))
+        );
+    }
+}
+
+/// A message lookup (spec §3.6, code shape) and a full baseline and trend (spec §3.4).
+#[cfg(feature = "details")]
+#[test]
+fn message_lookup_and_full_trajectory() {
+    let body = br#"{"object":"emotions.analysis","model":"emotion-v2","context_id":"c-1","external_id":"msg-1",
+"emotions":{"user":{"category":"fear","intensity":0.52}},
+"metadata":{"context_id":"c-1","message_id":"4f1c"},
+"trajectory":{"baseline":{"window":"month","dataPointCount":12,"averageIntensity":0.5,"baselineValence":-0.25,
+"baselineArousal":0.3,"emotionalVolatility":0.12,"averageComplexity":"simple","averageWonderIndex":0.2,"breakthroughCount":2},
+"trend":{"direction":"declining","valenceTrend":-0.08,"intensityTrend":0.01,"wonderTrend":0,"breakthroughRate":0.1},
+"breakthrough":{"detected":true,"type":"intensity_spike","significance":0.7}},
+"conversationMode":{"mode":"crisis_intervention","crisisDetected":true,"reasoning":"x"},
+"created":"not a number","isFallback":"no"}"#;
+    let (outs, summary) = decode_all(body);
+    assert_eq!(emotions(&outs).len(), 1);
+    let d = summary.details;
+    assert_eq!(
+        (d.external_id.as_str(), d.message_id.as_str()),
+        ("msg-1", "4f1c")
+    );
+    let b = d.baseline;
+    assert_eq!(b.window.as_str(), "month");
+    assert_eq!(
+        (b.data_point_count, b.breakthrough_count),
+        (Some(12), Some(2))
+    );
+    assert_eq!(
+        (
+            b.average_intensity,
+            b.valence,
+            b.arousal,
+            b.volatility,
+            b.average_wonder_index
+        ),
+        (
+            Some(Score(5000)),
+            Some(Score(-2500)),
+            Some(Score(3000)),
+            Some(Score(1200)),
+            Some(Score(2000))
+        )
+    );
+    let t = d.trend;
+    assert_eq!(
+        (
+            t.direction.as_str(),
+            t.valence,
+            t.intensity,
+            t.wonder,
+            t.breakthrough_rate
+        ),
+        (
+            "declining",
+            Some(Score(-800)),
+            Some(Score(100)),
+            Some(Score(0)),
+            Some(Score(1000))
+        )
+    );
+    assert_eq!(d.conversation_mode.mode.as_str(), "crisis_intervention");
+    assert_eq!(d.conversation_mode.crisis_detected, Some(true));
+    // Values of the wrong type are dropped, not misread.
+    assert_eq!((d.created, d.is_fallback), (None, None));
 }
 
 /// Unknown enum values are kept as `Other`.

@@ -15,6 +15,8 @@
 //! Everything else (`trajectory`, `growth`, `conversationMode`, `hostilityState`, …) is
 //! skipped as it streams past, at the cost of the scanner alone.
 
+mod keys;
+
 use crate::json::{JsonError, Scanner, Token};
 use crate::score::Score;
 use crate::text::Text;
@@ -670,56 +672,25 @@ impl Decoder {
 
     /// What a key names inside the current frame.
     fn key_slot(&mut self, key: &[u8]) -> Slot {
-        match (self.top(), key) {
-            (Some(Frame::Root), b"object") => Slot::Object,
-            (Some(Frame::Root), b"model") => Slot::Model,
-            (Some(Frame::Root), b"id") => Slot::Id,
-            (Some(Frame::Root), b"context_id") => Slot::ContextId,
-            (Some(Frame::Root), b"metadata") => Slot::Metadata,
-            (Some(Frame::Root), b"usage") => Slot::Usage,
-            (Some(Frame::Root), b"choices") => Slot::Choices,
-            (Some(Frame::Root), b"emotions") => Slot::Emotions,
-            (Some(Frame::Metadata), b"context_id") => Slot::MetaContextId,
-            (Some(Frame::Usage), b"prompt_tokens" | b"promptTokens") => Slot::Count(Count::Prompt),
-            (Some(Frame::Usage), b"completion_tokens" | b"completionTokens") => {
-                Slot::Count(Count::Completion)
-            }
-            (Some(Frame::Usage), b"total_tokens" | b"totalTokens") => Slot::Count(Count::Total),
-            (
-                Some(Frame::Usage),
-                b"analyse_tokens" | b"analyse_token" | b"analyseToken" | b"analyseTokens",
-            ) => Slot::Count(Count::Analyse),
-            (Some(Frame::Choice), b"finish_reason") => Slot::FinishReason,
-            (Some(Frame::Choice), b"message" | b"delta") => Slot::Message,
-            (Some(Frame::Message), b"content") => Slot::Content,
-            (Some(Frame::EmotionMap), role) => {
+        let Some(frame) = self.top() else {
+            return Slot::Ignore;
+        };
+        match frame {
+            Frame::EmotionMap => {
                 // Kept in the item itself: the previous item was handed out already, and the
                 // next one starts with this role (see `begin`).
                 self.item.role.clear();
-                self.item.role.push_bytes(role);
+                self.item.role.push_bytes(key);
                 Slot::Item(0)
             }
-            (Some(Frame::Item), b"text") => Slot::Text,
-            (Some(Frame::Item), b"category") => Slot::Category,
-            (Some(Frame::Item), b"intensity") => Slot::Intensity,
-            (Some(Frame::Item), b"intensityLevel") => Slot::IntensityLevel,
-            (Some(Frame::Item), b"valence") => Slot::Valence,
-            (Some(Frame::Item), b"arousal") => Slot::Arousal,
-            (Some(Frame::Item), b"complexity") => Slot::Complexity,
-            (Some(Frame::Item), b"wonderIndex") => Slot::WonderIndex,
-            (Some(Frame::Item), b"discoveryLevel") => Slot::DiscoveryLevel,
-            (Some(Frame::Item), b"raw") => Slot::Raw,
-            (Some(Frame::Raw), label) => {
+            Frame::Raw => {
                 self.raw_key = Category::NAMES
                     .iter()
-                    .position(|n| n.as_bytes() == label)
+                    .position(|n| n.as_bytes() == key)
                     .map(|i| i as u8);
                 Slot::RawEntry
             }
-            #[cfg(feature = "details")]
-            (frame, key) => detail_slot(frame, key),
-            #[cfg(not(feature = "details"))]
-            _ => Slot::Ignore,
+            _ => keys::slot(frame, key),
         }
     }
 
@@ -1048,43 +1019,6 @@ impl Decoder {
             }
         }
     }
-}
-
-/// What a key names in a frame that only [`Details`] reads.
-#[cfg(feature = "details")]
-fn detail_slot(frame: Option<Frame>, key: &[u8]) -> Slot {
-    use Detail as D;
-    let d = match (frame, key) {
-        (Some(Frame::Root), b"trajectory") => return Slot::Trajectory,
-        (Some(Frame::Root), b"conversationMode") => return Slot::Mode,
-        (Some(Frame::Trajectory), b"baseline") => return Slot::Baseline,
-        (Some(Frame::Trajectory), b"trend") => return Slot::Trend,
-        (Some(Frame::Root), b"created") => D::Created,
-        (Some(Frame::Root), b"emotion_model") => D::EmotionModel,
-        (Some(Frame::Root), b"isFallback") => D::IsFallback,
-        (Some(Frame::Root), b"dataQuality") => D::DataQuality,
-        (Some(Frame::Root), b"context_message_count") => D::MessageCount,
-        (Some(Frame::Root | Frame::Metadata), b"external_id") => D::ExternalId,
-        (Some(Frame::Metadata), b"message_id") => D::MessageId,
-        (Some(Frame::Baseline), b"window") => D::Window,
-        (Some(Frame::Baseline), b"dataPointCount") => D::DataPoints,
-        (Some(Frame::Baseline), b"averageIntensity") => D::AverageIntensity,
-        (Some(Frame::Baseline), b"baselineValence") => D::BaselineValence,
-        (Some(Frame::Baseline), b"baselineArousal") => D::BaselineArousal,
-        (Some(Frame::Baseline), b"emotionalVolatility") => D::Volatility,
-        (Some(Frame::Baseline), b"averageWonderIndex") => D::AverageWonder,
-        (Some(Frame::Baseline), b"breakthroughCount") => D::Breakthroughs,
-        (Some(Frame::Trend), b"direction") => D::Direction,
-        (Some(Frame::Trend), b"valenceTrend") => D::ValenceTrend,
-        (Some(Frame::Trend), b"intensityTrend") => D::IntensityTrend,
-        (Some(Frame::Trend), b"wonderTrend") => D::WonderTrend,
-        (Some(Frame::Trend), b"breakthroughRate") => D::BreakthroughRate,
-        (Some(Frame::Mode), b"mode") => D::Mode,
-        (Some(Frame::Mode), b"confidence") => D::ModeConfidence,
-        (Some(Frame::Mode), b"crisisDetected") => D::Crisis,
-        _ => return Slot::Ignore,
-    };
-    Slot::Detail(d)
 }
 
 #[cfg(feature = "details")]

@@ -74,7 +74,7 @@ fn rfc850(s: &[u8]) -> Option<u64> {
     lit(rest, 20, b" GMT")?;
     // RFC 9110 §5.6.7: more than 50 years in the future means the previous century.
     let mut year = 2000 + yy;
-    if year > RFC850_REFERENCE_YEAR + 50 {
+    if u64::from(year) > RFC850_REFERENCE_YEAR + 50 {
         year -= 100;
     }
     to_unix(year, month, day, h, m, sec)
@@ -101,7 +101,7 @@ fn asctime(s: &[u8]) -> Option<u64> {
 }
 
 /// `HH:MM:SS`
-fn time_of_day(s: &[u8]) -> Option<(u64, u64, u64)> {
+fn time_of_day(s: &[u8]) -> Option<(u32, u32, u32)> {
     let h = digits(s.get(0..2)?)?;
     lit(s, 2, b":")?;
     let m = digits(s.get(3..5)?)?;
@@ -114,17 +114,18 @@ fn lit(s: &[u8], at: usize, lit: &[u8]) -> Option<()> {
     (s.get(at..at.saturating_add(lit.len()))? == lit).then_some(())
 }
 
-/// A short run of ASCII digits as a number (at most 4 digits are ever passed).
-fn digits(s: &[u8]) -> Option<u64> {
+/// A short run of ASCII digits as a number (at most 4 digits are ever passed). Dates are
+/// computed in 32 bits: Cortex-M0 has no 64-bit multiply, and fields never need more.
+fn digits(s: &[u8]) -> Option<u32> {
     if s.is_empty() {
         return None;
     }
-    let mut n: u64 = 0;
+    let mut n: u32 = 0;
     for &b in s {
         if !b.is_ascii_digit() {
             return None;
         }
-        n = n.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+        n = n.saturating_mul(10).saturating_add(u32::from(b - b'0'));
     }
     Some(n)
 }
@@ -158,18 +159,16 @@ fn long_weekday(s: &[u8]) -> Option<()> {
 }
 
 /// Month number 1–12.
-fn month(s: &[u8]) -> Option<u64> {
+fn month(s: &[u8]) -> Option<u32> {
     let i = MONTHS.iter().position(|m| s.eq_ignore_ascii_case(&m[..]))?;
-    Some(i as u64 + 1)
+    Some(i as u32 + 1)
 }
 
-fn is_leap(y: u64) -> bool {
-    // 32-bit arithmetic: years are validated to 1970..=9999 (no 64-bit division routine).
-    let y = u32::try_from(y).unwrap_or(0);
+fn is_leap(y: u32) -> bool {
     y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
 }
 
-fn days_in_month(y: u64, m: u64) -> u64 {
+fn days_in_month(y: u32, m: u32) -> u32 {
     match m {
         2 if is_leap(y) => 29,
         2 => 28,
@@ -180,23 +179,22 @@ fn days_in_month(y: u64, m: u64) -> u64 {
 
 /// Validates the fields and converts them to Unix seconds (leap second 60 is allowed and
 /// counts as the next minute's first second, as POSIX time does).
-fn to_unix(y: u64, m: u64, d: u64, h: u64, min: u64, s: u64) -> Option<u64> {
-    if y < 1970 || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+fn to_unix(y: u32, m: u32, d: u32, h: u32, min: u32, s: u32) -> Option<u64> {
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
     if h > 23 || min > 59 || s > 60 {
         return None;
     }
-    let days = days_from_civil(y, m, d);
-    Some(days * SECS_PER_DAY + h * 3600 + min * 60 + s)
+    let days = u64::from(days_from_civil(y, m, d));
+    Some(days * SECS_PER_DAY + u64::from(h * 3600 + min * 60 + s))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`),
 /// restricted to years ≥ 1970 so everything stays unsigned. Inputs are validated and
 /// `y ≤ 9999`, so no step can overflow.
-fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
+fn days_from_civil(y: u32, m: u32, d: u32) -> u32 {
     // 32-bit arithmetic (the result is below 3 000 000): no 64-bit division routine.
-    let [y, m, d] = [y, m, d].map(|v| u32::try_from(v).unwrap_or(0));
     // Years start in March so the leap day is the last day of the year.
     let y = if m <= 2 { y - 1 } else { y };
     let era = y / 400;
@@ -205,7 +203,7 @@ fn days_from_civil(y: u64, m: u64, d: u64) -> u64 {
     let doy = (153 * mp + 2) / 5 + d - 1; // [0, 365]
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
     // 719468 = days from 0000-03-01 to 1970-01-01; y ≥ 1969 keeps this non-negative.
-    u64::from(era * 146_097 + doe - 719_468)
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -364,8 +362,8 @@ mod tests {
                 y += 1;
             }
             let mut m = 1;
-            while rem >= days_in_month(y, m) {
-                rem -= days_in_month(y, m);
+            while rem >= u64::from(days_in_month(y, m)) {
+                rem -= u64::from(days_in_month(y, m));
                 m += 1;
             }
             let d = rem + 1;

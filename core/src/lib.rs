@@ -6,7 +6,7 @@
     clippy::alloc_instead_of_core
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 
 #[cfg(feature = "std")]
 extern crate std;
@@ -38,3 +38,8 @@ pub mod json;
 pub mod stream;
 
 pub use http::{REQUEST_ID_CAP, RateLimit, RetryAfter};
+
+// The workspace README's examples are tested too (it is not part of the package).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadme;

@@ -31,7 +31,7 @@ pub use kaiko_core;
 pub use kaiko_core::analysis::Emotion;
 pub use kaiko_core::call::{Cause, Event, Failure, Retry, Success};
 pub use kaiko_core::key::Auth;
-pub use kaiko_core::request::{Invalid, Message, Request};
+pub use kaiko_core::request::{ChatMessage, ChatRequest, Invalid, Message, Request};
 pub use kaiko_core::retry::{Policy, Stop, Timeouts};
 
 use kaiko_core::base_url::{BaseUrl, UrlError};
@@ -130,6 +130,21 @@ pub struct Analysis {
     /// Status, summary, rate limit, request id, attempts.
     pub success: Success,
 }
+
+/// The result of [`Client::chat`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    /// The assistant's text (`choices[0]`), whole.
+    pub content: String,
+    /// Emotion items (the user message's, and any other the server analysed).
+    pub emotions: Vec<Emotion>,
+    /// Status, summary (`finish_reason`, `usage`, `id`), rate limit, request id, attempts.
+    pub success: Success,
+}
+
+/// Longest completion text [`Client::chat`] keeps, in bytes (a longer one is
+/// [`CallError::TooManyItems`]; stream it through the callback instead).
+pub const MAX_CONTENT: usize = 1 << 20;
 
 /// A blocking Kaiko client. One call at a time; the connection is kept alive between calls.
 pub struct Client {
@@ -370,22 +385,33 @@ impl Client {
         external_id: Option<&str>,
         mut on_event: impl FnMut(Event<'_>),
     ) -> Result<Analysis, CallError> {
+        with_analyze_request(text, context, external_id, |request| {
+            self.collect(request, &mut on_event)
+        })
+    }
+
+    /// Runs any operation, keeping its emotion items in order (at most [`MAX_EMOTIONS`]: a
+    /// longer response is [`CallError::TooManyItems`]); `on_event` sees every event as well.
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn collect(
+        &mut self,
+        request: Request<'_>,
+        mut on_event: impl FnMut(Event<'_>),
+    ) -> Result<Analysis, CallError> {
         let mut emotions = Vec::new();
         let mut overflow = false;
-        let result = with_analyze_request(text, context, external_id, |request| {
-            self.run(request, &mut |event| {
-                match event {
-                    Event::Emotion(e) if emotions.len() < MAX_EMOTIONS => emotions.push(e.clone()),
-                    Event::Emotion(_) => {
-                        overflow = true;
-                        return false;
-                    }
-                    Event::RetryScheduled(_) => emotions.clear(),
-                    _ => {}
+        let result = self.run(request, &mut |event| {
+            match event {
+                Event::Emotion(e) if emotions.len() < MAX_EMOTIONS => emotions.push(e.clone()),
+                Event::Emotion(_) => {
+                    overflow = true;
+                    return false;
                 }
-                on_event(event);
-                true
-            })
+                Event::RetryScheduled(_) => emotions.clear(),
+                _ => {}
+            }
+            on_event(event);
+            true
         });
         if overflow {
             return Err(CallError::TooManyItems {
@@ -395,6 +421,84 @@ impl Client {
         Ok(Analysis {
             emotions,
             success: result?,
+        })
+    }
+
+    /// `POST /v2/emotions/batch-analysis`: one user message per text (at most
+    /// [`kaiko_core::request::MAX_MESSAGES`]), one item per text, in order.
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn batch(
+        &mut self,
+        texts: &[&str],
+        on_event: impl FnMut(Event<'_>),
+    ) -> Result<Analysis, CallError> {
+        let messages: Vec<Message<'_>> = texts.iter().map(|t| Message::user(t)).collect();
+        self.collect(
+            Request::BatchAnalyze {
+                model: kaiko_core::request::EMOTION_MODEL,
+                messages: &messages,
+            },
+            on_event,
+        )
+    }
+
+    /// `GET /v2/emotions/{context_id}`: the context's latest state; the trajectory is in
+    /// `success.summary.details`.
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn context_state(
+        &mut self,
+        context_id: &str,
+        on_event: impl FnMut(Event<'_>),
+    ) -> Result<Analysis, CallError> {
+        self.collect(Request::ContextState { context_id }, on_event)
+    }
+
+    /// `GET /v2/emotions/{context_id}/message/{external_id}`: one stored message.
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn message(
+        &mut self,
+        context_id: &str,
+        external_id: &str,
+        on_event: impl FnMut(Event<'_>),
+    ) -> Result<Analysis, CallError> {
+        self.collect(
+            Request::MessageLookup {
+                context_id,
+                external_id,
+            },
+            on_event,
+        )
+    }
+
+    /// `POST /v2/chat/completions`: the completion text, the emotion items and the usage.
+    /// With `request.stream`, `on_event` receives each [`Event::Content`] piece as it is
+    /// decoded (print it as it comes); the returned content is the whole text either way.
+    #[allow(clippy::result_large_err)] // see `CallError`
+    pub fn chat(
+        &mut self,
+        request: ChatRequest<'_>,
+        mut on_event: impl FnMut(Event<'_>),
+    ) -> Result<Chat, CallError> {
+        let mut content = String::new();
+        let mut overflow = false;
+        let analysis = self.collect(Request::ChatCompletion(request), |event| {
+            match event {
+                Event::Content(piece) if content.len() + piece.len() <= MAX_CONTENT => {
+                    content.push_str(piece)
+                }
+                Event::Content(_) => overflow = true,
+                Event::RetryScheduled(_) => content.clear(),
+                _ => {}
+            }
+            on_event(event);
+        })?;
+        if overflow {
+            return Err(CallError::TooManyItems { limit: MAX_CONTENT });
+        }
+        Ok(Chat {
+            content,
+            emotions: analysis.emotions,
+            success: analysis.success,
         })
     }
 }

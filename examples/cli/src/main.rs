@@ -19,22 +19,28 @@ macro_rules! note_raw {
     }};
 }
 
+mod commands;
+
 use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
 use kaiko_std::kaiko_core::score::Score;
 use kaiko_std::kaiko_core::time::Duration;
-use kaiko_std::{
-    Analysis, CallError, Cause, Client, ClientError, Emotion, Event, Failure, Policy, Stop,
-};
+use kaiko_std::{Analysis, CallError, Cause, Client, ClientError, Emotion, Failure, Policy, Stop};
 
 const USAGE: &str = "\
 kaiko: the Kaiko V2 emotion API from the command line
 
 USAGE:
-    kaiko analyze [OPTIONS] TEXT
-    kaiko sim [--port P] [--rate-limit N] [--fault SPEC]...
-    kaiko help
+    kaiko analyze [OPTIONS] [--context ID] [--external-id ID] TEXT
+    kaiko chat [OPTIONS] [--model M] [--emotion-model E] [--context ID] [--temperature T]
+               [--max-tokens N] [--stream] TEXT
+    kaiko batch [OPTIONS] TEXT...        (a single `-` reads one text per line from stdin)
+    kaiko context show [OPTIONS] CONTEXT_ID
+    kaiko context message [OPTIONS] CONTEXT_ID EXTERNAL_ID
+    kaiko sim [--port P | --addr ADDR] [--rate-limit N] [--tls [--ca-out PATH]] [--fault SPEC]...
+    kaiko help | --help
+    kaiko version | --version
 
-ANALYZE OPTIONS:
+OPTIONS (every API command):
     --base-url URL      API base URL, e.g. http://127.0.0.1:8787/v2 (default: from the key prefix,
                         kaiko_live_ -> https://api.kaikostudios.xyz/v2, kaiko_test_ -> staging)
     --api-key KEY       API key; `-` reads it from standard input. A key on the command line is
@@ -43,19 +49,33 @@ ANALYZE OPTIONS:
                         127.0.0.1
     --api-key-file PATH read the API key from the file's first line
     --ca-file PATH      also trust the CA certificate(s) in this PEM or DER file (https)
-    --context ID        analyse within this context (stored server-side, at most 128 bytes)
-    --external-id ID    message id for later lookup
+    --context ID        analyze: analyse within this context (stored server-side, at most
+                        128 bytes); chat: the session id sent in the body
+    --external-id ID    analyze: message id for later lookup (with --context)
+    --model M           chat: the LLM (default gpt-4o-mini)
+    --emotion-model E   chat: the emotion model (default emotion-v2)
+    --temperature T     chat: sampling temperature, e.g. 0.7
+    --max-tokens N      chat: longest completion
+    --stream            chat: ask for a streamed answer; each piece is printed as it arrives
     --max-retries N     retries after the first attempt (default 3)
     --timeout SECS      deadline for the whole call, all retries included (default 120)
     --json              print the result as one JSON line
     --insecure-http     allow sending the key over http:// to a host that is not loopback
                         (without it such a call is refused before connecting)
 
+OUTPUT:
+    analyze, context: the emotion items and the summary, one field per line
+    chat: the assistant's text only, then a newline (the emotion and usage go to stderr)
+    batch: one line per result in order: its 0-based index, category and scores
+    --json: one JSON line (batch: one JSON object per result)
+
 EXIT CODES:
     0 success   1 API error (not retried)   2 usage error or refused request
     3 retries exhausted, or the server asked to wait longer than the cap
     4 transport error (connect, timeout, malformed response)
     5 standard output is closed or full
+    A chat completion that was sent and got no answer is not sent again (it may have been
+    billed): exit 4 with `sent without an answer, not sent again`.
 ";
 
 /// Key sent to the built-in simulator (it accepts any non-empty key).
@@ -67,6 +87,9 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_EXHAUSTED: u8 = 3;
 const EXIT_TRANSPORT: u8 = 4;
 const EXIT_OUTPUT: u8 = 5;
+
+/// Messages per batch request (spec §6: batch size 100).
+const MAX_BATCH: usize = 100;
 
 /// Writes `text` to standard output; [`EXIT_OUTPUT`] when it is closed or full.
 fn emit(text: &str) -> u8 {
@@ -88,9 +111,24 @@ fn main() -> ExitCode {
     };
     let mut args = args.into_iter();
     match args.next().as_deref() {
-        Some("analyze") => ExitCode::from(analyze(args.collect())),
+        Some("analyze") => ExitCode::from(api(Op::Analyze, args.collect())),
+        Some("chat") => ExitCode::from(api(Op::Chat, args.collect())),
+        Some("batch") => ExitCode::from(api(Op::Batch, args.collect())),
+        Some("context") => match args.next().as_deref() {
+            Some("show") => ExitCode::from(api(Op::ContextShow, args.collect())),
+            Some("message") => ExitCode::from(api(Op::ContextMessage, args.collect())),
+            Some("--help" | "-h" | "help") => ExitCode::from(emit(USAGE)),
+            Some(other) => usage_error(&format!(
+                "unknown context command `{}` (show or message)",
+                option_name(other)
+            )),
+            None => usage_error("context needs `show` or `message`"),
+        },
         Some("sim") => ExitCode::from(sim(args.collect())),
         Some("help" | "--help" | "-h") => ExitCode::from(emit(USAGE)),
+        Some("version" | "--version" | "-V") => {
+            ExitCode::from(emit(concat!("kaiko ", env!("CARGO_PKG_VERSION"), "\n")))
+        }
         Some(other) => usage_error(&format!("unknown command `{}`", option_name(other))),
         None => {
             note_raw!("{USAGE}");
@@ -109,8 +147,23 @@ fn option_name(arg: &str) -> &str {
     arg.split('=').next().unwrap_or(arg)
 }
 
+/// The API commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Analyze,
+    Chat,
+    Batch,
+    ContextShow,
+    ContextMessage,
+}
+
 #[derive(Debug, Default)]
 struct AnalyzeArgs {
+    model: Option<String>,
+    emotion_model: Option<String>,
+    temperature: Option<Score>,
+    max_tokens: Option<u32>,
+    stream: bool,
     base_url: Option<String>,
     api_key: Option<String>,
     api_key_file: Option<String>,
@@ -125,7 +178,13 @@ struct AnalyzeArgs {
     text: Vec<String>,
 }
 
+#[cfg(test)]
 fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
+    parse_args(Op::Analyze, args)
+}
+
+fn parse_args(op: Op, args: Vec<String>) -> Result<AnalyzeArgs, String> {
+    let chat = op == Op::Chat;
     let mut out = AnalyzeArgs::default();
     let mut it = args.into_iter();
     let mut only_text = false;
@@ -153,8 +212,28 @@ fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
             "--api-key" => out.api_key = Some(value()?),
             "--api-key-file" => out.api_key_file = Some(value()?),
             "--ca-file" => out.ca_file = Some(value()?),
-            "--context" => out.context = Some(value()?),
-            "--external-id" => out.external_id = Some(value()?),
+            "--context" if matches!(op, Op::Analyze | Op::Chat) => out.context = Some(value()?),
+            "--external-id" if op == Op::Analyze => out.external_id = Some(value()?),
+            "--model" if chat => out.model = Some(value()?),
+            "--emotion-model" if chat => out.emotion_model = Some(value()?),
+            "--temperature" if chat => {
+                let v = value()?;
+                let t = v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| t.is_finite() && (0.0..=2.0).contains(t))
+                    .and_then(|_| Score::parse(v.as_bytes()));
+                out.temperature =
+                    Some(t.ok_or_else(|| format!("--temperature takes 0..=2, not `{v}`"))?);
+            }
+            "--max-tokens" if chat => {
+                let v = value()?;
+                out.max_tokens =
+                    Some(v.parse().ok().filter(|&n: &u32| n > 0).ok_or_else(|| {
+                        format!("--max-tokens takes a positive count, not `{v}`")
+                    })?);
+            }
+            "--stream" if chat && inline.is_none() => out.stream = true,
             "--max-retries" => {
                 let v = value()?;
                 out.max_retries = Some(
@@ -181,8 +260,8 @@ fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
     Ok(out)
 }
 
-fn analyze(args: Vec<String>) -> u8 {
-    let args = match parse_analyze(args) {
+fn api(op: Op, args: Vec<String>) -> u8 {
+    let args = match parse_args(op, args) {
         Ok(a) => a,
         Err(msg) => {
             note!("kaiko: {msg} (see `kaiko help`)");
@@ -192,27 +271,88 @@ fn analyze(args: Vec<String>) -> u8 {
     if args.help {
         return emit(USAGE);
     }
-    if args.text.is_empty() {
-        note!("kaiko: analyze needs a TEXT (see `kaiko help`)");
-        return EXIT_USAGE;
-    }
-    let text = args.text.join(" ");
-    // Refuse what the server would refuse before anything is started or connected.
-    if let Err(i) =
-        kaiko_std::check_analyze(&text, args.context.as_deref(), args.external_id.as_deref())
-    {
-        note!("kaiko: request refused before sending: {i}");
-        return EXIT_USAGE;
-    }
-    let key = match api_key(&args) {
-        Ok(key) => key,
+    let operands = match operands(op, &args.text) {
+        Ok(o) => o,
         Err(msg) => {
-            note!("kaiko: {msg}");
+            note!("kaiko: {msg} (see `kaiko help`)");
             return EXIT_USAGE;
         }
     };
-
+    // Refuse what the server would refuse before anything is started or connected.
+    if let Err(i) = check(op, &args, &operands) {
+        note!("kaiko: request refused before sending: {i}");
+        return EXIT_USAGE;
+    }
     // The simulator lives until the end of this function.
+    let (mut client, sim) = match client_for(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let code = match op {
+        Op::Analyze => commands::analyze(&mut client, &args, &operands[0]),
+        Op::Chat => commands::chat(&mut client, &args, &operands[0]),
+        Op::Batch => commands::batch(&mut client, &args, &operands),
+        Op::ContextShow => commands::context_show(&mut client, &args, &operands[0]),
+        Op::ContextMessage => {
+            commands::context_message(&mut client, &args, &operands[0], &operands[1])
+        }
+    };
+    drop(sim);
+    code
+}
+
+/// The positional arguments of `op`, checked for number (a batch's `-` read from stdin).
+fn operands(op: Op, text: &[String]) -> Result<Vec<String>, String> {
+    match op {
+        Op::Analyze | Op::Chat if text.is_empty() => Err("needs a TEXT".into()),
+        Op::Analyze | Op::Chat => Ok(vec![text.join(" ")]),
+        Op::Batch => {
+            let texts = if text.len() == 1 && text[0] == "-" {
+                let mut lines = Vec::new();
+                for line in std::io::stdin().lock().lines() {
+                    let line = line.map_err(|_| "standard input is not UTF-8 text".to_owned())?;
+                    if !line.trim().is_empty() {
+                        lines.push(line);
+                    }
+                    if lines.len() > MAX_BATCH {
+                        break;
+                    }
+                }
+                lines
+            } else {
+                text.to_vec()
+            };
+            match texts.len() {
+                0 => Err("batch needs at least one TEXT".into()),
+                n if n > MAX_BATCH => Err(format!(
+                    "batch takes at most {MAX_BATCH} texts (the API's limit), not more"
+                )),
+                _ => Ok(texts),
+            }
+        }
+        Op::ContextShow if text.len() == 1 => Ok(text.to_vec()),
+        Op::ContextShow => Err("context show needs exactly one CONTEXT_ID".into()),
+        Op::ContextMessage if text.len() == 2 => Ok(text.to_vec()),
+        Op::ContextMessage => Err("context message needs a CONTEXT_ID and an EXTERNAL_ID".into()),
+    }
+}
+
+/// The core's own validation of the request `op` will send.
+fn check(op: Op, args: &AnalyzeArgs, operands: &[String]) -> Result<(), kaiko_std::Invalid> {
+    commands::with_request(op, args, operands, |request| request.validate())
+}
+
+/// The client the options ask for: the built-in simulator when there is neither a key nor a
+/// base URL (its handle must outlive the client's calls).
+fn client_for(args: &AnalyzeArgs) -> Result<(Client, Option<kaiko_sim::SimHandle>), u8> {
+    let key = match api_key(args) {
+        Ok(key) => key,
+        Err(msg) => {
+            note!("kaiko: {msg}");
+            return Err(EXIT_USAGE);
+        }
+    };
+
     let mut sim = None;
     let built = match (&key, &args.base_url) {
         (None, None) => match kaiko_sim::Sim::start(kaiko_sim::Config::default()) {
@@ -224,7 +364,7 @@ fn analyze(args: Vec<String>) -> u8 {
             }
             Err(e) => {
                 note!("kaiko: could not start the built-in simulator: {e}");
-                return EXIT_TRANSPORT;
+                return Err(EXIT_TRANSPORT);
             }
         },
         (key, Some(url)) => Client::with_base_url(key.as_deref().unwrap_or(SIM_KEY), url),
@@ -236,11 +376,11 @@ fn analyze(args: Vec<String>) -> u8 {
             note!(
                 "kaiko: the API key's prefix is neither kaiko_live_ nor kaiko_test_; pass --base-url"
             );
-            return EXIT_USAGE;
+            return Err(EXIT_USAGE);
         }
         Err(e) => {
             note!("kaiko: {e}");
-            return EXIT_USAGE;
+            return Err(EXIT_USAGE);
         }
     };
     let mut policy = Policy::DEFAULT;
@@ -263,63 +403,39 @@ fn analyze(args: Vec<String>) -> u8 {
             Ok(c) => c,
             Err(msg) => {
                 note!("kaiko: {msg}");
-                return EXIT_USAGE;
+                return Err(EXIT_USAGE);
             }
         };
     }
     if args.insecure_http {
         client = client.allow_cleartext_key();
     }
-    let result = client.analyze(
-        &text,
-        args.context.as_deref(),
-        args.external_id.as_deref(),
-        |event| {
-            if let Event::RetryScheduled(r) = event {
-                note!(
-                    "retry {}/{} in {} after {}",
-                    r.retry,
-                    r.max_retries,
-                    r.delay,
-                    one_line(&r.cause.to_string())
-                );
-            }
-        },
-    );
-    drop(sim);
-    match result {
-        Ok(analysis) => {
-            if analysis.success.deprecated {
-                note!(
-                    "kaiko: warning: the server marks this endpoint deprecated (Deprecation or Sunset header); check the API changelog"
-                );
-            }
-            if args.json {
-                emit(&format!("{}\n", to_json(&analysis)))
-            } else {
-                emit(&to_text(&analysis))
-            }
-        }
-        Err(CallError::Invalid(i)) => {
+    Ok((client, sim))
+}
+
+/// One stderr line for a call that did not succeed; returns the exit code.
+fn call_error(e: CallError) -> u8 {
+    match e {
+        CallError::Invalid(i) => {
             note!("kaiko: request refused before sending: {i}");
             EXIT_USAGE
         }
-        Err(CallError::CleartextKey) => {
+        CallError::CleartextKey => {
             note!(
                 "kaiko: refusing to send the API key over http:// to a host that is not loopback \
                  (use https://, or --insecure-http to allow it)"
             );
             EXIT_USAGE
         }
-        Err(e @ CallError::TooManyItems { .. }) => {
+        e @ CallError::TooManyItems { .. } => {
             note!("kaiko: transport error: {e}");
             EXIT_TRANSPORT
         }
-        Err(CallError::Setup(e)) => {
+        CallError::Setup(e) => {
             note!("kaiko: {e}");
             EXIT_USAGE
         }
-        Err(CallError::Failed(f)) => report_failure(&f),
+        CallError::Failed(f) => report_failure(&f),
     }
 }
 

@@ -27,6 +27,7 @@ pub fn policy() -> Policy {
             response: Duration::from_secs(4),
         },
         respect_rate_limit: true,
+        unanswered: kaiko_std::kaiko_core::retry::Unanswered::ByOperation,
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use kaiko_std::kaiko_core::request::{ChatMessage, ChatRequest, EMOTION_MODEL, Message, Request};
 use kaiko_std::{Analysis, Client, Event, Retry};
 
-use super::{AnalyzeArgs, EXIT_OUTPUT, Op, call_error, emit, emotion_json, one_line, to_json};
+use super::{CallOptions, EXIT_OUTPUT, Op, call_error, emit, emotion_json, one_line, to_json};
 
 /// The LLM a chat uses unless `--model` says otherwise.
 const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
@@ -14,7 +14,7 @@ const DEFAULT_CHAT_MODEL: &str = "gpt-4o-mini";
 /// Builds the request `op` sends from its options and operands, and hands it to `f`.
 pub(super) fn with_request<R>(
     op: Op,
-    args: &AnalyzeArgs,
+    args: &CallOptions,
     operands: &[String],
     f: impl FnOnce(Request<'_>) -> R,
 ) -> R {
@@ -56,7 +56,7 @@ pub(super) fn with_request<R>(
 }
 
 /// `kaiko chat`'s request: one user message.
-fn chat_request<'a>(args: &'a AnalyzeArgs, messages: &'a [ChatMessage<'a>]) -> ChatRequest<'a> {
+fn chat_request<'a>(args: &'a CallOptions, messages: &'a [ChatMessage<'a>]) -> ChatRequest<'a> {
     ChatRequest {
         model: args.model.as_deref().unwrap_or(DEFAULT_CHAT_MODEL),
         emotion_model: args.emotion_model.as_deref().unwrap_or(EMOTION_MODEL),
@@ -91,7 +91,7 @@ fn deprecation_note(a: &Analysis) {
 fn collect(
     client: &mut Client,
     op: Op,
-    args: &AnalyzeArgs,
+    args: &CallOptions,
     operands: &[String],
 ) -> Result<Analysis, u8> {
     with_request(op, args, operands, |request| {
@@ -105,7 +105,7 @@ fn collect(
     })
 }
 
-pub(super) fn analyze(client: &mut Client, args: &AnalyzeArgs, text: &str) -> u8 {
+pub(super) fn analyze(client: &mut Client, args: &CallOptions, text: &str) -> u8 {
     match collect(client, Op::Analyze, args, &[text.to_owned()]) {
         Ok(a) => {
             deprecation_note(&a);
@@ -119,7 +119,7 @@ pub(super) fn analyze(client: &mut Client, args: &AnalyzeArgs, text: &str) -> u8
     }
 }
 
-pub(super) fn batch(client: &mut Client, args: &AnalyzeArgs, texts: &[String]) -> u8 {
+pub(super) fn batch(client: &mut Client, args: &CallOptions, texts: &[String]) -> u8 {
     let a = match collect(client, Op::Batch, args, texts) {
         Ok(a) => a,
         Err(code) => return code,
@@ -163,14 +163,14 @@ pub(super) fn batch(client: &mut Client, args: &AnalyzeArgs, texts: &[String]) -
     emit(&out)
 }
 
-pub(super) fn context_show(client: &mut Client, args: &AnalyzeArgs, context_id: &str) -> u8 {
+pub(super) fn context_show(client: &mut Client, args: &CallOptions, context_id: &str) -> u8 {
     let ops = [context_id.to_owned()];
     context_output(collect(client, Op::ContextShow, args, &ops), args)
 }
 
 pub(super) fn context_message(
     client: &mut Client,
-    args: &AnalyzeArgs,
+    args: &CallOptions,
     context_id: &str,
     external_id: &str,
 ) -> u8 {
@@ -179,7 +179,7 @@ pub(super) fn context_message(
 }
 
 /// A context state or message: the items, then the trajectory and ids the body gave.
-fn context_output(result: Result<Analysis, u8>, args: &AnalyzeArgs) -> u8 {
+fn context_output(result: Result<Analysis, u8>, args: &CallOptions) -> u8 {
     let a = match result {
         Ok(a) => a,
         Err(code) => return code,
@@ -241,7 +241,7 @@ fn context_output(result: Result<Analysis, u8>, args: &AnalyzeArgs) -> u8 {
     emit(&out)
 }
 
-pub(super) fn chat(client: &mut Client, args: &AnalyzeArgs, text: &str) -> u8 {
+pub(super) fn chat(client: &mut Client, args: &CallOptions, text: &str) -> u8 {
     let stream = args.stream && !args.json;
     let mut printed = false;
     let mut failed_output = false;

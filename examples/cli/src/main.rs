@@ -1,7 +1,8 @@
 //! `kaiko`: analyse a text with the Kaiko V2 emotion API from the command line, or run the
-//! local simulator. See [`USAGE`] for the contract (options, output, exit codes).
+//! local simulator. `kaiko help` prints the contract (options, output, exit codes); the
+//! command line itself is defined in `args.rs`.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 
 /// One line on standard error. A closed or full stderr is ignored: there is nowhere left to
@@ -12,74 +13,23 @@ macro_rules! note {
     }};
 }
 
-/// [`note!`] without the newline.
-macro_rules! note_raw {
-    ($($arg:tt)*) => {{
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
-
+mod args;
 mod commands;
+mod key;
+mod usage;
 
 use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
 use kaiko_std::kaiko_core::score::Score;
 use kaiko_std::kaiko_core::time::Duration;
 use kaiko_std::{Analysis, CallError, Cause, Client, ClientError, Emotion, Failure, Policy, Stop};
 
-const USAGE: &str = "\
-kaiko: the Kaiko V2 emotion API from the command line
-
-USAGE:
-    kaiko analyze [OPTIONS] [--context ID] [--external-id ID] TEXT
-    kaiko chat [OPTIONS] [--model M] [--emotion-model E] [--context ID] [--temperature T]
-               [--max-tokens N] [--stream] TEXT
-    kaiko batch [OPTIONS] TEXT...        (a single `-` reads one text per line from stdin)
-    kaiko context show [OPTIONS] CONTEXT_ID
-    kaiko context message [OPTIONS] CONTEXT_ID EXTERNAL_ID
-    kaiko sim [--port P | --addr ADDR] [--rate-limit N] [--tls [--ca-out PATH]] [--fault SPEC]...
-    kaiko help | --help
-    kaiko version | --version
-
-OPTIONS (every API command):
-    --base-url URL      API base URL, e.g. http://127.0.0.1:8787/v2 (default: from the key prefix,
-                        kaiko_live_ -> https://api.kaikostudios.xyz/v2, kaiko_test_ -> staging)
-    --api-key KEY       API key; `-` reads it from standard input. A key on the command line is
-                        visible to other users (ps): prefer $KAIKO_API_KEY or --api-key-file.
-                        With no key and no --base-url, a built-in simulator is started on
-                        127.0.0.1
-    --api-key-file PATH read the API key from the file's first line
-    --ca-file PATH      also trust the CA certificate(s) in this PEM or DER file (https)
-    --context ID        analyze: analyse within this context (stored server-side, at most
-                        128 bytes); chat: the session id sent in the body
-    --external-id ID    analyze: message id for later lookup (with --context)
-    --model M           chat: the LLM (default gpt-4o-mini)
-    --emotion-model E   chat: the emotion model (default emotion-v2)
-    --temperature T     chat: sampling temperature, e.g. 0.7
-    --max-tokens N      chat: longest completion
-    --stream            chat: ask for a streamed answer; each piece is printed as it arrives
-    --max-retries N     retries after the first attempt (default 3)
-    --timeout SECS      deadline for the whole call, all retries included (default 120)
-    --json              print the result as one JSON line
-    --insecure-http     allow sending the key over http:// to a host that is not loopback
-                        (without it such a call is refused before connecting)
-
-OUTPUT:
-    analyze, context: the emotion items and the summary, one field per line
-    chat: the assistant's text only, then a newline (the emotion and usage go to stderr)
-    batch: one line per result in order: its 0-based index, category and scores
-    --json: one JSON line (batch: one JSON object per result)
-
-EXIT CODES:
-    0 success   1 API error (not retried)   2 usage error or refused request
-    3 retries exhausted, or the server asked to wait longer than the cap
-    4 transport error (connect, timeout, malformed response)
-    5 standard output is closed or full
-    A chat completion that was sent and got no answer is not sent again (it may have been
-    billed): exit 4 with `sent without an answer, not sent again`.
-";
+use args::{Call, Cli, Command};
 
 /// Key sent to the built-in simulator (it accepts any non-empty key).
 const SIM_KEY: &str = "kaiko_test_simulator";
+
+/// What `kaiko --version` and `kaiko version` print.
+const VERSION_LINE: &str = concat!("kaiko ", env!("CARGO_PKG_VERSION"), "\n");
 
 /// Exit codes of the contract.
 const EXIT_API: u8 = 1;
@@ -90,6 +40,9 @@ const EXIT_OUTPUT: u8 = 5;
 
 /// Messages per batch request (spec §6: batch size 100).
 const MAX_BATCH: usize = 100;
+
+/// The most standard input `batch -` reads: one request body (spec: 1 MiB).
+const MAX_STDIN_BYTES: u64 = 1_048_576;
 
 /// Writes `text` to standard output; [`EXIT_OUTPUT`] when it is closed or full.
 fn emit(text: &str) -> u8 {
@@ -107,44 +60,43 @@ fn main() -> ExitCode {
         .map(|a| a.into_string().ok())
         .collect::<Option<Vec<String>>>()
     else {
-        return usage_error("an argument is not valid UTF-8");
+        note!("kaiko: an argument is not valid UTF-8 (see `kaiko help`)");
+        return ExitCode::from(EXIT_USAGE);
     };
-    let mut args = args.into_iter();
-    match args.next().as_deref() {
-        Some("analyze") => ExitCode::from(api(Op::Analyze, args.collect())),
-        Some("chat") => ExitCode::from(api(Op::Chat, args.collect())),
-        Some("batch") => ExitCode::from(api(Op::Batch, args.collect())),
-        Some("context") => match args.next().as_deref() {
-            Some("show") => ExitCode::from(api(Op::ContextShow, args.collect())),
-            Some("message") => ExitCode::from(api(Op::ContextMessage, args.collect())),
-            Some("--help" | "-h" | "help") => ExitCode::from(emit(USAGE)),
-            Some(other) => usage_error(&format!(
-                "unknown context command `{}` (show or message)",
-                option_name(other)
-            )),
-            None => usage_error("context needs `show` or `message`"),
-        },
-        Some("sim") => ExitCode::from(sim(args.collect())),
-        Some("help" | "--help" | "-h") => ExitCode::from(emit(USAGE)),
-        Some("version" | "--version" | "-V") => {
-            ExitCode::from(emit(concat!("kaiko ", env!("CARGO_PKG_VERSION"), "\n")))
-        }
-        Some(other) => usage_error(&format!("unknown command `{}`", option_name(other))),
-        None => {
-            note_raw!("{USAGE}");
-            ExitCode::from(EXIT_USAGE)
-        }
+    // The simulator's flags are defined by its own parser only, so they cannot fall out of
+    // sync: everything after `sim` reaches it untouched.
+    if let Some((first, rest)) = args.split_first()
+        && first == "sim"
+    {
+        return ExitCode::from(sim(rest.to_vec()));
     }
+    let cli = match <Cli as clap::Parser>::try_parse_from(
+        std::iter::once("kaiko".to_owned()).chain(args),
+    ) {
+        Ok(cli) => cli,
+        Err(e) => return ExitCode::from(usage::report(&e)),
+    };
+    ExitCode::from(match cli.command {
+        Command::Analyze(a) => api(a.into_call()),
+        Command::Chat(c) => api(c.into_call()),
+        Command::Batch(b) => api(b.into_call()),
+        Command::Context(c) => api(c.into_call()),
+        Command::Sim(s) => sim(s.args),
+        Command::Completions { shell } => completions(shell),
+        Command::Version => emit(VERSION_LINE),
+    })
 }
 
-fn usage_error(msg: &str) -> ExitCode {
-    note!("kaiko: {msg} (see `kaiko help`)");
-    ExitCode::from(EXIT_USAGE)
-}
-
-/// The part of an argument before `=`, so an error message never echoes a value (a key).
-fn option_name(arg: &str) -> &str {
-    arg.split('=').next().unwrap_or(arg)
+/// `kaiko completions SHELL`: the completion script on standard output.
+fn completions(shell: clap_complete::Shell) -> u8 {
+    let mut script = Vec::new();
+    clap_complete::generate(
+        shell,
+        &mut <Cli as clap::CommandFactory>::command(),
+        "kaiko",
+        &mut script,
+    );
+    emit(&String::from_utf8_lossy(&script))
 }
 
 /// The API commands.
@@ -157,8 +109,9 @@ enum Op {
     ContextMessage,
 }
 
+/// The options of an API call, as parsed from the command line (unset: the default).
 #[derive(Debug, Default)]
-struct AnalyzeArgs {
+struct CallOptions {
     model: Option<String>,
     emotion_model: Option<String>,
     temperature: Option<Score>,
@@ -174,104 +127,23 @@ struct AnalyzeArgs {
     timeout_ms: Option<u64>,
     json: bool,
     insecure_http: bool,
-    help: bool,
-    text: Vec<String>,
 }
 
-#[cfg(test)]
-fn parse_analyze(args: Vec<String>) -> Result<AnalyzeArgs, String> {
-    parse_args(Op::Analyze, args)
-}
-
-fn parse_args(op: Op, args: Vec<String>) -> Result<AnalyzeArgs, String> {
-    let chat = op == Op::Chat;
-    let mut out = AnalyzeArgs::default();
-    let mut it = args.into_iter();
-    let mut only_text = false;
-    while let Some(arg) = it.next() {
-        if only_text || !arg.starts_with("--") || arg == "-" {
-            out.text.push(arg);
-            continue;
-        }
-        if arg == "--" {
-            only_text = true;
-            continue;
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match name.as_str() {
-            "--base-url" => out.base_url = Some(value()?),
-            "--api-key" => out.api_key = Some(value()?),
-            "--api-key-file" => out.api_key_file = Some(value()?),
-            "--ca-file" => out.ca_file = Some(value()?),
-            "--context" if matches!(op, Op::Analyze | Op::Chat) => out.context = Some(value()?),
-            "--external-id" if op == Op::Analyze => out.external_id = Some(value()?),
-            "--model" if chat => out.model = Some(value()?),
-            "--emotion-model" if chat => out.emotion_model = Some(value()?),
-            "--temperature" if chat => {
-                let v = value()?;
-                let t = v
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|t| t.is_finite() && (0.0..=2.0).contains(t))
-                    .and_then(|_| Score::parse(v.as_bytes()));
-                out.temperature =
-                    Some(t.ok_or_else(|| format!("--temperature takes 0..=2, not `{v}`"))?);
-            }
-            "--max-tokens" if chat => {
-                let v = value()?;
-                out.max_tokens =
-                    Some(v.parse().ok().filter(|&n: &u32| n > 0).ok_or_else(|| {
-                        format!("--max-tokens takes a positive count, not `{v}`")
-                    })?);
-            }
-            "--stream" if chat && inline.is_none() => out.stream = true,
-            "--max-retries" => {
-                let v = value()?;
-                out.max_retries = Some(
-                    v.parse()
-                        .map_err(|_| format!("--max-retries takes 0..=255, not `{v}`"))?,
-                );
-            }
-            "--timeout" => {
-                let v = value()?;
-                let secs: f64 = v
-                    .parse()
-                    .map_err(|_| format!("--timeout takes seconds, not `{v}`"))?;
-                if !(secs.is_finite() && secs > 0.0) {
-                    return Err(format!("--timeout must be positive, not `{v}`"));
-                }
-                out.timeout_ms = Some((secs * 1000.0).ceil().min(u64::MAX as f64) as u64);
-            }
-            "--json" if inline.is_none() => out.json = true,
-            "--insecure-http" if inline.is_none() => out.insecure_http = true,
-            "--help" => out.help = true,
-            _ => return Err(format!("unknown option `{name}`")),
-        }
+fn api(call: Call) -> u8 {
+    let Call {
+        op,
+        options: args,
+        operands,
+    } = call;
+    // Checked before anything is read: both would consume the same standard input.
+    if op == Op::Batch
+        && is_stdin(&operands)
+        && let Some(msg) = key::conflicts_with_stdin_texts(&args)
+    {
+        note!("kaiko: {msg} (see `kaiko batch --help`)");
+        return EXIT_USAGE;
     }
-    Ok(out)
-}
-
-fn api(op: Op, args: Vec<String>) -> u8 {
-    let args = match parse_args(op, args) {
-        Ok(a) => a,
-        Err(msg) => {
-            note!("kaiko: {msg} (see `kaiko help`)");
-            return EXIT_USAGE;
-        }
-    };
-    if args.help {
-        return emit(USAGE);
-    }
-    let operands = match operands(op, &args.text) {
+    let operands = match operands_of(op, operands) {
         Ok(o) => o,
         Err(msg) => {
             note!("kaiko: {msg} (see `kaiko help`)");
@@ -301,51 +173,72 @@ fn api(op: Op, args: Vec<String>) -> u8 {
     code
 }
 
-/// The positional arguments of `op`, checked for number (a batch's `-` read from stdin).
-fn operands(op: Op, text: &[String]) -> Result<Vec<String>, String> {
-    match op {
-        Op::Analyze | Op::Chat if text.is_empty() => Err("needs a TEXT".into()),
-        Op::Analyze | Op::Chat => Ok(vec![text.join(" ")]),
-        Op::Batch => {
-            let texts = if text.len() == 1 && text[0] == "-" {
-                let mut lines = Vec::new();
-                for line in std::io::stdin().lock().lines() {
-                    let line = line.map_err(|_| "standard input is not UTF-8 text".to_owned())?;
-                    if !line.trim().is_empty() {
-                        lines.push(line);
-                    }
-                    if lines.len() > MAX_BATCH {
-                        break;
-                    }
-                }
-                lines
-            } else {
-                text.to_vec()
-            };
-            match texts.len() {
-                0 => Err("batch needs at least one TEXT".into()),
-                n if n > MAX_BATCH => Err(format!(
-                    "batch takes at most {MAX_BATCH} texts (the API's limit), not more"
-                )),
-                _ => Ok(texts),
-            }
-        }
-        Op::ContextShow if text.len() == 1 => Ok(text.to_vec()),
-        Op::ContextShow => Err("context show needs exactly one CONTEXT_ID".into()),
-        Op::ContextMessage if text.len() == 2 => Ok(text.to_vec()),
-        Op::ContextMessage => Err("context message needs a CONTEXT_ID and an EXTERNAL_ID".into()),
+/// Whether a batch's operands ask for the texts on standard input.
+fn is_stdin(operands: &[String]) -> bool {
+    matches!(operands, [only] if only == "-")
+}
+
+/// The operands `op` sends: a batch's `-` replaced by the lines of standard input, and the
+/// batch size checked before anything is connected.
+fn operands_of(op: Op, operands: Vec<String>) -> Result<Vec<String>, String> {
+    if op != Op::Batch {
+        return Ok(operands);
+    }
+    let texts = if is_stdin(&operands) {
+        stdin_lines()?
+    } else {
+        operands
+    };
+    match texts.len() {
+        0 => Err("batch needs at least one TEXT".into()),
+        n if n > MAX_BATCH => Err(format!(
+            "batch takes at most {MAX_BATCH} texts (the API's limit), not more"
+        )),
+        _ => Ok(texts),
     }
 }
 
+/// The non-blank lines of standard input, at most one more than a batch takes, read from at
+/// most one request body's worth of bytes (a longer input could not be sent anyway).
+fn stdin_lines() -> Result<Vec<String>, String> {
+    let mut lines = Vec::new();
+    let mut input = std::io::stdin().lock().take(MAX_STDIN_BYTES + 1);
+    let mut read = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = input
+            .read_line(&mut line)
+            .map_err(|_| "standard input is not UTF-8 text".to_owned())?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        if read > MAX_STDIN_BYTES {
+            return Err(format!(
+                "standard input holds more than {MAX_STDIN_BYTES} bytes, more than one request can send"
+            ));
+        }
+        let text = line.trim_end_matches(['\n', '\r']);
+        if !text.trim().is_empty() {
+            lines.push(text.to_owned());
+        }
+        if lines.len() > MAX_BATCH {
+            break;
+        }
+    }
+    Ok(lines)
+}
+
 /// The core's own validation of the request `op` will send.
-fn check(op: Op, args: &AnalyzeArgs, operands: &[String]) -> Result<(), kaiko_std::Invalid> {
+fn check(op: Op, args: &CallOptions, operands: &[String]) -> Result<(), kaiko_std::Invalid> {
     commands::with_request(op, args, operands, |request| request.validate())
 }
 
 /// The client the options ask for: the built-in simulator when there is neither a key nor a
 /// base URL (its handle must outlive the client's calls).
-fn client_for(args: &AnalyzeArgs) -> Result<(Client, Option<kaiko_sim::SimHandle>), u8> {
-    let key = match api_key(args) {
+fn client_for(args: &CallOptions) -> Result<(Client, Option<kaiko_sim::SimHandle>), u8> {
+    let key = match key::api_key(args) {
         Ok(key) => key,
         Err(msg) => {
             note!("kaiko: {msg}");
@@ -437,38 +330,6 @@ fn call_error(e: CallError) -> u8 {
         }
         CallError::Failed(f) => report_failure(&f),
     }
-}
-
-/// The key from `--api-key` (`-`: standard input), `--api-key-file`, or `KAIKO_API_KEY`, in
-/// that order; `None` when none is set. Errors never contain the key.
-fn api_key(args: &AnalyzeArgs) -> Result<Option<String>, String> {
-    let key = match (args.api_key.as_deref(), args.api_key_file.as_deref()) {
-        (Some(_), Some(_)) => return Err("give --api-key or --api-key-file, not both".into()),
-        (Some("-"), None) => {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|_| "could not read the API key from standard input".to_owned())?;
-            Some(line)
-        }
-        (Some(key), None) => {
-            note!(
-                "kaiko: warning: a key on the command line is visible to other users; \
-                 prefer KAIKO_API_KEY or --api-key-file"
-            );
-            Some(key.to_owned())
-        }
-        (None, Some(path)) => {
-            let text = std::fs::read(path)
-                .map_err(|e| format!("could not read --api-key-file: {}", e.kind()))?;
-            let text = String::from_utf8(text)
-                .map_err(|_| "--api-key-file does not hold UTF-8 text".to_owned())?;
-            Some(text.lines().next().unwrap_or("").to_owned())
-        }
-        (None, None) => std::env::var("KAIKO_API_KEY").ok(),
-    };
-    Ok(key.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()))
 }
 
 /// One stderr line per failure; returns the exit code.
@@ -701,44 +562,4 @@ fn sim(args: Vec<String>) -> u8 {
         }
     }
     u8::try_from(kaiko_sim::run_cli(forwarded.into_iter())).unwrap_or(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(args: &[&str]) -> Result<AnalyzeArgs, String> {
-        parse_analyze(args.iter().map(|s| (*s).to_owned()).collect())
-    }
-
-    #[test]
-    fn options_take_values_both_ways() {
-        let a = parse(&[
-            "--base-url",
-            "http://x",
-            "--context=c1",
-            "--json",
-            "hello",
-            "world",
-        ])
-        .unwrap();
-        assert_eq!(a.base_url.as_deref(), Some("http://x"));
-        assert_eq!(a.context.as_deref(), Some("c1"));
-        assert!(a.json);
-        assert_eq!(a.text, ["hello", "world"]);
-        assert_eq!(
-            parse(&["--timeout", "1.5", "t"]).unwrap().timeout_ms,
-            Some(1500)
-        );
-        assert_eq!(parse(&["--", "--json"]).unwrap().text, ["--json"]);
-    }
-
-    #[test]
-    fn bad_options_never_echo_values() {
-        let err = parse(&["--api-kee=kaiko_live_SECRET", "t"]).unwrap_err();
-        assert!(!err.contains("SECRET"), "{err}");
-        assert!(parse(&["--max-retries", "x", "t"]).is_err());
-        assert!(parse(&["--timeout", "-1", "t"]).is_err());
-        assert!(parse(&["--api-key"]).is_err());
-    }
 }

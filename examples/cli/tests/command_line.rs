@@ -126,7 +126,10 @@ fn unknown_flags_and_bad_values_exit_2_with_a_usage_line() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
         assert!(out(&o).is_empty(), "{args:?}: {}", out(&o));
         assert!(err(&o).starts_with("kaiko: "), "{args:?}: {}", err(&o));
-        assert!(!err(&o).contains("simulator"), "refused before starting one");
+        assert!(
+            !err(&o).contains("simulator"),
+            "refused before starting one"
+        );
     }
     // A text that starts with `-` follows `--`.
     let o = run(&["analyze", "--max-retries", "0", "--", "-x happy"], "");
@@ -138,7 +141,10 @@ fn common_flags_work_on_every_api_command() {
     let common = ["--max-retries", "0", "--timeout", "5", "--json"];
     let ctx = "ctx-common-flags";
     let runs: [(&[&str], &[&str]); 6] = [
-        (&["analyze"], &["--context", ctx, "--external-id", "m-1", "I am happy"]),
+        (
+            &["analyze"],
+            &["--context", ctx, "--external-id", "m-1", "I am happy"],
+        ),
         (&["chat"], &["I am nervous"]),
         (&["chat", "--stream"], &["I am nervous"]),
         (&["batch"], &["a happy day", "so sad"]),
@@ -227,8 +233,12 @@ fn batch_from_stdin_refuses_a_key_from_stdin_before_reading() {
         &["--api-key-file=/dev/fd/0"],
         &["--api-key-file", "/proc/self/fd/0"],
     ] {
-        let args = [&["batch"][..], key_source, &["--base-url", "http://127.0.0.1:9/v2", "-"]]
-            .concat();
+        let args = [
+            &["batch"][..],
+            key_source,
+            &["--base-url", "http://127.0.0.1:9/v2", "-"],
+        ]
+        .concat();
         let o = run(&args, input);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", err(&o));
         assert!(err(&o).contains("standard input"), "{}", err(&o));
@@ -236,7 +246,10 @@ fn batch_from_stdin_refuses_a_key_from_stdin_before_reading() {
         assert!(out(&o).is_empty());
     }
     // One reader of standard input is fine, whichever it is.
-    let o = run(&["batch", "--max-retries", "0", "-"], "a happy day\n\nso sad\n");
+    let o = run(
+        &["batch", "--max-retries", "0", "-"],
+        "a happy day\n\nso sad\n",
+    );
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert_eq!(out(&o).lines().count(), 2, "{}", out(&o));
 }
@@ -247,7 +260,12 @@ fn batch_from_stdin_refuses_a_key_file_that_is_stdin_by_another_name() {
     let path = std::env::temp_dir().join(format!("kaiko-cli-stdin-{}", std::process::id()));
     std::fs::write(&path, "kaiko_test_samefile\nI am happy\n").unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_kaiko"))
-        .args(["batch", "--base-url", "http://127.0.0.1:9/v2", "--api-key-file"])
+        .args([
+            "batch",
+            "--base-url",
+            "http://127.0.0.1:9/v2",
+            "--api-key-file",
+        ])
         .arg(&path)
         .arg("-")
         .env_remove("KAIKO_API_KEY")

@@ -2,7 +2,7 @@
 //! local simulator. `kaiko help` prints the contract (options, output, exit codes); the
 //! command line itself is defined in `args.rs`.
 
-use std::io::{BufRead, Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 /// One line on standard error. A closed or full stderr is ignored: there is nowhere left to
@@ -16,6 +16,7 @@ macro_rules! note {
 mod args;
 mod commands;
 mod key;
+mod texts;
 mod usage;
 
 use kaiko_std::kaiko_core::analysis::{Complexity, DiscoveryLevel, IntensityLevel};
@@ -37,12 +38,6 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_EXHAUSTED: u8 = 3;
 const EXIT_TRANSPORT: u8 = 4;
 const EXIT_OUTPUT: u8 = 5;
-
-/// Messages per batch request (spec §6: batch size 100).
-const MAX_BATCH: usize = 100;
-
-/// The most standard input `batch -` reads: one request body (spec: 1 MiB).
-const MAX_STDIN_BYTES: u64 = 1_048_576;
 
 /// Writes `text` to standard output; [`EXIT_OUTPUT`] when it is closed or full.
 fn emit(text: &str) -> u8 {
@@ -137,13 +132,13 @@ fn api(call: Call) -> u8 {
     } = call;
     // Checked before anything is read: both would consume the same standard input.
     if op == Op::Batch
-        && is_stdin(&operands)
+        && texts::from_stdin(&operands)
         && let Some(msg) = key::conflicts_with_stdin_texts(&args)
     {
         note!("kaiko: {msg} (see `kaiko batch --help`)");
         return EXIT_USAGE;
     }
-    let operands = match operands_of(op, operands) {
+    let operands = match texts::operands(op, operands) {
         Ok(o) => o,
         Err(msg) => {
             note!("kaiko: {msg} (see `kaiko help`)");
@@ -171,63 +166,6 @@ fn api(call: Call) -> u8 {
     };
     drop(sim);
     code
-}
-
-/// Whether a batch's operands ask for the texts on standard input.
-fn is_stdin(operands: &[String]) -> bool {
-    matches!(operands, [only] if only == "-")
-}
-
-/// The operands `op` sends: a batch's `-` replaced by the lines of standard input, and the
-/// batch size checked before anything is connected.
-fn operands_of(op: Op, operands: Vec<String>) -> Result<Vec<String>, String> {
-    if op != Op::Batch {
-        return Ok(operands);
-    }
-    let texts = if is_stdin(&operands) {
-        stdin_lines()?
-    } else {
-        operands
-    };
-    match texts.len() {
-        0 => Err("batch needs at least one TEXT".into()),
-        n if n > MAX_BATCH => Err(format!(
-            "batch takes at most {MAX_BATCH} texts (the API's limit), not more"
-        )),
-        _ => Ok(texts),
-    }
-}
-
-/// The non-blank lines of standard input, at most one more than a batch takes, read from at
-/// most one request body's worth of bytes (a longer input could not be sent anyway).
-fn stdin_lines() -> Result<Vec<String>, String> {
-    let mut lines = Vec::new();
-    let mut input = std::io::stdin().lock().take(MAX_STDIN_BYTES + 1);
-    let mut read = 0;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        let n = input
-            .read_line(&mut line)
-            .map_err(|_| "standard input is not UTF-8 text".to_owned())?;
-        if n == 0 {
-            break;
-        }
-        read += n as u64;
-        if read > MAX_STDIN_BYTES {
-            return Err(format!(
-                "standard input holds more than {MAX_STDIN_BYTES} bytes, more than one request can send"
-            ));
-        }
-        let text = line.trim_end_matches(['\n', '\r']);
-        if !text.trim().is_empty() {
-            lines.push(text.to_owned());
-        }
-        if lines.len() > MAX_BATCH {
-            break;
-        }
-    }
-    Ok(lines)
 }
 
 /// The core's own validation of the request `op` will send.

@@ -303,3 +303,22 @@ fn version_and_bare_kaiko() {
     assert!(out(&o).is_empty());
     assert!(err(&o).contains("Usage: kaiko analyze"), "{}", err(&o));
 }
+
+#[test]
+fn help_version_and_completions_on_a_full_stdout_exit_5() {
+    for args in [
+        &["--help"][..],
+        &["help", "chat"],
+        &["context", "show", "--help"],
+        &["--version"],
+        &["completions", "zsh"],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_kaiko"))
+            .args(args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(5), "{args:?}: {}", err(&o));
+        assert!(!err(&o).contains("panicked"), "{}", err(&o));
+    }
+}

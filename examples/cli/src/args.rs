@@ -106,9 +106,13 @@ pub(crate) enum ContextCommand {
 /// The flags every API command takes.
 #[derive(Debug, Args)]
 pub(crate) struct Common {
-    /// API base URL, e.g. http://127.0.0.1:8787/v2 (default: from the key's prefix,
-    /// kaiko_live_ -> https://api.kaikostudios.xyz/v2, kaiko_test_ -> staging)
-    #[arg(long, value_name = "URL")]
+    // The help is a string, not a doc comment: rustdoc would want its URLs in angle brackets.
+    #[arg(
+        long,
+        value_name = "URL",
+        help = "API base URL, e.g. http://127.0.0.1:8787/v2 (default: from the key's prefix, \
+                kaiko_live_ -> https://api.kaikostudios.xyz/v2, kaiko_test_ -> staging)"
+    )]
     base_url: Option<String>,
     /// API key; `-` reads it from standard input. A key on the command line is visible to
     /// other users (ps): prefer $KAIKO_API_KEY or --api-key-file

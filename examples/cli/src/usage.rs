@@ -101,10 +101,10 @@ fn argument_name(arg: &str) -> String {
     if arg.starts_with('-') {
         let name = arg.split('=').next().unwrap_or(arg);
         // A short-option cluster such as `-xSECRET` could hide a value after its first letter.
-        let name = if name.starts_with("--") {
-            name
+        let name: String = if name.starts_with("--") {
+            name.to_owned()
         } else {
-            name.get(..2).unwrap_or(name)
+            name.chars().take(2).collect()
         };
         return format!("`{name}`");
     }
@@ -138,6 +138,7 @@ mod tests {
         for args in [
             vec!["analyze", "--api-kee=kaiko_live_TOPSECRET4f9a", "t"],
             vec!["analyze", "-kaiko_live_TOPSECRET4f9a", "t"],
+            vec!["analyze", "-\u{e9}TOPSECRET4f9a", "t"],
             vec!["analyze", "--max-retries", secret, "t"],
             vec!["analyze", "--timeout", secret, "t"],
             vec!["analyze", "--json=kaiko_live_TOPSECRET4f9a", "t"],

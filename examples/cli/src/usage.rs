@@ -51,6 +51,11 @@ pub(crate) fn message(e: &clap::Error) -> String {
             };
             write!(out, "unknown command {name}")
         }
+        // clap reports an option given last without its value as an empty invalid value.
+        ErrorKind::InvalidValue if matches!(e.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty()) =>
+        {
+            write!(out, "{arg} needs a value")
+        }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => match &reason {
             Some(r) if !r.is_empty() => write!(out, "{arg} {r}"),
             _ => write!(out, "invalid value for {arg}"),
@@ -84,7 +89,9 @@ pub(crate) fn message(e: &clap::Error) -> String {
         let names: Vec<String> = s.iter().map(|n| argument_name(n)).collect();
         let _ = writeln!(out, "  tip: did you mean {}?", names.join(" or "));
     }
-    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue)
+        && !values.is_empty()
+    {
         let _ = writeln!(out, "  possible values: {}", values.join(", "));
     }
     if let Some(ContextValue::StyledStr(usage)) = e.get(ContextKind::Usage) {
@@ -174,6 +181,12 @@ mod tests {
         assert!(text.contains("`--json` takes no value"), "{text}");
         let text = message(&error(&["batch", "--api-key=k", "--api-key-file=f", "t"]));
         assert!(text.contains("not both"), "{text}");
+        let text = message(&error(&["analyze", "t", "--api-key"]));
+        assert!(
+            text.starts_with("kaiko: `--api-key <KEY>` needs a value\n"),
+            "{text}"
+        );
+        assert!(!text.contains("possible values"), "{text}");
         let text = message(&error(&["completions", "tcsh"]));
         assert!(text.contains("possible values: bash, "), "{text}");
     }

@@ -17,9 +17,77 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Guarantees: nothing the network sends makes it panic; the key never appears in `Debug`,
-//! `Display` or an error; every call ends, at the latest at the policy's deadline; memory
-//! per call is bounded (at most [`MAX_EMOTIONS`] items are kept by [`Client::analyze`]).
+//! # Settings
+//!
+//! [`Client::builder`] takes every setting and checks them all in [`ClientBuilder::build`],
+//! which names the first problem ([`ClientError`]); [`Client::new`] and
+//! [`Client::with_base_url`] are the builder with defaults.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use kaiko_std::{Auth, Client, Policy};
+//!
+//! let mut client = Client::builder("kaiko_live_0123456789")
+//!     .user_agent("my-app/1.2")
+//!     .auth(Auth::Bearer)
+//!     .policy(Policy { max_retries: 1, ..Policy::DEFAULT })
+//!     .timeout_connect(Duration::from_secs(5))
+//!     .timeout_first_byte(Duration::from_secs(20))
+//!     .timeout_response(Duration::from_secs(40))
+//!     .timeout_call(Duration::from_secs(60))
+//!     .proxy("http://user:secret@proxy.internal:3128")
+//!     .build()?;
+//! // The caller's Idempotency-Key for this call, on every attempt of it.
+//! let analysis = client
+//!     .with_idempotency_key("job-42-analysis")
+//!     .analyze("I feel a bit unsure about this", None, None, |_| {})?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Proxies
+//!
+//! Connections go through an HTTP proxy with `CONNECT host:port` (RFC 9110 §9.3.6), for
+//! `https://` and `http://` base URLs alike (no absolute-form requests): the tunnel is then
+//! used like a direct connection, TLS to the API's own host name included, and kept alive
+//! between calls. Only `http://` proxies are supported (no TLS to the proxy, no SOCKS).
+//! Credentials in the proxy URL (`http://user:pass@proxy:3128`, percent-encoded) are sent as
+//! `Proxy-Authorization: Basic` to the proxy only, and never appear in `Debug` or an error.
+//! A proxy's refusal is [`CallError::Proxy`] with its status: a 407 or 403 ends the call at
+//! once, a 429 or 5xx is retried like a refused connection; an answer that is not HTTP is
+//! [`ProxyError::BadAnswer`].
+//!
+//! Which proxy: [`ClientBuilder::proxy`] names one; [`ClientBuilder::without_proxy`] uses
+//! none; otherwise (the default, as in ureq 3 and curl, or [`ClientBuilder::proxy_from_env`])
+//! the environment is read when the client is built:
+//! - an `https://` base URL uses `https_proxy`, then `HTTPS_PROXY`, then `all_proxy`,
+//!   `ALL_PROXY`; an `http://` one `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY`
+//!   (the first set and not empty; the target's scheme decides, as in curl, where ureq 3
+//!   takes the first of `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` for any target);
+//! - a malformed value is [`ClientError::ProxyUrl`] rather than a silent direct connection;
+//! - `no_proxy` (else `NO_PROXY`) is a comma list: `*` exempts every host; `example.com`,
+//!   `.example.com` and `*.example.com` exempt that name and every name under it (curl's
+//!   rule: ureq 3 reads `.example.com` as sub-domains only); `192.0.2.7`, `10.0.0.0/8`,
+//!   `fd00::/8` exempt addresses; `host:port` and `[::1]:8080` only that port. Case and a
+//!   trailing dot are ignored.
+//! - Loopback hosts are proxied like any other unless `NO_PROXY` lists them (curl and ureq
+//!   do the same), so set `NO_PROXY=localhost,127.0.0.1,::1` to reach a local simulator
+//!   directly.
+//!
+//! Through a proxy that is not on this machine, an `http://` base URL would carry the key in
+//! clear text to it, even for a loopback host: such a call is [`CallError::CleartextKey`]
+//! unless [`ClientBuilder::allow_cleartext_key`].
+//!
+//! # Guarantees
+//!
+//! Nothing the network sends makes it panic; the key never appears in `Debug`, `Display` or
+//! an error; every call ends, at the latest at the policy's deadline; memory per call is
+//! bounded (at most [`MAX_EMOTIONS`] items are kept by [`Client::analyze`], a proxy's answer
+//! head at most [`MAX_ANSWER_HEAD`] bytes).
+
+// The crate README's examples compile as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod builder;
 mod drive;
@@ -277,42 +345,36 @@ impl Client {
     /// # Errors
     /// [`ClientError::TlsSetup`] for a certificate rustls cannot use, or
     /// [`ClientError::TlsUnavailable`] without the `tls` feature.
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
     pub fn with_root_certificate(mut self, der: &[u8]) -> Result<Self, ClientError> {
-        #[cfg(not(feature = "tls"))]
-        {
-            let _ = der;
-            return Err(ClientError::TlsUnavailable);
-        }
-        #[cfg(feature = "tls")]
-        {
-            self.extra_roots.push(der.to_vec());
-            self.transport.tls =
-                Some(transport::tls_config(&self.extra_roots).map_err(|_| ClientError::TlsSetup)?);
-            self.transport.disconnect();
-            Ok(self)
-        }
+        self.trust(vec![der.to_vec()])?;
+        Ok(self)
     }
 
     /// [`Client::with_root_certificate`] for every certificate in a PEM file's text (a file
     /// may also hold one DER certificate).
     ///
     /// # Errors
-    /// [`ClientError::TlsSetup`] when the text holds no usable certificate.
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    /// [`ClientError::TlsSetup`] when the text holds no usable certificate, or
+    /// [`ClientError::TlsUnavailable`] without the `tls` feature.
     pub fn with_root_certificates_pem(mut self, text: &[u8]) -> Result<Self, ClientError> {
-        #[cfg(not(feature = "tls"))]
-        {
-            let _ = text;
-            return Err(ClientError::TlsUnavailable);
-        }
-        #[cfg(feature = "tls")]
-        {
-            for der in transport::pem_certificates(text)? {
-                self = self.with_root_certificate(&der)?;
-            }
-            Ok(self)
-        }
+        self.trust(transport::pem_certificates(text)?)?;
+        Ok(self)
+    }
+
+    /// Adds CA certificates (DER) to the trusted set; the kept connection was made under
+    /// the old set, so it is dropped.
+    #[cfg(feature = "tls")]
+    fn trust(&mut self, ders: Vec<Vec<u8>>) -> Result<(), ClientError> {
+        self.extra_roots.extend(ders);
+        let config = transport::tls_config(&self.extra_roots).map_err(|_| ClientError::TlsSetup)?;
+        self.transport.tls = Some(config);
+        self.transport.disconnect();
+        Ok(())
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn trust(&mut self, _ders: Vec<Vec<u8>>) -> Result<(), ClientError> {
+        Err(ClientError::TlsUnavailable)
     }
 
     /// The base URL as given.

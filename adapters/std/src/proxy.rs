@@ -1,21 +1,9 @@
-//! HTTP proxies: the proxy URL, the choice made from the environment, and `NO_PROXY`.
+//! HTTP proxies: the proxy URL, the choice made from the environment, and `NO_PROXY`
+//! matching, with the rules given in the crate docs' "Proxies" section.
 //!
 //! Everything here is a pure function of the strings it is given: the process environment is
 //! read in one place ([`from_process_env`]), so the rules are tested without setting
 //! variables.
-//!
-//! Rules (curl's, which ureq 3 follows in its choice to read the environment by default):
-//! - an `https://` base URL uses `https_proxy`, then `HTTPS_PROXY`, then `all_proxy`,
-//!   `ALL_PROXY`; an `http://` one uses `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY`.
-//!   The first variable that is set and not empty wins; a malformed value is an error, not a
-//!   silent direct connection.
-//! - `no_proxy` (else `NO_PROXY`) is a comma list. `*` matches every host. `example.com` and
-//!   `.example.com` (and `*.example.com`) match `example.com` and every name under it, on a
-//!   label boundary (`badexample.com` does not match). An IP address matches that address;
-//!   `10.0.0.0/8` or `fd00::/8` match the range. `host:port` (`[::1]:8080` for IPv6) matches
-//!   only that port. Comparison ignores ASCII case and a trailing dot.
-//! - Loopback hosts are proxied like any other unless `NO_PROXY` names them (curl and ureq
-//!   do the same; Go's `net/http` does not).
 
 use std::fmt;
 use std::net::IpAddr;
@@ -242,7 +230,7 @@ pub(crate) fn from_process_env(target: &BaseUrl<'_>) -> Result<Option<Proxy>, Pr
 }
 
 /// Whether the `NO_PROXY` list `list` exempts `host` (as in a URL: an IPv6 literal in
-/// brackets) on `port` from the proxy. See the module docs for the entry forms.
+/// brackets) on `port` from the proxy. See the crate docs for the entry forms.
 pub(crate) fn no_proxy_matches(list: &str, host: &str, port: u16) -> bool {
     let host = normalise(crate::transport::bare_host(host));
     let host_ip = host.parse::<IpAddr>().ok();

@@ -69,6 +69,12 @@ pub(crate) fn pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, crate::Clien
     Ok(found)
 }
 
+/// Without TLS support no certificate is usable.
+#[cfg(not(feature = "tls"))]
+pub(crate) fn pem_certificates(_text: &[u8]) -> Result<Vec<Vec<u8>>, crate::ClientError> {
+    Err(crate::ClientError::TlsUnavailable)
+}
+
 /// A connected byte stream, plain or TLS.
 #[derive(Debug)]
 pub(crate) enum Stream {

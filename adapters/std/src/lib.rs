@@ -723,9 +723,13 @@ mod tests {
             base_delay: kaiko_core::time::Duration::from_millis(5),
             ..Policy::DEFAULT
         };
-        let mut client = Client::with_base_url("k", &format!("http://127.0.0.1:{port}/v2"))
-            .unwrap()
-            .policy(policy);
+        // Direct, whatever proxy the environment names: the refusal must be the port's.
+        let mut client = Client::builder("k")
+            .base_url(&format!("http://127.0.0.1:{port}/v2"))
+            .without_proxy()
+            .policy(policy)
+            .build()
+            .unwrap();
         let mut retries = 0;
         let err = client
             .analyze("hello", None, None, |e| {

@@ -37,9 +37,9 @@ impl fmt::Display for ProxyUrlError {
             ),
             ProxyUrlError::Url(e) => write!(f, "proxy URL: {e}"),
             ProxyUrlError::Path => f.write_str("proxy URL has a path, query or fragment"),
-            ProxyUrlError::Credentials => {
-                f.write_str("proxy URL credentials are not valid percent-encoding")
-            }
+            ProxyUrlError::Credentials => f.write_str(
+                "proxy URL credentials are not valid percent-encoding, or the user name holds ':'",
+            ),
         }
     }
 }

@@ -21,6 +21,8 @@ const KEY: &str = "kaiko_test_proxy";
 enum Mode {
     /// Opens the tunnel and relays.
     Tunnel,
+    /// [`Mode::Tunnel`], with a longer answer written a few bytes at a time.
+    DripTunnel,
     /// Sends these bytes instead and closes.
     Answer(&'static str),
     /// Reads the request and never answers.
@@ -97,8 +99,10 @@ fn serve(mut client: TcpStream, mode: Mode, seen: &Seen) {
             let _ = client.read(&mut byte);
             return;
         }
-        (Mode::Tunnel, Some(rest)) => rest.split(' ').next().unwrap_or("").to_owned(),
-        (Mode::Tunnel, None) => {
+        (Mode::Tunnel | Mode::DripTunnel, Some(rest)) => {
+            rest.split(' ').next().unwrap_or("").to_owned()
+        }
+        (Mode::Tunnel | Mode::DripTunnel, None) => {
             let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n");
             return;
         }
@@ -108,9 +112,17 @@ fn serve(mut client: TcpStream, mode: Mode, seen: &Seen) {
         return;
     };
     seen.tunnels.fetch_add(1, Ordering::SeqCst);
-    client
-        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        .unwrap();
+    if let Mode::DripTunnel = mode {
+        let answer = b"HTTP/1.1 200 Connection established\r\nProxy-Agent: drip\r\n\r\n";
+        for piece in answer.chunks(3) {
+            client.write_all(piece).unwrap();
+            thread::sleep(std::time::Duration::from_millis(2));
+        }
+    } else {
+        client
+            .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            .unwrap();
+    }
     let (mut from_client, mut to_server) =
         (client.try_clone().unwrap(), server.try_clone().unwrap());
     thread::scope(|s| {
@@ -190,6 +202,18 @@ fn plain_calls_share_one_tunnel() {
             .count(),
         2
     );
+}
+
+#[test]
+fn an_answer_in_small_pieces_is_read_to_its_end_only() {
+    let sim = Sim::start(kaiko_sim::Config::default()).unwrap();
+    let proxy = TestProxy::start(Mode::DripTunnel);
+    let mut client = through(&proxy, &sim.base_url()).build().unwrap();
+    for _ in 0..2 {
+        let a = client.analyze("hi", None, None, |_| {}).unwrap();
+        assert_eq!(a.emotions.len(), 1);
+    }
+    assert_eq!((proxy.tunnels(), sim.requests_received()), (1, 2));
 }
 
 #[cfg(feature = "tls")]

@@ -100,7 +100,7 @@ use std::fmt;
 
 pub use kaiko_core;
 pub use kaiko_core::analysis::Emotion;
-pub use kaiko_core::call::{Cause, Event, Failure, Retry, Success};
+pub use kaiko_core::call::{Cause, Event, Failure, Refused, Retry, Success};
 pub use kaiko_core::key::Auth;
 pub use kaiko_core::request::{ChatMessage, ChatRequest, Invalid, Message, Request};
 pub use kaiko_core::retry::{Policy, Stop, Timeouts};
@@ -111,7 +111,7 @@ pub use proxy::ProxyUrlError;
 pub use tunnel::{MAX_ANSWER_HEAD, ProxyError};
 
 use kaiko_core::base_url::{BaseUrl, UrlError};
-use kaiko_core::call::{Call, Config, Refused};
+use kaiko_core::call::{Call, Config};
 use kaiko_core::idempotency::IdempotencyKey;
 use kaiko_core::key::{ApiKey, KeyError};
 use kaiko_core::request::EMOTION_MODEL;

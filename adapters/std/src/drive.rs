@@ -8,7 +8,9 @@ use std::time::Duration as StdDuration;
 use kaiko_core::call::{Action, Call, ConnectionLost, Event, Failure, Success, TransmitError};
 use kaiko_core::time::{Instant, StdClock};
 
+use crate::proxy::Proxy;
 use crate::transport::{self, ConnectError, MIN_TIMEOUT, Stream};
+use crate::tunnel::{self, ProxyError};
 
 /// Initial size of the request buffer; grown to what [`TransmitError::BufferTooSmall`] asks.
 const OUT_BUF: usize = 4096;
@@ -24,6 +26,10 @@ pub(crate) struct Transport {
     input: Vec<u8>,
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<transport::TlsConfig>,
+    /// Every connection goes through this proxy's `CONNECT` tunnel.
+    pub(crate) proxy: Option<Proxy>,
+    /// Why the last tunnel was not opened, until one is.
+    proxy_failure: Option<ProxyError>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -31,6 +37,7 @@ impl std::fmt::Debug for Transport {
         f.debug_struct("Transport")
             .field("connected", &self.conn.is_some())
             .field("opened", &self.opened)
+            .field("proxy", &self.proxy)
             .finish_non_exhaustive()
     }
 }
@@ -52,7 +59,14 @@ impl Transport {
             input: vec![0; IN_BUF],
             #[cfg(feature = "tls")]
             tls: None,
+            proxy: None,
+            proxy_failure: None,
         }
+    }
+
+    /// The proxy's refusal when the last connection attempt ended in one.
+    pub(crate) fn take_proxy_failure(&mut self) -> Option<ProxyError> {
+        self.proxy_failure.take()
     }
 
     /// Milliseconds since the client was created.
@@ -79,6 +93,7 @@ impl Transport {
         on_event: &mut dyn FnMut(Event<'_>) -> bool,
     ) -> Result<Success, Failure> {
         let (mut start, mut end) = (0usize, 0usize);
+        self.proxy_failure = None;
         loop {
             let now = self.now();
             let left = |deadline: Instant| {
@@ -100,6 +115,18 @@ impl Transport {
                         }
                         Err(ConnectError::TimedOut) => sleep_until(&self.clock, deadline),
                         Err(ConnectError::Lost(lost)) => call.handle_connection_lost(now, lost),
+                        Err(ConnectError::Proxy(refusal)) => {
+                            self.proxy_failure = Some(refusal);
+                            if refusal.is_retryable() {
+                                // Like a refused connection: the call's policy decides.
+                                call.handle_connection_lost(self.now(), ConnectionLost::Refused);
+                            } else {
+                                // Another attempt would get the same answer (credentials,
+                                // policy, not a proxy at all). Only `Finished` can be
+                                // refused, and this call is not.
+                                let _ = call.cancel(self.now());
+                            }
+                        }
                     },
                 },
                 Action::Transmit { deadline } => {
@@ -171,16 +198,33 @@ impl Transport {
         call.handle_connection_lost(self.now(), kind);
     }
 
-    /// Connects to the call's base URL within `limit`, with TLS when it is `https`.
+    /// Connects to the call's base URL within `limit`, through the proxy's tunnel when there
+    /// is one, with TLS (to the API's host name, end to end) when it is `https`.
     fn open(&mut self, call: &Call<'_>, limit: StdDuration) -> Result<Stream, ConnectError> {
+        // Only this attempt's refusal counts: an earlier one would misreport a later failure.
+        self.proxy_failure = None;
+        let start = std::time::Instant::now();
         let base = call.base_url();
-        let tcp = transport::connect(base.host, base.port, limit)?;
-        self.opened += 1;
+        let tcp = match &self.proxy {
+            None => {
+                let tcp = transport::connect(base.host, base.port, limit)?;
+                self.opened += 1;
+                tcp
+            }
+            Some(proxy) => {
+                let mut tcp = transport::connect(&proxy.host, proxy.port, limit)?;
+                self.opened += 1;
+                let request = zeroize::Zeroizing::new(proxy.connect_request(base.host, base.port));
+                tunnel::establish(&mut tcp, &request, limit.saturating_sub(start.elapsed()))?;
+                tcp
+            }
+        };
         if !base.tls {
             return Ok(Stream::Plain(tcp));
         }
         #[cfg(feature = "tls")]
         if let Some(config) = &self.tls {
+            let limit = limit.saturating_sub(start.elapsed());
             return transport::wrap_tls(config, base.host, tcp, limit);
         }
         // `Client` refuses https base URLs without TLS support: this is never reached.

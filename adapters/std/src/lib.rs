@@ -17,26 +17,103 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Guarantees: nothing the network sends makes it panic; the key never appears in `Debug`,
-//! `Display` or an error; every call ends, at the latest at the policy's deadline; memory
-//! per call is bounded (at most [`MAX_EMOTIONS`] items are kept by [`Client::analyze`]).
+//! # Settings
+//!
+//! [`Client::builder`] takes every setting and checks them all in [`ClientBuilder::build`],
+//! which names the first problem ([`ClientError`]); [`Client::new`] and
+//! [`Client::with_base_url`] are the builder with defaults.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use kaiko_std::{Auth, Client, Policy};
+//!
+//! let mut client = Client::builder("kaiko_live_0123456789")
+//!     .user_agent("my-app/1.2")
+//!     .auth(Auth::Bearer)
+//!     .policy(Policy { max_retries: 1, ..Policy::DEFAULT })
+//!     .timeout_connect(Duration::from_secs(5))
+//!     .timeout_first_byte(Duration::from_secs(20))
+//!     .timeout_response(Duration::from_secs(40))
+//!     .timeout_call(Duration::from_secs(60))
+//!     .proxy("http://user:secret@proxy.internal:3128")
+//!     .build()?;
+//! // The caller's Idempotency-Key for this call, on every attempt of it.
+//! let analysis = client
+//!     .with_idempotency_key("job-42-analysis")
+//!     .analyze("I feel a bit unsure about this", None, None, |_| {})?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Proxies
+//!
+//! Connections go through an HTTP proxy with `CONNECT host:port` (RFC 9110 §9.3.6), for
+//! `https://` and `http://` base URLs alike (no absolute-form requests): the tunnel is then
+//! used like a direct connection, TLS to the API's own host name included, and kept alive
+//! between calls. Only `http://` proxies are supported (no TLS to the proxy, no SOCKS).
+//! Credentials in the proxy URL (`http://user:pass@proxy:3128`, percent-encoded) are sent as
+//! `Proxy-Authorization: Basic` to the proxy only, and never appear in `Debug` or an error.
+//! A proxy's refusal is [`CallError::Proxy`] with its status: a 407 or 403 ends the call at
+//! once, a 429 or 5xx is retried like a refused connection; an answer that is not HTTP is
+//! [`ProxyError::BadAnswer`].
+//!
+//! Which proxy: [`ClientBuilder::proxy`] names one; [`ClientBuilder::without_proxy`] uses
+//! none; otherwise (the default, as in ureq 3 and curl, or [`ClientBuilder::proxy_from_env`])
+//! the environment is read when the client is built:
+//! - an `https://` base URL uses `https_proxy`, then `HTTPS_PROXY`, then `all_proxy`,
+//!   `ALL_PROXY`; an `http://` one `http_proxy`, `HTTP_PROXY`, `all_proxy`, `ALL_PROXY`
+//!   (the first set and not empty; the target's scheme decides, as in curl, where ureq 3
+//!   takes the first of `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` for any target);
+//! - a malformed value is [`ClientError::ProxyUrl`] rather than a silent direct connection;
+//! - `no_proxy` (else `NO_PROXY`) is a comma list: `*` exempts every host; `example.com`,
+//!   `.example.com` and `*.example.com` exempt that name and every name under it (curl's
+//!   rule: ureq 3 reads `.example.com` as sub-domains only); `192.0.2.7`, `10.0.0.0/8`,
+//!   `fd00::/8` exempt addresses; `host:port` and `[::1]:8080` only that port. Case and a
+//!   trailing dot are ignored.
+//! - Loopback hosts are proxied like any other unless `NO_PROXY` lists them (curl and ureq
+//!   do the same), so set `NO_PROXY=localhost,127.0.0.1,::1` to reach a local simulator
+//!   directly.
+//!
+//! Through a proxy that is not on this machine, an `http://` base URL would carry the key in
+//! clear text to it, even for a loopback host: such a call is [`CallError::CleartextKey`]
+//! unless [`ClientBuilder::allow_cleartext_key`].
+//!
+//! # Guarantees
+//!
+//! Nothing the network sends makes it panic; the key never appears in `Debug`, `Display` or
+//! an error; every call ends, at the latest at the policy's deadline; memory per call is
+//! bounded (at most [`MAX_EMOTIONS`] items are kept by [`Client::analyze`], a proxy's answer
+//! head at most [`MAX_ANSWER_HEAD`] bytes).
 
+// The crate README's examples compile as doctests too.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+mod builder;
 mod drive;
+mod proxy;
 mod transport;
+mod tunnel;
 
 use kaiko_core::time::StdClock;
 use std::fmt;
 
 pub use kaiko_core;
 pub use kaiko_core::analysis::Emotion;
-pub use kaiko_core::call::{Cause, Event, Failure, Retry, Success};
+pub use kaiko_core::call::{Cause, Event, Failure, Refused, Retry, Success};
 pub use kaiko_core::key::Auth;
 pub use kaiko_core::request::{ChatMessage, ChatRequest, Invalid, Message, Request};
 pub use kaiko_core::retry::{Policy, Stop, Timeouts};
 
+pub use builder::{ClientBuilder, MAX_USER_AGENT, UserAgentError};
+pub use kaiko_core::idempotency::IdempotencyKeyError;
+pub use proxy::ProxyUrlError;
+pub use tunnel::{MAX_ANSWER_HEAD, ProxyError};
+
 use kaiko_core::base_url::{BaseUrl, UrlError};
-use kaiko_core::call::{Call, Config, Refused};
-use kaiko_core::key::{ApiKey, Environment, KeyError};
+use kaiko_core::call::{Call, Config};
+use kaiko_core::idempotency::IdempotencyKey;
+use kaiko_core::key::{ApiKey, KeyError};
 use kaiko_core::request::EMOTION_MODEL;
 
 use drive::Transport;
@@ -60,6 +137,13 @@ pub enum ClientError {
     TlsUnavailable,
     /// The TLS configuration could not be built, or the host is not a valid TLS server name.
     TlsSetup,
+    /// The `User-Agent` given to [`ClientBuilder::user_agent`] cannot be sent.
+    UserAgent(UserAgentError),
+    /// A timeout of zero (it would end every call before it starts).
+    ZeroTimeout,
+    /// The proxy URL (given to [`ClientBuilder::proxy`], or in `HTTPS_PROXY`, `HTTP_PROXY`
+    /// or `ALL_PROXY`) is not usable.
+    ProxyUrl(ProxyUrlError),
 }
 
 impl fmt::Display for ClientError {
@@ -74,6 +158,9 @@ impl fmt::Display for ClientError {
                 f.write_str("https base URL, but kaiko-std was built without the `tls` feature")
             }
             ClientError::TlsSetup => f.write_str("TLS setup failed (configuration or server name)"),
+            ClientError::UserAgent(e) => write!(f, "{e}"),
+            ClientError::ZeroTimeout => f.write_str("a timeout of zero was given"),
+            ClientError::ProxyUrl(e) => write!(f, "{e}"),
         }
     }
 }
@@ -86,15 +173,25 @@ impl std::error::Error for ClientError {}
 // only make matching on it clumsier.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallError {
     /// The request was refused before anything was sent (the code the server would return).
     Invalid(Invalid),
     /// The call ran and failed: the last attempt's cause and why it stopped.
     Failed(Failure),
-    /// The base URL is `http://` to a host that is not loopback: the key would travel in
-    /// clear text. Nothing was sent. Use `https://`, or opt in with
-    /// [`Client::allow_cleartext_key`].
+    /// The base URL is `http://` to a host that is not loopback, or goes through a proxy
+    /// that is not on this machine: the key would travel in clear text. Nothing was sent.
+    /// Use `https://`, or opt in with [`Client::allow_cleartext_key`].
     CleartextKey,
+    /// The core refused to start the call for a reason this version does not know by name.
+    /// Nothing was sent.
+    Refused(Refused),
+    /// The proxy did not open the tunnel to the API (the last attempt's answer: a 407
+    /// stops at once, a 502 or 503 is retried like a refused connection). Nothing reached
+    /// the API on that attempt.
+    Proxy(ProxyError),
+    /// The key given to [`Client::with_idempotency_key`] cannot be sent. Nothing was sent.
+    IdempotencyKey(IdempotencyKeyError),
     /// The client's stored settings could not be turned into a call.
     Setup(ClientError),
     /// The response held more items than a client keeps ([`MAX_EMOTIONS`]); the call was
@@ -111,6 +208,9 @@ impl fmt::Display for CallError {
             CallError::Invalid(i) => write!(f, "invalid request: {i}"),
             CallError::Failed(failure) => write!(f, "call failed: {failure}"),
             CallError::CleartextKey => write!(f, "{}", Refused::CleartextKey),
+            CallError::Refused(r) => write!(f, "call refused: {r}"),
+            CallError::Proxy(e) => write!(f, "{e}"),
+            CallError::IdempotencyKey(e) => write!(f, "{e}"),
             CallError::Setup(e) => write!(f, "client setup: {e}"),
             CallError::TooManyItems { limit } => {
                 write!(f, "response has more than {limit} emotion items")
@@ -152,11 +252,14 @@ pub struct Client {
     base_url: String,
     auth: Auth,
     policy: Policy,
+    user_agent: String,
     /// The caller accepted sending the key over `http://` to a host that is not loopback.
     cleartext_key: bool,
     /// CA certificates (DER) trusted besides the webpki roots.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     extra_roots: Vec<Vec<u8>>,
+    /// The `Idempotency-Key` of the next call, as the caller gave it.
+    next_idempotency_key: Option<String>,
     /// When the previous call said `X-RateLimit-Remaining: 0`: the next one waits.
     not_before: Option<kaiko_core::time::Instant>,
     transport: Transport,
@@ -177,6 +280,7 @@ impl fmt::Debug for Client {
             .field("base_url", &self.base_url)
             .field("auth", &self.auth)
             .field("policy", &self.policy)
+            .field("user_agent", &self.user_agent)
             .field("transport", &self.transport)
             .finish()
     }
@@ -193,45 +297,23 @@ fn url_string(base: &BaseUrl<'_>) -> String {
 }
 
 impl Client {
+    /// Every setting of a client: base URL, user agent, policy and timeouts, authentication,
+    /// trusted certificates, clear-text opt-in, proxy. See [`ClientBuilder`].
+    pub fn builder(api_key: &str) -> ClientBuilder {
+        ClientBuilder::new(api_key)
+    }
+
     /// A client for the environment the key's prefix names (`kaiko_live_` → production,
-    /// `kaiko_test_` → staging), over HTTPS.
+    /// `kaiko_test_` → staging), over HTTPS: `Client::builder(api_key).build()`.
     pub fn new(api_key: &str) -> Result<Self, ClientError> {
-        let key = ApiKey::new(api_key).map_err(ClientError::Key)?;
-        let base = match key.environment() {
-            Environment::Unknown => return Err(ClientError::UnknownEnvironment),
-            env => env.base_url().ok_or(ClientError::UnknownEnvironment)?,
-        };
-        Self::with_base_url(api_key, &url_string(&base))
+        Self::builder(api_key).build()
     }
 
     /// A client for an explicit base URL such as `http://127.0.0.1:8787/v2` (see
-    /// [`BaseUrl::parse`] for how the path combines with the endpoints).
+    /// [`BaseUrl::parse`] for how the path combines with the endpoints):
+    /// `Client::builder(api_key).base_url(base_url).build()`.
     pub fn with_base_url(api_key: &str, base_url: &str) -> Result<Self, ClientError> {
-        ApiKey::new(api_key).map_err(ClientError::Key)?;
-        let base = BaseUrl::parse(base_url).map_err(ClientError::Url)?;
-        #[allow(unused_mut)]
-        let mut transport = Transport::new();
-        if base.tls {
-            #[cfg(not(feature = "tls"))]
-            return Err(ClientError::TlsUnavailable);
-            #[cfg(feature = "tls")]
-            {
-                rustls::pki_types::ServerName::try_from(transport::bare_host(base.host))
-                    .map_err(|_| ClientError::TlsSetup)?;
-                transport.tls =
-                    Some(transport::tls_config(&[]).map_err(|_| ClientError::TlsSetup)?);
-            }
-        }
-        Ok(Client {
-            api_key: api_key.to_owned(),
-            base_url: base_url.to_owned(),
-            auth: Auth::default(),
-            policy: Policy::DEFAULT,
-            cleartext_key: false,
-            extra_roots: Vec::new(),
-            not_before: None,
-            transport,
-        })
+        Self::builder(api_key).base_url(base_url).build()
     }
 
     /// Replaces the retry policy (retries, backoff, deadlines).
@@ -263,59 +345,60 @@ impl Client {
     /// # Errors
     /// [`ClientError::TlsSetup`] for a certificate rustls cannot use, or
     /// [`ClientError::TlsUnavailable`] without the `tls` feature.
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
     pub fn with_root_certificate(mut self, der: &[u8]) -> Result<Self, ClientError> {
-        #[cfg(not(feature = "tls"))]
-        {
-            let _ = der;
-            return Err(ClientError::TlsUnavailable);
-        }
-        #[cfg(feature = "tls")]
-        {
-            self.extra_roots.push(der.to_vec());
-            self.transport.tls =
-                Some(transport::tls_config(&self.extra_roots).map_err(|_| ClientError::TlsSetup)?);
-            self.transport.disconnect();
-            Ok(self)
-        }
+        self.trust(vec![der.to_vec()])?;
+        Ok(self)
     }
 
     /// [`Client::with_root_certificate`] for every certificate in a PEM file's text (a file
     /// may also hold one DER certificate).
     ///
     /// # Errors
-    /// [`ClientError::TlsSetup`] when the text holds no usable certificate.
-    #[cfg_attr(not(feature = "tls"), allow(unused_mut))]
+    /// [`ClientError::TlsSetup`] when the text holds no usable certificate, or
+    /// [`ClientError::TlsUnavailable`] without the `tls` feature.
     pub fn with_root_certificates_pem(mut self, text: &[u8]) -> Result<Self, ClientError> {
-        #[cfg(not(feature = "tls"))]
-        {
-            let _ = text;
-            return Err(ClientError::TlsUnavailable);
-        }
-        #[cfg(feature = "tls")]
-        {
-            use rustls::pki_types::CertificateDer;
-            use rustls::pki_types::pem::PemObject;
-            let mut found = 0;
-            for cert in CertificateDer::pem_slice_iter(text) {
-                let cert = cert.map_err(|_| ClientError::TlsSetup)?;
-                self = self.with_root_certificate(&cert)?;
-                found += 1;
-            }
-            if found == 0 {
-                // Not PEM: one DER certificate, or nothing usable.
-                if text.first() != Some(&0x30) {
-                    return Err(ClientError::TlsSetup);
-                }
-                self = self.with_root_certificate(text)?;
-            }
-            Ok(self)
-        }
+        self.trust(transport::pem_certificates(text)?)?;
+        Ok(self)
+    }
+
+    /// Adds CA certificates (DER) to the trusted set; the kept connection was made under
+    /// the old set, so it is dropped.
+    #[cfg(feature = "tls")]
+    fn trust(&mut self, ders: Vec<Vec<u8>>) -> Result<(), ClientError> {
+        self.extra_roots.extend(ders);
+        let config = transport::tls_config(&self.extra_roots).map_err(|_| ClientError::TlsSetup)?;
+        self.transport.tls = Some(config);
+        self.transport.disconnect();
+        Ok(())
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn trust(&mut self, _ders: Vec<Vec<u8>>) -> Result<(), ClientError> {
+        Err(ClientError::TlsUnavailable)
     }
 
     /// The base URL as given.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Sends `key` as the `Idempotency-Key` of the next call, on every attempt of it,
+    /// instead of a fresh random one: a key persisted with a job, so that a call repeated
+    /// after a crash is recognised by the server (spec §7). The next call takes it, whatever
+    /// its outcome; an unusable key (empty, longer than 64 bytes, or a byte outside visible
+    /// ASCII) makes that call [`CallError::IdempotencyKey`] before anything is sent. GET
+    /// operations carry no key.
+    ///
+    /// ```no_run
+    /// # let mut client = kaiko_std::Client::new("kaiko_test_x")?;
+    /// let analysis = client
+    ///     .with_idempotency_key("job-42-analysis")
+    ///     .analyze("I feel a bit unsure about this", None, None, |_| {})?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_idempotency_key(&mut self, key: &str) -> &mut Self {
+        self.next_idempotency_key = Some(key.to_owned());
+        self
     }
 
     /// TCP connections opened so far (reconnects included): with keep-alive, many calls
@@ -348,31 +431,62 @@ impl Client {
         request: Request<'_>,
         on_event: &mut dyn FnMut(Event<'_>) -> bool,
     ) -> Result<Success, CallError> {
+        let idempotency_key = self
+            .next_idempotency_key
+            .take()
+            .map(|k| IdempotencyKey::parse(&k))
+            .transpose()
+            .map_err(CallError::IdempotencyKey)?;
         let seed = kaiko_core::idempotency::os_seed();
         let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
         let base =
             BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
+        // Through a proxy elsewhere, even a loopback URL's request crosses the network in
+        // the clear (the tunnel is plain TCP up to the proxy).
+        let remote_proxy = self
+            .transport
+            .proxy
+            .as_ref()
+            .is_some_and(|p| !p.is_loopback());
+        if !base.tls && remote_proxy && !self.cleartext_key {
+            return Err(CallError::CleartextKey);
+        }
         let mut config = Config::new(key, base)
             .with_auth(self.auth)
-            .with_policy(self.policy);
+            .with_policy(self.policy)
+            .with_user_agent(&self.user_agent);
         if self.cleartext_key {
             config = config.allow_cleartext_key();
         }
         let now = self.transport.now();
         let mut call = Call::new(&config, request, seed, now).map_err(|e| match e {
             Refused::Invalid(i) => CallError::Invalid(i),
-            _ => CallError::CleartextKey,
+            Refused::CleartextKey => CallError::CleartextKey,
+            other => CallError::Refused(other),
         })?;
         call.set_unix_time(now, StdClock::unix_secs());
+        // A fresh call has not started: neither setting can be refused.
+        if let Some(k) = idempotency_key {
+            let _ = call.set_idempotency_key(k);
+        }
         if let Some(at) = self.not_before.take() {
-            // A fresh call has not started: this cannot be refused.
             let _ = call.set_not_before(at);
         }
         let outcome = self.transport.run(&mut call, on_event);
-        if let Ok(s) = &outcome {
-            self.not_before = s.resume_at;
+        let proxy_refusal = self.transport.take_proxy_failure();
+        match outcome {
+            Ok(s) => {
+                self.not_before = s.resume_at;
+                Ok(s)
+            }
+            // The last attempt ended at the proxy: say so rather than "connection refused".
+            Err(f) => match proxy_refusal {
+                Some(p) if matches!(f.cause, Cause::Connection(_) | Cause::Cancelled) => {
+                    Err(CallError::Proxy(p))
+                }
+                _ => Err(CallError::Failed(f)),
+            },
         }
-        outcome.map_err(CallError::Failed)
     }
 
     /// Analyses one text: stateless, or in `context` (stored server-side) when given, with an
@@ -609,9 +723,13 @@ mod tests {
             base_delay: kaiko_core::time::Duration::from_millis(5),
             ..Policy::DEFAULT
         };
-        let mut client = Client::with_base_url("k", &format!("http://127.0.0.1:{port}/v2"))
-            .unwrap()
-            .policy(policy);
+        // Direct, whatever proxy the environment names: the refusal must be the port's.
+        let mut client = Client::builder("k")
+            .base_url(&format!("http://127.0.0.1:{port}/v2"))
+            .without_proxy()
+            .policy(policy)
+            .build()
+            .unwrap();
         let mut retries = 0;
         let err = client
             .analyze("hello", None, None, |e| {

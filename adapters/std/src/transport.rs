@@ -23,6 +23,8 @@ pub(crate) enum ConnectError {
     TimedOut,
     /// The transport failed.
     Lost(ConnectionLost),
+    /// The proxy did not open a tunnel.
+    Proxy(crate::tunnel::ProxyError),
 }
 
 /// TLS settings shared by every connection of a client.
@@ -45,6 +47,32 @@ pub(crate) fn tls_config(extra: &[Vec<u8>]) -> Result<TlsConfig, rustls::Error> 
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(std::sync::Arc::new(config))
+}
+
+/// The DER certificates of a PEM text, or the text itself when it is one DER certificate.
+#[cfg(feature = "tls")]
+pub(crate) fn pem_certificates(text: &[u8]) -> Result<Vec<Vec<u8>>, crate::ClientError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut found = Vec::new();
+    for cert in CertificateDer::pem_slice_iter(text) {
+        let cert = cert.map_err(|_| crate::ClientError::TlsSetup)?;
+        found.push(cert.to_vec());
+    }
+    if found.is_empty() {
+        // Not PEM: one DER certificate (a SEQUENCE), or nothing usable.
+        if text.first() != Some(&0x30) {
+            return Err(crate::ClientError::TlsSetup);
+        }
+        found.push(text.to_vec());
+    }
+    Ok(found)
+}
+
+/// Without TLS support no certificate is usable.
+#[cfg(not(feature = "tls"))]
+pub(crate) fn pem_certificates(_text: &[u8]) -> Result<Vec<Vec<u8>>, crate::ClientError> {
+    Err(crate::ClientError::TlsUnavailable)
 }
 
 /// A connected byte stream, plain or TLS.

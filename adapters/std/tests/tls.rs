@@ -16,12 +16,13 @@ fn client(server: &TlsServer, host: &str) -> Client {
     };
     let mut policy = policy;
     policy.timeouts.connect = Duration::from_secs(5);
-    Client::with_base_url(
-        "kaiko_test_tls",
-        &format!("https://{host}:{}/v2", server.port()),
-    )
-    .unwrap()
-    .policy(policy)
+    // Direct, whatever proxy the environment names (tests/proxy.rs covers tunnels).
+    Client::builder("kaiko_test_tls")
+        .base_url(&format!("https://{host}:{}/v2", server.port()))
+        .without_proxy()
+        .policy(policy)
+        .build()
+        .unwrap()
 }
 
 fn refused(mut c: Client, server: &TlsServer, what: &str) {
@@ -51,6 +52,21 @@ fn a_trusted_ca_is_accepted_in_der_and_pem() {
         c.analyze("hi", None, None, |_| {}).unwrap().success.status,
         200
     );
+    // The same through the builder.
+    for builder in [
+        Client::builder("kaiko_test_tls").root_certificate(&ca.der()),
+        Client::builder("kaiko_test_tls").root_certificates_pem(ca.pem().as_bytes()),
+    ] {
+        let mut c = builder
+            .base_url(&format!("https://localhost:{}/v2", server.port()))
+            .without_proxy()
+            .build()
+            .unwrap();
+        assert_eq!(
+            c.analyze("hi", None, None, |_| {}).unwrap().success.status,
+            200
+        );
+    }
     // 127.0.0.1 is not the certificate's name.
     let server = TlsServer::start(ca.leaf("localhost")).unwrap();
     let c = client(&server, "127.0.0.1")
@@ -139,7 +155,10 @@ fn the_simulator_over_https_end_to_end() {
         sim.base_url(),
         format!("https://127.0.0.1:{}/v2", sim.addr().port()),
     ] {
-        let mut c = Client::with_base_url("kaiko_test_tls", &url)
+        let mut c = Client::builder("kaiko_test_tls")
+            .base_url(&url)
+            .without_proxy()
+            .build()
             .unwrap()
             .with_root_certificate(&ca.der())
             .unwrap();
@@ -150,7 +169,10 @@ fn the_simulator_over_https_end_to_end() {
     }
     assert_eq!(sim.requests_received(), 2);
     // Without the CA nothing reaches the simulator.
-    let mut c = Client::with_base_url("kaiko_test_tls", &sim.base_url())
+    let mut c = Client::builder("kaiko_test_tls")
+        .base_url(&sim.base_url())
+        .without_proxy()
+        .build()
         .unwrap()
         .policy(Policy {
             max_retries: 0,

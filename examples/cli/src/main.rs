@@ -267,6 +267,15 @@ fn call_error(e: CallError) -> u8 {
             EXIT_USAGE
         }
         CallError::Failed(f) => report_failure(&f),
+        CallError::Proxy(e) => {
+            note!("kaiko: {e}");
+            EXIT_TRANSPORT
+        }
+        // Refused, IdempotencyKey, and any refusal added later: nothing was sent.
+        e => {
+            note!("kaiko: {e}");
+            EXIT_USAGE
+        }
     }
 }
 

@@ -93,6 +93,7 @@ mod emotion;
 mod fault;
 pub mod hostile;
 mod http;
+pub mod load;
 mod server;
 mod time;
 pub mod tls;

@@ -1,10 +1,11 @@
 //! The V2 API: authentication, rate limit, idempotency, routing and the handlers.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use crate::bounded::Bounded;
 use crate::emotion::{self, Scores, round4};
 use crate::http::{Body, Request, Response};
 use crate::server::Shared;
@@ -17,14 +18,52 @@ const MAX_MESSAGES: usize = 100;
 const MAX_CONTEXT_ID: usize = 128;
 /// Roles the errors page lists as valid (spec §5.2, 422 row).
 const ROLES: [&str; 3] = ["user", "assistant", "system"];
+/// Messages remembered per context; older ones are forgotten (their lookup gets 404).
+const MAX_CONTEXT_MESSAGES: usize = 1000;
 
-/// Everything the server remembers.
-#[derive(Debug, Default)]
+/// Everything the server remembers, each map bounded by [`Config::capacity`].
+#[derive(Debug)]
 pub(crate) struct State {
-    contexts: HashMap<String, Context>,
-    buckets: HashMap<String, Bucket>,
-    idem: HashMap<String, Slot>,
-    pub(crate) ledger: Vec<LedgerEntry>,
+    contexts: Bounded<String, Context>,
+    buckets: Bounded<String, Bucket>,
+    idem: Bounded<String, Slot>,
+    ledger: Bounded<LedgerKey, LedgerEntry>,
+}
+
+/// What a ledger entry counts: one idempotency key, or the keyless requests of one path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LedgerKey {
+    Idempotency(String),
+    Path(String),
+}
+
+impl State {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            contexts: Bounded::new(capacity),
+            buckets: Bounded::new(capacity),
+            idem: Bounded::new(capacity),
+            ledger: Bounded::new(capacity),
+        }
+    }
+
+    /// The ledger's entries, oldest first.
+    pub(crate) fn ledger(&self) -> Vec<LedgerEntry> {
+        self.ledger.iter().map(|(_, e)| e.clone()).collect()
+    }
+
+    fn ledger_entry(&mut self, key: Option<&str>, path: &str) -> &mut LedgerEntry {
+        let k = match key {
+            Some(k) => LedgerKey::Idempotency(k.to_owned()),
+            None => LedgerKey::Path(path.to_owned()),
+        };
+        self.ledger.get_or_insert_with(&k, || LedgerEntry {
+            idempotency_key: key.map(str::to_owned),
+            path: path.to_owned(),
+            processed: 0,
+            replayed: 0,
+        })
+    }
 }
 
 /// A fixed rate-limit window of one key.
@@ -46,7 +85,17 @@ enum Slot {
 #[derive(Debug, Default)]
 struct Context {
     model: String,
-    messages: Vec<Stored>,
+    /// At most [`MAX_CONTEXT_MESSAGES`], oldest first.
+    messages: VecDeque<Stored>,
+}
+
+impl Context {
+    fn push(&mut self, m: Stored) {
+        if self.messages.len() >= MAX_CONTEXT_MESSAGES {
+            self.messages.pop_front();
+        }
+        self.messages.push_back(m);
+    }
 }
 
 #[derive(Debug)]
@@ -86,7 +135,7 @@ fn take_rate(st: &mut State, cfg: &Config, key: &str) -> Result<Rate, (Rate, u64
         reset_unix: ceil_secs(unix_now() + cfg.rate_window),
         count: 0,
     };
-    let b = st.buckets.entry(key.to_owned()).or_insert_with(fresh);
+    let b = st.buckets.get_or_insert_with(&key.to_owned(), fresh);
     if now.duration_since(b.opened) >= cfg.rate_window {
         *b = fresh();
     }
@@ -324,23 +373,6 @@ fn api_key(req: &Request) -> Option<String> {
     (!key.is_empty()).then(|| key.to_owned())
 }
 
-fn ledger_entry<'a>(st: &'a mut State, key: Option<&str>, path: &str) -> &'a mut LedgerEntry {
-    let pos = st.ledger.iter().position(|e| match key {
-        Some(k) => e.idempotency_key.as_deref() == Some(k),
-        None => e.idempotency_key.is_none() && e.path == path,
-    });
-    let i = pos.unwrap_or_else(|| {
-        st.ledger.push(LedgerEntry {
-            idempotency_key: key.map(str::to_owned),
-            path: path.to_owned(),
-            processed: 0,
-            replayed: 0,
-        });
-        st.ledger.len() - 1
-    });
-    &mut st.ledger[i]
-}
-
 /// Clears an in-flight idempotency key if processing ends without storing a result.
 struct InFlight<'a> {
     sh: &'a Shared,
@@ -417,7 +449,7 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
                 let mut r = stored.clone();
                 r.headers
                     .push(("Idempotent-Replayed".into(), "true".into()));
-                ledger_entry(&mut st, Some(k), &path).replayed += 1;
+                st.ledger_entry(Some(k), &path).replayed += 1;
                 return finish(r, &rate);
             }
             Some(Slot::InFlight) => {
@@ -440,15 +472,16 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
         armed: true,
     };
     sh.sleep(cfg.latency);
-    let core = {
+    // Parsing and scoring run outside the state lock; handlers lock it only to read or
+    // update a context.
+    let core = handle(sh, route, req, &rid).unwrap_or_else(|e| e.response(&rid));
+    {
         let mut st = sh.state();
-        let core = handle(sh, &mut st, route, req, &rid).unwrap_or_else(|e| e.response(&rid));
-        ledger_entry(&mut st, idem_key.as_deref(), &path).processed += 1;
+        st.ledger_entry(idem_key.as_deref(), &path).processed += 1;
         if let Some(k) = &idem_key {
             st.idem.insert(k.clone(), Slot::Done(core.clone()));
         }
-        core
-    };
+    }
     guard.armed = false;
     finish(core, &rate)
 }
@@ -531,13 +564,7 @@ fn route(method: &str, path: &str) -> Result<Route, ApiErr> {
     })
 }
 
-fn handle(
-    sh: &Shared,
-    st: &mut State,
-    route: Route,
-    req: &Request,
-    rid: &str,
-) -> Result<Response, ApiErr> {
+fn handle(sh: &Shared, route: Route, req: &Request, rid: &str) -> Result<Response, ApiErr> {
     let ok = |v: Value| json_response(200, &v, rid);
     match route {
         Route::Health => Ok(ok(
@@ -548,10 +575,10 @@ fn handle(
         )),
         Route::Analysis => analysis(&body(req)?).map(ok),
         Route::Batch => batch(&body(req)?).map(ok),
-        Route::ContextAnalysis(c) => context_analysis(st, &c, &body(req)?).map(ok),
-        Route::State(c) => state(st, &c).map(ok),
-        Route::Message(c, m) => message(st, &c, &m).map(ok),
-        Route::Chat => chat(sh, st, &body(req)?, rid),
+        Route::ContextAnalysis(c) => context_analysis(sh, &c, &body(req)?).map(ok),
+        Route::State(c) => state(&sh.state(), &c).map(ok),
+        Route::Message(c, m) => message(&sh.state(), &c, &m).map(ok),
+        Route::Chat => chat(sh, &body(req)?, rid),
     }
 }
 
@@ -722,15 +749,19 @@ fn baseline(ctx: &Context) -> Value {
     })
 }
 
-fn context_analysis(
-    st: &mut State,
-    ctx_id: &str,
-    obj: &Map<String, Value>,
-) -> Result<Value, ApiErr> {
+fn context_analysis(sh: &Shared, ctx_id: &str, obj: &Map<String, Value>) -> Result<Value, ApiErr> {
     let (model, msgs) = analysis_request(obj)?;
+    let scored: Vec<(Msg, Scores)> = msgs
+        .into_iter()
+        .map(|m| {
+            let s = emotion::analyse(&m.text);
+            (m, s)
+        })
+        .collect();
+    let mut st = sh.state();
     let existing = st.contexts.get(ctx_id);
     let mut seen: Vec<&str> = Vec::new();
-    for (i, m) in msgs.iter().enumerate() {
+    for (i, (m, _)) in scored.iter().enumerate() {
         let Some(e) = m.external_id.as_deref() else {
             continue;
         };
@@ -750,19 +781,20 @@ fn context_analysis(
         seen.push(e);
     }
     let prev = existing
-        .and_then(|c| c.messages.last())
+        .and_then(|c| c.messages.back())
         .map(|s| s.scores.valence);
-    let ctx = st.contexts.entry(ctx_id.to_owned()).or_default();
+    let ctx = st
+        .contexts
+        .get_or_insert_with(&ctx_id.to_owned(), Context::default);
     ctx.model.clone_from(&model);
     let mut emotions = Map::new();
     let mut tokens = 0;
     let mut last = 0.0;
-    for m in msgs {
-        let scores = emotion::analyse(&m.text);
+    for (m, scores) in scored {
         tokens += emotion::tokens(&m.text);
         emotions.insert(m.role.clone(), scores.item());
         last = scores.valence;
-        ctx.messages.push(Stored {
+        ctx.push(Stored {
             external_id: m.external_id,
             role: m.role,
             scores,
@@ -799,7 +831,7 @@ fn state(st: &State, ctx_id: &str) -> Result<Value, ApiErr> {
     let n = ctx.messages.len();
     let last = ctx
         .messages
-        .last()
+        .back()
         .ok_or_else(|| context_not_found(ctx_id))?;
     let prev = n
         .checked_sub(2)
@@ -873,12 +905,7 @@ fn reply_for(category: &str) -> &'static str {
 }
 
 /// POST /v2/chat/completions (spec §3.8; the stream shape is this server's assumption, §4).
-fn chat(
-    sh: &Shared,
-    st: &mut State,
-    obj: &Map<String, Value>,
-    rid: &str,
-) -> Result<Response, ApiErr> {
+fn chat(sh: &Shared, obj: &Map<String, Value>, rid: &str) -> Result<Response, ApiErr> {
     let list = messages(obj)?;
     let model = required_str(obj, "model")?.to_owned();
     let emotion_model = required_str(obj, "emotion_model")?.to_owned();
@@ -938,9 +965,10 @@ fn chat(
     });
     let emotions = json!({ "user": scores.item() });
     if let Some(c) = ctx_id {
-        let ctx = st.contexts.entry(c).or_default();
+        let mut st = sh.state();
+        let ctx = st.contexts.get_or_insert_with(&c, Context::default);
         ctx.model.clone_from(&emotion_model);
-        ctx.messages.push(Stored {
+        ctx.push(Stored {
             external_id: None,
             role: "user".into(),
             scores,
@@ -1047,7 +1075,7 @@ mod tests {
             rate_limit: 2,
             ..Config::default()
         };
-        let mut st = State::default();
+        let mut st = State::new(10);
         assert_eq!(
             take_rate(&mut st, &cfg, "k").map(|r| r.remaining).ok(),
             Some(1)

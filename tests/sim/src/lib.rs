@@ -79,7 +79,9 @@
 //! of the handlers (400, 409, 422, …) are stored like successes; 401, 403, 429 and 404 routes
 //! are not, since nothing was processed. The [`Ledger`] counts per key how often it was
 //! processed and replayed, and per path how often requests without a key were processed.
-//! How faults interact with this is said on [`Fault`].
+//! How faults interact with this is said on [`Fault`]. The store, the ledger, the rate-limit
+//! windows and the contexts each keep the newest [`Config::capacity`] keys (a context its
+//! newest 1 000 messages), so a server under a long load test stays within bounded memory.
 //!
 //! # Faults
 //!
@@ -88,6 +90,7 @@
 //! 413, 411, 400) take none.
 
 mod api;
+mod bounded;
 mod cli;
 mod emotion;
 mod fault;
@@ -124,6 +127,11 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// Serve HTTPS with this certificate chain (see [`tls::Authority`]); `None`: plain HTTP.
     pub tls: Option<tls::Leaf>,
+    /// How many idempotency keys (with their stored responses), ledger entries, rate-limit
+    /// windows and contexts are remembered, each (default 10 000). Beyond it the oldest is
+    /// forgotten: a request repeating a forgotten `Idempotency-Key` is processed again, a
+    /// forgotten context answers 404. Memory stays bounded however long the server runs.
+    pub capacity: usize,
 }
 
 impl Default for Config {
@@ -137,6 +145,7 @@ impl Default for Config {
             latency: Duration::ZERO,
             faults: Vec::new(),
             tls: None,
+            capacity: 10_000,
         }
     }
 }

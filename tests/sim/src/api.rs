@@ -10,7 +10,7 @@ use crate::emotion::{self, Scores, round4};
 use crate::http::{Body, Request, Response};
 use crate::server::Shared;
 use crate::time::{http_date, unix_now};
-use crate::{Config, Fault, LedgerEntry, RetryAfterValue};
+use crate::{Config, Dialect, Fault, LedgerEntry, RetryAfterValue, backend};
 
 /// Most messages in one request (spec §3.1, §6: batch size 100).
 const MAX_MESSAGES: usize = 100;
@@ -45,6 +45,16 @@ impl State {
             idem: Bounded::new(capacity),
             ledger: Bounded::new(capacity),
         }
+    }
+
+    pub(crate) fn context(&self, id: &str) -> Option<&Context> {
+        self.contexts.get(id)
+    }
+
+    /// The context `id`, created empty if absent.
+    pub(crate) fn context_mut(&mut self, id: &str) -> &mut Context {
+        self.contexts
+            .get_or_insert_with(&id.to_owned(), Context::default)
     }
 
     /// The ledger's entries, oldest first.
@@ -83,14 +93,14 @@ enum Slot {
 }
 
 #[derive(Debug, Default)]
-struct Context {
-    model: String,
+pub(crate) struct Context {
+    pub(crate) model: String,
     /// At most [`MAX_CONTEXT_MESSAGES`], oldest first.
-    messages: VecDeque<Stored>,
+    pub(crate) messages: VecDeque<Stored>,
 }
 
 impl Context {
-    fn push(&mut self, m: Stored) {
+    pub(crate) fn push(&mut self, m: Stored) {
         if self.messages.len() >= MAX_CONTEXT_MESSAGES {
             self.messages.pop_front();
         }
@@ -99,10 +109,10 @@ impl Context {
 }
 
 #[derive(Debug)]
-struct Stored {
-    external_id: Option<String>,
-    role: String,
-    scores: Scores,
+pub(crate) struct Stored {
+    pub(crate) external_id: Option<String>,
+    pub(crate) role: String,
+    pub(crate) scores: Scores,
 }
 
 /// Values of the `X-RateLimit-*` headers.
@@ -156,9 +166,15 @@ fn take_rate(st: &mut State, cfg: &Config, key: &str) -> Result<Rate, (Rate, u64
     })
 }
 
-/// Adds the headers every response carries.
-fn finish(mut resp: Response, rate: &Rate) -> Response {
+/// Adds the headers every response carries. The backend's request id is API Gateway's
+/// `apigw-requestid` header (spec §8).
+fn finish(mut resp: Response, rate: &Rate, dialect: Dialect) -> Response {
     let h = &mut resp.headers;
+    if dialect == Dialect::Backend {
+        for (name, _) in h.iter_mut().filter(|(n, _)| n == "x-request-id") {
+            *name = "apigw-requestid".into();
+        }
+    }
     h.push(("Date".into(), http_date(unix_now().as_secs())));
     h.push(("X-RateLimit-Limit".into(), rate.limit.to_string()));
     h.push(("X-RateLimit-Remaining".into(), rate.remaining.to_string()));
@@ -209,13 +225,16 @@ fn default_code(status: u16) -> String {
     }
 }
 
-/// A documented error (spec §5.1).
+/// An error answer: the documented envelope (spec §5.1), or in the backend dialect a flat
+/// body (spec §5.3).
 #[derive(Debug)]
-struct ApiErr {
+pub(crate) struct ApiErr {
     status: u16,
     code: String,
     message: String,
     param: Option<String>,
+    /// The backend dialect's body; `None`: `{"message": message}`.
+    flat: Option<Value>,
 }
 
 impl ApiErr {
@@ -225,7 +244,37 @@ impl ApiErr {
             code: code.to_owned(),
             message: message.into(),
             param,
+            flat: None,
         }
+    }
+
+    /// An error only the backend dialect produces, with its body.
+    pub(crate) fn flat(status: u16, code: &str, body: Value) -> Self {
+        let message = body["message"].as_str().unwrap_or_default().to_owned();
+        Self {
+            flat: Some(body),
+            ..Self::new(status, code, message, None)
+        }
+    }
+
+    /// An error with one message per dialect.
+    fn per_dialect(dialect: Dialect, status: u16, code: &str, docs: &str, backend: &str) -> Self {
+        match dialect {
+            Dialect::Docs => Self::new(status, code, docs, None),
+            Dialect::Backend => Self::new(status, code, backend, None),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The backend dialect's body.
+    pub(crate) fn flat_body(&self) -> Value {
+        self.flat
+            .clone()
+            .unwrap_or_else(|| json!({ "message": self.message }))
     }
 
     fn missing(param: &str) -> Self {
@@ -246,7 +295,10 @@ impl ApiErr {
         )
     }
 
-    fn response(&self, request_id: &str) -> Response {
+    fn response(&self, dialect: Dialect, request_id: &str) -> Response {
+        if dialect == Dialect::Backend {
+            return json_response(self.status, &self.flat_body(), request_id);
+        }
         let mut err = Map::new();
         err.insert("type".into(), error_type(self.status).into());
         err.insert("code".into(), self.code.clone().into());
@@ -271,10 +323,14 @@ pub(crate) fn error_response(
 ) -> Response {
     let rid = sh.request_id();
     let rate = rate.unwrap_or_else(|| idle_rate(&sh.config));
-    finish(
-        ApiErr::new(status, code, message, param).response(&rid),
-        &rate,
-    )
+    let dialect = sh.config.dialect;
+    let mut err = ApiErr::new(status, code, message, param);
+    if status == 413 {
+        // The backend's body-size middleware (spec §5.3).
+        err.flat =
+            Some(json!({ "status": "error", "code": "PAYLOAD_TOO_LARGE", "message": message }));
+    }
+    finish(err.response(dialect, &rid), &rate, dialect)
 }
 
 /// The response of a fault that replaces the normal one.
@@ -296,7 +352,10 @@ pub(crate) fn fault_response(sh: &Shared, fault: Fault) -> Response {
         } => {
             let rid = sh.request_id();
             let msg = format!("Injected {status}: {}", text(status));
-            let mut resp = ApiErr::new(status, &default_code(status), msg, None).response(&rid);
+            // Injected errors keep the documented envelope in both dialects; the flat shapes
+            // have faults of their own.
+            let mut resp =
+                ApiErr::new(status, &default_code(status), msg, None).response(Dialect::Docs, &rid);
             match retry_after {
                 Some(RetryAfterValue::Seconds(s)) => {
                     resp.headers.push(("Retry-After".into(), s.to_string()));
@@ -311,7 +370,7 @@ pub(crate) fn fault_response(sh: &Shared, fault: Fault) -> Response {
             if status == 429 {
                 rate.remaining = 0;
             }
-            finish(resp, &rate)
+            finish(resp, &rate, Dialect::Docs)
         }
         Fault::Html { status } => {
             let t = format!("{status} {}", text(status));
@@ -391,49 +450,101 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// Whether the backend's authorizer accepts the token's shape: a console JWT (`eyJ…`) or an
+/// API key `sk_<env>_<rest>` (spec §2).
+fn backend_token_shape(key: &str) -> bool {
+    if key.starts_with("eyJ") {
+        return true;
+    }
+    key.strip_prefix("sk_")
+        .and_then(|rest| rest.split_once('_'))
+        .is_some_and(|(env, rest)| !env.is_empty() && !rest.is_empty())
+}
+
 /// Answers a request that was read completely.
 pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
     let rid = sh.request_id();
     let cfg = &sh.config;
-    let Some(key) = api_key(req) else {
-        let e = ApiErr::new(
+    let dialect = cfg.dialect;
+    let backend = dialect == Dialect::Backend;
+    let reject = |e: ApiErr| finish(e.response(dialect, &rid), &idle_rate(cfg), dialect);
+    let unauthorized = |docs: &str| {
+        reject(ApiErr::per_dialect(
+            dialect,
             401,
             "invalid_api_key",
-            "Missing API key: send x-api-key or Authorization: Bearer",
-            None,
-        );
-        return finish(e.response(&rid), &idle_rate(cfg));
+            docs,
+            "Unauthorized",
+        ))
     };
+    let Some(key) = api_key(req) else {
+        return unauthorized("Missing API key: send x-api-key or Authorization: Bearer");
+    };
+    if backend && !backend_token_shape(&key) {
+        return unauthorized("Invalid API key");
+    }
     if cfg.revoked_keys.contains(&key) {
-        let e = ApiErr::new(403, "key_revoked", "This API key has been revoked", None);
-        return finish(e.response(&rid), &idle_rate(cfg));
+        return reject(ApiErr::per_dialect(
+            dialect,
+            403,
+            "key_revoked",
+            "This API key has been revoked",
+            "Forbidden",
+        ));
     }
     if cfg
         .accepted_keys
         .as_ref()
         .is_some_and(|ks| !ks.contains(&key))
     {
-        let e = ApiErr::new(401, "invalid_api_key", "Invalid API key", None);
-        return finish(e.response(&rid), &idle_rate(cfg));
+        return unauthorized("Invalid API key");
     }
     let rate = match take_rate(&mut sh.state(), cfg, &key) {
         Ok(r) => r,
         Err((rate, secs)) => {
-            let msg = format!(
+            let docs = format!(
                 "Rate limit of {} requests per {} s exceeded; retry after {secs} s",
                 cfg.rate_limit,
                 cfg.rate_window.as_secs()
             );
-            let mut resp = ApiErr::new(429, "too_many_requests", msg, None).response(&rid);
-            resp.headers.push(("Retry-After".into(), secs.to_string()));
-            return finish(resp, &rate);
+            let backend_msg = "Rate limit exceeded. Please retry after the reset window.";
+            let e = ApiErr::per_dialect(dialect, 429, "too_many_requests", &docs, backend_msg);
+            let mut resp = e.response(dialect, &rid);
+            // The backend's limiter sets no Retry-After (spec §6).
+            if !backend {
+                resp.headers.push(("Retry-After".into(), secs.to_string()));
+            }
+            return finish(resp, &rate, dialect);
         }
     };
     let path = req.path().to_owned();
-    let route = match route(&req.method, &path) {
+    let route = match route(&req.method, &path, dialect) {
         Ok(r) => r,
-        Err(e) => return finish(e.response(&rid), &rate),
+        Err(e) => return finish(e.response(dialect, &rid), &rate, dialect),
     };
+    if req.method == "POST" {
+        // The backend checks key status and balance on the analysis and chat POSTs (spec §2).
+        let refusal = if cfg.paused_keys.contains(&key) {
+            Some(ApiErr::new(
+                403,
+                "key_paused",
+                "Access denied: API key is paused",
+                None,
+            ))
+        } else if cfg.unfunded_keys.contains(&key) {
+            Some(ApiErr::new(
+                402,
+                "insufficient_credits",
+                "Insufficient credits. Please top up your account or subscribe to a plan.",
+                None,
+            ))
+        } else {
+            None
+        };
+        if let Some(e) = refusal {
+            return finish(e.response(dialect, &rid), &rate, dialect);
+        }
+    }
     let idem_key = if req.method == "POST" {
         req.header("idempotency-key")
             .map(str::trim)
@@ -442,7 +553,10 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
     } else {
         None
     };
-    if let Some(k) = &idem_key {
+    // The backend does not deduplicate (spec §10.16): every request is processed, and the
+    // ledger shows how often.
+    let store = idem_key.as_deref().filter(|_| !backend);
+    if let Some(k) = store {
         let mut st = sh.state();
         match st.idem.get(k) {
             Some(Slot::Done(stored)) => {
@@ -450,7 +564,7 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
                 r.headers
                     .push(("Idempotent-Replayed".into(), "true".into()));
                 st.ledger_entry(Some(k), &path).replayed += 1;
-                return finish(r, &rate);
+                return finish(r, &rate, dialect);
             }
             Some(Slot::InFlight) => {
                 let e = ApiErr::new(
@@ -459,31 +573,31 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
                     "A request with this Idempotency-Key is still being processed",
                     Some("Idempotency-Key".into()),
                 );
-                return finish(e.response(&rid), &rate);
+                return finish(e.response(dialect, &rid), &rate, dialect);
             }
             None => {
-                st.idem.insert(k.clone(), Slot::InFlight);
+                st.idem.insert(k.to_owned(), Slot::InFlight);
             }
         }
     }
     let mut guard = InFlight {
         sh,
-        key: idem_key.as_deref(),
+        key: store,
         armed: true,
     };
     sh.sleep(cfg.latency);
     // Parsing and scoring run outside the state lock; handlers lock it only to read or
     // update a context.
-    let core = handle(sh, route, req, &rid).unwrap_or_else(|e| e.response(&rid));
+    let core = handle(sh, route, req, &rid).unwrap_or_else(|e| e.response(dialect, &rid));
     {
         let mut st = sh.state();
         st.ledger_entry(idem_key.as_deref(), &path).processed += 1;
-        if let Some(k) = &idem_key {
-            st.idem.insert(k.clone(), Slot::Done(core.clone()));
+        if let Some(k) = store {
+            st.idem.insert(k.to_owned(), Slot::Done(core.clone()));
         }
     }
     guard.armed = false;
-    finish(core, &rate)
+    finish(core, &rate, dialect)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -519,9 +633,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn context_id(raw: &str) -> Result<String, ApiErr> {
+/// A decoded `context_id` path segment; the backend does not check its length (spec §3).
+fn context_id(raw: &str, dialect: Dialect) -> Result<String, ApiErr> {
     let id = percent_decode(raw);
-    if id.len() > MAX_CONTEXT_ID {
+    if id.len() > MAX_CONTEXT_ID && dialect == Dialect::Docs {
         return Err(ApiErr::new(
             400,
             "invalid_context_id",
@@ -535,14 +650,10 @@ fn context_id(raw: &str) -> Result<String, ApiErr> {
     Ok(id)
 }
 
-fn route(method: &str, path: &str) -> Result<Route, ApiErr> {
+fn route(method: &str, path: &str, dialect: Dialect) -> Result<Route, ApiErr> {
     let not_found = || {
-        ApiErr::new(
-            404,
-            "not_found",
-            format!("No route for {method} {path}"),
-            None,
-        )
+        let docs = format!("No route for {method} {path}");
+        ApiErr::per_dialect(dialect, 404, "not_found", &docs, "Not Found")
     };
     let rest = path.strip_prefix("/v2/").ok_or_else(not_found)?;
     // The backend's router is not strict: one trailing slash is tolerated (spec §1).
@@ -557,9 +668,11 @@ fn route(method: &str, path: &str) -> Result<Route, ApiErr> {
         ("POST", ["emotions", "analysis"]) => Route::Analysis,
         ("POST", ["emotions", "batch-analysis"]) => Route::Batch,
         ("POST", ["chat", "completions"]) => Route::Chat,
-        ("POST", ["emotions", c, "analysis"]) => Route::ContextAnalysis(context_id(c)?),
-        ("GET", ["emotions", c]) => Route::State(context_id(c)?),
-        ("GET", ["emotions", c, "message", m]) => Route::Message(context_id(c)?, percent_decode(m)),
+        ("POST", ["emotions", c, "analysis"]) => Route::ContextAnalysis(context_id(c, dialect)?),
+        ("GET", ["emotions", c]) => Route::State(context_id(c, dialect)?),
+        ("GET", ["emotions", c, "message", m]) => {
+            Route::Message(context_id(c, dialect)?, percent_decode(m))
+        }
         _ => return Err(not_found()),
     })
 }
@@ -573,12 +686,50 @@ fn handle(sh: &Shared, route: Route, req: &Request, rid: &str) -> Result<Respons
         Route::ChatHealth => Ok(ok(
             json!({ "message": "Chat V2 service is running with enhanced EQ analysis." }),
         )),
+        _ if sh.config.dialect == Dialect::Backend => handle_backend(sh, route, req).map(ok),
         Route::Analysis => analysis(&body(req)?).map(ok),
         Route::Batch => batch(&body(req)?).map(ok),
         Route::ContextAnalysis(c) => context_analysis(sh, &c, &body(req)?).map(ok),
         Route::State(c) => state(&sh.state(), &c).map(ok),
         Route::Message(c, m) => message(&sh.state(), &c, &m).map(ok),
         Route::Chat => chat(sh, &body(req)?, rid),
+    }
+}
+
+fn handle_backend(sh: &Shared, route: Route, req: &Request) -> Result<Value, ApiErr> {
+    match route {
+        Route::Analysis => backend::analysis(&backend_body(req)?),
+        Route::Batch => backend::batch(&backend_body(req)?),
+        Route::ContextAnalysis(c) => backend::context_analysis(sh, &c, &backend_body(req)?),
+        Route::State(c) => backend::state(sh, &c),
+        Route::Message(c, m) => backend::message(sh, &c, &m),
+        Route::Chat => backend::chat(&backend_body(req)?),
+        // Answered before the dialects part.
+        Route::Health | Route::ChatHealth => Ok(json!({})),
+    }
+}
+
+/// The body as the backend reads it: malformed JSON throws in the handler (500), a body
+/// that is not an object fails validation at the root, which VineJS calls `data`.
+fn backend_body(req: &Request) -> Result<Map<String, Value>, ApiErr> {
+    match body(req) {
+        Ok(m) => Ok(m),
+        Err(e) if e.code == "invalid_json" && e.message.starts_with("The body is not") => {
+            let message = e.message.trim_start_matches("The body is not valid JSON: ");
+            Err(ApiErr::flat(
+                500,
+                "internal",
+                json!({ "status": "error", "message": message }),
+            ))
+        }
+        Err(_) => Err(ApiErr::flat(
+            422,
+            "validation_error",
+            json!({
+                "message": "Validation error",
+                "details": [{ "message": "The data field must be an object", "rule": "object", "field": "" }],
+            }),
+        )),
     }
 }
 
@@ -725,7 +876,7 @@ fn batch(obj: &Map<String, Value>) -> Result<Value, ApiErr> {
 }
 
 /// Direction and size of the valence change (spec §3.4 `trajectory.trend`).
-fn trend(prev: Option<f64>, now: f64) -> (&'static str, f64) {
+pub(crate) fn trend(prev: Option<f64>, now: f64) -> (&'static str, f64) {
     let diff = prev.map_or(0.0, |p| now - p);
     let dir = if diff > 0.05 {
         "improving"
@@ -737,7 +888,7 @@ fn trend(prev: Option<f64>, now: f64) -> (&'static str, f64) {
     (dir, round4(diff))
 }
 
-fn baseline(ctx: &Context) -> Value {
+pub(crate) fn baseline(ctx: &Context) -> Value {
     let n = ctx.messages.len().max(1) as f64;
     let avg =
         |f: fn(&Scores) -> f64| round4(ctx.messages.iter().map(|s| f(&s.scores)).sum::<f64>() / n);
@@ -881,7 +1032,7 @@ fn message(st: &State, ctx_id: &str, ext: &str) -> Result<Value, ApiErr> {
 }
 
 /// The assistant's canned answer to a message whose dominant emotion is `category`.
-fn reply_for(category: &str) -> &'static str {
+pub(crate) fn reply_for(category: &str) -> &'static str {
     match category {
         "sadness" => {
             "I'm sorry you're going through this. It's okay to feel down, and I'm here to listen whenever you want to talk."
@@ -1041,17 +1192,20 @@ mod tests {
 
     #[test]
     fn routes_decode_and_tolerate_trailing_slash() {
-        assert_eq!(route("GET", "/v2/emotions/").ok(), Some(Route::Health));
         assert_eq!(
-            route("POST", "/v2/emotions/a%20b%2Fc/analysis/").ok(),
+            route("GET", "/v2/emotions/", Dialect::Docs).ok(),
+            Some(Route::Health)
+        );
+        assert_eq!(
+            route("POST", "/v2/emotions/a%20b%2Fc/analysis/", Dialect::Docs).ok(),
             Some(Route::ContextAnalysis("a b/c".into()))
         );
         assert_eq!(
-            route("GET", "/v2/emotions/ctx/message/m%2D1").ok(),
+            route("GET", "/v2/emotions/ctx/message/m%2D1", Dialect::Docs).ok(),
             Some(Route::Message("ctx".into(), "m-1".into()))
         );
         assert_eq!(
-            route("GET", "/v2/emotions/%zz").ok(),
+            route("GET", "/v2/emotions/%zz", Dialect::Docs).ok(),
             Some(Route::State("%zz".into()))
         );
         for (m, p) in [
@@ -1061,12 +1215,21 @@ mod tests {
             ("POST", "/v2/emotions//analysis"),
             ("GET", "/v2"),
         ] {
-            assert_eq!(route(m, p).err().map(|e| e.status), Some(404), "{m} {p}");
+            assert_eq!(
+                route(m, p, Dialect::Docs).err().map(|e| e.status),
+                Some(404),
+                "{m} {p}"
+            );
         }
         let long = format!("/v2/emotions/{}", "x".repeat(129));
-        assert_eq!(route("GET", &long).err().map(|e| e.status), Some(400));
+        assert_eq!(
+            route("GET", &long, Dialect::Docs).err().map(|e| e.status),
+            Some(400)
+        );
         let ok = format!("/v2/emotions/{}", "x".repeat(128));
-        assert!(route("GET", &ok).is_ok());
+        assert!(route("GET", &ok, Dialect::Docs).is_ok());
+        // The backend does not check the path's length.
+        assert!(route("GET", &long, Dialect::Backend).is_ok());
     }
 
     #[test]

@@ -90,8 +90,10 @@
 //! 413, 411, 400) take none.
 
 mod api;
+mod backend;
 mod bounded;
 mod cli;
+mod dialect;
 mod emotion;
 mod fault;
 pub mod hostile;
@@ -104,18 +106,26 @@ pub mod tls;
 use std::time::Duration;
 
 pub use cli::run_cli;
+pub use dialect::{Dialect, UnknownDialect};
 pub use fault::{Fault, RetryAfterValue, parse_fault};
 pub use server::{Sim, SimHandle};
 
 /// Server settings. [`Config::default`] gives the backend's documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The shapes to answer in (default [`Dialect::Docs`]).
+    pub dialect: Dialect,
     /// Requests per key per window (default 60, the backend's limit, spec §6).
     pub rate_limit: u32,
     /// Length of the fixed rate-limit window (default 60 s).
     pub rate_window: Duration,
-    /// Keys answered with 403 `key_revoked`.
+    /// Keys answered with 403 `key_revoked` (in the backend dialect API Gateway's
+    /// `{"message":"Forbidden"}`).
     pub revoked_keys: Vec<String>,
+    /// Keys whose POSTs are answered with 403 `Access denied: API key is paused` (spec §5.3).
+    pub paused_keys: Vec<String>,
+    /// Keys whose POSTs are answered with 402 `Insufficient credits. …` (spec §5.3).
+    pub unfunded_keys: Vec<String>,
     /// Keys accepted; `None` accepts any non-empty key. Others get 401 `invalid_api_key`.
     pub accepted_keys: Option<Vec<String>>,
     /// Largest request body in bytes (default 1 MiB, the backend's middleware limit).
@@ -137,9 +147,12 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
+            dialect: Dialect::Docs,
             rate_limit: 60,
             rate_window: Duration::from_secs(60),
             revoked_keys: Vec::new(),
+            paused_keys: Vec::new(),
+            unfunded_keys: Vec::new(),
             accepted_keys: None,
             max_body: 1024 * 1024,
             latency: Duration::ZERO,

@@ -197,6 +197,8 @@ fn json_response(status: u16, body: &Value, request_id: &str) -> Response {
 fn error_type(status: u16) -> &'static str {
     match status {
         401 => "authentication_error",
+        // Not in the docs' table (the backend sends 402 flat, spec §5.3); named like the rest.
+        402 => "billing_error",
         403 => "forbidden_error",
         404 => "not_found_error",
         409 => "conflict_error",

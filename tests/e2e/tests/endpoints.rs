@@ -209,3 +209,42 @@ in_both_dialects! {
         assert_eq!(sim.requests_received(), 5);
     }
 }
+
+in_both_dialects! {
+    fn typed_methods_cover_every_operation(d: Dialect) {
+        let sim = sim_in(d);
+        let mut c = client_in(&sim, d);
+        let b = c.batch(&["I am happy", "I am scared"], |_| {}).unwrap();
+        assert_eq!(
+            b.emotions.iter().map(|e| e.category).collect::<Vec<_>>(),
+            [Some(Category::Joy), Some(Category::Fear)]
+        );
+        c.analyze("I am angry", Some("ctx-typed"), Some(EXTERNAL_ID), |_| {})
+            .unwrap();
+        let state = c.context_state("ctx-typed", |_| {}).unwrap();
+        assert_eq!(state.emotions[0].category, Some(Category::Anger));
+        let msg = c.message("ctx-typed", EXTERNAL_ID, |_| {}).unwrap();
+        assert_eq!(msg.emotions[0].category, Some(Category::Anger));
+
+        let messages = [ChatMessage::user("I love my family")];
+        let chat = c.chat(ChatRequest::new(CHAT_MODEL, &messages), |_| {}).unwrap();
+        assert!(chat.content.starts_with("That's lovely to hear."));
+        assert_eq!(chat.emotions[0].category, Some(Category::Love));
+        let mut pieces = Vec::new();
+        let streamed = c
+            .chat(
+                ChatRequest {
+                    stream: true,
+                    ..ChatRequest::new(CHAT_MODEL, &messages)
+                },
+                |e| {
+                    if let kaiko_std::Event::Content(p) = e {
+                        pieces.push(p.to_owned());
+                    }
+                },
+            )
+            .unwrap();
+        assert_eq!(streamed.content, chat.content);
+        assert_eq!(pieces.concat(), chat.content, "pieces arrive in order");
+    }
+}

@@ -14,6 +14,13 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # Dialects
+//!
+//! What follows describes the default [`Dialect::Docs`], the documented shapes. With
+//! [`Config::dialect`] set to [`Dialect::Backend`] the server answers in the shapes of the
+//! public backend source instead (flat errors, VineJS 422 details, 402, `_default` keys, …);
+//! [`Dialect`] lists every difference.
+//!
 //! # Endpoints (under `/v2`)
 //!
 //! | method | path | response `object` |
@@ -177,7 +184,8 @@ pub struct LedgerEntry {
     pub idempotency_key: Option<String>,
     /// Request path (of the first request with this key).
     pub path: String,
-    /// How many times the request was processed (a key's count stays 1).
+    /// How many times the request was processed (in the docs dialect a key's count stays 1;
+    /// the backend dialect processes every repeat).
     pub processed: u32,
     /// How many times the stored response was replayed.
     pub replayed: u32,

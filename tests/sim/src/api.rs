@@ -313,7 +313,7 @@ impl ApiErr {
     }
 }
 
-/// An error in the documented envelope with all common headers; `rate` `None` reports an
+/// An error in the dialect's shape with all common headers; `rate` `None` reports an
 /// untouched window.
 pub(crate) fn error_response(
     sh: &Shared,
@@ -714,23 +714,23 @@ fn handle_backend(sh: &Shared, route: Route, req: &Request) -> Result<Value, Api
 /// The body as the backend reads it: malformed JSON throws in the handler (500), a body
 /// that is not an object fails validation at the root, which VineJS calls `data`.
 fn backend_body(req: &Request) -> Result<Map<String, Value>, ApiErr> {
-    match body(req) {
-        Ok(m) => Ok(m),
-        Err(e) if e.code == "invalid_json" && e.message.starts_with("The body is not") => {
-            let message = e.message.trim_start_matches("The body is not valid JSON: ");
-            Err(ApiErr::flat(
-                500,
-                "internal",
-                json!({ "status": "error", "message": message }),
-            ))
-        }
-        Err(_) => Err(ApiErr::flat(
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiErr::flat(
             422,
             "validation_error",
             json!({
                 "message": "Validation error",
                 "details": [{ "message": "The data field must be an object", "rule": "object", "field": "" }],
             }),
+        )),
+        Err(e) => Err(ApiErr::flat(
+            500,
+            "internal",
+            json!({ "status": "error", "message": e.to_string() }),
         )),
     }
 }

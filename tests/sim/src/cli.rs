@@ -208,6 +208,29 @@ mod tests {
         }
     }
 
+    /// The flags an option list starts its lines with.
+    fn listed_flags(list: &str) -> Vec<&str> {
+        list.lines()
+            .filter_map(|l| l.trim_start().split_whitespace().next())
+            .map(|f| f.trim_end_matches(','))
+            .filter(|f| f.starts_with('-'))
+            .collect()
+    }
+
+    #[test]
+    fn readme_lists_the_flags_of_the_usage() {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("## Command line")
+            .nth(1)
+            .and_then(|s| s.split("```text").nth(1))
+            .and_then(|s| s.split("```").next())
+            .expect("a Command line section with a text block");
+        let usage = USAGE.split("options:").nth(1).unwrap_or_default();
+        assert_eq!(listed_flags(section), listed_flags(usage));
+        assert!(listed_flags(usage).contains(&"--port"));
+    }
+
     #[test]
     fn usage_errors() {
         assert!(parse(args("--help")).unwrap().is_none());

@@ -244,3 +244,26 @@ fn remaining_zero_delays_the_next_call_until_the_reset() {
     assert!(second.retries().is_empty());
     assert!(second.elapsed_ms >= 900, "waited {} ms", second.elapsed_ms);
 }
+
+in_both_dialects! {
+    fn rate_limited_429_waits_for_the_window_then_succeeds(d: Dialect) {
+        // A 429 without Retry-After (backend, spec §6) is waited out until X-RateLimit-Reset;
+        // with it (docs) for its seconds.
+        let sim = common::sim_with(
+            d,
+            kaiko_sim::Config {
+                rate_limit: 1,
+                rate_window: std::time::Duration::from_secs(1),
+                ..kaiko_sim::Config::default()
+            },
+        );
+        common::client_in(&sim, d).analyze("one", None, None, |_| {}).unwrap();
+        let mut c = client_in(&sim, d);
+        let r = run(&mut c, Request::analyze(&[Message::user("two")]));
+        assert_eq!(r.ok().attempts, 2, "{:?}", r.retries());
+        let (_, delay, cause) = r.retries()[0];
+        assert!(matches!(cause, Cause::Api(e) if e.status == 429), "{cause:?}");
+        assert!((1..=2_100).contains(&delay), "{delay} ms");
+        assert_spacing(&r);
+    }
+}

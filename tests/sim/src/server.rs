@@ -100,6 +100,9 @@ impl Shared {
 
     /// Sleeps for `d`, returning early when the server stops.
     pub(crate) fn sleep(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
         let end = Instant::now() + d;
         loop {
             let now = Instant::now();

@@ -211,7 +211,7 @@ mod tests {
     /// The flags an option list starts its lines with.
     fn listed_flags(list: &str) -> Vec<&str> {
         list.lines()
-            .filter_map(|l| l.trim_start().split_whitespace().next())
+            .filter_map(|l| l.split_whitespace().next())
             .map(|f| f.trim_end_matches(','))
             .filter(|f| f.starts_with('-'))
             .collect()

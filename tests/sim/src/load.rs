@@ -394,7 +394,7 @@ pub fn run_load_cli(args: impl Iterator<Item = String>) -> i32 {
     };
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{} connections x {} requests: {} answered in {:.2} s, {:.0} requests/s, \
+        "{} keep-alive connections x {} requests: {} answered in {:.2} s, {:.0} requests/s, \
          latency p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms, {} not 200, {} reconnects",
         opts.connections,
         opts.requests,

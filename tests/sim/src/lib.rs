@@ -103,6 +103,7 @@ mod cli;
 mod dialect;
 mod emotion;
 mod fault;
+mod histogram;
 pub mod hostile;
 mod http;
 pub mod load;

@@ -22,7 +22,7 @@ fn load_with_default_configuration_is_all_200_and_processed_once() {
         (report.answered, report.not_ok, report.reconnects),
         (450, 0, 0)
     );
-    assert_eq!(report.latencies.len(), 450);
+    assert_eq!(report.latencies.count(), 450);
     assert!(report.quantile(0.5) <= report.quantile(0.99));
     assert_eq!(sim.connections_accepted(), 3);
     let ledger = sim.ledger();

@@ -20,11 +20,20 @@ const MAX_CONTEXT_ID: usize = 128;
 const ROLES: [&str; 3] = ["user", "assistant", "system"];
 /// Messages remembered per context; older ones are forgotten (their lookup gets 404).
 const MAX_CONTEXT_MESSAGES: usize = 1000;
+/// Bytes of stored messages (their texts plus [`STORED_OVERHEAD`] each) kept over all
+/// contexts; beyond it the oldest contexts are forgotten, and one context alone keeps at most
+/// this much of its newest messages.
+const MAX_CONTEXT_BYTES: usize = 64 * 1024 * 1024;
+/// What one stored message costs besides its text, roughly.
+const STORED_OVERHEAD: usize = 256;
 
 /// Everything the server remembers, each map bounded by [`Config::capacity`].
 #[derive(Debug)]
 pub(crate) struct State {
     contexts: Bounded<String, Context>,
+    /// The sum of the contexts' `bytes`.
+    context_bytes: usize,
+    capacity: usize,
     buckets: Bounded<String, Bucket>,
     idem: Bounded<String, Slot>,
     ledger: Bounded<LedgerKey, LedgerEntry>,
@@ -40,7 +49,10 @@ enum LedgerKey {
 impl State {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
-            contexts: Bounded::new(capacity),
+            // Evicted by `with_context`, which also watches the bytes.
+            contexts: Bounded::new(usize::MAX),
+            context_bytes: 0,
+            capacity: capacity.max(1),
             buckets: Bounded::new(capacity),
             idem: Bounded::new(capacity),
             ledger: Bounded::new(capacity),
@@ -51,10 +63,25 @@ impl State {
         self.contexts.get(id)
     }
 
-    /// The context `id`, created empty if absent.
-    pub(crate) fn context_mut(&mut self, id: &str) -> &mut Context {
-        self.contexts
-            .get_or_insert_with(&id.to_owned(), Context::default)
+    /// Runs `f` on the context `id`, created empty if absent, which becomes the most recently
+    /// written; then forgets the least recently written contexts while more than the capacity
+    /// or [`MAX_CONTEXT_BYTES`] are kept.
+    pub(crate) fn with_context<R>(&mut self, id: &str, f: impl FnOnce(&mut Context) -> R) -> R {
+        let mut ctx = self.contexts.remove(id).unwrap_or_default();
+        let before = ctx.bytes;
+        let out = f(&mut ctx);
+        self.context_bytes = self.context_bytes - before + ctx.bytes;
+        self.contexts.insert(id.to_owned(), ctx);
+        // The context just written is the newest, so never the one forgotten.
+        while self.contexts.len() > 1
+            && (self.contexts.len() > self.capacity || self.context_bytes > MAX_CONTEXT_BYTES)
+        {
+            match self.contexts.pop_oldest() {
+                Some((_, old)) => self.context_bytes -= old.bytes,
+                None => break,
+            }
+        }
+        out
     }
 
     /// The ledger's entries, oldest first.
@@ -95,16 +122,37 @@ enum Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Context {
     pub(crate) model: String,
-    /// At most [`MAX_CONTEXT_MESSAGES`], oldest first.
+    /// At most [`MAX_CONTEXT_MESSAGES`], oldest first. Changed only through the methods, which
+    /// keep `bytes`.
     pub(crate) messages: VecDeque<Stored>,
+    /// What the messages cost (see [`MAX_CONTEXT_BYTES`]).
+    bytes: usize,
 }
 
 impl Context {
     pub(crate) fn push(&mut self, m: Stored) {
-        if self.messages.len() >= MAX_CONTEXT_MESSAGES {
-            self.messages.pop_front();
-        }
+        self.bytes += m.bytes();
         self.messages.push_back(m);
+        while self.messages.len() > 1
+            && (self.messages.len() > MAX_CONTEXT_MESSAGES || self.bytes > MAX_CONTEXT_BYTES)
+        {
+            if let Some(old) = self.messages.pop_front() {
+                self.bytes -= old.bytes();
+            }
+        }
+    }
+
+    /// Forgets the messages stored under `external_id`.
+    pub(crate) fn remove_external_id(&mut self, external_id: &str) {
+        let mut freed = 0;
+        self.messages.retain(|s| {
+            let keep = s.external_id.as_deref() != Some(external_id);
+            if !keep {
+                freed += s.bytes();
+            }
+            keep
+        });
+        self.bytes -= freed;
     }
 }
 
@@ -113,6 +161,12 @@ pub(crate) struct Stored {
     pub(crate) external_id: Option<String>,
     pub(crate) role: String,
     pub(crate) scores: Scores,
+}
+
+impl Stored {
+    fn bytes(&self) -> usize {
+        self.scores.text.len() + STORED_OVERHEAD
+    }
 }
 
 /// Values of the `X-RateLimit-*` headers.
@@ -936,23 +990,23 @@ fn context_analysis(sh: &Shared, ctx_id: &str, obj: &Map<String, Value>) -> Resu
     let prev = existing
         .and_then(|c| c.messages.back())
         .map(|s| s.scores.valence);
-    let ctx = st
-        .contexts
-        .get_or_insert_with(&ctx_id.to_owned(), Context::default);
-    ctx.model.clone_from(&model);
     let mut emotions = Map::new();
     let mut tokens = 0;
     let mut last = 0.0;
-    for (m, scores) in scored {
-        tokens += emotion::tokens(&m.text);
-        emotions.insert(m.role.clone(), scores.item());
-        last = scores.valence;
-        ctx.push(Stored {
-            external_id: m.external_id,
-            role: m.role,
-            scores,
-        });
-    }
+    let base = st.with_context(ctx_id, |ctx| {
+        ctx.model.clone_from(&model);
+        for (m, scores) in scored {
+            tokens += emotion::tokens(&m.text);
+            emotions.insert(m.role.clone(), scores.item());
+            last = scores.valence;
+            ctx.push(Stored {
+                external_id: m.external_id,
+                role: m.role,
+                scores,
+            });
+        }
+        baseline(ctx)
+    });
     let (direction, valence_trend) = trend(prev, last);
     Ok(json!({
         "object": "emotions.analysis",
@@ -960,7 +1014,7 @@ fn context_analysis(sh: &Shared, ctx_id: &str, obj: &Map<String, Value>) -> Resu
         "metadata": { "context_id": ctx_id },
         "emotions": emotions,
         "trajectory": {
-            "baseline": baseline(ctx),
+            "baseline": base,
             "trend": { "direction": direction, "valenceTrend": valence_trend },
         },
         "usage": { "analyse_tokens": tokens },
@@ -1118,13 +1172,13 @@ fn chat(sh: &Shared, obj: &Map<String, Value>, rid: &str) -> Result<Response, Ap
     });
     let emotions = json!({ "user": scores.item() });
     if let Some(c) = ctx_id {
-        let mut st = sh.state();
-        let ctx = st.contexts.get_or_insert_with(&c, Context::default);
-        ctx.model.clone_from(&emotion_model);
-        ctx.push(Stored {
-            external_id: None,
-            role: "user".into(),
-            scores,
+        sh.state().with_context(&c, |ctx| {
+            ctx.model.clone_from(&emotion_model);
+            ctx.push(Stored {
+                external_id: None,
+                role: "user".into(),
+                scores,
+            });
         });
     }
     let id = format!("chatcmpl-{:012x}", sh.next_id() & 0xffff_ffff_ffff);
@@ -1232,6 +1286,44 @@ mod tests {
         assert!(route("GET", &ok, Dialect::Docs).is_ok());
         // The backend does not check the path's length.
         assert!(route("GET", &long, Dialect::Backend).is_ok());
+    }
+
+    fn stored(text: &str, external_id: Option<&str>) -> Stored {
+        Stored {
+            external_id: external_id.map(str::to_owned),
+            role: "user".into(),
+            scores: emotion::analyse(text),
+        }
+    }
+
+    #[test]
+    fn context_bytes_are_accounted_and_bounded() {
+        let mut st = State::new(2);
+        st.with_context("a", |c| {
+            c.push(stored("hello", Some("m1")));
+            c.push(stored("hi", Some("m2")));
+            c.push(stored("hey", Some("m1")));
+            assert_eq!(c.bytes, 10 + 3 * STORED_OVERHEAD);
+            c.remove_external_id("m1");
+            assert_eq!(c.bytes, 2 + STORED_OVERHEAD);
+            assert_eq!(c.messages.len(), 1);
+        });
+        assert_eq!(st.context_bytes, 2 + STORED_OVERHEAD);
+        st.with_context("b", |c| c.push(stored("four", None)));
+        st.with_context("c", |c| c.push(stored("five5", None)));
+        // Capacity 2: "a" is forgotten and its bytes with it.
+        assert!(st.context("a").is_none());
+        assert_eq!(st.context_bytes, 9 + 2 * STORED_OVERHEAD);
+        // Writing the oldest keeps it, as the newest.
+        st.with_context("b", |c| c.push(stored("x", None)));
+        st.with_context("d", |_| {});
+        assert!(st.context("b").is_some() && st.context("c").is_none());
+        let total: usize = ["b", "d"]
+            .iter()
+            .filter_map(|k| st.context(k))
+            .map(|c| c.bytes)
+            .sum();
+        assert_eq!(st.context_bytes, total);
     }
 
     #[test]

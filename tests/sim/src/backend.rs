@@ -380,27 +380,27 @@ pub(crate) fn context_analysis(
     let scores = emotion::analyse(&first.text);
     let body_item = item(&scores);
     let tokens = emotion::tokens(&first.text);
-    let mut st = sh.state();
-    let ctx = st.context_mut(ctx_id);
-    let prev = ctx.messages.back().map(|s| s.scores.valence);
     let now = scores.valence;
-    if let Some(e) = &first.external_id {
-        ctx.messages
-            .retain(|s| s.external_id.as_deref() != Some(e.as_str()));
-    }
-    ctx.model = ANALYSIS_MODEL.to_owned();
-    ctx.push(Stored {
-        external_id: first.external_id.clone(),
-        role: "user".into(),
-        scores,
+    let (count, trajectory) = sh.state().with_context(ctx_id, |ctx| {
+        let prev = ctx.messages.back().map(|s| s.scores.valence);
+        if let Some(e) = &first.external_id {
+            ctx.remove_external_id(e);
+        }
+        ctx.model = ANALYSIS_MODEL.to_owned();
+        ctx.push(Stored {
+            external_id: first.external_id.clone(),
+            role: "user".into(),
+            scores,
+        });
+        (ctx.messages.len(), trajectory(ctx, prev, now))
     });
     let mut m = analysis_head();
     m.insert("context_id".into(), ctx_id.into());
-    m.insert("context_message_count".into(), ctx.messages.len().into());
+    m.insert("context_message_count".into(), count.into());
     m.insert("emotions".into(), json!({ "user": body_item }));
     m.insert("metadata".into(), json!({}));
     m.insert("usage".into(), usage(tokens));
-    m.insert("trajectory".into(), trajectory(ctx, prev, now));
+    m.insert("trajectory".into(), trajectory);
     Ok(Value::Object(m))
 }
 

@@ -79,10 +79,26 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
                 self.map.remove(&old);
             }
         }
+        // Entries left behind by `remove` are dropped before they outnumber the live ones.
+        if self.order.len() > 2 * self.map.len() + 64 {
+            let map = &self.map;
+            self.order
+                .retain(|(k, seq)| map.get(k).is_some_and(|(s, _)| s == seq));
+        }
         let seq = self.next;
         self.next += 1;
         self.order.push_back((key.clone(), seq));
         &mut self.map.entry(key).or_insert((seq, value)).1
+    }
+
+    /// Removes and returns the oldest entry.
+    pub(crate) fn pop_oldest(&mut self) -> Option<(K, V)> {
+        while let Some((k, seq)) = self.order.pop_front() {
+            if self.map.get(&k).is_some_and(|(s, _)| *s == seq) {
+                return self.map.remove(&k).map(|(_, v)| (k, v));
+            }
+        }
+        None
     }
 
     /// Entries, oldest first.
@@ -96,7 +112,6 @@ impl<K: Hash + Eq + Clone, V> Bounded<K, V> {
     }
 
     /// Keys present.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.map.len()
     }
@@ -134,6 +149,13 @@ mod tests {
         }
         assert_eq!(m.len(), 0);
         assert!(m.order.len() <= 2);
+        // Without a capacity to trim it, the order still stays near the live keys.
+        let mut big = Bounded::new(usize::MAX);
+        for i in 0..10_000 {
+            big.insert(i % 3, i);
+            big.remove(&(i % 3));
+        }
+        assert!(big.order.len() <= 64 + 1, "{}", big.order.len());
         // A key removed and inserted again is the newest, not its stale place.
         m.insert(1, 1);
         m.insert(2, 2);
@@ -149,5 +171,8 @@ mod tests {
         assert_eq!(m.get(&3), Some(&4));
         assert_eq!(m.get(&1), None);
         assert_eq!(m.get(&4), Some(&40));
+        assert_eq!(m.pop_oldest(), Some((3, 4)));
+        assert_eq!(m.pop_oldest(), Some((4, 40)));
+        assert_eq!(m.pop_oldest(), None);
     }
 }

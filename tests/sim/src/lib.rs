@@ -86,9 +86,11 @@
 //! of the handlers (400, 409, 422, …) are stored like successes; 401, 403, 429 and 404 routes
 //! are not, since nothing was processed. The [`Ledger`] counts per key how often it was
 //! processed and replayed, and per path how often requests without a key were processed.
-//! How faults interact with this is said on [`Fault`]. The store, the ledger, the rate-limit
-//! windows and the contexts each keep the newest [`Config::capacity`] keys (a context its
-//! newest 1 000 messages), so a server under a long load test stays within bounded memory.
+//! How faults interact with this is said on [`Fault`]. The store, the ledger and the
+//! rate-limit windows each keep the newest [`Config::capacity`] keys, the contexts the
+//! [`Config::capacity`] most recently written ones, holding at most 64 MiB of messages in
+//! all (a context its newest 1 000), so a server under a long load test stays within bounded
+//! memory.
 //!
 //! # Faults
 //!
@@ -146,9 +148,10 @@ pub struct Config {
     /// Serve HTTPS with this certificate chain (see [`tls::Authority`]); `None`: plain HTTP.
     pub tls: Option<tls::Leaf>,
     /// How many idempotency keys (with their stored responses), ledger entries, rate-limit
-    /// windows and contexts are remembered, each (default 10 000). Beyond it the oldest is
-    /// forgotten: a request repeating a forgotten `Idempotency-Key` is processed again, a
-    /// forgotten context answers 404. Memory stays bounded however long the server runs.
+    /// windows and contexts are remembered, each (default 10 000). Beyond it the oldest (for
+    /// contexts: the least recently written) is forgotten: a request repeating a forgotten
+    /// `Idempotency-Key` is processed again, a forgotten context answers 404. Memory stays
+    /// bounded however long the server runs.
     pub capacity: usize,
 }
 

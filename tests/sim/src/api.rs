@@ -24,8 +24,10 @@ const MAX_CONTEXT_MESSAGES: usize = 1000;
 /// contexts; beyond it the oldest contexts are forgotten, and one context alone keeps at most
 /// this much of its newest messages.
 const MAX_CONTEXT_BYTES: usize = 64 * 1024 * 1024;
-/// What one stored message costs besides its text, roughly.
+/// What one stored message or answer costs besides its text or body, roughly.
 const STORED_OVERHEAD: usize = 256;
+/// Bytes of answers kept for idempotent replay; beyond it the oldest are forgotten.
+const MAX_STORED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Everything the server remembers, each map bounded by [`Config::capacity`].
 #[derive(Debug)]
@@ -36,6 +38,8 @@ pub(crate) struct State {
     capacity: usize,
     buckets: Bounded<String, Bucket>,
     idem: Bounded<String, Slot>,
+    /// The sum of [`Slot::bytes`] over `idem`.
+    idem_bytes: usize,
     ledger: Bounded<LedgerKey, LedgerEntry>,
 }
 
@@ -54,7 +58,9 @@ impl State {
             context_bytes: 0,
             capacity: capacity.max(1),
             buckets: Bounded::new(capacity),
-            idem: Bounded::new(capacity),
+            // Evicted by `set_idem`, which also watches the bytes.
+            idem: Bounded::new(usize::MAX),
+            idem_bytes: 0,
             ledger: Bounded::new(capacity),
         }
     }
@@ -82,6 +88,28 @@ impl State {
             }
         }
         out
+    }
+
+    /// Stores the progress of an idempotency key as the newest, then forgets the oldest
+    /// keys while more than the capacity or [`MAX_STORED_ANSWER_BYTES`] are kept.
+    fn set_idem(&mut self, key: &str, slot: Slot) {
+        self.clear_idem(key);
+        self.idem_bytes += slot.bytes(key);
+        self.idem.insert(key.to_owned(), slot);
+        while self.idem.len() > 1
+            && (self.idem.len() > self.capacity || self.idem_bytes > MAX_STORED_ANSWER_BYTES)
+        {
+            match self.idem.pop_oldest() {
+                Some((k, old)) => self.idem_bytes -= old.bytes(&k),
+                None => break,
+            }
+        }
+    }
+
+    fn clear_idem(&mut self, key: &str) {
+        if let Some(old) = self.idem.remove(key) {
+            self.idem_bytes -= old.bytes(key);
+        }
     }
 
     /// The ledger's entries, oldest first.
@@ -117,6 +145,24 @@ enum Slot {
     InFlight,
     /// The response without `Date` and rate-limit headers, which are fresh on each replay.
     Done(Response),
+}
+
+impl Slot {
+    /// What keeping it under `key` costs, roughly.
+    fn bytes(&self, key: &str) -> usize {
+        let answer = match self {
+            Slot::InFlight => 0,
+            Slot::Done(r) => {
+                let head: usize = r.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let body = match &r.body {
+                    Body::Full(b) => b.len(),
+                    Body::Chunked(pieces) => pieces.iter().map(Vec::len).sum(),
+                };
+                head + body
+            }
+        };
+        key.len() + STORED_OVERHEAD + answer
+    }
 }
 
 #[derive(Debug, Default)]
@@ -500,7 +546,7 @@ impl Drop for InFlight<'_> {
         if let (true, Some(k)) = (self.armed, self.key) {
             let mut st = self.sh.state();
             if matches!(st.idem.get(k), Some(Slot::InFlight)) {
-                st.idem.remove(k);
+                st.clear_idem(k);
             }
         }
     }
@@ -632,7 +678,7 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
                 return finish(e.response(dialect, &rid), &rate, dialect);
             }
             None => {
-                st.idem.insert(k.to_owned(), Slot::InFlight);
+                st.set_idem(k, Slot::InFlight);
             }
         }
     }
@@ -649,7 +695,7 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
         let mut st = sh.state();
         st.ledger_entry(idem_key.as_deref(), &path).processed += 1;
         if let Some(k) = store {
-            st.idem.insert(k.to_owned(), Slot::Done(core.clone()));
+            st.set_idem(k, Slot::Done(core.clone()));
         }
     }
     guard.armed = false;
@@ -1324,6 +1370,27 @@ mod tests {
             .map(|c| c.bytes)
             .sum();
         assert_eq!(st.context_bytes, total);
+    }
+
+    #[test]
+    fn stored_answers_are_bounded_in_count_and_bytes() {
+        let answer = |n: usize| Response {
+            status: 200,
+            headers: vec![("x-request-id".into(), "req-1".into())],
+            body: Body::Full(vec![b'x'; n]),
+        };
+        let mut st = State::new(3);
+        for k in ["a", "b", "c", "d"] {
+            st.set_idem(k, Slot::InFlight);
+            st.set_idem(k, Slot::Done(answer(10)));
+        }
+        assert!(st.idem.get("a").is_none(), "beyond the capacity");
+        assert_eq!(st.idem_bytes, 3 * (1 + STORED_OVERHEAD + 17 + 10));
+        // One answer larger than the budget pushes out all the others but stays itself.
+        st.set_idem("big", Slot::Done(answer(MAX_STORED_ANSWER_BYTES)));
+        assert_eq!(st.idem.len(), 1);
+        st.clear_idem("big");
+        assert_eq!((st.idem.len(), st.idem_bytes), (0, 0));
     }
 
     #[test]

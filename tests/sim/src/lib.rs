@@ -87,10 +87,10 @@
 //! are not, since nothing was processed. The [`Ledger`] counts per key how often it was
 //! processed and replayed, and per path how often requests without a key were processed.
 //! How faults interact with this is said on [`Fault`]. The store, the ledger and the
-//! rate-limit windows each keep the newest [`Config::capacity`] keys, the contexts the
-//! [`Config::capacity`] most recently written ones, holding at most 64 MiB of messages in
-//! all (a context its newest 1 000), so a server under a long load test stays within bounded
-//! memory.
+//! rate-limit windows each keep the newest [`Config::capacity`] keys (the store at most
+//! 64 MiB of answers), the contexts the [`Config::capacity`] most recently written ones,
+//! holding at most 64 MiB of messages in all (a context its newest 1 000), so a server under
+//! a long load test stays within bounded memory.
 //!
 //! # Faults
 //!

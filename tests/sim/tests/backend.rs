@@ -297,3 +297,41 @@ fn oversized_body_is_the_middleware_413() {
         json!({ "status": "error", "code": "PAYLOAD_TOO_LARGE", "message": "Request body exceeds maximum size of 64 bytes" })
     );
 }
+
+#[test]
+fn the_binary_speaks_the_backend_dialect_on_a_port() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kaiko-sim"))
+        .args(["--port", "0", "--dialect", "backend"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("kaiko-sim listening on http://127.0.0.1:")
+        .unwrap_or_else(|| panic!("{line}"));
+    let port: u16 = url.strip_suffix("/v2").unwrap().parse().unwrap();
+    let mut c = Client::connect(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    let r = c.request(
+        "POST",
+        "/v2/emotions/analysis",
+        &[("x-api-key", BACKEND_KEY)],
+        FEAR.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.json()["emotions"]["_default"].is_object());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let out = Command::new(env!("CARGO_BIN_EXE_kaiko-sim"))
+        .args(["--dialect", "openai"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown dialect `openai`"));
+}

@@ -90,3 +90,23 @@ fn forgotten_contexts_answer_404() {
     assert_eq!(call(&sim, "GET", "/v2/emotions/c1", &[], "").status, 404);
     assert_eq!(call(&sim, "GET", "/v2/emotions/c3", &[], "").status, 200);
 }
+
+#[test]
+fn the_documented_command_runs() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kaiko-sim-load"))
+        .args(["--connections", "2", "--requests", "100"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("2 keep-alive connections x 100 requests: 200 answered in "),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 0 not 200"), "{stdout}");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_kaiko-sim-load"))
+        .args(["--connections", "65"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -37,7 +37,8 @@
 //! bytes gets 400 `invalid_context_id`. Every request needs a key (`x-api-key` or
 //! `Authorization: Bearer`), health routes included. Checks run in this order: missing key
 //! (401), revoked key (403), key not in [`Config::accepted_keys`] (401), rate limit (429),
-//! route (404 `not_found`), idempotency (replay or 409), body (400 `invalid_json`, 400
+//! route (404 `not_found`), on POSTs a key in [`Config::paused_keys`] (403 `key_paused`) or
+//! [`Config::unfunded_keys`] (402 `insufficient_credits`), idempotency (replay or 409), body (400 `invalid_json`, 400
 //! `missing_field`, 400 `invalid_type` for a field of the wrong JSON type, 422 `invalid_role`,
 //! 413 `payload_too_large` for more than 100 messages, 409 `duplicate_id`). Every message of
 //! a request is analysed; messages without a `role` are reported under `user`, and the last

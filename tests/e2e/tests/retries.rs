@@ -1,11 +1,14 @@
 //! Retries: spacing, Retry-After in both forms, the cap, and exactly-once processing.
 
+#[macro_use]
 mod common;
 
-use common::{BASE_MS, assert_spacing, client, client_with, policy, run, sim};
+use common::{
+    BASE_MS, Dialect, assert_spacing, client, client_in, client_with, policy, run, sim, sim_in,
+};
 use kaiko_core::analysis::Category;
 use kaiko_core::error::ErrorCode;
-use kaiko_core::request::Message;
+use kaiko_core::request::{ChatMessage, ChatRequest, Message};
 use kaiko_core::time::Duration;
 use kaiko_sim::{Fault, RetryAfterValue};
 use kaiko_std::{Cause, Policy, Request, Stop};
@@ -165,18 +168,45 @@ fn reset_mid_body_is_replayed_not_reprocessed() {
     assert_eq!(processed_once(&sim), 1);
 }
 
-#[test]
-fn reset_after_processing_is_replayed_not_reprocessed() {
-    let sim = sim();
-    sim.push_fault(Fault::ResetAfterProcessing);
-    let mut c = client(&sim);
-    let r = run(
-        &mut c,
-        Request::analyze(&[Message::user("I am so happy today")]),
-    );
-    assert_eq!(r.ok().attempts, 2);
-    assert_eq!(r.emotions()[0].category, Some(Category::Joy));
-    assert_eq!(processed_once(&sim), 1);
+in_both_dialects! {
+    fn analysis_reset_after_processing_is_retried(d: Dialect) {
+        let sim = sim_in(d);
+        sim.push_fault(Fault::ResetAfterProcessing);
+        let mut c = client_in(&sim, d);
+        let r = run(
+            &mut c,
+            Request::analyze(&[Message::user("I am so happy today")]),
+        );
+        assert_eq!(r.ok().attempts, 2);
+        assert_eq!(r.emotions()[0].category, Some(Category::Joy));
+        let keyed: Vec<_> = sim
+            .ledger()
+            .entries
+            .into_iter()
+            .filter(|e| e.idempotency_key.is_some())
+            .collect();
+        assert_eq!(keyed.len(), 1, "one Idempotency-Key for both attempts");
+        // The docs' server replays the stored answer; the backend, which does not
+        // deduplicate (spec §10.16), processes the retry again.
+        let (processed, replayed) = match d {
+            Dialect::Docs => (1, 1),
+            Dialect::Backend => (2, 0),
+        };
+        assert_eq!((keyed[0].processed, keyed[0].replayed), (processed, replayed));
+    }
+
+    fn chat_unanswered_after_sending_is_not_retried(d: Dialect) {
+        // A completion the server may have run is not sent again: the backend would bill it
+        // twice.
+        let sim = sim_in(d);
+        sim.push_fault(Fault::ResetAfterProcessing);
+        let mut c = client_in(&sim, d);
+        let messages = [ChatMessage::user("hello")];
+        let r = run(&mut c, Request::chat(ChatRequest::new("gpt-4o-mini", &messages)));
+        let f = r.failure();
+        assert_eq!((f.stop, f.attempts, f.sent), (Stop::Unanswered, 1, true), "{f:?}");
+        assert_eq!(sim.ledger().total_processed(), 1);
+    }
 }
 
 #[test]
@@ -213,4 +243,27 @@ fn remaining_zero_delays_the_next_call_until_the_reset() {
     assert_eq!(second.ok().attempts, 1);
     assert!(second.retries().is_empty());
     assert!(second.elapsed_ms >= 900, "waited {} ms", second.elapsed_ms);
+}
+
+in_both_dialects! {
+    fn rate_limited_429_waits_for_the_window_then_succeeds(d: Dialect) {
+        // A 429 without Retry-After (backend, spec §6) is waited out until X-RateLimit-Reset;
+        // with it (docs) for its seconds.
+        let sim = common::sim_with(
+            d,
+            kaiko_sim::Config {
+                rate_limit: 1,
+                rate_window: std::time::Duration::from_secs(1),
+                ..kaiko_sim::Config::default()
+            },
+        );
+        common::client_in(&sim, d).analyze("one", None, None, |_| {}).unwrap();
+        let mut c = client_in(&sim, d);
+        let r = run(&mut c, Request::analyze(&[Message::user("two")]));
+        assert_eq!(r.ok().attempts, 2, "{:?}", r.retries());
+        let (_, delay, cause) = r.retries()[0];
+        assert!(matches!(cause, Cause::Api(e) if e.status == 429), "{cause:?}");
+        assert!((1..=2_100).contains(&delay), "{delay} ms");
+        assert_spacing(&r);
+    }
 }

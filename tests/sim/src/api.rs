@@ -1,15 +1,16 @@
 //! The V2 API: authentication, rate limit, idempotency, routing and the handlers.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
+use crate::bounded::Bounded;
 use crate::emotion::{self, Scores, round4};
 use crate::http::{Body, Request, Response};
 use crate::server::Shared;
 use crate::time::{http_date, unix_now};
-use crate::{Config, Fault, LedgerEntry, RetryAfterValue};
+use crate::{Config, Dialect, Fault, LedgerEntry, RetryAfterValue, backend};
 
 /// Most messages in one request (spec §3.1, §6: batch size 100).
 const MAX_MESSAGES: usize = 100;
@@ -17,14 +18,117 @@ const MAX_MESSAGES: usize = 100;
 const MAX_CONTEXT_ID: usize = 128;
 /// Roles the errors page lists as valid (spec §5.2, 422 row).
 const ROLES: [&str; 3] = ["user", "assistant", "system"];
+/// Messages remembered per context; older ones are forgotten (their lookup gets 404).
+const MAX_CONTEXT_MESSAGES: usize = 1000;
+/// Bytes of stored messages (their texts plus [`STORED_OVERHEAD`] each) kept over all
+/// contexts; beyond it the oldest contexts are forgotten, and one context alone keeps at most
+/// this much of its newest messages.
+const MAX_CONTEXT_BYTES: usize = 64 * 1024 * 1024;
+/// What one stored message or answer costs besides its text or body, roughly.
+const STORED_OVERHEAD: usize = 256;
+/// Bytes of answers kept for idempotent replay; beyond it the oldest are forgotten.
+const MAX_STORED_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
-/// Everything the server remembers.
-#[derive(Debug, Default)]
+/// Everything the server remembers, each map bounded by [`Config::capacity`].
+#[derive(Debug)]
 pub(crate) struct State {
-    contexts: HashMap<String, Context>,
-    buckets: HashMap<String, Bucket>,
-    idem: HashMap<String, Slot>,
-    pub(crate) ledger: Vec<LedgerEntry>,
+    contexts: Bounded<String, Context>,
+    /// The sum of the contexts' `bytes`.
+    context_bytes: usize,
+    capacity: usize,
+    buckets: Bounded<String, Bucket>,
+    idem: Bounded<String, Slot>,
+    /// The sum of [`Slot::bytes`] over `idem`.
+    idem_bytes: usize,
+    ledger: Bounded<LedgerKey, LedgerEntry>,
+}
+
+/// What a ledger entry counts: one idempotency key, or the keyless requests of one path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum LedgerKey {
+    Idempotency(String),
+    Path(String),
+}
+
+impl State {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            // Evicted by `with_context`, which also watches the bytes.
+            contexts: Bounded::new(usize::MAX),
+            context_bytes: 0,
+            capacity: capacity.max(1),
+            buckets: Bounded::new(capacity),
+            // Evicted by `set_idem`, which also watches the bytes.
+            idem: Bounded::new(usize::MAX),
+            idem_bytes: 0,
+            ledger: Bounded::new(capacity),
+        }
+    }
+
+    pub(crate) fn context(&self, id: &str) -> Option<&Context> {
+        self.contexts.get(id)
+    }
+
+    /// Runs `f` on the context `id`, created empty if absent, which becomes the most recently
+    /// written; then forgets the least recently written contexts while more than the capacity
+    /// or [`MAX_CONTEXT_BYTES`] are kept.
+    pub(crate) fn with_context<R>(&mut self, id: &str, f: impl FnOnce(&mut Context) -> R) -> R {
+        let mut ctx = self.contexts.remove(id).unwrap_or_default();
+        let before = ctx.bytes;
+        let out = f(&mut ctx);
+        self.context_bytes = self.context_bytes - before + ctx.bytes;
+        self.contexts.insert(id.to_owned(), ctx);
+        // The context just written is the newest, so never the one forgotten.
+        while self.contexts.len() > 1
+            && (self.contexts.len() > self.capacity || self.context_bytes > MAX_CONTEXT_BYTES)
+        {
+            match self.contexts.pop_oldest() {
+                Some((_, old)) => self.context_bytes -= old.bytes,
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Stores the progress of an idempotency key as the newest, then forgets the oldest
+    /// keys while more than the capacity or [`MAX_STORED_ANSWER_BYTES`] are kept.
+    fn set_idem(&mut self, key: &str, slot: Slot) {
+        self.clear_idem(key);
+        self.idem_bytes += slot.bytes(key);
+        self.idem.insert(key.to_owned(), slot);
+        while self.idem.len() > 1
+            && (self.idem.len() > self.capacity || self.idem_bytes > MAX_STORED_ANSWER_BYTES)
+        {
+            match self.idem.pop_oldest() {
+                Some((k, old)) => self.idem_bytes -= old.bytes(&k),
+                None => break,
+            }
+        }
+    }
+
+    fn clear_idem(&mut self, key: &str) {
+        if let Some(old) = self.idem.remove(key) {
+            self.idem_bytes -= old.bytes(key);
+        }
+    }
+
+    /// The ledger's entries, oldest first.
+    pub(crate) fn ledger(&self) -> Vec<LedgerEntry> {
+        self.ledger.iter().map(|(_, e)| e.clone()).collect()
+    }
+
+    fn ledger_entry(&mut self, key: Option<&str>, path: &str) -> &mut LedgerEntry {
+        let k = match key {
+            Some(k) => LedgerKey::Idempotency(k.to_owned()),
+            None => LedgerKey::Path(path.to_owned()),
+        };
+        self.ledger.get_or_insert_with(&k, || LedgerEntry {
+            idempotency_key: key.map(str::to_owned),
+            path: path.to_owned(),
+            processed: 0,
+            replayed: 0,
+        })
+    }
 }
 
 /// A fixed rate-limit window of one key.
@@ -43,17 +147,72 @@ enum Slot {
     Done(Response),
 }
 
+impl Slot {
+    /// What keeping it under `key` costs, roughly.
+    fn bytes(&self, key: &str) -> usize {
+        let answer = match self {
+            Slot::InFlight => 0,
+            Slot::Done(r) => {
+                let head: usize = r.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+                let body = match &r.body {
+                    Body::Full(b) => b.len(),
+                    Body::Chunked(pieces) => pieces.iter().map(Vec::len).sum(),
+                };
+                head + body
+            }
+        };
+        key.len() + STORED_OVERHEAD + answer
+    }
+}
+
 #[derive(Debug, Default)]
-struct Context {
-    model: String,
-    messages: Vec<Stored>,
+pub(crate) struct Context {
+    pub(crate) model: String,
+    /// At most [`MAX_CONTEXT_MESSAGES`], oldest first. Changed only through the methods, which
+    /// keep `bytes`.
+    pub(crate) messages: VecDeque<Stored>,
+    /// What the messages cost (see [`MAX_CONTEXT_BYTES`]).
+    bytes: usize,
+}
+
+impl Context {
+    pub(crate) fn push(&mut self, m: Stored) {
+        self.bytes += m.bytes();
+        self.messages.push_back(m);
+        while self.messages.len() > 1
+            && (self.messages.len() > MAX_CONTEXT_MESSAGES || self.bytes > MAX_CONTEXT_BYTES)
+        {
+            if let Some(old) = self.messages.pop_front() {
+                self.bytes -= old.bytes();
+            }
+        }
+    }
+
+    /// Forgets the messages stored under `external_id`.
+    pub(crate) fn remove_external_id(&mut self, external_id: &str) {
+        let mut freed = 0;
+        self.messages.retain(|s| {
+            let keep = s.external_id.as_deref() != Some(external_id);
+            if !keep {
+                freed += s.bytes();
+            }
+            keep
+        });
+        self.bytes -= freed;
+    }
 }
 
 #[derive(Debug)]
-struct Stored {
-    external_id: Option<String>,
-    role: String,
-    scores: Scores,
+pub(crate) struct Stored {
+    pub(crate) external_id: Option<String>,
+    pub(crate) role: String,
+    pub(crate) scores: Scores,
+}
+
+impl Stored {
+    fn bytes(&self) -> usize {
+        self.scores.text.len() + STORED_OVERHEAD
+    }
 }
 
 /// Values of the `X-RateLimit-*` headers.
@@ -86,7 +245,7 @@ fn take_rate(st: &mut State, cfg: &Config, key: &str) -> Result<Rate, (Rate, u64
         reset_unix: ceil_secs(unix_now() + cfg.rate_window),
         count: 0,
     };
-    let b = st.buckets.entry(key.to_owned()).or_insert_with(fresh);
+    let b = st.buckets.get_or_insert_with(&key.to_owned(), fresh);
     if now.duration_since(b.opened) >= cfg.rate_window {
         *b = fresh();
     }
@@ -107,9 +266,15 @@ fn take_rate(st: &mut State, cfg: &Config, key: &str) -> Result<Rate, (Rate, u64
     })
 }
 
-/// Adds the headers every response carries.
-fn finish(mut resp: Response, rate: &Rate) -> Response {
+/// Adds the headers every response carries. The backend's request id is API Gateway's
+/// `apigw-requestid` header (spec §8).
+fn finish(mut resp: Response, rate: &Rate, dialect: Dialect) -> Response {
     let h = &mut resp.headers;
+    if dialect == Dialect::Backend {
+        for (name, _) in h.iter_mut().filter(|(n, _)| n == "x-request-id") {
+            *name = "apigw-requestid".into();
+        }
+    }
     h.push(("Date".into(), http_date(unix_now().as_secs())));
     h.push(("X-RateLimit-Limit".into(), rate.limit.to_string()));
     h.push(("X-RateLimit-Remaining".into(), rate.remaining.to_string()));
@@ -132,6 +297,8 @@ fn json_response(status: u16, body: &Value, request_id: &str) -> Response {
 fn error_type(status: u16) -> &'static str {
     match status {
         401 => "authentication_error",
+        // Not in the docs' table (the backend sends 402 flat, spec §5.3); named like the rest.
+        402 => "billing_error",
         403 => "forbidden_error",
         404 => "not_found_error",
         409 => "conflict_error",
@@ -160,13 +327,16 @@ fn default_code(status: u16) -> String {
     }
 }
 
-/// A documented error (spec §5.1).
+/// An error answer: the documented envelope (spec §5.1), or in the backend dialect a flat
+/// body (spec §5.3).
 #[derive(Debug)]
-struct ApiErr {
+pub(crate) struct ApiErr {
     status: u16,
     code: String,
     message: String,
     param: Option<String>,
+    /// The backend dialect's body; `None`: `{"message": message}`.
+    flat: Option<Value>,
 }
 
 impl ApiErr {
@@ -176,7 +346,37 @@ impl ApiErr {
             code: code.to_owned(),
             message: message.into(),
             param,
+            flat: None,
         }
+    }
+
+    /// An error only the backend dialect produces, with its body.
+    pub(crate) fn flat(status: u16, code: &str, body: Value) -> Self {
+        let message = body["message"].as_str().unwrap_or_default().to_owned();
+        Self {
+            flat: Some(body),
+            ..Self::new(status, code, message, None)
+        }
+    }
+
+    /// An error with one message per dialect.
+    fn per_dialect(dialect: Dialect, status: u16, code: &str, docs: &str, backend: &str) -> Self {
+        match dialect {
+            Dialect::Docs => Self::new(status, code, docs, None),
+            Dialect::Backend => Self::new(status, code, backend, None),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The backend dialect's body.
+    pub(crate) fn flat_body(&self) -> Value {
+        self.flat
+            .clone()
+            .unwrap_or_else(|| json!({ "message": self.message }))
     }
 
     fn missing(param: &str) -> Self {
@@ -197,7 +397,10 @@ impl ApiErr {
         )
     }
 
-    fn response(&self, request_id: &str) -> Response {
+    fn response(&self, dialect: Dialect, request_id: &str) -> Response {
+        if dialect == Dialect::Backend {
+            return json_response(self.status, &self.flat_body(), request_id);
+        }
         let mut err = Map::new();
         err.insert("type".into(), error_type(self.status).into());
         err.insert("code".into(), self.code.clone().into());
@@ -210,7 +413,7 @@ impl ApiErr {
     }
 }
 
-/// An error in the documented envelope with all common headers; `rate` `None` reports an
+/// An error in the dialect's shape with all common headers; `rate` `None` reports an
 /// untouched window.
 pub(crate) fn error_response(
     sh: &Shared,
@@ -222,10 +425,14 @@ pub(crate) fn error_response(
 ) -> Response {
     let rid = sh.request_id();
     let rate = rate.unwrap_or_else(|| idle_rate(&sh.config));
-    finish(
-        ApiErr::new(status, code, message, param).response(&rid),
-        &rate,
-    )
+    let dialect = sh.config.dialect;
+    let mut err = ApiErr::new(status, code, message, param);
+    if status == 413 {
+        // The backend's body-size middleware (spec §5.3).
+        err.flat =
+            Some(json!({ "status": "error", "code": "PAYLOAD_TOO_LARGE", "message": message }));
+    }
+    finish(err.response(dialect, &rid), &rate, dialect)
 }
 
 /// The response of a fault that replaces the normal one.
@@ -247,7 +454,10 @@ pub(crate) fn fault_response(sh: &Shared, fault: Fault) -> Response {
         } => {
             let rid = sh.request_id();
             let msg = format!("Injected {status}: {}", text(status));
-            let mut resp = ApiErr::new(status, &default_code(status), msg, None).response(&rid);
+            // Injected errors keep the documented envelope in both dialects; the flat shapes
+            // have faults of their own.
+            let mut resp =
+                ApiErr::new(status, &default_code(status), msg, None).response(Dialect::Docs, &rid);
             match retry_after {
                 Some(RetryAfterValue::Seconds(s)) => {
                     resp.headers.push(("Retry-After".into(), s.to_string()));
@@ -262,7 +472,7 @@ pub(crate) fn fault_response(sh: &Shared, fault: Fault) -> Response {
             if status == 429 {
                 rate.remaining = 0;
             }
-            finish(resp, &rate)
+            finish(resp, &rate, Dialect::Docs)
         }
         Fault::Html { status } => {
             let t = format!("{status} {}", text(status));
@@ -324,23 +534,6 @@ fn api_key(req: &Request) -> Option<String> {
     (!key.is_empty()).then(|| key.to_owned())
 }
 
-fn ledger_entry<'a>(st: &'a mut State, key: Option<&str>, path: &str) -> &'a mut LedgerEntry {
-    let pos = st.ledger.iter().position(|e| match key {
-        Some(k) => e.idempotency_key.as_deref() == Some(k),
-        None => e.idempotency_key.is_none() && e.path == path,
-    });
-    let i = pos.unwrap_or_else(|| {
-        st.ledger.push(LedgerEntry {
-            idempotency_key: key.map(str::to_owned),
-            path: path.to_owned(),
-            processed: 0,
-            replayed: 0,
-        });
-        st.ledger.len() - 1
-    });
-    &mut st.ledger[i]
-}
-
 /// Clears an in-flight idempotency key if processing ends without storing a result.
 struct InFlight<'a> {
     sh: &'a Shared,
@@ -353,55 +546,107 @@ impl Drop for InFlight<'_> {
         if let (true, Some(k)) = (self.armed, self.key) {
             let mut st = self.sh.state();
             if matches!(st.idem.get(k), Some(Slot::InFlight)) {
-                st.idem.remove(k);
+                st.clear_idem(k);
             }
         }
     }
+}
+
+/// Whether the backend's authorizer accepts the token's shape: a console JWT (`eyJ…`) or an
+/// API key `sk_<env>_<rest>` (spec §2).
+fn backend_token_shape(key: &str) -> bool {
+    if key.starts_with("eyJ") {
+        return true;
+    }
+    key.strip_prefix("sk_")
+        .and_then(|rest| rest.split_once('_'))
+        .is_some_and(|(env, rest)| !env.is_empty() && !rest.is_empty())
 }
 
 /// Answers a request that was read completely.
 pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
     let rid = sh.request_id();
     let cfg = &sh.config;
-    let Some(key) = api_key(req) else {
-        let e = ApiErr::new(
+    let dialect = cfg.dialect;
+    let backend = dialect == Dialect::Backend;
+    let reject = |e: ApiErr| finish(e.response(dialect, &rid), &idle_rate(cfg), dialect);
+    let unauthorized = |docs: &str| {
+        reject(ApiErr::per_dialect(
+            dialect,
             401,
             "invalid_api_key",
-            "Missing API key: send x-api-key or Authorization: Bearer",
-            None,
-        );
-        return finish(e.response(&rid), &idle_rate(cfg));
+            docs,
+            "Unauthorized",
+        ))
     };
+    let Some(key) = api_key(req) else {
+        return unauthorized("Missing API key: send x-api-key or Authorization: Bearer");
+    };
+    if backend && !backend_token_shape(&key) {
+        return unauthorized("Invalid API key");
+    }
     if cfg.revoked_keys.contains(&key) {
-        let e = ApiErr::new(403, "key_revoked", "This API key has been revoked", None);
-        return finish(e.response(&rid), &idle_rate(cfg));
+        return reject(ApiErr::per_dialect(
+            dialect,
+            403,
+            "key_revoked",
+            "This API key has been revoked",
+            "Forbidden",
+        ));
     }
     if cfg
         .accepted_keys
         .as_ref()
         .is_some_and(|ks| !ks.contains(&key))
     {
-        let e = ApiErr::new(401, "invalid_api_key", "Invalid API key", None);
-        return finish(e.response(&rid), &idle_rate(cfg));
+        return unauthorized("Invalid API key");
     }
     let rate = match take_rate(&mut sh.state(), cfg, &key) {
         Ok(r) => r,
         Err((rate, secs)) => {
-            let msg = format!(
+            let docs = format!(
                 "Rate limit of {} requests per {} s exceeded; retry after {secs} s",
                 cfg.rate_limit,
                 cfg.rate_window.as_secs()
             );
-            let mut resp = ApiErr::new(429, "too_many_requests", msg, None).response(&rid);
-            resp.headers.push(("Retry-After".into(), secs.to_string()));
-            return finish(resp, &rate);
+            let backend_msg = "Rate limit exceeded. Please retry after the reset window.";
+            let e = ApiErr::per_dialect(dialect, 429, "too_many_requests", &docs, backend_msg);
+            let mut resp = e.response(dialect, &rid);
+            // The backend's limiter sets no Retry-After (spec §6).
+            if !backend {
+                resp.headers.push(("Retry-After".into(), secs.to_string()));
+            }
+            return finish(resp, &rate, dialect);
         }
     };
     let path = req.path().to_owned();
-    let route = match route(&req.method, &path) {
+    let route = match route(&req.method, &path, dialect) {
         Ok(r) => r,
-        Err(e) => return finish(e.response(&rid), &rate),
+        Err(e) => return finish(e.response(dialect, &rid), &rate, dialect),
     };
+    if req.method == "POST" {
+        // The backend checks key status and balance on the analysis and chat POSTs (spec §2).
+        let refusal = if cfg.paused_keys.contains(&key) {
+            Some(ApiErr::new(
+                403,
+                "key_paused",
+                "Access denied: API key is paused",
+                None,
+            ))
+        } else if cfg.unfunded_keys.contains(&key) {
+            Some(ApiErr::new(
+                402,
+                "insufficient_credits",
+                "Insufficient credits. Please top up your account or subscribe to a plan.",
+                None,
+            ))
+        } else {
+            None
+        };
+        if let Some(e) = refusal {
+            return finish(e.response(dialect, &rid), &rate, dialect);
+        }
+    }
     let idem_key = if req.method == "POST" {
         req.header("idempotency-key")
             .map(str::trim)
@@ -410,15 +655,18 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
     } else {
         None
     };
-    if let Some(k) = &idem_key {
+    // The backend does not deduplicate (spec §10.16): every request is processed, and the
+    // ledger shows how often.
+    let store = idem_key.as_deref().filter(|_| !backend);
+    if let Some(k) = store {
         let mut st = sh.state();
         match st.idem.get(k) {
             Some(Slot::Done(stored)) => {
                 let mut r = stored.clone();
                 r.headers
                     .push(("Idempotent-Replayed".into(), "true".into()));
-                ledger_entry(&mut st, Some(k), &path).replayed += 1;
-                return finish(r, &rate);
+                st.ledger_entry(Some(k), &path).replayed += 1;
+                return finish(r, &rate, dialect);
             }
             Some(Slot::InFlight) => {
                 let e = ApiErr::new(
@@ -427,30 +675,31 @@ pub(crate) fn respond(sh: &Shared, req: &Request) -> Response {
                     "A request with this Idempotency-Key is still being processed",
                     Some("Idempotency-Key".into()),
                 );
-                return finish(e.response(&rid), &rate);
+                return finish(e.response(dialect, &rid), &rate, dialect);
             }
             None => {
-                st.idem.insert(k.clone(), Slot::InFlight);
+                st.set_idem(k, Slot::InFlight);
             }
         }
     }
     let mut guard = InFlight {
         sh,
-        key: idem_key.as_deref(),
+        key: store,
         armed: true,
     };
     sh.sleep(cfg.latency);
-    let core = {
+    // Parsing and scoring run outside the state lock; handlers lock it only to read or
+    // update a context.
+    let core = handle(sh, route, req, &rid).unwrap_or_else(|e| e.response(dialect, &rid));
+    {
         let mut st = sh.state();
-        let core = handle(sh, &mut st, route, req, &rid).unwrap_or_else(|e| e.response(&rid));
-        ledger_entry(&mut st, idem_key.as_deref(), &path).processed += 1;
-        if let Some(k) = &idem_key {
-            st.idem.insert(k.clone(), Slot::Done(core.clone()));
+        st.ledger_entry(idem_key.as_deref(), &path).processed += 1;
+        if let Some(k) = store {
+            st.set_idem(k, Slot::Done(core.clone()));
         }
-        core
-    };
+    }
     guard.armed = false;
-    finish(core, &rate)
+    finish(core, &rate, dialect)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -486,9 +735,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn context_id(raw: &str) -> Result<String, ApiErr> {
+/// A decoded `context_id` path segment; the backend does not check its length (spec §3).
+fn context_id(raw: &str, dialect: Dialect) -> Result<String, ApiErr> {
     let id = percent_decode(raw);
-    if id.len() > MAX_CONTEXT_ID {
+    if id.len() > MAX_CONTEXT_ID && dialect == Dialect::Docs {
         return Err(ApiErr::new(
             400,
             "invalid_context_id",
@@ -502,14 +752,10 @@ fn context_id(raw: &str) -> Result<String, ApiErr> {
     Ok(id)
 }
 
-fn route(method: &str, path: &str) -> Result<Route, ApiErr> {
+fn route(method: &str, path: &str, dialect: Dialect) -> Result<Route, ApiErr> {
     let not_found = || {
-        ApiErr::new(
-            404,
-            "not_found",
-            format!("No route for {method} {path}"),
-            None,
-        )
+        let docs = format!("No route for {method} {path}");
+        ApiErr::per_dialect(dialect, 404, "not_found", &docs, "Not Found")
     };
     let rest = path.strip_prefix("/v2/").ok_or_else(not_found)?;
     // The backend's router is not strict: one trailing slash is tolerated (spec §1).
@@ -524,20 +770,16 @@ fn route(method: &str, path: &str) -> Result<Route, ApiErr> {
         ("POST", ["emotions", "analysis"]) => Route::Analysis,
         ("POST", ["emotions", "batch-analysis"]) => Route::Batch,
         ("POST", ["chat", "completions"]) => Route::Chat,
-        ("POST", ["emotions", c, "analysis"]) => Route::ContextAnalysis(context_id(c)?),
-        ("GET", ["emotions", c]) => Route::State(context_id(c)?),
-        ("GET", ["emotions", c, "message", m]) => Route::Message(context_id(c)?, percent_decode(m)),
+        ("POST", ["emotions", c, "analysis"]) => Route::ContextAnalysis(context_id(c, dialect)?),
+        ("GET", ["emotions", c]) => Route::State(context_id(c, dialect)?),
+        ("GET", ["emotions", c, "message", m]) => {
+            Route::Message(context_id(c, dialect)?, percent_decode(m))
+        }
         _ => return Err(not_found()),
     })
 }
 
-fn handle(
-    sh: &Shared,
-    st: &mut State,
-    route: Route,
-    req: &Request,
-    rid: &str,
-) -> Result<Response, ApiErr> {
+fn handle(sh: &Shared, route: Route, req: &Request, rid: &str) -> Result<Response, ApiErr> {
     let ok = |v: Value| json_response(200, &v, rid);
     match route {
         Route::Health => Ok(ok(
@@ -546,12 +788,50 @@ fn handle(
         Route::ChatHealth => Ok(ok(
             json!({ "message": "Chat V2 service is running with enhanced EQ analysis." }),
         )),
+        _ if sh.config.dialect == Dialect::Backend => handle_backend(sh, route, req).map(ok),
         Route::Analysis => analysis(&body(req)?).map(ok),
         Route::Batch => batch(&body(req)?).map(ok),
-        Route::ContextAnalysis(c) => context_analysis(st, &c, &body(req)?).map(ok),
-        Route::State(c) => state(st, &c).map(ok),
-        Route::Message(c, m) => message(st, &c, &m).map(ok),
-        Route::Chat => chat(sh, st, &body(req)?, rid),
+        Route::ContextAnalysis(c) => context_analysis(sh, &c, &body(req)?).map(ok),
+        Route::State(c) => state(&sh.state(), &c).map(ok),
+        Route::Message(c, m) => message(&sh.state(), &c, &m).map(ok),
+        Route::Chat => chat(sh, &body(req)?, rid),
+    }
+}
+
+fn handle_backend(sh: &Shared, route: Route, req: &Request) -> Result<Value, ApiErr> {
+    match route {
+        Route::Analysis => backend::analysis(&backend_body(req)?),
+        Route::Batch => backend::batch(&backend_body(req)?),
+        Route::ContextAnalysis(c) => backend::context_analysis(sh, &c, &backend_body(req)?),
+        Route::State(c) => backend::state(sh, &c),
+        Route::Message(c, m) => backend::message(sh, &c, &m),
+        Route::Chat => backend::chat(&backend_body(req)?),
+        // Answered before the dialects part.
+        Route::Health | Route::ChatHealth => Ok(json!({})),
+    }
+}
+
+/// The body as the backend reads it: malformed JSON throws in the handler (500), a body
+/// that is not an object fails validation at the root, which VineJS calls `data`.
+fn backend_body(req: &Request) -> Result<Map<String, Value>, ApiErr> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&req.body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiErr::flat(
+            422,
+            "validation_error",
+            json!({
+                "message": "Validation error",
+                "details": [{ "message": "The data field must be an object", "rule": "object", "field": "" }],
+            }),
+        )),
+        Err(e) => Err(ApiErr::flat(
+            500,
+            "internal",
+            json!({ "status": "error", "message": e.to_string() }),
+        )),
     }
 }
 
@@ -698,7 +978,7 @@ fn batch(obj: &Map<String, Value>) -> Result<Value, ApiErr> {
 }
 
 /// Direction and size of the valence change (spec §3.4 `trajectory.trend`).
-fn trend(prev: Option<f64>, now: f64) -> (&'static str, f64) {
+pub(crate) fn trend(prev: Option<f64>, now: f64) -> (&'static str, f64) {
     let diff = prev.map_or(0.0, |p| now - p);
     let dir = if diff > 0.05 {
         "improving"
@@ -710,7 +990,7 @@ fn trend(prev: Option<f64>, now: f64) -> (&'static str, f64) {
     (dir, round4(diff))
 }
 
-fn baseline(ctx: &Context) -> Value {
+pub(crate) fn baseline(ctx: &Context) -> Value {
     let n = ctx.messages.len().max(1) as f64;
     let avg =
         |f: fn(&Scores) -> f64| round4(ctx.messages.iter().map(|s| f(&s.scores)).sum::<f64>() / n);
@@ -722,15 +1002,19 @@ fn baseline(ctx: &Context) -> Value {
     })
 }
 
-fn context_analysis(
-    st: &mut State,
-    ctx_id: &str,
-    obj: &Map<String, Value>,
-) -> Result<Value, ApiErr> {
+fn context_analysis(sh: &Shared, ctx_id: &str, obj: &Map<String, Value>) -> Result<Value, ApiErr> {
     let (model, msgs) = analysis_request(obj)?;
+    let scored: Vec<(Msg, Scores)> = msgs
+        .into_iter()
+        .map(|m| {
+            let s = emotion::analyse(&m.text);
+            (m, s)
+        })
+        .collect();
+    let mut st = sh.state();
     let existing = st.contexts.get(ctx_id);
     let mut seen: Vec<&str> = Vec::new();
-    for (i, m) in msgs.iter().enumerate() {
+    for (i, (m, _)) in scored.iter().enumerate() {
         let Some(e) = m.external_id.as_deref() else {
             continue;
         };
@@ -750,24 +1034,25 @@ fn context_analysis(
         seen.push(e);
     }
     let prev = existing
-        .and_then(|c| c.messages.last())
+        .and_then(|c| c.messages.back())
         .map(|s| s.scores.valence);
-    let ctx = st.contexts.entry(ctx_id.to_owned()).or_default();
-    ctx.model.clone_from(&model);
     let mut emotions = Map::new();
     let mut tokens = 0;
     let mut last = 0.0;
-    for m in msgs {
-        let scores = emotion::analyse(&m.text);
-        tokens += emotion::tokens(&m.text);
-        emotions.insert(m.role.clone(), scores.item());
-        last = scores.valence;
-        ctx.messages.push(Stored {
-            external_id: m.external_id,
-            role: m.role,
-            scores,
-        });
-    }
+    let base = st.with_context(ctx_id, |ctx| {
+        ctx.model.clone_from(&model);
+        for (m, scores) in scored {
+            tokens += emotion::tokens(&m.text);
+            emotions.insert(m.role.clone(), scores.item());
+            last = scores.valence;
+            ctx.push(Stored {
+                external_id: m.external_id,
+                role: m.role,
+                scores,
+            });
+        }
+        baseline(ctx)
+    });
     let (direction, valence_trend) = trend(prev, last);
     Ok(json!({
         "object": "emotions.analysis",
@@ -775,7 +1060,7 @@ fn context_analysis(
         "metadata": { "context_id": ctx_id },
         "emotions": emotions,
         "trajectory": {
-            "baseline": baseline(ctx),
+            "baseline": base,
             "trend": { "direction": direction, "valenceTrend": valence_trend },
         },
         "usage": { "analyse_tokens": tokens },
@@ -799,7 +1084,7 @@ fn state(st: &State, ctx_id: &str) -> Result<Value, ApiErr> {
     let n = ctx.messages.len();
     let last = ctx
         .messages
-        .last()
+        .back()
         .ok_or_else(|| context_not_found(ctx_id))?;
     let prev = n
         .checked_sub(2)
@@ -849,7 +1134,7 @@ fn message(st: &State, ctx_id: &str, ext: &str) -> Result<Value, ApiErr> {
 }
 
 /// The assistant's canned answer to a message whose dominant emotion is `category`.
-fn reply_for(category: &str) -> &'static str {
+pub(crate) fn reply_for(category: &str) -> &'static str {
     match category {
         "sadness" => {
             "I'm sorry you're going through this. It's okay to feel down, and I'm here to listen whenever you want to talk."
@@ -873,12 +1158,7 @@ fn reply_for(category: &str) -> &'static str {
 }
 
 /// POST /v2/chat/completions (spec §3.8; the stream shape is this server's assumption, §4).
-fn chat(
-    sh: &Shared,
-    st: &mut State,
-    obj: &Map<String, Value>,
-    rid: &str,
-) -> Result<Response, ApiErr> {
+fn chat(sh: &Shared, obj: &Map<String, Value>, rid: &str) -> Result<Response, ApiErr> {
     let list = messages(obj)?;
     let model = required_str(obj, "model")?.to_owned();
     let emotion_model = required_str(obj, "emotion_model")?.to_owned();
@@ -938,12 +1218,13 @@ fn chat(
     });
     let emotions = json!({ "user": scores.item() });
     if let Some(c) = ctx_id {
-        let ctx = st.contexts.entry(c).or_default();
-        ctx.model.clone_from(&emotion_model);
-        ctx.messages.push(Stored {
-            external_id: None,
-            role: "user".into(),
-            scores,
+        sh.state().with_context(&c, |ctx| {
+            ctx.model.clone_from(&emotion_model);
+            ctx.push(Stored {
+                external_id: None,
+                role: "user".into(),
+                scores,
+            });
         });
     }
     let id = format!("chatcmpl-{:012x}", sh.next_id() & 0xffff_ffff_ffff);
@@ -1013,17 +1294,20 @@ mod tests {
 
     #[test]
     fn routes_decode_and_tolerate_trailing_slash() {
-        assert_eq!(route("GET", "/v2/emotions/").ok(), Some(Route::Health));
         assert_eq!(
-            route("POST", "/v2/emotions/a%20b%2Fc/analysis/").ok(),
+            route("GET", "/v2/emotions/", Dialect::Docs).ok(),
+            Some(Route::Health)
+        );
+        assert_eq!(
+            route("POST", "/v2/emotions/a%20b%2Fc/analysis/", Dialect::Docs).ok(),
             Some(Route::ContextAnalysis("a b/c".into()))
         );
         assert_eq!(
-            route("GET", "/v2/emotions/ctx/message/m%2D1").ok(),
+            route("GET", "/v2/emotions/ctx/message/m%2D1", Dialect::Docs).ok(),
             Some(Route::Message("ctx".into(), "m-1".into()))
         );
         assert_eq!(
-            route("GET", "/v2/emotions/%zz").ok(),
+            route("GET", "/v2/emotions/%zz", Dialect::Docs).ok(),
             Some(Route::State("%zz".into()))
         );
         for (m, p) in [
@@ -1033,12 +1317,80 @@ mod tests {
             ("POST", "/v2/emotions//analysis"),
             ("GET", "/v2"),
         ] {
-            assert_eq!(route(m, p).err().map(|e| e.status), Some(404), "{m} {p}");
+            assert_eq!(
+                route(m, p, Dialect::Docs).err().map(|e| e.status),
+                Some(404),
+                "{m} {p}"
+            );
         }
         let long = format!("/v2/emotions/{}", "x".repeat(129));
-        assert_eq!(route("GET", &long).err().map(|e| e.status), Some(400));
+        assert_eq!(
+            route("GET", &long, Dialect::Docs).err().map(|e| e.status),
+            Some(400)
+        );
         let ok = format!("/v2/emotions/{}", "x".repeat(128));
-        assert!(route("GET", &ok).is_ok());
+        assert!(route("GET", &ok, Dialect::Docs).is_ok());
+        // The backend does not check the path's length.
+        assert!(route("GET", &long, Dialect::Backend).is_ok());
+    }
+
+    fn stored(text: &str, external_id: Option<&str>) -> Stored {
+        Stored {
+            external_id: external_id.map(str::to_owned),
+            role: "user".into(),
+            scores: emotion::analyse(text),
+        }
+    }
+
+    #[test]
+    fn context_bytes_are_accounted_and_bounded() {
+        let mut st = State::new(2);
+        st.with_context("a", |c| {
+            c.push(stored("hello", Some("m1")));
+            c.push(stored("hi", Some("m2")));
+            c.push(stored("hey", Some("m1")));
+            assert_eq!(c.bytes, 10 + 3 * STORED_OVERHEAD);
+            c.remove_external_id("m1");
+            assert_eq!(c.bytes, 2 + STORED_OVERHEAD);
+            assert_eq!(c.messages.len(), 1);
+        });
+        assert_eq!(st.context_bytes, 2 + STORED_OVERHEAD);
+        st.with_context("b", |c| c.push(stored("four", None)));
+        st.with_context("c", |c| c.push(stored("five5", None)));
+        // Capacity 2: "a" is forgotten and its bytes with it.
+        assert!(st.context("a").is_none());
+        assert_eq!(st.context_bytes, 9 + 2 * STORED_OVERHEAD);
+        // Writing the oldest keeps it, as the newest.
+        st.with_context("b", |c| c.push(stored("x", None)));
+        st.with_context("d", |_| {});
+        assert!(st.context("b").is_some() && st.context("c").is_none());
+        let total: usize = ["b", "d"]
+            .iter()
+            .filter_map(|k| st.context(k))
+            .map(|c| c.bytes)
+            .sum();
+        assert_eq!(st.context_bytes, total);
+    }
+
+    #[test]
+    fn stored_answers_are_bounded_in_count_and_bytes() {
+        let answer = |n: usize| Response {
+            status: 200,
+            headers: vec![("x-request-id".into(), "req-1".into())],
+            body: Body::Full(vec![b'x'; n]),
+        };
+        let mut st = State::new(3);
+        for k in ["a", "b", "c", "d"] {
+            st.set_idem(k, Slot::InFlight);
+            st.set_idem(k, Slot::Done(answer(10)));
+        }
+        assert!(st.idem.get("a").is_none(), "beyond the capacity");
+        assert_eq!(st.idem_bytes, 3 * (1 + STORED_OVERHEAD + 17 + 10));
+        // One answer larger than the budget pushes out all the others but stays itself.
+        st.set_idem("big", Slot::Done(answer(MAX_STORED_ANSWER_BYTES)));
+        assert_eq!(st.idem.len(), 1);
+        st.clear_idem("big");
+        assert_eq!((st.idem.len(), st.idem_bytes), (0, 0));
     }
 
     #[test]
@@ -1047,7 +1399,7 @@ mod tests {
             rate_limit: 2,
             ..Config::default()
         };
-        let mut st = State::default();
+        let mut st = State::new(10);
         assert_eq!(
             take_rate(&mut st, &cfg, "k").map(|r| r.remaining).ok(),
             Some(1)

@@ -13,12 +13,19 @@ Serves the Kaiko V2 API on a local socket until killed.
 
 options:
   --addr ADDR          listen address (default 127.0.0.1:8787)
+  --port P             listen on 127.0.0.1:P (shorthand for --addr 127.0.0.1:P)
+  --dialect D          docs (default): the documented shapes; backend: the shapes the
+                       public backend source sends (flat errors, VineJS 422 details, 402,
+                       no Retry-After, `_default` keys, `analyse_token`, no idempotency)
   --rate-limit N       requests per key per window (default 60)
   --rate-window DUR    rate-limit window, e.g. 60s (default 60s)
   --max-body BYTES     largest request body (default 1048576)
   --latency DUR        delay before each request is handled, e.g. 200ms
   --key KEY            accept only this key (repeatable; default: any non-empty key)
   --revoked KEY        answer this key with 403 key_revoked (repeatable)
+  --paused KEY         answer this key's POSTs with 403 Access denied: API key is paused
+                       (repeatable)
+  --unfunded KEY       answer this key's POSTs with 402 Insufficient credits (repeatable)
   --fault SPEC         queue a fault (repeatable, in order): 429, 503:retry-after=2,
                        429:retry-after-date=5, html:502, flat:500, status-error:500,
                        empty:503, odd-chunks, drip:5ms, stall:3s, stall-after-head:3s,
@@ -64,6 +71,14 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Option<Options>, String> 
                 let v = value()?;
                 addr = v.parse().map_err(|_| format!("bad address `{v}`"))?;
             }
+            "--port" => {
+                let v = value()?;
+                let port: u16 = v.parse().map_err(|_| format!("bad port `{v}`"))?;
+                addr = SocketAddr::from(([127, 0, 0, 1], port));
+            }
+            "--dialect" => config.dialect = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--paused" => config.paused_keys.push(value()?),
+            "--unfunded" => config.unfunded_keys.push(value()?),
             "--rate-limit" => {
                 let v = value()?;
                 config.rate_limit = v.parse().map_err(|_| format!("bad rate limit `{v}`"))?;
@@ -172,6 +187,51 @@ mod tests {
     }
 
     #[test]
+    fn port_dialect_and_key_states() {
+        let o = parse(args(
+            "--port 9000 --dialect backend --paused p --unfunded=u",
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(o.addr, SocketAddr::from(([127, 0, 0, 1], 9000)));
+        assert_eq!(o.config.dialect, crate::Dialect::Backend);
+        assert_eq!(o.config.paused_keys, ["p"]);
+        assert_eq!(o.config.unfunded_keys, ["u"]);
+        let o = parse(args("")).unwrap().unwrap();
+        assert_eq!(o.addr, SocketAddr::from(([127, 0, 0, 1], 8787)));
+        assert_eq!(o.config.dialect, crate::Dialect::Docs);
+        // The last of --port and --addr wins.
+        let o = parse(args("--port 1 --addr 0.0.0.0:2")).unwrap().unwrap();
+        assert_eq!(o.addr.port(), 2);
+        for flag in ["--port", "--addr", "--dialect"] {
+            assert!(USAGE.contains(flag), "{flag}");
+        }
+    }
+
+    /// The flags an option list starts its lines with.
+    fn listed_flags(list: &str) -> Vec<&str> {
+        list.lines()
+            .filter_map(|l| l.split_whitespace().next())
+            .map(|f| f.trim_end_matches(','))
+            .filter(|f| f.starts_with('-'))
+            .collect()
+    }
+
+    #[test]
+    fn readme_lists_the_flags_of_the_usage() {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("## Command line")
+            .nth(1)
+            .and_then(|s| s.split("```text").nth(1))
+            .and_then(|s| s.split("```").next())
+            .expect("a Command line section with a text block");
+        let usage = USAGE.split("options:").nth(1).unwrap_or_default();
+        assert_eq!(listed_flags(section), listed_flags(usage));
+        assert!(listed_flags(usage).contains(&"--port"));
+    }
+
+    #[test]
     fn usage_errors() {
         assert!(parse(args("--help")).unwrap().is_none());
         for bad in [
@@ -180,6 +240,10 @@ mod tests {
             "--rate-limit x",
             "--fault nope",
             "--addr nowhere",
+            "--port 65536",
+            "--port x",
+            "--dialect",
+            "--dialect openai",
         ] {
             assert!(parse(args(bad)).is_err(), "{bad}");
         }

@@ -14,6 +14,13 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # Dialects
+//!
+//! What follows describes the default [`Dialect::Docs`], the documented shapes. With
+//! [`Config::dialect`] set to [`Dialect::Backend`] the server answers in the shapes of the
+//! public backend source instead (flat errors, VineJS 422 details, 402, `_default` keys, …);
+//! [`Dialect`] lists every difference.
+//!
 //! # Endpoints (under `/v2`)
 //!
 //! | method | path | response `object` |
@@ -30,7 +37,8 @@
 //! bytes gets 400 `invalid_context_id`. Every request needs a key (`x-api-key` or
 //! `Authorization: Bearer`), health routes included. Checks run in this order: missing key
 //! (401), revoked key (403), key not in [`Config::accepted_keys`] (401), rate limit (429),
-//! route (404 `not_found`), idempotency (replay or 409), body (400 `invalid_json`, 400
+//! route (404 `not_found`), on POSTs a key in [`Config::paused_keys`] (403 `key_paused`) or
+//! [`Config::unfunded_keys`] (402 `insufficient_credits`), idempotency (replay or 409), body (400 `invalid_json`, 400
 //! `missing_field`, 400 `invalid_type` for a field of the wrong JSON type, 422 `invalid_role`,
 //! 413 `payload_too_large` for more than 100 messages, 409 `duplicate_id`). Every message of
 //! a request is analysed; messages without a `role` are reported under `user`, and the last
@@ -79,7 +87,11 @@
 //! of the handlers (400, 409, 422, …) are stored like successes; 401, 403, 429 and 404 routes
 //! are not, since nothing was processed. The [`Ledger`] counts per key how often it was
 //! processed and replayed, and per path how often requests without a key were processed.
-//! How faults interact with this is said on [`Fault`].
+//! How faults interact with this is said on [`Fault`]. The store, the ledger and the
+//! rate-limit windows each keep the newest [`Config::capacity`] keys (the store at most
+//! 64 MiB of answers), the contexts the [`Config::capacity`] most recently written ones,
+//! holding at most 64 MiB of messages in all (a context its newest 1 000), so a server under
+//! a long load test stays within bounded memory.
 //!
 //! # Faults
 //!
@@ -88,11 +100,16 @@
 //! 413, 411, 400) take none.
 
 mod api;
+mod backend;
+mod bounded;
 mod cli;
+mod dialect;
 mod emotion;
 mod fault;
+mod histogram;
 pub mod hostile;
 mod http;
+pub mod load;
 mod server;
 mod time;
 pub mod tls;
@@ -100,18 +117,26 @@ pub mod tls;
 use std::time::Duration;
 
 pub use cli::run_cli;
+pub use dialect::{Dialect, UnknownDialect};
 pub use fault::{Fault, RetryAfterValue, parse_fault};
 pub use server::{Sim, SimHandle};
 
 /// Server settings. [`Config::default`] gives the backend's documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The shapes to answer in (default [`Dialect::Docs`]).
+    pub dialect: Dialect,
     /// Requests per key per window (default 60, the backend's limit, spec §6).
     pub rate_limit: u32,
     /// Length of the fixed rate-limit window (default 60 s).
     pub rate_window: Duration,
-    /// Keys answered with 403 `key_revoked`.
+    /// Keys answered with 403 `key_revoked` (in the backend dialect API Gateway's
+    /// `{"message":"Forbidden"}`).
     pub revoked_keys: Vec<String>,
+    /// Keys whose POSTs are answered with 403 `Access denied: API key is paused` (spec §5.3).
+    pub paused_keys: Vec<String>,
+    /// Keys whose POSTs are answered with 402 `Insufficient credits. …` (spec §5.3).
+    pub unfunded_keys: Vec<String>,
     /// Keys accepted; `None` accepts any non-empty key. Others get 401 `invalid_api_key`.
     pub accepted_keys: Option<Vec<String>>,
     /// Largest request body in bytes (default 1 MiB, the backend's middleware limit).
@@ -123,19 +148,29 @@ pub struct Config {
     pub faults: Vec<Fault>,
     /// Serve HTTPS with this certificate chain (see [`tls::Authority`]); `None`: plain HTTP.
     pub tls: Option<tls::Leaf>,
+    /// How many idempotency keys (with their stored responses), ledger entries, rate-limit
+    /// windows and contexts are remembered, each (default 10 000). Beyond it the oldest (for
+    /// contexts: the least recently written) is forgotten: a request repeating a forgotten
+    /// `Idempotency-Key` is processed again, a forgotten context answers 404. Memory stays
+    /// bounded however long the server runs.
+    pub capacity: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
+            dialect: Dialect::Docs,
             rate_limit: 60,
             rate_window: Duration::from_secs(60),
             revoked_keys: Vec::new(),
+            paused_keys: Vec::new(),
+            unfunded_keys: Vec::new(),
             accepted_keys: None,
             max_body: 1024 * 1024,
             latency: Duration::ZERO,
             faults: Vec::new(),
             tls: None,
+            capacity: 10_000,
         }
     }
 }
@@ -154,7 +189,8 @@ pub struct LedgerEntry {
     pub idempotency_key: Option<String>,
     /// Request path (of the first request with this key).
     pub path: String,
-    /// How many times the request was processed (a key's count stays 1).
+    /// How many times the request was processed (in the docs dialect a key's count stays 1;
+    /// the backend dialect processes every repeat).
     pub processed: u32,
     /// How many times the stored response was replayed.
     pub replayed: u32,

@@ -100,6 +100,9 @@ impl Shared {
 
     /// Sleeps for `d`, returning early when the server stops.
     pub(crate) fn sleep(&self, d: Duration) {
+        if d.is_zero() {
+            return;
+        }
         let end = Instant::now() + d;
         loop {
             let now = Instant::now();
@@ -147,10 +150,11 @@ impl Sim {
         };
         let is_tls = tls.is_some();
         let seed = crate::time::unix_now().as_nanos() as u64;
+        let capacity = config.capacity;
         let shared = Arc::new(Shared {
             config,
             faults: Mutex::new(faults),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State::new(capacity)),
             stop: AtomicBool::new(false),
             connections: AtomicUsize::new(0),
             requests: AtomicUsize::new(0),
@@ -222,7 +226,7 @@ impl SimHandle {
     /// A snapshot of the idempotency ledger.
     pub fn ledger(&self) -> Ledger {
         Ledger {
-            entries: self.shared.state().ledger.clone(),
+            entries: self.shared.state().ledger(),
         }
     }
 

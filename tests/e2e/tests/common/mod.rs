@@ -1,10 +1,13 @@
-//! Shared helpers: short policies so the suite runs in seconds, and event collection.
-#![allow(dead_code, unreachable_pub)]
+//! Shared helpers: short policies so the suite runs in seconds, event collection, and
+//! [`in_both_dialects!`] for tests that run against the simulator's `docs` and `backend`
+//! dialects.
+#![allow(dead_code, unreachable_pub, unused_macros)]
 
 use std::time::Instant as StdInstant;
 
 use kaiko_core::error::ApiError;
 use kaiko_core::time::Duration;
+pub use kaiko_sim::Dialect;
 use kaiko_sim::{Config, Sim, SimHandle};
 use kaiko_std::{
     CallError, Cause, Client, Emotion, Event, Failure, Policy, Request, Retry, Success, Timeouts,
@@ -33,6 +36,64 @@ pub fn policy() -> Policy {
 
 pub fn sim() -> SimHandle {
     Sim::start(Config::default()).expect("sim starts")
+}
+
+/// A simulator speaking `dialect`, otherwise with `config`.
+pub fn sim_with(dialect: Dialect, config: Config) -> SimHandle {
+    Sim::start(Config { dialect, ..config }).expect("sim starts")
+}
+
+/// A simulator speaking `dialect` with the default configuration.
+pub fn sim_in(dialect: Dialect) -> SimHandle {
+    sim_with(dialect, Config::default())
+}
+
+/// A key of the shape each dialect accepts: the documented `kaiko_test_…`, or the
+/// backend's `sk_<env>_…` (its authorizer refuses other shapes, spec §2).
+pub fn key_for(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Docs => "kaiko_test_e2e",
+        Dialect::Backend => "sk_test_e2e0123456789abcdefABCDEF0123",
+    }
+}
+
+/// A client of `sim` with the test policy and the key its dialect accepts.
+pub fn client_in(sim: &SimHandle, dialect: Dialect) -> Client {
+    client_with_key(sim, key_for(dialect), policy())
+}
+
+pub fn client_with_key(sim: &SimHandle, key: &str, policy: Policy) -> Client {
+    Client::with_base_url(key, &sim.base_url())
+        .expect("client")
+        .policy(policy)
+}
+
+/// Defines a test run once per dialect, as `NAME::docs` and `NAME::backend`, so that a
+/// failure names its dialect. The body sees the dialect as the named parameter. Attributes
+/// written `#[backend ATTR]` apply to the backend test only, e.g.
+/// `#[backend ignore = "the client cannot decode …"]`.
+macro_rules! in_both_dialects {
+    ($($(#[backend $battr:meta])* fn $name:ident($d:ident: Dialect) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                fn check($d: Dialect) $body
+
+                #[test]
+                fn docs() {
+                    check(Dialect::Docs)
+                }
+
+                #[test]
+                $(#[$battr])*
+                fn backend() {
+                    check(Dialect::Backend)
+                }
+            }
+        )*
+    };
 }
 
 pub fn client(sim: &SimHandle) -> Client {

@@ -280,3 +280,22 @@ pub fn get(sim: &SimHandle, path: &str) -> Resp {
 }
 
 pub const FEAR: &str = r#"{"model":"emotion-v2","messages":[{"role":"user","content":{"text":"I feel a bit unsure about this"}}]}"#;
+
+/// A key of the backend's `sk_<env>_…` shape (its authorizer refuses others).
+pub const BACKEND_KEY: &str = "sk_test_sim0123456789abcdefABCDEF012345";
+
+/// One request on a fresh connection with the backend-shaped key.
+pub fn backend_call(
+    sim: &SimHandle,
+    method: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> Resp {
+    let mut headers = vec![
+        ("x-api-key", BACKEND_KEY),
+        ("Content-Type", "application/json"),
+    ];
+    headers.extend_from_slice(extra);
+    Client::connect(sim.addr()).request(method, path, &headers, body.as_bytes())
+}

@@ -483,30 +483,7 @@ fn to_text(a: &Analysis) -> String {
     out
 }
 
-/// `kaiko sim`: the simulator's own command line, with `--port P` as a shorthand for
-/// `--addr 127.0.0.1:P`.
+/// `kaiko sim`: the simulator's own command line (`kaiko sim --help`), arguments untouched.
 fn sim(args: Vec<String>) -> u8 {
-    let mut forwarded = Vec::with_capacity(args.len());
-    let mut it = args.into_iter();
-    while let Some(arg) = it.next() {
-        let port = match arg.split_once('=') {
-            Some(("--port", p)) => Some(p.to_owned()),
-            _ if arg == "--port" => match it.next() {
-                Some(p) => Some(p),
-                None => {
-                    note!("kaiko: --port needs a value");
-                    return EXIT_USAGE;
-                }
-            },
-            _ => None,
-        };
-        match port {
-            Some(p) => {
-                forwarded.push("--addr".to_owned());
-                forwarded.push(format!("127.0.0.1:{p}"));
-            }
-            None => forwarded.push(arg),
-        }
-    }
-    u8::try_from(kaiko_sim::run_cli(forwarded.into_iter())).unwrap_or(1)
+    u8::try_from(kaiko_sim::run_cli(args.into_iter())).unwrap_or(1)
 }

@@ -462,5 +462,8 @@ fn name_tables_match_the_variants() {
     // A code spelled out as `Other` still finds its row; any other text does not.
     let spelled = ErrorCode::Other(Text::from_str_truncating("duplicate_id"));
     assert_eq!(spelled.status(), Some(409));
-    assert_eq!(ErrorCode::Other(Text::from_str_truncating("http_418")).status(), None);
+    assert_eq!(
+        ErrorCode::Other(Text::from_str_truncating("http_418")).status(),
+        None
+    );
 }

@@ -161,6 +161,20 @@ proptest! {
         prop_assert!(d >= exp && d <= exp + jitter, "{} not in [{}, {}]", d, exp, exp + jitter);
     }
 
+    /// The same with any base and cap, saturation included.
+    #[test]
+    fn backoff_saturates(seed in any::<u64>(), retry in 1u8..=255, base in any::<u64>(),
+                         cap in any::<u64>()) {
+        let p = Policy {
+            base_delay: Duration::from_millis(base),
+            max_backoff: Duration::from_millis(cap),
+            max_jitter: Duration::ZERO,
+            ..Policy::DEFAULT
+        };
+        let d = p.backoff(retry, &mut rng(seed)).as_millis();
+        prop_assert_eq!(d, base.saturating_mul(1u64 << u32::from(retry - 1).min(32)).min(cap));
+    }
+
     /// A server wait above the cap always stops the call; at or below it, a retry never comes
     /// sooner than the server asked.
     #[test]

@@ -131,7 +131,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 /// Validates the fields and converts them to Unix seconds (leap second 60 is allowed and
 /// counts as the next minute's first second, as POSIX time does).
 fn to_unix(y: u32, m: u32, d: u32, h: u32, min: u32, s: u32) -> Option<u64> {
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    if !matches!(y, 1970..=9999) || !matches!(m, 1..=12) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
     if h > 23 || min > 59 || s > 60 {

@@ -225,49 +225,54 @@ fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
 
 /// Splits `host[:port]` or `[v6]:port`; the host keeps IPv6 brackets.
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
-    if authority.starts_with('[') {
-        let Some(close) = authority.bytes().position(|b| b == b']') else {
-            return Err(UrlError::InvalidByte);
-        };
-        let host = authority.get(..=close).unwrap_or("");
-        let inner = host.get(1..close).unwrap_or("");
-        if inner.is_empty() {
-            return Err(UrlError::EmptyHost);
-        }
-        // RFC 3986 §3.2.2 IP-literal: hex digits, `:` and `.`, plus a `%25`-encoded zone id.
-        if !inner.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'-' | b'_' | b'~')
-        }) {
-            return Err(UrlError::InvalidByte);
-        }
-        let after = authority.get(close + 1..).unwrap_or("");
-        match after.strip_prefix(':') {
-            Some(port) => Ok((host, Some(port))),
-            None if after.is_empty() => Ok((host, None)),
-            None => Err(UrlError::InvalidByte),
+    let bytes = authority.as_bytes();
+    let bracketed = bytes.first() == Some(&b'[');
+    let host_end = if bracketed {
+        match bytes.iter().position(|&b| b == b']') {
+            Some(close) => close + 1,
+            None => return Err(UrlError::InvalidByte),
         }
     } else {
-        let (host, port) = match authority.bytes().position(|b| b == b':') {
-            Some(i) => (authority.get(..i).unwrap_or(""), authority.get(i + 1..)),
-            None => (authority, None),
+        bytes.iter().position(|&b| b == b':').unwrap_or(bytes.len())
+    };
+    let host = authority.get(..host_end).unwrap_or("");
+    let name = if bracketed {
+        host.get(1..host_end - 1).unwrap_or("")
+    } else {
+        host
+    };
+    if name.is_empty() {
+        return Err(UrlError::EmptyHost);
+    }
+    for b in name.bytes() {
+        let allowed = if bracketed {
+            // RFC 3986 §3.2.2 IP-literal: hex digits, `:` and `.`, plus a `%25`-encoded zone id.
+            b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'-' | b'_' | b'~')
+        } else {
+            b != b'[' && b != b']'
         };
-        if host.is_empty() {
-            return Err(UrlError::EmptyHost);
-        }
-        if host.bytes().any(|b| b == b'[' || b == b']') {
+        if !allowed {
             return Err(UrlError::InvalidByte);
         }
-        Ok((host, port))
+    }
+    match bytes.get(host_end) {
+        None => Ok((host, None)),
+        Some(b':') => Ok((host, authority.get(host_end + 1..))),
+        Some(_) => Err(UrlError::InvalidByte),
     }
 }
 
 fn parse_port(p: &str) -> Result<u16, UrlError> {
-    if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+    if p.is_empty() || p.len() > 5 {
         return Err(UrlError::BadPort);
     }
-    let v = p
-        .bytes()
-        .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
+    let mut v: u32 = 0;
+    for b in p.bytes() {
+        if !b.is_ascii_digit() {
+            return Err(UrlError::BadPort);
+        }
+        v = v * 10 + u32::from(b - b'0');
+    }
     match u16::try_from(v) {
         Ok(port) if port != 0 => Ok(port),
         _ => Err(UrlError::BadPort),

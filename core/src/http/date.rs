@@ -35,12 +35,14 @@ pub fn parse_http_date(s: &[u8]) -> Option<u64> {
         Some(i) => (s.get(..i)?, s.get(i..)?, RFC850),
         None => (s.get(..3)?, s.get(3..)?, ASCTIME),
     };
-    let days: &[&[u8]] = if template == RFC850 {
-        &LONG_DAYS
+    let known = if template == RFC850 {
+        LONG_DAYS.iter().any(|d| weekday.eq_ignore_ascii_case(d))
     } else {
-        &SHORT_DAYS
+        SHORT_DAYS
+            .chunks_exact(3)
+            .any(|d| weekday.eq_ignore_ascii_case(d))
     };
-    if !days.iter().any(|d| weekday.eq_ignore_ascii_case(d)) {
+    if !known {
         return None;
     }
     let [day, month, mut year, h, m, sec] = fields(rest, template)?;
@@ -95,13 +97,15 @@ fn fields(s: &[u8], template: &[u8]) -> Option<[u32; 6]> {
         *v = *v * 10 + u32::from(b - b'0');
     }
     let m = MONTHS
-        .iter()
-        .position(|m| month.eq_ignore_ascii_case(&m[..]))?;
+        .chunks_exact(3)
+        .position(|m| month.eq_ignore_ascii_case(m))?;
     *f.get_mut(1)? = m as u32 + 1;
     Some(f)
 }
 
-const SHORT_DAYS: [&[u8]; 7] = [b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun"];
+/// The day and month names, three letters each, one after the other.
+const SHORT_DAYS: &[u8; 21] = b"montuewedthufrisatsun";
+const MONTHS: &[u8; 36] = b"janfebmaraprmayjunjulaugsepoctnovdec";
 const LONG_DAYS: [&[u8]; 7] = [
     b"monday",
     b"tuesday",
@@ -110,9 +114,6 @@ const LONG_DAYS: [&[u8]; 7] = [
     b"friday",
     b"saturday",
     b"sunday",
-];
-const MONTHS: [&[u8; 3]; 12] = [
-    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
 ];
 
 fn is_leap(y: u32) -> bool {

@@ -108,26 +108,33 @@ impl<'a> BaseUrl<'a> {
         } else {
             return Err(UrlError::Scheme);
         };
-        let (authority, path) = match rest.bytes().position(|b| b == b'/') {
-            Some(i) => (rest.get(..i).unwrap_or(""), rest.get(i..).unwrap_or("")),
-            None => (rest, ""),
-        };
-        // Whole-URL bytes first, so a `?` or `#` inside the authority is InvalidByte, not BadPort.
-        if !rest.bytes().all(is_url_byte) || has_any(authority, b"@") || has_any(path, b"[]") {
-            return Err(UrlError::InvalidByte);
+        let bytes = rest.as_bytes();
+        let slash = bytes.iter().position(|&b| b == b'/').unwrap_or(bytes.len());
+        // Every byte first, so a `?` or `#` inside the authority is InvalidByte, not BadPort:
+        // no userinfo (`@`) before the path, no brackets in it.
+        for (i, &b) in bytes.iter().enumerate() {
+            let misplaced = if i < slash {
+                b == b'@'
+            } else {
+                b == b'[' || b == b']'
+            };
+            if misplaced || !is_url_byte(b) {
+                return Err(UrlError::InvalidByte);
+            }
         }
+        let authority = rest.get(..slash).unwrap_or("");
+        let path = rest.get(slash..).unwrap_or("");
         let (host, port) = split_host_port(authority)?;
         let port = match port {
             None if tls => HTTPS_PORT,
             None => HTTP_PORT,
             Some(p) => parse_port(p)?,
         };
-        let prefix = path.trim_end_matches('/');
         Ok(BaseUrl {
             tls,
             host,
             port,
-            prefix,
+            prefix: trim_trailing_slashes(path),
         })
     }
 
@@ -171,7 +178,40 @@ impl<'a> BaseUrl<'a> {
 /// (checked again per part). Rejects controls, space, non-ASCII, `?`, `#`, `"`, `<`, `>`, `\`,
 /// `^`, `` ` ``, `{`, `|`, `}`.
 fn is_url_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%/[]".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+                | b'%'
+                | b'/'
+                | b'['
+                | b']'
+        )
+}
+
+/// `path` without its trailing slashes (a byte loop: `trim_end_matches` brings in the
+/// char-pattern searcher).
+fn trim_trailing_slashes(path: &str) -> &str {
+    let mut end = path.len();
+    while end > 0 && path.as_bytes().get(end - 1) == Some(&b'/') {
+        end -= 1;
+    }
+    path.get(..end).unwrap_or("")
 }
 
 fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
@@ -183,58 +223,56 @@ fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
     }
 }
 
-/// Whether `s` holds any of `bytes` (byte-wise: no char-pattern machinery on the firmware
-/// path).
-fn has_any(s: &str, bytes: &[u8]) -> bool {
-    s.bytes().any(|b| bytes.contains(&b))
-}
-
 /// Splits `host[:port]` or `[v6]:port`; the host keeps IPv6 brackets.
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
-    if authority.starts_with('[') {
-        let Some(close) = authority.bytes().position(|b| b == b']') else {
-            return Err(UrlError::InvalidByte);
-        };
-        let host = authority.get(..=close).unwrap_or("");
-        let inner = host.get(1..close).unwrap_or("");
-        if inner.is_empty() {
-            return Err(UrlError::EmptyHost);
-        }
-        // RFC 3986 §3.2.2 IP-literal: hex digits, `:` and `.`, plus a `%25`-encoded zone id.
-        if !inner
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b":.%-_~".contains(&b))
-        {
-            return Err(UrlError::InvalidByte);
-        }
-        let after = authority.get(close + 1..).unwrap_or("");
-        match after.strip_prefix(':') {
-            Some(port) => Ok((host, Some(port))),
-            None if after.is_empty() => Ok((host, None)),
-            None => Err(UrlError::InvalidByte),
+    let bytes = authority.as_bytes();
+    let bracketed = bytes.first() == Some(&b'[');
+    let host_end = if bracketed {
+        match bytes.iter().position(|&b| b == b']') {
+            Some(close) => close + 1,
+            None => return Err(UrlError::InvalidByte),
         }
     } else {
-        let (host, port) = match authority.bytes().position(|b| b == b':') {
-            Some(i) => (authority.get(..i).unwrap_or(""), authority.get(i + 1..)),
-            None => (authority, None),
+        bytes.iter().position(|&b| b == b':').unwrap_or(bytes.len())
+    };
+    let host = authority.get(..host_end).unwrap_or("");
+    let name = if bracketed {
+        host.get(1..host_end - 1).unwrap_or("")
+    } else {
+        host
+    };
+    if name.is_empty() {
+        return Err(UrlError::EmptyHost);
+    }
+    for b in name.bytes() {
+        let allowed = if bracketed {
+            // RFC 3986 §3.2.2 IP-literal: hex digits, `:` and `.`, plus a `%25`-encoded zone id.
+            b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'-' | b'_' | b'~')
+        } else {
+            b != b'[' && b != b']'
         };
-        if host.is_empty() {
-            return Err(UrlError::EmptyHost);
-        }
-        if has_any(host, b"[]") {
+        if !allowed {
             return Err(UrlError::InvalidByte);
         }
-        Ok((host, port))
+    }
+    match bytes.get(host_end) {
+        None => Ok((host, None)),
+        Some(b':') => Ok((host, authority.get(host_end + 1..))),
+        Some(_) => Err(UrlError::InvalidByte),
     }
 }
 
 fn parse_port(p: &str) -> Result<u16, UrlError> {
-    if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+    if p.is_empty() || p.len() > 5 {
         return Err(UrlError::BadPort);
     }
-    let v = p
-        .bytes()
-        .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
+    let mut v: u32 = 0;
+    for b in p.bytes() {
+        if !b.is_ascii_digit() {
+            return Err(UrlError::BadPort);
+        }
+        v = v * 10 + u32::from(b - b'0');
+    }
     match u16::try_from(v) {
         Ok(port) if port != 0 => Ok(port),
         _ => Err(UrlError::BadPort),

@@ -16,7 +16,7 @@ mod table;
 mod tests;
 
 pub use body::ErrorBody;
-use table::TABLE;
+use table::{CODES, HINTS, TABLE, TYPES, position_ignore_case};
 
 /// Capacity of [`ApiError::message`] in bytes.
 pub const MESSAGE_CAP: usize = 128;
@@ -26,17 +26,6 @@ pub const PARAM_CAP: usize = 32;
 pub use crate::http::REQUEST_ID_CAP;
 /// Capacity of the raw text kept by [`ErrorType::Other`] and [`ErrorCode::Other`].
 pub const RAW_CODE_CAP: usize = 32;
-
-/// `s` in ASCII lower case, in `buf`; `""` (matching no known value) when it does not fit.
-fn ascii_lowercase<'b>(s: &str, buf: &'b mut [u8; RAW_CODE_CAP]) -> &'b str {
-    let Some(dst) = buf.get_mut(..s.len()) else {
-        return "";
-    };
-    for (d, b) in dst.iter_mut().zip(s.bytes()) {
-        *d = b.to_ascii_lowercase();
-    }
-    core::str::from_utf8(dst).unwrap_or("")
-}
 
 /// The `type` of an API error (spec §5.2). Open set: unknown values keep their text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +63,9 @@ pub enum ErrorCode {
     MissingField,
     /// 401 `invalid_api_key`: the key is missing or invalid.
     InvalidApiKey,
+    /// 402 `insufficient_credits`: the account has no credit (the backend's status, spec
+    /// §5.3; not retried).
+    InsufficientCredits,
     /// 403 `key_revoked`: the key was revoked or lacks permission.
     KeyRevoked,
     /// 404 `context_not_found`: unknown or expired context.
@@ -86,9 +78,6 @@ pub enum ErrorCode {
     InvalidRole,
     /// 429 `too_many_requests`: rate limit exceeded.
     TooManyRequests,
-    /// 402 `insufficient_credits`: the account has no credit (the backend's status, spec
-    /// §5.3; not retried).
-    InsufficientCredits,
     /// 500 `internal`: unexpected server error.
     Internal,
     /// 503 `service_unavailable`: the service is temporarily unavailable.
@@ -98,42 +87,49 @@ pub enum ErrorCode {
 }
 
 impl ErrorType {
-    /// Parses the wire text; unknown text becomes [`ErrorType::Other`].
+    /// Parses the wire text (ignoring ASCII case); unknown text becomes [`ErrorType::Other`].
     pub fn parse(s: &str) -> Self {
-        let mut buf = [0u8; RAW_CODE_CAP];
-        match ascii_lowercase(s, &mut buf) {
-            "invalid_request_error" => Self::InvalidRequest,
-            "authentication_error" => Self::Authentication,
-            "forbidden_error" => Self::Forbidden,
-            "not_found_error" => Self::NotFound,
-            "conflict_error" => Self::Conflict,
-            "rate_limit_error" => Self::RateLimit,
-            "billing_error" => Self::Billing,
-            "server_error" => Self::Server,
-            _ => Self::Other(Text::from_str_truncating(s)),
+        match position_ignore_case(&TYPES, s) {
+            Some(i) => Self::known(i),
+            None => Self::Other(Text::from_str_truncating(s)),
+        }
+    }
+
+    /// The known type at index `i` of the table's type names.
+    fn known(i: usize) -> Self {
+        match i {
+            0 => Self::InvalidRequest,
+            1 => Self::Authentication,
+            2 => Self::Forbidden,
+            3 => Self::NotFound,
+            4 => Self::Conflict,
+            5 => Self::RateLimit,
+            6 => Self::Billing,
+            _ => Self::Server,
         }
     }
 
     /// The wire text.
     pub fn as_str(&self) -> &str {
-        match self {
-            Self::InvalidRequest => "invalid_request_error",
-            Self::Authentication => "authentication_error",
-            Self::Forbidden => "forbidden_error",
-            Self::NotFound => "not_found_error",
-            Self::Conflict => "conflict_error",
-            Self::RateLimit => "rate_limit_error",
-            Self::Billing => "billing_error",
-            Self::Server => "server_error",
-            Self::Other(t) => t.as_str(),
-        }
+        let i = match self {
+            Self::InvalidRequest => 0,
+            Self::Authentication => 1,
+            Self::Forbidden => 2,
+            Self::NotFound => 3,
+            Self::Conflict => 4,
+            Self::RateLimit => 5,
+            Self::Billing => 6,
+            Self::Server => 7,
+            Self::Other(t) => return t.as_str(),
+        };
+        TYPES.get(i).copied().unwrap_or("")
     }
 
     /// The type the documented table gives for `status`: for statuses outside the table,
     /// `server_error` for 5xx and `invalid_request_error` for other 4xx.
     pub fn for_status(status: u16) -> Self {
         match TABLE.iter().find(|r| r.status == status) {
-            Some(r) => Self::parse(r.kind),
+            Some(r) => Self::known(usize::from(r.kind)),
             None if status >= 500 => Self::Server,
             None => Self::InvalidRequest,
         }
@@ -144,38 +140,56 @@ impl ErrorCode {
     /// Parses the wire text; unknown text becomes [`ErrorCode::Other`].
     /// Codes match case-insensitively (the backend's middleware sends `PAYLOAD_TOO_LARGE`).
     pub fn parse(s: &str) -> Self {
-        let mut buf = [0u8; RAW_CODE_CAP];
-        match ascii_lowercase(s, &mut buf) {
-            "missing_field" => Self::MissingField,
-            "invalid_api_key" => Self::InvalidApiKey,
-            "key_revoked" => Self::KeyRevoked,
-            "context_not_found" => Self::ContextNotFound,
-            "duplicate_id" => Self::DuplicateId,
-            "payload_too_large" => Self::PayloadTooLarge,
-            "invalid_role" => Self::InvalidRole,
-            "too_many_requests" => Self::TooManyRequests,
-            "insufficient_credits" => Self::InsufficientCredits,
-            "internal" => Self::Internal,
-            "service_unavailable" => Self::ServiceUnavailable,
-            _ => Self::Other(Text::from_str_truncating(s)),
+        match position_ignore_case(&CODES, s) {
+            Some(i) => Self::known(i),
+            None => Self::Other(Text::from_str_truncating(s)),
         }
+    }
+
+    /// The known code at index `i` of the table.
+    fn known(i: usize) -> Self {
+        match i {
+            0 => Self::MissingField,
+            1 => Self::InvalidApiKey,
+            2 => Self::InsufficientCredits,
+            3 => Self::KeyRevoked,
+            4 => Self::ContextNotFound,
+            5 => Self::DuplicateId,
+            6 => Self::PayloadTooLarge,
+            7 => Self::InvalidRole,
+            8 => Self::TooManyRequests,
+            9 => Self::Internal,
+            _ => Self::ServiceUnavailable,
+        }
+    }
+
+    /// Index of this code in the table, if the table has it.
+    fn index(&self) -> Option<usize> {
+        Some(match self {
+            Self::MissingField => 0,
+            Self::InvalidApiKey => 1,
+            Self::InsufficientCredits => 2,
+            Self::KeyRevoked => 3,
+            Self::ContextNotFound => 4,
+            Self::DuplicateId => 5,
+            Self::PayloadTooLarge => 6,
+            Self::InvalidRole => 7,
+            Self::TooManyRequests => 8,
+            Self::Internal => 9,
+            Self::ServiceUnavailable => 10,
+            Self::Other(t) => return CODES.iter().position(|c| *c == t.as_str()),
+        })
     }
 
     /// The wire text.
     pub fn as_str(&self) -> &str {
         match self {
-            Self::MissingField => "missing_field",
-            Self::InvalidApiKey => "invalid_api_key",
-            Self::KeyRevoked => "key_revoked",
-            Self::ContextNotFound => "context_not_found",
-            Self::DuplicateId => "duplicate_id",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::InvalidRole => "invalid_role",
-            Self::TooManyRequests => "too_many_requests",
-            Self::InsufficientCredits => "insufficient_credits",
-            Self::Internal => "internal",
-            Self::ServiceUnavailable => "service_unavailable",
             Self::Other(t) => t.as_str(),
+            known => known
+                .index()
+                .and_then(|i| CODES.get(i))
+                .copied()
+                .unwrap_or(""),
         }
     }
 
@@ -183,8 +197,8 @@ impl ErrorCode {
     /// implies it (401, 402, 413, 429, 500, 503), else `Other("http_<status>")` (e.g.
     /// `http_403`, `http_422`, `http_502`) rather than a guess that would mislead.
     pub fn for_status(status: u16) -> Self {
-        match TABLE.iter().find(|r| r.status == status && r.implied) {
-            Some(r) => Self::parse(r.code),
+        match TABLE.iter().position(|r| r.status == status && r.implied) {
+            Some(i) => Self::known(i),
             None => {
                 let mut t = Text::new();
                 t.push_bytes(b"http_");
@@ -200,15 +214,13 @@ impl ErrorCode {
 
     /// The HTTP status the documented table pairs with this code, if it is in the table.
     pub fn status(&self) -> Option<u16> {
-        let s = self.as_str();
-        TABLE.iter().find(|r| r.code == s).map(|r| r.status)
+        self.index().and_then(|i| TABLE.get(i)).map(|r| r.status)
     }
 
     /// What to do about it: the remedy the table gives for this code; `None` for codes the
     /// table does not know (the message says more than a generic hint would).
     pub fn hint(&self) -> Option<&'static str> {
-        let s = self.as_str();
-        TABLE.iter().find(|r| r.code == s).map(|r| r.hint)
+        self.index().and_then(|i| HINTS.get(i)).copied()
     }
 }
 

@@ -126,12 +126,16 @@ impl Policy {
 
     /// The backoff before retry `retry` (1-based): `base × 2^(retry-1)` capped, plus jitter.
     pub fn backoff(&self, retry: u8, rng: &mut SplitMix64) -> Duration {
-        let shift = u32::from(retry.saturating_sub(1)).min(32);
-        let exp = self
-            .base_delay
-            .as_millis()
-            .saturating_mul(1u64 << shift)
-            .min(self.max_backoff.as_millis());
+        let cap = self.max_backoff.as_millis();
+        // Doubling by saturating additions: no overflow-checked 64-bit multiply.
+        let mut exp = self.base_delay.as_millis();
+        for _ in 0..retry.saturating_sub(1).min(32) {
+            if exp >= cap {
+                break;
+            }
+            exp = exp.saturating_add(exp);
+        }
+        let exp = exp.min(cap);
         let jitter = rng.below(self.max_jitter.as_millis().saturating_add(1));
         Duration::from_millis(exp.saturating_add(jitter))
     }
@@ -198,26 +202,30 @@ pub fn server_wait(
     unix_now_ms: Option<u64>,
     respect_rate_limit: bool,
 ) -> Option<Duration> {
-    // In milliseconds, so no 64-bit division is needed on 32-bit targets.
-    let reference = head.date.map(|d| d.saturating_mul(1000)).or(unix_now_ms);
-    let until =
-        |t: u64| reference.map(|r| Duration::from_millis(t.saturating_mul(1000).saturating_sub(r)));
-    let retry_after = match (head.retry_after_ms, head.retry_after) {
-        (Some(ms), _) => Some(Duration::from_millis(ms)),
-        (None, Some(RetryAfter::Seconds(s))) => Some(Duration::from_secs(u64::from(s))),
-        (None, Some(RetryAfter::Date(t))) => until(t),
-        (None, None) => None,
-    };
-    retry_after.or(
-        match (
+    // The wall-clock time (Unix seconds) to wait for, unless the server gave a delay.
+    let until = match (head.retry_after_ms, head.retry_after) {
+        (Some(ms), _) => return Some(Duration::from_millis(ms)),
+        (None, Some(RetryAfter::Seconds(s))) => return Some(Duration::from_secs(u64::from(s))),
+        (None, Some(RetryAfter::Date(t))) => t,
+        (None, None) => match (
             respect_rate_limit,
             head.rate_limit.remaining,
             head.rate_limit.reset,
         ) {
-            (true, Some(0), Some(t)) => until(t),
-            _ => None,
+            (true, Some(0), Some(t)) => t,
+            _ => return None,
         },
-    )
+    };
+    // In milliseconds, so no 64-bit division is needed on 32-bit targets.
+    let reference = match head.date {
+        Some(d) => Duration::from_secs(d).as_millis(),
+        None => unix_now_ms?,
+    };
+    Some(Duration::from_millis(
+        Duration::from_secs(until)
+            .as_millis()
+            .saturating_sub(reference),
+    ))
 }
 
 /// What to do after a failed attempt.

@@ -25,7 +25,9 @@ impl Score {
         // fractional digit (what a number without an exponent needs: later digits are
         // truncated away).
         let (mut digits, mut frac_digits, mut seen_dot) = (0i32, 0i32, false);
-        let mut v: i64 = 0;
+        // The magnitude, saturating: anything at or above `i32::MAX` ends as `i32::MAX`, so 32
+        // bits are enough (no 64-bit arithmetic on 32-bit targets).
+        let mut v: u32 = 0;
         let mut i = 0;
         while let Some(&c) = rest.get(i) {
             match c {
@@ -35,7 +37,7 @@ impl Score {
                         frac_digits = frac_digits.saturating_add(1);
                     }
                     if frac_digits <= 4 {
-                        v = v.saturating_mul(10).saturating_add(i64::from(c - b'0'));
+                        v = v.saturating_mul(10).saturating_add(u32::from(c - b'0'));
                     }
                 }
                 b'.' if !seen_dot => seen_dot = true,
@@ -79,19 +81,15 @@ impl Score {
                 .filter(|c| c.is_ascii_digit())
                 .take(keep.max(0) as usize)
             {
-                v = v.saturating_mul(10).saturating_add(i64::from(d - b'0'));
+                v = v.saturating_mul(10).saturating_add(u32::from(d - b'0'));
             }
         }
         for _ in 0..shift.clamp(0, 20) {
             v = v.saturating_mul(10);
         }
-        if neg {
-            v = -v;
-        }
         // Symmetric range, so negating a parsed score never overflows.
-        Some(Score(
-            v.clamp(-i64::from(i32::MAX), i64::from(i32::MAX)) as i32
-        ))
+        let magnitude = v.min(i32::MAX as u32) as i32;
+        Some(Score(if neg { -magnitude } else { magnitude }))
     }
 
     /// The value in thousandths, rounded toward zero (handy for integer-only displays).

@@ -46,13 +46,7 @@ impl<const N: usize> Text<N> {
     /// Appends bytes (UTF-8, possibly a fragment of a longer string). What does not fit is
     /// dropped and the text is marked truncated.
     pub fn push_bytes(&mut self, bytes: &[u8]) {
-        let len = usize::from(self.len);
-        let copied = copy_bytes(self.buf.get_mut(len..).unwrap_or(&mut []), bytes);
-        // `len + copied <= N <= 255`.
-        self.len = (len + copied) as u8;
-        if copied < bytes.len() {
-            self.truncated = true;
-        }
+        push(&mut self.buf, &mut self.len, &mut self.truncated, bytes);
     }
 
     /// Marks the text as truncated (the source said there was more than was kept).
@@ -62,23 +56,13 @@ impl<const N: usize> Text<N> {
 
     /// Empties the text.
     pub fn clear(&mut self) {
-        // Zero what was written: the tail past `len` is always zero.
-        if let Some(used) = self.buf.get_mut(..usize::from(self.len)) {
-            used.fill(0);
-        }
-        self.len = 0;
+        clear(&mut self.buf, &mut self.len);
         self.truncated = false;
     }
 
     /// The longest valid UTF-8 prefix of what was pushed.
     pub fn as_str(&self) -> &str {
-        let bytes = self.buf.get(..usize::from(self.len)).unwrap_or(&[]);
-        match core::str::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or("")
-            }
-        }
+        valid_prefix(self.buf.get(..usize::from(self.len)).unwrap_or(&[]))
     }
 
     /// `true` when bytes were dropped (capacity reached) or the text was marked truncated.
@@ -94,6 +78,40 @@ impl<const N: usize> Text<N> {
     /// Case-sensitive comparison with `s`.
     pub fn eq_str(&self, s: &str) -> bool {
         self.as_str() == s
+    }
+}
+
+// The work of `Text<N>` is done by the functions below, which take the buffer as a slice:
+// one copy in the image for every capacity instead of one per capacity (never inlined: the
+// optimiser would otherwise paste them back into every `Text<N>` method).
+
+/// Appends `bytes` after the first `len` bytes of `buf`, keeping what fits.
+#[inline(never)]
+fn push(buf: &mut [u8], len: &mut u8, truncated: &mut bool, bytes: &[u8]) {
+    let used = usize::from(*len);
+    let copied = copy_bytes(buf.get_mut(used..).unwrap_or(&mut []), bytes);
+    // `used + copied <= N <= 255`.
+    *len = (used + copied) as u8;
+    if copied < bytes.len() {
+        *truncated = true;
+    }
+}
+
+/// Zeroes the first `len` bytes of `buf` (the tail past `len` is always zero) and sets `len`
+/// to 0.
+#[inline(never)]
+fn clear(buf: &mut [u8], len: &mut u8) {
+    if let Some(used) = buf.get_mut(..usize::from(*len)) {
+        used.fill(0);
+    }
+    *len = 0;
+}
+
+/// The longest valid UTF-8 prefix of `bytes`.
+fn valid_prefix(bytes: &[u8]) -> &str {
+    match core::str::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
     }
 }
 

@@ -56,7 +56,13 @@ impl Duration {
 
     /// A duration of `s` seconds, saturating.
     pub const fn from_secs(s: u64) -> Self {
-        Duration(s.saturating_mul(1000))
+        // A compare and a plain multiply: smaller than an overflow-checked 64-bit multiply
+        // on 32-bit targets, same result.
+        Duration(if s > u64::MAX / 1000 {
+            u64::MAX
+        } else {
+            s * 1000
+        })
     }
 
     /// The duration in milliseconds.
@@ -220,6 +226,16 @@ mod tests {
     fn max_is_sticky() {
         assert_eq!(Instant::MAX + Duration::from_secs(1), Instant::MAX);
         assert_eq!(Duration::from_secs(u64::MAX), Duration::MAX);
+    }
+
+    proptest! {
+        /// Seconds convert exactly as a saturating multiplication would.
+        #[test]
+        fn from_secs_saturates(s in any::<u64>(), near in 0u64..2_000) {
+            for s in [s, u64::MAX / 1000 - 1_000 + near] {
+                prop_assert_eq!(Duration::from_secs(s).as_millis(), s.saturating_mul(1000));
+            }
+        }
     }
 
     proptest! {

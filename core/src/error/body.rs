@@ -135,14 +135,15 @@ impl Fields {
 
     /// Which field a key names, at the top level (`envelope == false`) or in the envelope.
     fn field_for(key: &[u8]) -> Option<Field> {
-        Some(match key {
-            b"type" => Field::Type,
-            b"code" => Field::Code,
-            b"message" => Field::Message,
-            b"param" => Field::Param,
-            b"request_id" | b"requestId" => Field::RequestId,
-            _ => return None,
-        })
+        const KEYS: [(&[u8], Field); 6] = [
+            (b"type", Field::Type),
+            (b"code", Field::Code),
+            (b"message", Field::Message),
+            (b"param", Field::Param),
+            (b"request_id", Field::RequestId),
+            (b"requestId", Field::RequestId),
+        ];
+        KEYS.iter().find(|(k, _)| *k == key).map(|&(_, f)| f)
     }
 
     fn token(&mut self, tok: Token<'_>) {

@@ -441,3 +441,29 @@ proptest! {
         let _ = decode_all(&body, 400);
     }
 }
+
+/// The name arrays, the variant order and the table rows agree: every known name parses to a
+/// known variant that writes the same name back, and each code's row is its own.
+#[test]
+fn name_tables_match_the_variants() {
+    for (i, name) in super::table::TYPES.iter().enumerate() {
+        let kind = ErrorType::parse(name);
+        assert!(!matches!(kind, ErrorType::Other(_)), "{name}");
+        assert_eq!(kind.as_str(), *name);
+        assert_eq!(ErrorType::known(i), kind);
+    }
+    for (i, name) in super::table::CODES.iter().enumerate() {
+        let code = ErrorCode::parse(name);
+        assert!(!matches!(code, ErrorCode::Other(_)), "{name}");
+        assert_eq!(code.as_str(), *name);
+        assert_eq!(code.index(), Some(i));
+        assert_eq!(code.status(), super::table::TABLE.get(i).map(|r| r.status));
+    }
+    // A code spelled out as `Other` still finds its row; any other text does not.
+    let spelled = ErrorCode::Other(Text::from_str_truncating("duplicate_id"));
+    assert_eq!(spelled.status(), Some(409));
+    assert_eq!(
+        ErrorCode::Other(Text::from_str_truncating("http_418")).status(),
+        None
+    );
+}

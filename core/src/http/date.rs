@@ -30,107 +30,82 @@ pub fn parse_http_date(s: &[u8]) -> Option<u64> {
     // The three formats are told apart by what follows the weekday: ", " + digit (IMF),
     // ", " after a long name (RFC 850), or " " (asctime).
     let comma = s.iter().position(|&b| b == b',');
-    match comma {
-        Some(3) => imf_fixdate(s),
-        Some(_) => rfc850(s),
-        None => asctime(s),
+    let (weekday, rest, template) = match comma {
+        Some(3) => (s.get(..3)?, s.get(3..)?, IMF_FIXDATE),
+        Some(i) => (s.get(..i)?, s.get(i..)?, RFC850),
+        None => (s.get(..3)?, s.get(3..)?, ASCTIME),
+    };
+    let known = if template == RFC850 {
+        LONG_DAYS.iter().any(|d| weekday.eq_ignore_ascii_case(d))
+    } else {
+        SHORT_DAYS
+            .chunks_exact(3)
+            .any(|d| weekday.eq_ignore_ascii_case(d))
+    };
+    if !known {
+        return None;
     }
+    let [day, month, mut year, h, m, sec] = fields(rest, template)?;
+    if template == RFC850 {
+        // RFC 9110 §5.6.7: more than 50 years in the future means the previous century.
+        year += 2000;
+        if u64::from(year) > RFC850_REFERENCE_YEAR + 50 {
+            year -= 100;
+        }
+    }
+    to_unix(year, month, day, h, m, sec)
 }
+
+// What follows the weekday in each format, one template byte per input byte: a digit names
+// the field the input digit belongs to (0 day, 2 year, 3 hour, 4 minute, 5 second), `m` a
+// month letter, `_` a space or a digit of the day (asctime pads the day with a space); any
+// other byte must be there as is.
 
 /// `Sun, 06 Nov 1994 08:49:37 GMT`
-fn imf_fixdate(s: &[u8]) -> Option<u64> {
-    if s.len() != 29 {
-        return None;
-    }
-    short_weekday(s.get(0..3)?)?;
-    lit(s, 3, b", ")?;
-    let day = digits(s.get(5..7)?)?;
-    lit(s, 7, b" ")?;
-    let month = month(s.get(8..11)?)?;
-    lit(s, 11, b" ")?;
-    let year = digits(s.get(12..16)?)?;
-    lit(s, 16, b" ")?;
-    let (h, m, sec) = time_of_day(s.get(17..25)?)?;
-    lit(s, 25, b" GMT")?;
-    to_unix(year, month, day, h, m, sec)
-}
-
+const IMF_FIXDATE: &[u8] = b", 00 mmm 2222 33:44:55 GMT";
 /// `Sunday, 06-Nov-94 08:49:37 GMT`
-fn rfc850(s: &[u8]) -> Option<u64> {
-    let comma = s.iter().position(|&b| b == b',')?;
-    long_weekday(s.get(..comma)?)?;
-    let rest = s.get(comma..)?;
-    if rest.len() != 24 {
+const RFC850: &[u8] = b", 00-mmm-22 33:44:55 GMT";
+/// `Sun Nov  6 08:49:37 1994`
+const ASCTIME: &[u8] = b" mmm _0 33:44:55 2222";
+
+/// The fields of `s` laid out as `template` says: day, month (1–12), year, hour, minute,
+/// second.
+fn fields(s: &[u8], template: &[u8]) -> Option<[u32; 6]> {
+    if s.len() != template.len() {
         return None;
     }
-    lit(rest, 0, b", ")?;
-    let day = digits(rest.get(2..4)?)?;
-    lit(rest, 4, b"-")?;
-    let month = month(rest.get(5..8)?)?;
-    lit(rest, 8, b"-")?;
-    let yy = digits(rest.get(9..11)?)?;
-    lit(rest, 11, b" ")?;
-    let (h, m, sec) = time_of_day(rest.get(12..20)?)?;
-    lit(rest, 20, b" GMT")?;
-    // RFC 9110 §5.6.7: more than 50 years in the future means the previous century.
-    let mut year = 2000 + yy;
-    if u64::from(year) > RFC850_REFERENCE_YEAR + 50 {
-        year -= 100;
-    }
-    to_unix(year, month, day, h, m, sec)
-}
-
-/// `Sun Nov  6 08:49:37 1994` (day is two digits or space + digit)
-fn asctime(s: &[u8]) -> Option<u64> {
-    if s.len() != 24 {
-        return None;
-    }
-    short_weekday(s.get(0..3)?)?;
-    lit(s, 3, b" ")?;
-    let month = month(s.get(4..7)?)?;
-    lit(s, 7, b" ")?;
-    let day = match s.get(8..10)? {
-        [b' ', d] => digits(&[*d])?,
-        dd => digits(dd)?,
-    };
-    lit(s, 10, b" ")?;
-    let (h, m, sec) = time_of_day(s.get(11..19)?)?;
-    lit(s, 19, b" ")?;
-    let year = digits(s.get(20..24)?)?;
-    to_unix(year, month, day, h, m, sec)
-}
-
-/// `HH:MM:SS`
-fn time_of_day(s: &[u8]) -> Option<(u32, u32, u32)> {
-    let h = digits(s.get(0..2)?)?;
-    lit(s, 2, b":")?;
-    let m = digits(s.get(3..5)?)?;
-    lit(s, 5, b":")?;
-    let sec = digits(s.get(6..8)?)?;
-    Some((h, m, sec))
-}
-
-fn lit(s: &[u8], at: usize, lit: &[u8]) -> Option<()> {
-    (s.get(at..at.saturating_add(lit.len()))? == lit).then_some(())
-}
-
-/// A short run of ASCII digits as a number (at most 4 digits are ever passed). Dates are
-/// computed in 32 bits: Cortex-M0 has no 64-bit multiply, and fields never need more.
-fn digits(s: &[u8]) -> Option<u32> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut n: u32 = 0;
-    for &b in s {
+    let mut f = [0u32; 6];
+    let mut month = [0u8; 3];
+    let mut letters = 0;
+    for (&b, &t) in s.iter().zip(template) {
+        let slot = match t {
+            b'm' => {
+                *month.get_mut(letters)? = b;
+                letters += 1;
+                continue;
+            }
+            b'_' if b == b' ' => continue,
+            b'_' => 0,
+            b'0'..=b'5' => usize::from(t - b'0'),
+            _ if b == t => continue,
+            _ => return None,
+        };
         if !b.is_ascii_digit() {
             return None;
         }
-        n = n.saturating_mul(10).saturating_add(u32::from(b - b'0'));
+        let v = f.get_mut(slot)?;
+        *v = *v * 10 + u32::from(b - b'0');
     }
-    Some(n)
+    let m = MONTHS
+        .chunks_exact(3)
+        .position(|m| month.eq_ignore_ascii_case(m))?;
+    *f.get_mut(1)? = m as u32 + 1;
+    Some(f)
 }
 
-const SHORT_DAYS: [&[u8; 3]; 7] = [b"mon", b"tue", b"wed", b"thu", b"fri", b"sat", b"sun"];
+/// The day and month names, three letters each, one after the other.
+const SHORT_DAYS: &[u8; 21] = b"montuewedthufrisatsun";
+const MONTHS: &[u8; 36] = b"janfebmaraprmayjunjulaugsepoctnovdec";
 const LONG_DAYS: [&[u8]; 7] = [
     b"monday",
     b"tuesday",
@@ -140,29 +115,6 @@ const LONG_DAYS: [&[u8]; 7] = [
     b"saturday",
     b"sunday",
 ];
-const MONTHS: [&[u8; 3]; 12] = [
-    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec",
-];
-
-fn short_weekday(s: &[u8]) -> Option<()> {
-    SHORT_DAYS
-        .iter()
-        .any(|d| s.eq_ignore_ascii_case(&d[..]))
-        .then_some(())
-}
-
-fn long_weekday(s: &[u8]) -> Option<()> {
-    LONG_DAYS
-        .iter()
-        .any(|d| s.eq_ignore_ascii_case(d))
-        .then_some(())
-}
-
-/// Month number 1–12.
-fn month(s: &[u8]) -> Option<u32> {
-    let i = MONTHS.iter().position(|m| s.eq_ignore_ascii_case(&m[..]))?;
-    Some(i as u32 + 1)
-}
 
 fn is_leap(y: u32) -> bool {
     y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
@@ -180,7 +132,7 @@ fn days_in_month(y: u32, m: u32) -> u32 {
 /// Validates the fields and converts them to Unix seconds (leap second 60 is allowed and
 /// counts as the next minute's first second, as POSIX time does).
 fn to_unix(y: u32, m: u32, d: u32, h: u32, min: u32, s: u32) -> Option<u64> {
-    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+    if !matches!(y, 1970..=9999) || !matches!(m, 1..=12) || d == 0 || d > days_in_month(y, m) {
         return None;
     }
     if h > 23 || min > 59 || s > 60 {

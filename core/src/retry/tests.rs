@@ -161,6 +161,55 @@ proptest! {
         prop_assert!(d >= exp && d <= exp + jitter, "{} not in [{}, {}]", d, exp, exp + jitter);
     }
 
+    /// The same with any base and cap, saturation included.
+    #[test]
+    fn backoff_saturates(seed in any::<u64>(), retry in 1u8..=255, base in any::<u64>(),
+                         cap in any::<u64>()) {
+        let p = Policy {
+            base_delay: Duration::from_millis(base),
+            max_backoff: Duration::from_millis(cap),
+            max_jitter: Duration::ZERO,
+            ..Policy::DEFAULT
+        };
+        let d = p.backoff(retry, &mut rng(seed)).as_millis();
+        prop_assert_eq!(d, base.saturating_mul(1u64 << u32::from(retry - 1).min(32)).min(cap));
+    }
+
+    /// The wait follows the documented precedence (`retry-after-ms`, `Retry-After`, then the
+    /// rate-limit reset once nothing remains), measured against `Date`, else the caller's
+    /// clock, for every combination of headers.
+    #[test]
+    fn server_wait_precedence(
+        ms in proptest::option::of(any::<u64>()),
+        after in proptest::option::of((any::<bool>(), any::<u32>(), any::<u64>())),
+        date in proptest::option::of(any::<u64>()),
+        now in proptest::option::of(any::<u64>()),
+        remaining in proptest::option::of(0u32..3),
+        reset in proptest::option::of(any::<u64>()),
+        respect in any::<bool>(),
+    ) {
+        let mut h = ResponseHead::new(429);
+        h.retry_after_ms = ms;
+        h.retry_after = after.map(|(secs, s, t)| if secs { RetryAfter::Seconds(s) } else { RetryAfter::Date(t) });
+        h.date = date;
+        h.rate_limit.remaining = remaining;
+        h.rate_limit.reset = reset;
+        // The rule written out the long way.
+        let reference = date.map(|d| d.saturating_mul(1000)).or(now);
+        let until = |t: u64| reference.map(|r| Duration::from_millis(t.saturating_mul(1000).saturating_sub(r)));
+        let from_header = match (ms, h.retry_after) {
+            (Some(ms), _) => Some(Duration::from_millis(ms)),
+            (None, Some(RetryAfter::Seconds(s))) => Some(Duration::from_millis(u64::from(s) * 1000)),
+            (None, Some(RetryAfter::Date(t))) => until(t),
+            (None, None) => None,
+        };
+        let want = from_header.or(match (respect, remaining, reset) {
+            (true, Some(0), Some(t)) => until(t),
+            _ => None,
+        });
+        prop_assert_eq!(server_wait(&h, now, respect), want);
+    }
+
     /// A server wait above the cap always stops the call; at or below it, a retry never comes
     /// sooner than the server asked.
     #[test]

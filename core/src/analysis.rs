@@ -15,7 +15,47 @@
 //! Everything else (`trajectory`, `growth`, `conversationMode`, `hostilityState`, …) is
 //! skipped as it streams past, at the cost of the scanner alone.
 
+mod elements;
 mod keys;
+
+#[cfg(feature = "beliefs")]
+pub use elements::Belief;
+#[cfg(feature = "choices")]
+pub use elements::Choice;
+#[cfg(feature = "growth")]
+pub use elements::Dimension;
+#[cfg(feature = "details")]
+pub use elements::Hostility;
+#[cfg(feature = "trajectory")]
+pub use elements::Moment;
+#[cfg(any(feature = "trajectory", feature = "patterns"))]
+pub use elements::Pattern;
+#[cfg(any(
+    feature = "details",
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth"
+))]
+pub use elements::Timestamp;
+pub use elements::{DESCRIPTION_CAP, ID_CAP, TIMESTAMP_CAP};
+
+use elements::Element;
+#[cfg(any(
+    feature = "choices",
+    feature = "details",
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth",
+    feature = "beliefs"
+))]
+use elements::Field;
+#[cfg(any(
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth",
+    feature = "beliefs"
+))]
+use elements::Kind;
 
 use crate::json::{JsonError, Scanner, Token};
 use crate::score::Score;
@@ -240,6 +280,9 @@ pub struct Emotion {
     pub discovery_level: Option<DiscoveryLevel>,
     /// The highest [`RAW_CAP`] entries of `raw`.
     pub raw: RawScores,
+    /// `hostilityState` (feature `details`).
+    #[cfg(feature = "details")]
+    pub hostility: Option<Hostility>,
 }
 
 /// Token usage, under whichever name the server used (spec open question 9).
@@ -283,6 +326,99 @@ pub struct Details {
     pub trend: Trend,
     /// `conversationMode`.
     pub conversation_mode: ConversationMode,
+    /// `usage.analyse_token_details.cached_tokens`.
+    pub cached_tokens: Option<u32>,
+    /// `usage.analyse_token_details.audio_tokens`.
+    pub audio_tokens: Option<u32>,
+    /// `trajectory.breakthrough` and `trajectory.similarMoments.insights` (feature
+    /// `trajectory`).
+    #[cfg(feature = "trajectory")]
+    pub trajectory: TrajectoryExtras,
+    /// `growth` but its dimensions (feature `growth`).
+    #[cfg(feature = "growth")]
+    pub growth: Growth,
+    /// `beliefs` but the beliefs themselves (feature `beliefs`).
+    #[cfg(feature = "beliefs")]
+    pub beliefs: Beliefs,
+    /// `patterns` but the detected patterns themselves (feature `patterns`).
+    #[cfg(feature = "patterns")]
+    pub patterns: Patterns,
+}
+
+/// `trajectory.breakthrough` and the similar moments' `insights` (feature `trajectory`).
+#[cfg(feature = "trajectory")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct TrajectoryExtras {
+    /// `breakthrough.detected`.
+    pub breakthrough: Option<bool>,
+    /// `breakthrough.type` (`discovery_level`, `intensity_spike`, `wonder_explosion`).
+    pub breakthrough_type: Label,
+    /// `breakthrough.significance`.
+    pub breakthrough_significance: Option<Score>,
+    /// `similarMoments.insights`.
+    pub insights: Text<DESCRIPTION_CAP>,
+}
+
+/// One side of `growth.comparisonWindow` (feature `growth`).
+#[cfg(feature = "growth")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct GrowthWindow {
+    /// `start`.
+    pub start: Timestamp,
+    /// `end`.
+    pub end: Timestamp,
+    /// `dataPoints`.
+    pub data_points: Option<u32>,
+}
+
+/// `growth` but its `dimensions`, which arrive as events (feature `growth`).
+#[cfg(feature = "growth")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Growth {
+    /// `comparisonWindow.recent`.
+    pub recent: GrowthWindow,
+    /// `comparisonWindow.historical`.
+    pub historical: GrowthWindow,
+    /// `overallGrowthScore`.
+    pub overall_score: Option<Score>,
+    /// `dimensionsGrowing`.
+    pub dimensions_growing: Option<u32>,
+    /// `dimensionsDecline`.
+    pub dimensions_declining: Option<u32>,
+    /// `summary`.
+    pub summary: Text<DESCRIPTION_CAP>,
+}
+
+/// `beliefs` but the beliefs, which arrive as events (feature `beliefs`).
+#[cfg(feature = "beliefs")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Beliefs {
+    /// `totalBeliefs`.
+    pub total: Option<u32>,
+    /// `summary`.
+    pub summary: Text<DESCRIPTION_CAP>,
+}
+
+/// `patterns` but the detected patterns, which arrive as events (feature `patterns`).
+#[cfg(feature = "patterns")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Patterns {
+    /// How many `activePatterns` there are.
+    pub active_count: u16,
+    /// The first `activePatterns`, in order, separated by `,`.
+    pub active: Text<DESCRIPTION_CAP>,
+    /// `patternSummary`.
+    pub summary: Text<DESCRIPTION_CAP>,
 }
 
 /// `trajectory.baseline` (spec §3.4): the context's long-run averages.
@@ -373,6 +509,22 @@ pub enum Output<'a> {
     Emotion(&'a Emotion),
     /// A piece of completion text: whole UTF-8 characters, at most [`CHUNK_CAP`] bytes.
     Content(&'a str),
+    /// A chat choice that finished (feature `choices`).
+    #[cfg(feature = "choices")]
+    Choice(&'a Choice),
+    /// An element of `trajectory.similarMoments.moments` (feature `trajectory`).
+    #[cfg(feature = "trajectory")]
+    Moment(&'a Moment),
+    /// An element of `patterns.detected` (feature `patterns`) or of
+    /// `trajectory.similarMoments.patterns` (feature `trajectory`).
+    #[cfg(any(feature = "trajectory", feature = "patterns"))]
+    Pattern(&'a Pattern),
+    /// An element of `growth.dimensions` (feature `growth`).
+    #[cfg(feature = "growth")]
+    Dimension(&'a Dimension),
+    /// An element of `beliefs.beliefs` (feature `beliefs`).
+    #[cfg(feature = "beliefs")]
+    Belief(&'a Belief),
 }
 
 macro_rules! open_enum {
@@ -489,6 +641,69 @@ enum Frame {
     Trend,
     #[cfg(feature = "details")]
     Mode,
+    #[cfg(feature = "details")]
+    UsageDetails,
+    #[cfg(feature = "details")]
+    Hostility,
+    #[cfg(feature = "trajectory")]
+    SimilarMoments,
+    #[cfg(feature = "trajectory")]
+    Breakthrough,
+    #[cfg(feature = "growth")]
+    Growth,
+    #[cfg(feature = "growth")]
+    Comparison,
+    #[cfg(feature = "growth")]
+    Recent,
+    #[cfg(feature = "growth")]
+    Historical,
+    #[cfg(feature = "beliefs")]
+    Beliefs,
+    #[cfg(feature = "patterns")]
+    Patterns,
+    #[cfg(feature = "patterns")]
+    ActivePatterns,
+    /// An array whose elements are handed out one by one.
+    #[cfg(any(
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    List(Kind),
+    /// One element of such an array.
+    #[cfg(any(
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    Element(Kind),
+    /// An array of strings kept in a text (`tags`, `emotionalSequence`, `activePatterns`).
+    #[cfg(any(feature = "trajectory", feature = "patterns"))]
+    Entries,
+}
+
+impl Frame {
+    /// Whether this container is an object (else an array).
+    #[cfg(feature = "details")]
+    fn is_object(self) -> bool {
+        match self {
+            Frame::Choices | Frame::EmotionList => false,
+            #[cfg(any(
+                feature = "trajectory",
+                feature = "patterns",
+                feature = "growth",
+                feature = "beliefs"
+            ))]
+            Frame::List(_) => false,
+            #[cfg(any(feature = "trajectory", feature = "patterns"))]
+            Frame::Entries => false,
+            #[cfg(feature = "patterns")]
+            Frame::ActivePatterns => false,
+            _ => true,
+        }
+    }
 }
 
 /// A value of [`Details`] (feature `details`).
@@ -519,6 +734,44 @@ enum Detail {
     Mode,
     ModeConfidence,
     Crisis,
+    CachedTokens,
+    AudioTokens,
+    #[cfg(feature = "trajectory")]
+    BreakthroughDetected,
+    #[cfg(feature = "trajectory")]
+    BreakthroughType,
+    #[cfg(feature = "trajectory")]
+    Significance,
+    #[cfg(feature = "trajectory")]
+    Insights,
+    #[cfg(feature = "growth")]
+    RecentStart,
+    #[cfg(feature = "growth")]
+    RecentEnd,
+    #[cfg(feature = "growth")]
+    RecentPoints,
+    #[cfg(feature = "growth")]
+    HistoricalStart,
+    #[cfg(feature = "growth")]
+    HistoricalEnd,
+    #[cfg(feature = "growth")]
+    HistoricalPoints,
+    #[cfg(feature = "growth")]
+    OverallGrowth,
+    #[cfg(feature = "growth")]
+    DimensionsGrowing,
+    #[cfg(feature = "growth")]
+    DimensionsDeclining,
+    #[cfg(feature = "growth")]
+    GrowthSummary,
+    #[cfg(feature = "beliefs")]
+    TotalBeliefs,
+    #[cfg(feature = "beliefs")]
+    BeliefSummary,
+    #[cfg(feature = "patterns")]
+    PatternSummary,
+    #[cfg(feature = "patterns")]
+    ActivePattern,
 }
 
 /// `usage` counters (all spellings of spec open question 9).
@@ -575,11 +828,39 @@ enum Slot {
     Mode,
     #[cfg(feature = "details")]
     Detail(Detail),
+    /// The value opens a container of this kind.
+    #[cfg(feature = "details")]
+    Open(Frame),
+    /// An element of a [`Frame::List`], by its index.
+    #[cfg(any(
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    Element(Kind, u16),
+    /// A value of the element being read.
+    #[cfg(any(
+        feature = "choices",
+        feature = "details",
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    Field(Field),
 }
 
 /// Deepest container of interest: root → choices → choice → message, root → emotions →
-/// item → raw.
+/// item → raw (→ `hostilityState` and its siblings with `details`; root → trajectory →
+/// similarMoments → moments → moment → tags with `trajectory`).
+#[cfg(not(any(feature = "trajectory", feature = "patterns")))]
 const FRAMES: usize = 4;
+/// root → patterns → detected → pattern → emotionalSequence.
+#[cfg(all(feature = "patterns", not(feature = "trajectory")))]
+const FRAMES: usize = 5;
+#[cfg(feature = "trajectory")]
+const FRAMES: usize = 6;
 /// Largest decoded piece of one escape (see `json`), kept over when a chunk fills mid-piece.
 const CARRY_CAP: usize = 8;
 
@@ -617,7 +898,8 @@ struct Decoder {
     /// The known category (position in [`Category::NAMES`]) of the `raw` key just read.
     raw_key: Option<u8>,
     label: Label,
-    item: Emotion,
+    /// The emotion item or list element being read (one at a time).
+    element: Element,
     /// Completion text being gathered: `chunk[..chunk_len]`, of which the first `handed`
     /// bytes were handed out and are dropped before anything is added.
     chunk: [u8; CHUNK_CAP],
@@ -634,8 +916,8 @@ struct Decoder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ready {
     Nothing,
-    /// `item` is a complete emotion.
-    Emotion,
+    /// `element` is complete.
+    Element,
     /// `chunk[..n]` is a complete piece of completion text.
     Chunk(u8),
 }
@@ -652,7 +934,7 @@ impl Decoder {
             top_context: false,
             raw_key: None,
             label: Label::new(),
-            item: Emotion::default(),
+            element: Element::Emotion(Emotion::default()),
             chunk: [0; CHUNK_CAP],
             chunk_len: 0,
             handed: 0,
@@ -684,8 +966,18 @@ impl Decoder {
             Frame::EmotionMap => {
                 // Kept in the item itself: the previous item was handed out already, and the
                 // next one starts with this role (see `begin`).
-                self.item.role.clear();
-                self.item.role.push_bytes(key);
+                let item = match self.element.emotion() {
+                    Some(item) => item,
+                    None => {
+                        self.element = Element::Emotion(Emotion::default());
+                        match self.element.emotion() {
+                            Some(item) => item,
+                            None => return Slot::Ignore,
+                        }
+                    }
+                };
+                item.role.clear();
+                item.role.push_bytes(key);
                 Slot::Item(0)
             }
             Frame::Raw => {
@@ -695,6 +987,14 @@ impl Decoder {
                     .map(|i| i as u8);
                 Slot::RawEntry
             }
+            #[cfg(feature = "choices")]
+            Frame::Message => match keys::slot(frame, key) {
+                // Only the first choice's text is content.
+                Slot::Content if !matches!(&self.element, Element::Choice(c) if c.index == 0) => {
+                    Slot::Ignore
+                }
+                slot => slot,
+            },
             _ => keys::slot(frame, key),
         }
     }
@@ -708,7 +1008,22 @@ impl Decoder {
             None if self.depth == 0 => slot,
             Some(Frame::Choices) if self.index.get(i) == Some(&0) => Slot::Choice,
             Some(Frame::EmotionList) => Slot::Item(self.index.get(i).copied().unwrap_or(0)),
+            // Every choice is read, for its `finish_reason`; only the first one's text.
+            #[cfg(feature = "choices")]
+            Some(Frame::Choices) => Slot::Choice,
+            #[cfg(not(feature = "choices"))]
             Some(Frame::Choices) => Slot::Ignore,
+            #[cfg(any(
+                feature = "trajectory",
+                feature = "patterns",
+                feature = "growth",
+                feature = "beliefs"
+            ))]
+            Some(Frame::List(kind)) => Slot::Element(kind, self.index.get(i).copied().unwrap_or(0)),
+            #[cfg(any(feature = "trajectory", feature = "patterns"))]
+            Some(Frame::Entries) => Slot::Field(Field::ListEntry),
+            #[cfg(feature = "patterns")]
+            Some(Frame::ActivePatterns) => Slot::Detail(Detail::ActivePattern),
             _ => slot,
         }
     }
@@ -728,7 +1043,13 @@ impl Decoder {
             Slot::Id => &mut self.summary.id,
             Slot::ContextId => &mut self.summary.context_id,
             Slot::MetaContextId if !self.top_context => &mut self.summary.context_id,
+            #[cfg(not(feature = "choices"))]
             Slot::FinishReason => &mut self.summary.finish_reason,
+            #[cfg(feature = "choices")]
+            Slot::FinishReason => match &mut self.element {
+                Element::Choice(c) => &mut c.finish_reason,
+                _ => return None,
+            },
             #[cfg(feature = "details")]
             Slot::Detail(d) => {
                 let x = &mut self.summary.details;
@@ -740,10 +1061,39 @@ impl Decoder {
                     Detail::Window => &mut x.baseline.window,
                     Detail::Direction => &mut x.trend.direction,
                     Detail::Mode => &mut x.conversation_mode.mode,
+                    #[cfg(feature = "trajectory")]
+                    Detail::BreakthroughType => &mut x.trajectory.breakthrough_type,
+                    #[cfg(feature = "trajectory")]
+                    Detail::Insights => &mut x.trajectory.insights,
+                    #[cfg(feature = "growth")]
+                    Detail::RecentStart => &mut x.growth.recent.start,
+                    #[cfg(feature = "growth")]
+                    Detail::RecentEnd => &mut x.growth.recent.end,
+                    #[cfg(feature = "growth")]
+                    Detail::HistoricalStart => &mut x.growth.historical.start,
+                    #[cfg(feature = "growth")]
+                    Detail::HistoricalEnd => &mut x.growth.historical.end,
+                    #[cfg(feature = "growth")]
+                    Detail::GrowthSummary => &mut x.growth.summary,
+                    #[cfg(feature = "beliefs")]
+                    Detail::BeliefSummary => &mut x.beliefs.summary,
+                    #[cfg(feature = "patterns")]
+                    Detail::PatternSummary => &mut x.patterns.summary,
+                    #[cfg(feature = "patterns")]
+                    Detail::ActivePattern => &mut x.patterns.active,
                     _ => return None,
                 }
             }
-            Slot::Text => &mut self.item.text,
+            Slot::Text => &mut self.element.emotion()?.text,
+            #[cfg(any(
+                feature = "choices",
+                feature = "details",
+                feature = "trajectory",
+                feature = "patterns",
+                feature = "growth",
+                feature = "beliefs"
+            ))]
+            Slot::Field(f) => return self.element.sink(f),
             Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
                 &mut self.label
             }
@@ -762,6 +1112,12 @@ impl Decoder {
                 // The slot belongs to the enclosing container: read it before entering.
                 let slot = self.take_slot();
                 let enclosing = self.top();
+                #[cfg(feature = "choices")]
+                let position = self
+                    .index
+                    .get(usize::from(self.depth).wrapping_sub(1))
+                    .copied()
+                    .unwrap_or(0);
                 self.depth = self.depth.saturating_add(1);
                 let object = tok == Token::ObjectStart;
                 let frame = match (slot, object) {
@@ -769,20 +1125,29 @@ impl Decoder {
                     (Slot::Metadata, true) => Frame::Metadata,
                     (Slot::Usage, true) => Frame::Usage,
                     (Slot::Choices, false) => Frame::Choices,
-                    (Slot::Choice, true) => Frame::Choice,
+                    (Slot::Choice, true) => {
+                        #[cfg(feature = "choices")]
+                        {
+                            self.element = Element::Choice(Choice {
+                                index: position,
+                                ..Choice::default()
+                            });
+                        }
+                        Frame::Choice
+                    }
                     (Slot::Message, true) => Frame::Message,
                     (Slot::Emotions, true) => Frame::EmotionMap,
                     (Slot::Emotions, false) => Frame::EmotionList,
                     (Slot::Item(index), true) => {
-                        let role = match enclosing {
-                            Some(Frame::EmotionMap) => self.item.role,
+                        let role = match (enclosing, self.element.emotion()) {
+                            (Some(Frame::EmotionMap), Some(item)) => item.role,
                             _ => Label::new(),
                         };
-                        self.item = Emotion {
+                        self.element = Element::Emotion(Emotion {
                             index,
                             role,
                             ..Emotion::default()
-                        };
+                        });
                         Frame::Item
                     }
                     (Slot::Raw, true) => Frame::Raw,
@@ -794,6 +1159,25 @@ impl Decoder {
                     (Slot::Trend, true) => Frame::Trend,
                     #[cfg(feature = "details")]
                     (Slot::Mode, true) => Frame::Mode,
+                    #[cfg(feature = "details")]
+                    (Slot::Open(frame), object) if object == frame.is_object() => {
+                        if frame == Frame::Hostility
+                            && let Some(item) = self.element.emotion()
+                        {
+                            item.hostility = Some(Hostility::default());
+                        }
+                        frame
+                    }
+                    #[cfg(any(
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    (Slot::Element(kind, index), true) => {
+                        self.element = kind.element(index);
+                        Frame::Element(kind)
+                    }
                     _ => {
                         self.skip = Some(self.depth - 1);
                         return false;
@@ -823,12 +1207,26 @@ impl Decoder {
                     return false;
                 }
                 self.value_done();
-                if closed == Some(Frame::Item) {
-                    self.summary.emotions = self.summary.emotions.saturating_add(1);
-                    self.ready = Ready::Emotion;
-                    return true;
+                match closed {
+                    Some(Frame::Item) => {
+                        self.summary.emotions = self.summary.emotions.saturating_add(1);
+                        self.ready = Ready::Element;
+                        true
+                    }
+                    #[cfg(any(
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    Some(Frame::Element(_)) => {
+                        self.ready = Ready::Element;
+                        true
+                    }
+                    #[cfg(feature = "choices")]
+                    Some(Frame::Choice) => self.choice_done(),
+                    _ => false,
                 }
-                false
             }
             _ if self.skip.is_some() => false,
             Token::Key(key) => {
@@ -862,15 +1260,32 @@ impl Decoder {
                 self.value_done();
                 let score = || Score::parse(text);
                 match slot {
-                    Slot::Intensity => self.item.intensity = score(),
-                    Slot::Valence => self.item.valence = score(),
-                    Slot::Arousal => self.item.arousal = score(),
-                    Slot::WonderIndex => self.item.wonder_index = score(),
-                    Slot::RawEntry => {
-                        if let Some(s) = score() {
-                            self.item.raw.add_known(self.raw_key, s);
+                    Slot::Intensity | Slot::Valence | Slot::Arousal | Slot::WonderIndex => {
+                        if let Some(item) = self.element.emotion() {
+                            let target = match slot {
+                                Slot::Intensity => &mut item.intensity,
+                                Slot::Valence => &mut item.valence,
+                                Slot::Arousal => &mut item.arousal,
+                                _ => &mut item.wonder_index,
+                            };
+                            *target = score();
                         }
                     }
+                    Slot::RawEntry => {
+                        let key = self.raw_key;
+                        if let (Some(s), Some(item)) = (score(), self.element.emotion()) {
+                            item.raw.add_known(key, s);
+                        }
+                    }
+                    #[cfg(any(
+                        feature = "choices",
+                        feature = "details",
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    Slot::Field(f) => self.element.number(f, text),
                     #[cfg(feature = "details")]
                     Slot::Detail(d) => self.summary.details.number(d, text),
                     Slot::Count(c) => {
@@ -890,14 +1305,28 @@ impl Decoder {
             Token::Bool(b) => {
                 let _slot = self.take_slot();
                 self.value_done();
-                #[cfg(feature = "details")]
-                if let Slot::Detail(d) = _slot {
-                    let x = &mut self.summary.details;
-                    match d {
-                        Detail::IsFallback => x.is_fallback = Some(b),
-                        Detail::Crisis => x.conversation_mode.crisis_detected = Some(b),
-                        _ => {}
+                match _slot {
+                    #[cfg(feature = "details")]
+                    Slot::Detail(d) => {
+                        let x = &mut self.summary.details;
+                        match d {
+                            Detail::IsFallback => x.is_fallback = Some(b),
+                            Detail::Crisis => x.conversation_mode.crisis_detected = Some(b),
+                            #[cfg(feature = "trajectory")]
+                            Detail::BreakthroughDetected => x.trajectory.breakthrough = Some(b),
+                            _ => {}
+                        }
                     }
+                    #[cfg(any(
+                        feature = "choices",
+                        feature = "details",
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    Slot::Field(f) => self.element.boolean(f, b),
+                    _ => {}
                 }
                 #[cfg(not(feature = "details"))]
                 let _ = b;
@@ -917,21 +1346,62 @@ impl Decoder {
         if slot == Slot::ContextId {
             self.top_context = true;
         }
-        if let Some(sink) = self.sink(slot) {
-            sink.clear();
+        match slot {
+            // String-list entries add up instead of replacing each other.
+            #[cfg(any(feature = "trajectory", feature = "patterns"))]
+            Slot::Field(Field::ListEntry) => self.element.begin_entry(),
+            #[cfg(feature = "patterns")]
+            Slot::Detail(Detail::ActivePattern) => {
+                let p = &mut self.summary.details.patterns;
+                if p.active_count > 0 {
+                    p.active.push_bytes(b",");
+                }
+                p.active_count = p.active_count.saturating_add(1);
+            }
+            _ => {
+                if let Some(sink) = self.sink(slot) {
+                    sink.clear();
+                }
+            }
         }
         self.string = Some(slot);
         slot
     }
 
+    /// A `choices` element closed: one that finished is handed out, and the first one's
+    /// `finish_reason` goes into the summary.
+    #[cfg(feature = "choices")]
+    fn choice_done(&mut self) -> bool {
+        let Element::Choice(c) = &self.element else {
+            return false;
+        };
+        if c.finish_reason.is_empty() {
+            return false;
+        }
+        if c.index == 0 {
+            self.summary.finish_reason = c.finish_reason;
+        }
+        self.ready = Ready::Element;
+        true
+    }
+
     fn end_string(&mut self, slot: Slot) -> bool {
         let label = self.label.as_str();
         match slot {
-            Slot::Category => self.item.category = Some(Category::parse(label)),
-            Slot::IntensityLevel => self.item.intensity_level = Some(IntensityLevel::parse(label)),
-            Slot::Complexity => self.item.complexity = Some(Complexity::parse(label)),
-            Slot::DiscoveryLevel => self.item.discovery_level = Some(DiscoveryLevel::parse(label)),
             Slot::Content => return self.flush_chunk(true),
+            Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
+                let Some(item) = self.element.emotion() else {
+                    return false;
+                };
+                match slot {
+                    Slot::Category => item.category = Some(Category::parse(label)),
+                    Slot::IntensityLevel => {
+                        item.intensity_level = Some(IntensityLevel::parse(label))
+                    }
+                    Slot::Complexity => item.complexity = Some(Complexity::parse(label)),
+                    _ => item.discovery_level = Some(DiscoveryLevel::parse(label)),
+                }
+            }
             _ => {}
         }
         false
@@ -1015,7 +1485,19 @@ impl Decoder {
     fn take(&mut self) -> Option<Output<'_>> {
         match core::mem::replace(&mut self.ready, Ready::Nothing) {
             Ready::Nothing => None,
-            Ready::Emotion => Some(Output::Emotion(&self.item)),
+            Ready::Element => Some(match &self.element {
+                Element::Emotion(e) => Output::Emotion(e),
+                #[cfg(feature = "choices")]
+                Element::Choice(c) => Output::Choice(c),
+                #[cfg(feature = "trajectory")]
+                Element::Moment(m) => Output::Moment(m),
+                #[cfg(any(feature = "trajectory", feature = "patterns"))]
+                Element::Pattern(p) => Output::Pattern(p),
+                #[cfg(feature = "growth")]
+                Element::Dimension(d) => Output::Dimension(d),
+                #[cfg(feature = "beliefs")]
+                Element::Belief(b) => Output::Belief(b),
+            }),
             Ready::Chunk(n) => {
                 self.handed = n;
                 let bytes = self.chunk.get(..usize::from(n)).unwrap_or(&[]);
@@ -1047,6 +1529,22 @@ impl Details {
             Detail::WonderTrend => self.trend.wonder = score(),
             Detail::BreakthroughRate => self.trend.breakthrough_rate = score(),
             Detail::ModeConfidence => self.conversation_mode.confidence = score(),
+            Detail::CachedTokens => self.cached_tokens = count(),
+            Detail::AudioTokens => self.audio_tokens = count(),
+            #[cfg(feature = "trajectory")]
+            Detail::Significance => self.trajectory.breakthrough_significance = score(),
+            #[cfg(feature = "growth")]
+            Detail::RecentPoints => self.growth.recent.data_points = count(),
+            #[cfg(feature = "growth")]
+            Detail::HistoricalPoints => self.growth.historical.data_points = count(),
+            #[cfg(feature = "growth")]
+            Detail::OverallGrowth => self.growth.overall_score = score(),
+            #[cfg(feature = "growth")]
+            Detail::DimensionsGrowing => self.growth.dimensions_growing = count(),
+            #[cfg(feature = "growth")]
+            Detail::DimensionsDeclining => self.growth.dimensions_declining = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::TotalBeliefs => self.beliefs.total = count(),
             _ => {}
         }
     }

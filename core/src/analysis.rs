@@ -502,6 +502,10 @@ pub struct Summary {
 
 /// Something a success body yielded while it was being read, borrowed from the parser
 /// until it reads on.
+///
+/// The variants beyond `Emotion` and `Content` exist with the cargo features that decode
+/// them; code that may be built with such a feature enabled elsewhere in its dependency
+/// graph matches with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Output<'a> {
@@ -1591,7 +1595,9 @@ fn parse_count(text: &[u8]) -> Option<u32> {
 ///             assert_eq!(e.valence, Some(Score(-3500)));
 ///             emotions += 1;
 ///         }
-///         Some(Output::Content(_)) => {}
+///         // Text, and the list elements of the decoding features (`choices`, `growth`, …).
+///         #[allow(unreachable_patterns)]
+///         Some(_) => {}
 ///         None => break,
 ///     }
 /// }

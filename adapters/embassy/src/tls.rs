@@ -20,6 +20,7 @@
 //! open, and a new handshake starts after a failure or at the next call.
 
 use core::marker::PhantomData;
+use core::ops::ControlFlow;
 
 use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
@@ -29,7 +30,7 @@ use embedded_tls::{
 use kaiko_core::call::{Call, Config, ConnectionLost, Event, Success};
 use kaiko_core::request::Request;
 
-use crate::drive::{Drive, drive, now, until};
+use crate::drive::{drive, now, until};
 use crate::{Connect, Error};
 
 /// The record size TLS allows plus overhead (RFC 8446 §5.2): a read buffer this large
@@ -128,9 +129,14 @@ where
         _suite: PhantomData,
     };
     let mut none: Option<TlsConnection<'_, C::Conn<'_>, CS>> = None;
-    let mut deadline = match drive(&mut call, &mut none, tx, rx, &mut on_event).await {
-        Drive::Connect { deadline } => deadline,
-        ended => return finish(ended),
+    // A session borrows the record buffers: it lives inside one turn of the loop, so the
+    // first turn (nothing connected yet) runs before it.
+    let mut deadline = match drive(&mut call, &mut none, tx, rx, &mut on_event)
+        .await
+        .next_step()
+    {
+        ControlFlow::Continue(deadline) => deadline,
+        ControlFlow::Break(result) => return result,
     };
     loop {
         // Connect and handshake both count against the connect deadline.
@@ -155,23 +161,12 @@ where
             }
             None => None, // the call fails the attempt at its connect deadline
         };
-        match drive(&mut call, &mut session, tx, rx, &mut on_event).await {
-            Drive::Connect { deadline: next } => deadline = next,
-            ended => return finish(ended),
+        match drive(&mut call, &mut session, tx, rx, &mut on_event)
+            .await
+            .next_step()
+        {
+            ControlFlow::Continue(next) => deadline = next,
+            ControlFlow::Break(result) => return result,
         }
-    }
-}
-
-#[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call; no allocator
-fn finish(ended: Drive) -> Result<Success, Error> {
-    match ended {
-        Drive::Done(outcome) => outcome.map_err(Error::Failed),
-        Drive::BufferTooSmall { needed } => Err(Error::BufferTooSmall { needed }),
-        // `drive` returns `Connect` only to the loop above.
-        Drive::Connect { .. } => Err(Error::Failed(kaiko_core::call::Failure::new(
-            kaiko_core::call::Cause::Connection(ConnectionLost::Io),
-            kaiko_core::retry::Stop::NotRetryable,
-            0,
-        ))),
     }
 }

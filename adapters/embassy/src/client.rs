@@ -173,3 +173,14 @@ impl<'a, C: Connect> Client<'a, C> {
         result
     }
 }
+
+impl<C: Connect> crate::Api for Client<'_, C> {
+    async fn call(
+        &mut self,
+        request: Request<'_>,
+        seed: u64,
+        on_event: impl FnMut(Event<'_>),
+    ) -> Result<Success, Error> {
+        Client::call(self, request, seed, on_event).await
+    }
+}

@@ -170,3 +170,95 @@ where
         }
     }
 }
+
+/// [`call_tls`] with its context kept: a client whose calls go over TLS, with the typed
+/// operations of [`Api`](crate::Api). Each call makes its own session (see the module docs).
+pub struct TlsClient<'a, C, CS, R, Clk, G>
+where
+    C: Connect,
+    G: FnMut() -> R,
+{
+    connector: &'a C,
+    config: Config<'a>,
+    tls: TlsBuffers<'a>,
+    trust: Trust<'a>,
+    rng: G,
+    tx: &'a mut [u8],
+    rx: &'a mut [u8],
+    _suite: PhantomData<(CS, Clk)>,
+}
+
+impl<C: Connect, CS, R, Clk, G: FnMut() -> R> core::fmt::Debug for TlsClient<'_, C, CS, R, Clk, G> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TlsClient")
+            .field("config", &self.config)
+            .field("trust", &self.trust)
+            .field("tx", &self.tx.len())
+            .field("rx", &self.rx.len())
+            .finish()
+    }
+}
+
+impl<'a, C, CS, R, Clk, G> TlsClient<'a, C, CS, R, Clk, G>
+where
+    C: Connect,
+    CS: TlsCipherSuite + 'static,
+    R: CryptoRngCore,
+    Clk: TlsClock,
+    G: FnMut() -> R,
+{
+    /// A client for an `https` `config`, trusting what `trust` says; `rng` gives the random
+    /// number generator of each handshake (the device's hardware RNG), `Clk` is the clock
+    /// certificates are checked against. See [`call_tls`] for the buffers.
+    #[allow(clippy::too_many_arguments)] // one client's whole context
+    pub fn new(
+        connector: &'a C,
+        config: Config<'a>,
+        tls: TlsBuffers<'a>,
+        trust: Trust<'a>,
+        rng: G,
+        tx: &'a mut [u8],
+        rx: &'a mut [u8],
+    ) -> Self {
+        TlsClient {
+            connector,
+            config,
+            tls,
+            trust,
+            rng,
+            tx,
+            rx,
+            _suite: PhantomData,
+        }
+    }
+}
+
+impl<C, CS, R, Clk, G> crate::Api for TlsClient<'_, C, CS, R, Clk, G>
+where
+    C: Connect,
+    CS: TlsCipherSuite + 'static,
+    R: CryptoRngCore,
+    Clk: TlsClock,
+    G: FnMut() -> R,
+{
+    async fn call(
+        &mut self,
+        request: Request<'_>,
+        seed: u64,
+        on_event: impl FnMut(Event<'_>),
+    ) -> Result<Success, Error> {
+        call_tls::<C, CS, R, Clk>(
+            self.connector,
+            &self.config,
+            request,
+            seed,
+            &mut self.tls,
+            self.trust,
+            &mut self.rng,
+            self.tx,
+            self.rx,
+            on_event,
+        )
+        .await
+    }
+}

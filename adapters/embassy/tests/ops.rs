@@ -248,3 +248,40 @@ async fn an_invalid_operation_is_refused_before_sending() {
     assert!(matches!(result, Err(Error::Refused(_))), "{result:?}");
     assert_eq!(sim.requests_received(), 0);
 }
+
+/// Items of an attempt cut off mid-body are discarded at the retry notice: the storage
+/// ends with the final attempt's items only.
+#[tokio::test(flavor = "current_thread")]
+async fn a_retried_batch_keeps_only_the_final_attempts_items() {
+    let sim = Sim::start(SimConfig::default()).unwrap();
+    sim.push_fault(kaiko_sim::Fault::ResetMidBody);
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+    let mut client = Client::new(config(&sim.base_url()), &Tokio, &mut tx, &mut rx);
+    let texts = [
+        "I am so happy today",
+        "I am scared of the dark",
+        "What a surprise",
+    ];
+    let texts: Vec<String> = (0..12).map(|i| texts[i % 3].to_owned()).collect();
+    let messages: Vec<Message<'_>> = texts.iter().map(|t| Message::user(t)).collect();
+    let mut emotions: [Emotion; 16] = Default::default();
+    let mut content = [0u8; 8];
+    let mut out = Collected::new(&mut emotions, &mut content);
+    let (mut items_seen, mut retries) = (0, 0);
+    let ok = client
+        .batch(&messages, 12, |e| {
+            match e {
+                Event::Emotion(_) => items_seen += 1,
+                Event::RetryScheduled(_) => retries += 1,
+                _ => {}
+            }
+            out.on_event(e)
+        })
+        .await
+        .unwrap();
+    assert_eq!((ok.attempts, retries), (2, 1));
+    assert!(items_seen > 12, "the cut attempt delivered no item first");
+    let indexes: Vec<u16> = out.emotions().iter().map(|e| e.index).collect();
+    assert_eq!(indexes, (0..12).collect::<Vec<u16>>());
+    assert!(!out.is_truncated());
+}

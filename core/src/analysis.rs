@@ -370,6 +370,40 @@ pub struct TrajectoryExtras {
     pub breakthrough_significance: Option<Score>,
     /// `similarMoments.insights`.
     pub insights: Text<DESCRIPTION_CAP>,
+    /// `momentum`.
+    pub momentum: Momentum,
+}
+
+/// `trajectory.momentum` (feature `trajectory`): the recent hours' movement.
+#[cfg(feature = "trajectory")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct Momentum {
+    /// `currentEmotion`.
+    pub current_emotion: Label,
+    /// `currentIntensity`.
+    pub current_intensity: Option<Score>,
+    /// `currentWonder`.
+    pub current_wonder: Option<Score>,
+    /// `trajectory`: `escalating`, `de-escalating`, `stable`.
+    pub direction: Label,
+    /// `momentum`.
+    pub momentum: Option<Score>,
+    /// `averageIntensity`.
+    pub average_intensity: Option<Score>,
+    /// `averageWonder`.
+    pub average_wonder: Option<Score>,
+    /// `averageValence`.
+    pub average_valence: Option<Score>,
+    /// `emotionalVolatility`.
+    pub volatility: Option<Score>,
+    /// `discoveryPotential`: `high`, `medium`, `low`.
+    pub discovery_potential: Label,
+    /// `windowHours`.
+    pub window_hours: Option<u32>,
+    /// `dataPointCount`.
+    pub data_point_count: Option<u32>,
 }
 
 /// One side of `growth.comparisonWindow` (feature `growth`).
@@ -454,6 +488,10 @@ pub struct Baseline {
     pub average_wonder_index: Option<Score>,
     /// `breakthroughCount`.
     pub breakthrough_count: Option<u32>,
+    /// `averageComplexity` (`simple`, `layered`, …).
+    pub average_complexity: Label,
+    /// The highest [`RAW_CAP`] entries of `dominantEmotions` (emotion → frequency, 0–1).
+    pub dominant_emotions: RawScores,
 }
 
 /// `trajectory.trend` (spec §3.4).
@@ -660,6 +698,11 @@ enum Frame {
     UsageDetails,
     #[cfg(feature = "details")]
     Hostility,
+    /// `trajectory.baseline.dominantEmotions`.
+    #[cfg(feature = "details")]
+    Dominant,
+    #[cfg(feature = "trajectory")]
+    Momentum,
     #[cfg(feature = "trajectory")]
     SimilarMoments,
     #[cfg(feature = "trajectory")]
@@ -751,6 +794,32 @@ enum Detail {
     Crisis,
     CachedTokens,
     AudioTokens,
+    AverageComplexity,
+    DominantEntry,
+    #[cfg(feature = "trajectory")]
+    MomentumEmotion,
+    #[cfg(feature = "trajectory")]
+    MomentumIntensity,
+    #[cfg(feature = "trajectory")]
+    MomentumWonder,
+    #[cfg(feature = "trajectory")]
+    MomentumDirection,
+    #[cfg(feature = "trajectory")]
+    MomentumValue,
+    #[cfg(feature = "trajectory")]
+    MomentumAverageIntensity,
+    #[cfg(feature = "trajectory")]
+    MomentumAverageWonder,
+    #[cfg(feature = "trajectory")]
+    MomentumAverageValence,
+    #[cfg(feature = "trajectory")]
+    MomentumVolatility,
+    #[cfg(feature = "trajectory")]
+    MomentumPotential,
+    #[cfg(feature = "trajectory")]
+    MomentumHours,
+    #[cfg(feature = "trajectory")]
+    MomentumPoints,
     #[cfg(feature = "trajectory")]
     BreakthroughDetected,
     #[cfg(feature = "trajectory")]
@@ -1002,6 +1071,14 @@ impl Decoder {
                     .map(|i| i as u8);
                 Slot::RawEntry
             }
+            #[cfg(feature = "details")]
+            Frame::Dominant => {
+                self.raw_key = Category::NAMES
+                    .iter()
+                    .position(|n| n.as_bytes() == key)
+                    .map(|i| i as u8);
+                Slot::Detail(Detail::DominantEntry)
+            }
             #[cfg(feature = "choices")]
             Frame::Message => match keys::slot(frame, key) {
                 // Only the first choice's text is content.
@@ -1074,6 +1151,13 @@ impl Decoder {
                     Detail::ExternalId => &mut x.external_id,
                     Detail::MessageId => &mut x.message_id,
                     Detail::Window => &mut x.baseline.window,
+                    Detail::AverageComplexity => &mut x.baseline.average_complexity,
+                    #[cfg(feature = "trajectory")]
+                    Detail::MomentumEmotion => &mut x.trajectory.momentum.current_emotion,
+                    #[cfg(feature = "trajectory")]
+                    Detail::MomentumDirection => &mut x.trajectory.momentum.direction,
+                    #[cfg(feature = "trajectory")]
+                    Detail::MomentumPotential => &mut x.trajectory.momentum.discovery_potential,
                     Detail::Direction => &mut x.trend.direction,
                     Detail::Mode => &mut x.conversation_mode.mode,
                     #[cfg(feature = "trajectory")]
@@ -1301,6 +1385,13 @@ impl Decoder {
                         feature = "beliefs"
                     ))]
                     Slot::Field(f) => self.element.number(f, text),
+                    #[cfg(feature = "details")]
+                    Slot::Detail(Detail::DominantEntry) => {
+                        if let Some(s) = score() {
+                            let dominant = &mut self.summary.details.baseline.dominant_emotions;
+                            dominant.add_known(self.raw_key, s);
+                        }
+                    }
                     #[cfg(feature = "details")]
                     Slot::Detail(d) => self.summary.details.number(d, text),
                     Slot::Count(c) => {
@@ -1548,6 +1639,26 @@ impl Details {
             Detail::AudioTokens => self.audio_tokens = count(),
             #[cfg(feature = "trajectory")]
             Detail::Significance => self.trajectory.breakthrough_significance = score(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumIntensity => self.trajectory.momentum.current_intensity = score(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumWonder => self.trajectory.momentum.current_wonder = score(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumValue => self.trajectory.momentum.momentum = score(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumAverageIntensity => {
+                self.trajectory.momentum.average_intensity = score()
+            }
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumAverageWonder => self.trajectory.momentum.average_wonder = score(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumAverageValence => self.trajectory.momentum.average_valence = score(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumVolatility => self.trajectory.momentum.volatility = score(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumHours => self.trajectory.momentum.window_hours = count(),
+            #[cfg(feature = "trajectory")]
+            Detail::MomentumPoints => self.trajectory.momentum.data_point_count = count(),
             #[cfg(feature = "growth")]
             Detail::RecentPoints => self.growth.recent.data_points = count(),
             #[cfg(feature = "growth")]

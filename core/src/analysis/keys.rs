@@ -138,6 +138,16 @@ static DETAIL_KEYS: &[Row] = &[
         b"breakthroughRate",
         Slot::Detail(D::BreakthroughRate),
     ),
+    (
+        Frame::Baseline,
+        b"averageComplexity",
+        Slot::Detail(D::AverageComplexity),
+    ),
+    (
+        Frame::Baseline,
+        b"dominantEmotions",
+        Slot::Open(Frame::Dominant),
+    ),
     (Frame::Mode, b"mode", Slot::Detail(D::Mode)),
     (Frame::Mode, b"confidence", Slot::Detail(D::ModeConfidence)),
     (Frame::Mode, b"crisisDetected", Slot::Detail(D::Crisis)),
@@ -212,6 +222,63 @@ static TRAJECTORY_KEYS: &[Row] = &[
         Frame::Breakthrough,
         b"significance",
         Slot::Detail(D::Significance),
+    ),
+    (Frame::Trajectory, b"momentum", Slot::Open(Frame::Momentum)),
+    (
+        Frame::Momentum,
+        b"currentEmotion",
+        Slot::Detail(D::MomentumEmotion),
+    ),
+    (
+        Frame::Momentum,
+        b"currentIntensity",
+        Slot::Detail(D::MomentumIntensity),
+    ),
+    (
+        Frame::Momentum,
+        b"currentWonder",
+        Slot::Detail(D::MomentumWonder),
+    ),
+    (
+        Frame::Momentum,
+        b"trajectory",
+        Slot::Detail(D::MomentumDirection),
+    ),
+    (Frame::Momentum, b"momentum", Slot::Detail(D::MomentumValue)),
+    (
+        Frame::Momentum,
+        b"averageIntensity",
+        Slot::Detail(D::MomentumAverageIntensity),
+    ),
+    (
+        Frame::Momentum,
+        b"averageWonder",
+        Slot::Detail(D::MomentumAverageWonder),
+    ),
+    (
+        Frame::Momentum,
+        b"averageValence",
+        Slot::Detail(D::MomentumAverageValence),
+    ),
+    (
+        Frame::Momentum,
+        b"emotionalVolatility",
+        Slot::Detail(D::MomentumVolatility),
+    ),
+    (
+        Frame::Momentum,
+        b"discoveryPotential",
+        Slot::Detail(D::MomentumPotential),
+    ),
+    (
+        Frame::Momentum,
+        b"windowHours",
+        Slot::Detail(D::MomentumHours),
+    ),
+    (
+        Frame::Momentum,
+        b"dataPointCount",
+        Slot::Detail(D::MomentumPoints),
     ),
     (
         Frame::SimilarMoments,

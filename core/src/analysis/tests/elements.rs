@@ -47,6 +47,37 @@ fn hostility_state_and_usage_details() {
     assert_eq!((d.cached_tokens, d.audio_tokens), (Some(5), Some(0)));
 }
 
+/// `trajectory.baseline`'s map and text, beside the fields the details decoder had already.
+#[cfg(feature = "details")]
+#[test]
+fn dominant_emotions_and_average_complexity() {
+    let body = br#"{"trajectory":{"baseline":{"window":"week","dominantEmotions":{"joy":0.38,"neutral":0.21,
+"nervousness":0.14,"optimism":0.11,"wonder":0.1,"sadness":0.05,"anger":0.04,"fear":0.02},
+"averageComplexity":"layered","dataPointCount":42}}}"#;
+    let (_, summary) = decode_all(body);
+    let b = summary.details.baseline;
+    assert_eq!(b.average_complexity.as_str(), "layered");
+    assert_eq!(b.data_point_count, Some(42));
+    let kept: Vec<(&str, i32)> = b
+        .dominant_emotions
+        .iter()
+        .map(|(c, s)| (leak(c.as_str()), s.0))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("joy", 3800),
+            ("neutral", 2100),
+            ("nervousness", 1400),
+            ("optimism", 1100),
+            ("sadness", 500),
+            ("anger", 400)
+        ]
+    );
+    // `wonder` is not an emotion label of this version, and `fear` fell off: both counted.
+    assert!(b.dominant_emotions.is_truncated());
+}
+
 #[cfg(feature = "choices")]
 #[test]
 fn every_finished_choice_is_an_event_and_only_the_first_one_is_content() {
@@ -124,7 +155,9 @@ fn a_streamed_choice_is_an_event_once_it_finishes() {
 fn similar_moments_breakthrough_and_insights() {
     let body = br#"{"trajectory":{"trend":{"direction":"improving"},
 "breakthrough":{"detected":true,"type":"intensity_spike","significance":0.21},
-"momentum":{"currentEmotion":"joy","trajectory":"escalating"},
+"momentum":{"currentEmotion":"joy","currentIntensity":0.85,"currentWonder":0.55,"trajectory":"de-escalating",
+"momentum":-0.12,"averageIntensity":0.64,"averageWonder":0.41,"averageValence":0.44,"emotionalVolatility":0.17,
+"discoveryPotential":"medium","windowHours":24,"dataPointCount":9},
 "similarMoments":{"moments":[
 {"memoryId":"mem-0193a1","similarity":0.91,"emotion":"joy","intensity":0.8,"timestamp":"2025-01-12T18:04:11.000Z","tags":["work","opportunity"],"context":"New role offer"},
 {"memoryId":"mem-0193a7","similarity":0.84,"emotion":"excitement","intensity":0.74,"timestamp":"2025-01-09T09:41:52.000Z","tags":[]},
@@ -177,6 +210,34 @@ fn similar_moments_breakthrough_and_insights() {
         "Similar moments of anticipation tend to resolve into joy within a day."
     );
     assert_eq!(summary.details.trend.direction.as_str(), "improving");
+    let m = t.momentum;
+    assert_eq!(
+        (
+            m.current_emotion.as_str(),
+            m.direction.as_str(),
+            m.discovery_potential.as_str()
+        ),
+        ("joy", "de-escalating", "medium")
+    );
+    assert_eq!(
+        (m.current_intensity, m.current_wonder, m.momentum),
+        (Some(Score(8500)), Some(Score(5500)), Some(Score(-1200)))
+    );
+    assert_eq!(
+        (
+            m.average_intensity,
+            m.average_wonder,
+            m.average_valence,
+            m.volatility
+        ),
+        (
+            Some(Score(6400)),
+            Some(Score(4100)),
+            Some(Score(4400)),
+            Some(Score(1700))
+        )
+    );
+    assert_eq!((m.window_hours, m.data_point_count), (Some(24), Some(9)));
     assert_eq!(emotions(&outs).len(), 1);
 }
 

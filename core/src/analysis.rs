@@ -14,13 +14,13 @@
 //!
 //! Cargo features decode more, each paying its own flash:
 //!
-//! - `details`: the facts beside the items into [`Summary::details`] (trajectory baseline and
+//! - `details`: the facts beside the items into `Summary::details` (trajectory baseline and
 //!   trend, `conversationMode`, `isFallback`, `dataQuality`, `created`, `emotion_model`,
 //!   `context_message_count`, ids, usage token details) and each item's `hostilityState`;
-//! - `choices`: every chat choice that finished, as [`Output::Choice`];
+//! - `choices`: every chat choice that finished, as `Output::Choice`;
 //! - `trajectory`, `growth`, `beliefs`, `patterns`: the elements of their arrays, one
 //!   [`Output`] per element when it closes, and the rest of their object in
-//!   [`Summary::details`].
+//!   `Summary::details`.
 //!
 //! An array element is built in the one slot emotion items use, so a list of any length costs
 //! the size of one element. Everything not decoded is skipped as it streams past, at the cost

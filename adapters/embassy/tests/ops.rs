@@ -285,3 +285,50 @@ async fn a_retried_batch_keeps_only_the_final_attempts_items() {
     assert_eq!(indexes, (0..12).collect::<Vec<u16>>());
     assert!(!out.is_truncated());
 }
+
+/// A typed operation's future is the call's plus its few arguments (measured on the host,
+/// where pointers are twice a microcontroller's): it never holds a second call.
+#[test]
+fn typed_operation_futures_cost_little_more_than_the_call() {
+    let connector = Tokio;
+    let (mut tx, mut rx) = ([0u8; 16], [0u8; 16]);
+    let mut client = Client::new(
+        config("http://127.0.0.1:1/v2"),
+        &connector,
+        &mut tx,
+        &mut rx,
+    );
+    let messages = [Message::user("x")];
+    let call = std::mem::size_of_val(&client.call(
+        kaiko_core::request::Request::analyze(&messages),
+        1,
+        |_| {},
+    ));
+    let analyze = std::mem::size_of_val(&Api::analyze(
+        &mut client,
+        "x",
+        Some("c"),
+        Some("m"),
+        1,
+        |_| {},
+    ));
+    let batch = std::mem::size_of_val(&client.batch(&messages, 1, |_| {}));
+    let state = std::mem::size_of_val(&client.context_state("c", 1, |_| {}));
+    let message = std::mem::size_of_val(&client.message("c", "m", 1, |_| {}));
+    let chat =
+        std::mem::size_of_val(&client.chat_streamed(ChatRequest::new("m", &CHAT), 1, |_| {}));
+    let sizes = [
+        ("analyze", analyze),
+        ("batch", batch),
+        ("context_state", state),
+        ("message", message),
+        ("chat_streamed", chat),
+    ];
+    println!("Client::call {call} B; {sizes:?}");
+    for (name, size) in sizes {
+        assert!(
+            size <= call + 256,
+            "{name}: {size} B against the call's {call} B"
+        );
+    }
+}

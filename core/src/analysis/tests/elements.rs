@@ -466,3 +466,30 @@ fn endless_lists_arrive_one_element_at_a_time() {
     assert!(pattern.sequence.is_truncated());
     assert_eq!(core::mem::size_of_val(&p), size);
 }
+
+/// Containers of the wrong type, and elements that are not objects, are skipped whole:
+/// no event, no error, and the document's later values are still read.
+#[cfg(all(
+    feature = "choices",
+    feature = "trajectory",
+    feature = "growth",
+    feature = "beliefs",
+    feature = "patterns"
+))]
+#[test]
+fn wrong_shapes_are_skipped() {
+    let body = br#"{"growth":{"dimensions":{"dimension":"x"},"comparisonWindow":[1]},
+"beliefs":{"beliefs":[1,"two",null,[{"type":"x"}]]},
+"patterns":{"detected":"none","activePatterns":{"a":"b"}},
+"trajectory":{"similarMoments":[{"moments":[{}]}],"momentum":[],"breakthrough":"yes"},
+"choices":[1,[{"finish_reason":"stop"}]],
+"emotions":{"user":{"hostilityState":["high"],"category":"joy"}},
+"object":"emotions.analysis"}"#;
+    let (outs, summary) = decode_all(body);
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    let e = &emotions(&outs)[0];
+    assert_eq!((e.category, e.hostility), (Some(Category::Joy), None));
+    assert_eq!(summary.object.as_str(), "emotions.analysis");
+    assert_eq!(summary.details.patterns.active_count, 0);
+    assert_eq!(summary.details.trajectory, TrajectoryExtras::default());
+}

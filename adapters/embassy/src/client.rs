@@ -175,12 +175,12 @@ impl<'a, C: Connect> Client<'a, C> {
 }
 
 impl<C: Connect> crate::Api for Client<'_, C> {
-    async fn call(
+    fn call(
         &mut self,
         request: Request<'_>,
         seed: u64,
         on_event: impl FnMut(Event<'_>),
-    ) -> Result<Success, Error> {
-        Client::call(self, request, seed, on_event).await
+    ) -> impl Future<Output = Result<Success, Error>> {
+        Client::call(self, request, seed, on_event)
     }
 }

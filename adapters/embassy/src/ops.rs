@@ -18,13 +18,14 @@ use crate::Error;
 #[allow(async_fn_in_trait)] // Executors on microcontrollers are single-threaded: no `Send` bound.
 #[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call; no allocator
 pub trait Api {
-    /// Makes one call of any request.
-    async fn call(
+    /// Makes one call of any request. (The client's own call future, not one wrapping it: a
+    /// typed operation costs only its arguments on top.)
+    fn call(
         &mut self,
         request: Request<'_>,
         seed: u64,
         on_event: impl FnMut(Event<'_>),
-    ) -> Result<Success, Error>;
+    ) -> impl Future<Output = Result<Success, Error>>;
 
     /// Analyses one text (`POST /v2/emotions/analysis`), or, with a `context`, analyses and
     /// stores it in that context (`POST /v2/emotions/{context}/analysis`) under an optional

@@ -241,12 +241,12 @@ where
     Clk: TlsClock,
     G: FnMut() -> R,
 {
-    async fn call(
+    fn call(
         &mut self,
         request: Request<'_>,
         seed: u64,
         on_event: impl FnMut(Event<'_>),
-    ) -> Result<Success, Error> {
+    ) -> impl Future<Output = Result<Success, Error>> {
         call_tls::<C, CS, R, Clk>(
             self.connector,
             &self.config,
@@ -259,6 +259,5 @@ where
             self.rx,
             on_event,
         )
-        .await
     }
 }

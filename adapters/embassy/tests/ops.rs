@@ -327,7 +327,7 @@ fn typed_operation_futures_cost_little_more_than_the_call() {
     println!("Client::call {call} B; {sizes:?}");
     for (name, size) in sizes {
         assert!(
-            size <= call + 256,
+            size <= call + 192,
             "{name}: {size} B against the call's {call} B"
         );
     }

@@ -12,10 +12,74 @@
 //! - `object`, `model`, `id`, `context_id` / `metadata.context_id`,
 //!   `choices[0].finish_reason` and `usage.*` go into the [`Summary`].
 //!
-//! Everything else (`trajectory`, `growth`, `conversationMode`, `hostilityState`, …) is
-//! skipped as it streams past, at the cost of the scanner alone.
+//! Cargo features decode more, each paying its own flash:
+//!
+//! - `details`: the facts beside the items into `Summary::details` (trajectory baseline and
+//!   trend, `conversationMode`, `isFallback`, `dataQuality`, `created`, `emotion_model`,
+//!   `context_message_count`, ids, usage token details) and each item's `hostilityState`;
+//! - `choices`: every chat choice that finished, as `Output::Choice`;
+//! - `trajectory`, `growth`, `beliefs`, `patterns`: the elements of their arrays, one
+//!   [`Output`] per element when it closes, and the rest of their object in
+//!   `Summary::details`.
+//!
+//! An array element is built in the one slot emotion items use, so a list of any length costs
+//! the size of one element. Everything not decoded is skipped as it streams past, at the cost
+//! of the scanner alone.
 
+#[cfg(feature = "details")]
+mod details;
+mod elements;
 mod keys;
+
+#[cfg(feature = "beliefs")]
+pub use details::Beliefs;
+#[cfg(feature = "patterns")]
+pub use details::Patterns;
+#[cfg(feature = "details")]
+pub use details::{Baseline, ConversationMode, Details, Trend};
+#[cfg(feature = "growth")]
+pub use details::{Growth, GrowthWindow};
+#[cfg(feature = "trajectory")]
+pub use details::{Momentum, TrajectoryExtras};
+
+#[cfg(feature = "beliefs")]
+pub use elements::Belief;
+#[cfg(feature = "choices")]
+pub use elements::Choice;
+#[cfg(feature = "growth")]
+pub use elements::Dimension;
+#[cfg(feature = "details")]
+pub use elements::Hostility;
+#[cfg(feature = "trajectory")]
+pub use elements::Moment;
+#[cfg(any(feature = "trajectory", feature = "patterns"))]
+pub use elements::Pattern;
+#[cfg(any(
+    feature = "details",
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth"
+))]
+pub use elements::Timestamp;
+pub use elements::{DESCRIPTION_CAP, ID_CAP, TIMESTAMP_CAP};
+
+use elements::Element;
+#[cfg(any(
+    feature = "choices",
+    feature = "details",
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth",
+    feature = "beliefs"
+))]
+use elements::Field;
+#[cfg(any(
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth",
+    feature = "beliefs"
+))]
+use elements::Kind;
 
 use crate::json::{JsonError, Scanner, Token};
 use crate::score::Score;
@@ -240,6 +304,9 @@ pub struct Emotion {
     pub discovery_level: Option<DiscoveryLevel>,
     /// The highest [`RAW_CAP`] entries of `raw`.
     pub raw: RawScores,
+    /// `hostilityState` (feature `details`).
+    #[cfg(feature = "details")]
+    pub hostility: Option<Hostility>,
 }
 
 /// Token usage, under whichever name the server used (spec open question 9).
@@ -254,91 +321,6 @@ pub struct Usage {
     pub total_tokens: Option<u32>,
     /// `analyse_tokens`, `analyse_token` or `analyseToken`.
     pub analyse_tokens: Option<u32>,
-}
-
-/// The facts of context-aware responses beside the emotion items (feature `details`):
-/// spec §3.3–§3.8 `[code]` keys, `trajectory` (§3.4) and `conversationMode`.
-#[cfg(feature = "details")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub struct Details {
-    /// `created` (chat completions): Unix seconds.
-    pub created: Option<u64>,
-    /// `emotion_model`.
-    pub emotion_model: Label,
-    /// `isFallback`: the scores are not the model's.
-    pub is_fallback: Option<bool>,
-    /// `dataQuality` (`ml_predicted`, `rule_derived`, `fallback`).
-    pub data_quality: Label,
-    /// `context_message_count`.
-    pub context_message_count: Option<u32>,
-    /// `external_id` (message lookups; top level or `metadata.external_id`).
-    pub external_id: Text<64>,
-    /// `metadata.message_id`.
-    pub message_id: Text<64>,
-    /// `trajectory.baseline`.
-    pub baseline: Baseline,
-    /// `trajectory.trend`.
-    pub trend: Trend,
-    /// `conversationMode`.
-    pub conversation_mode: ConversationMode,
-}
-
-/// `trajectory.baseline` (spec §3.4): the context's long-run averages.
-#[cfg(feature = "details")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub struct Baseline {
-    /// `window` (`week`, `month`, `quarter`).
-    pub window: Label,
-    /// `dataPointCount`.
-    pub data_point_count: Option<u32>,
-    /// `averageIntensity`.
-    pub average_intensity: Option<Score>,
-    /// `baselineValence`.
-    pub valence: Option<Score>,
-    /// `baselineArousal`.
-    pub arousal: Option<Score>,
-    /// `emotionalVolatility`.
-    pub volatility: Option<Score>,
-    /// `averageWonderIndex`.
-    pub average_wonder_index: Option<Score>,
-    /// `breakthroughCount`.
-    pub breakthrough_count: Option<u32>,
-}
-
-/// `trajectory.trend` (spec §3.4).
-#[cfg(feature = "details")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub struct Trend {
-    /// `direction` (`improving`, `stable`, `declining`).
-    pub direction: Label,
-    /// `valenceTrend`.
-    pub valence: Option<Score>,
-    /// `intensityTrend`.
-    pub intensity: Option<Score>,
-    /// `wonderTrend`.
-    pub wonder: Option<Score>,
-    /// `breakthroughRate`.
-    pub breakthrough_rate: Option<Score>,
-}
-
-/// `conversationMode` (spec §3.4).
-#[cfg(feature = "details")]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub struct ConversationMode {
-    /// `mode`, e.g. `emotional_support`, `crisis_intervention`.
-    pub mode: Label,
-    /// `confidence`, 0.0–1.0.
-    pub confidence: Option<Score>,
-    /// `crisisDetected`.
-    pub crisis_detected: Option<bool>,
 }
 
 /// The top-level facts of a success body, known once the body ends.
@@ -366,6 +348,10 @@ pub struct Summary {
 
 /// Something a success body yielded while it was being read, borrowed from the parser
 /// until it reads on.
+///
+/// The variants beyond `Emotion` and `Content` exist with the cargo features that decode
+/// them; code that may be built with such a feature enabled elsewhere in its dependency
+/// graph matches with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Output<'a> {
@@ -373,6 +359,22 @@ pub enum Output<'a> {
     Emotion(&'a Emotion),
     /// A piece of completion text: whole UTF-8 characters, at most [`CHUNK_CAP`] bytes.
     Content(&'a str),
+    /// A chat choice that finished (feature `choices`).
+    #[cfg(feature = "choices")]
+    Choice(&'a Choice),
+    /// An element of `trajectory.similarMoments.moments` (feature `trajectory`).
+    #[cfg(feature = "trajectory")]
+    Moment(&'a Moment),
+    /// An element of `patterns.detected` (feature `patterns`) or of
+    /// `trajectory.similarMoments.patterns` (feature `trajectory`).
+    #[cfg(any(feature = "trajectory", feature = "patterns"))]
+    Pattern(&'a Pattern),
+    /// An element of `growth.dimensions` (feature `growth`).
+    #[cfg(feature = "growth")]
+    Dimension(&'a Dimension),
+    /// An element of `beliefs.beliefs` (feature `beliefs`).
+    #[cfg(feature = "beliefs")]
+    Belief(&'a Belief),
 }
 
 macro_rules! open_enum {
@@ -489,6 +491,74 @@ enum Frame {
     Trend,
     #[cfg(feature = "details")]
     Mode,
+    #[cfg(feature = "details")]
+    UsageDetails,
+    #[cfg(feature = "details")]
+    Hostility,
+    /// `trajectory.baseline.dominantEmotions`.
+    #[cfg(feature = "details")]
+    Dominant,
+    #[cfg(feature = "trajectory")]
+    Momentum,
+    #[cfg(feature = "trajectory")]
+    SimilarMoments,
+    #[cfg(feature = "trajectory")]
+    Breakthrough,
+    #[cfg(feature = "growth")]
+    Growth,
+    #[cfg(feature = "growth")]
+    Comparison,
+    #[cfg(feature = "growth")]
+    Recent,
+    #[cfg(feature = "growth")]
+    Historical,
+    #[cfg(feature = "beliefs")]
+    Beliefs,
+    #[cfg(feature = "patterns")]
+    Patterns,
+    #[cfg(feature = "patterns")]
+    ActivePatterns,
+    /// An array whose elements are handed out one by one.
+    #[cfg(any(
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    List(Kind),
+    /// One element of such an array.
+    #[cfg(any(
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    Element(Kind),
+    /// An array of strings kept in a text (`tags`, `emotionalSequence`, `activePatterns`).
+    #[cfg(any(feature = "trajectory", feature = "patterns"))]
+    Entries,
+}
+
+impl Frame {
+    /// Whether this container is an object (else an array).
+    #[cfg(feature = "details")]
+    fn is_object(self) -> bool {
+        match self {
+            Frame::Choices | Frame::EmotionList => false,
+            #[cfg(any(
+                feature = "trajectory",
+                feature = "patterns",
+                feature = "growth",
+                feature = "beliefs"
+            ))]
+            Frame::List(_) => false,
+            #[cfg(any(feature = "trajectory", feature = "patterns"))]
+            Frame::Entries => false,
+            #[cfg(feature = "patterns")]
+            Frame::ActivePatterns => false,
+            _ => true,
+        }
+    }
 }
 
 /// A value of [`Details`] (feature `details`).
@@ -519,6 +589,70 @@ enum Detail {
     Mode,
     ModeConfidence,
     Crisis,
+    CachedTokens,
+    AudioTokens,
+    AverageComplexity,
+    DominantEntry,
+    #[cfg(feature = "trajectory")]
+    MomentumEmotion,
+    #[cfg(feature = "trajectory")]
+    MomentumIntensity,
+    #[cfg(feature = "trajectory")]
+    MomentumWonder,
+    #[cfg(feature = "trajectory")]
+    MomentumDirection,
+    #[cfg(feature = "trajectory")]
+    MomentumValue,
+    #[cfg(feature = "trajectory")]
+    MomentumAverageIntensity,
+    #[cfg(feature = "trajectory")]
+    MomentumAverageWonder,
+    #[cfg(feature = "trajectory")]
+    MomentumAverageValence,
+    #[cfg(feature = "trajectory")]
+    MomentumVolatility,
+    #[cfg(feature = "trajectory")]
+    MomentumPotential,
+    #[cfg(feature = "trajectory")]
+    MomentumHours,
+    #[cfg(feature = "trajectory")]
+    MomentumPoints,
+    #[cfg(feature = "trajectory")]
+    BreakthroughDetected,
+    #[cfg(feature = "trajectory")]
+    BreakthroughType,
+    #[cfg(feature = "trajectory")]
+    Significance,
+    #[cfg(feature = "trajectory")]
+    Insights,
+    #[cfg(feature = "growth")]
+    RecentStart,
+    #[cfg(feature = "growth")]
+    RecentEnd,
+    #[cfg(feature = "growth")]
+    RecentPoints,
+    #[cfg(feature = "growth")]
+    HistoricalStart,
+    #[cfg(feature = "growth")]
+    HistoricalEnd,
+    #[cfg(feature = "growth")]
+    HistoricalPoints,
+    #[cfg(feature = "growth")]
+    OverallGrowth,
+    #[cfg(feature = "growth")]
+    DimensionsGrowing,
+    #[cfg(feature = "growth")]
+    DimensionsDeclining,
+    #[cfg(feature = "growth")]
+    GrowthSummary,
+    #[cfg(feature = "beliefs")]
+    TotalBeliefs,
+    #[cfg(feature = "beliefs")]
+    BeliefSummary,
+    #[cfg(feature = "patterns")]
+    PatternSummary,
+    #[cfg(feature = "patterns")]
+    ActivePattern,
 }
 
 /// `usage` counters (all spellings of spec open question 9).
@@ -575,11 +709,39 @@ enum Slot {
     Mode,
     #[cfg(feature = "details")]
     Detail(Detail),
+    /// The value opens a container of this kind.
+    #[cfg(feature = "details")]
+    Open(Frame),
+    /// An element of a [`Frame::List`], by its index.
+    #[cfg(any(
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    Element(Kind, u16),
+    /// A value of the element being read.
+    #[cfg(any(
+        feature = "choices",
+        feature = "details",
+        feature = "trajectory",
+        feature = "patterns",
+        feature = "growth",
+        feature = "beliefs"
+    ))]
+    Field(Field),
 }
 
 /// Deepest container of interest: root → choices → choice → message, root → emotions →
-/// item → raw.
+/// item → raw (→ `hostilityState` and its siblings with `details`; root → trajectory →
+/// similarMoments → moments → moment → tags with `trajectory`).
+#[cfg(not(any(feature = "trajectory", feature = "patterns")))]
 const FRAMES: usize = 4;
+/// root → patterns → detected → pattern → emotionalSequence.
+#[cfg(all(feature = "patterns", not(feature = "trajectory")))]
+const FRAMES: usize = 5;
+#[cfg(feature = "trajectory")]
+const FRAMES: usize = 6;
 /// Largest decoded piece of one escape (see `json`), kept over when a chunk fills mid-piece.
 const CARRY_CAP: usize = 8;
 
@@ -617,7 +779,8 @@ struct Decoder {
     /// The known category (position in [`Category::NAMES`]) of the `raw` key just read.
     raw_key: Option<u8>,
     label: Label,
-    item: Emotion,
+    /// The emotion item or list element being read (one at a time).
+    element: Element,
     /// Completion text being gathered: `chunk[..chunk_len]`, of which the first `handed`
     /// bytes were handed out and are dropped before anything is added.
     chunk: [u8; CHUNK_CAP],
@@ -634,8 +797,8 @@ struct Decoder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ready {
     Nothing,
-    /// `item` is a complete emotion.
-    Emotion,
+    /// `element` is complete.
+    Element,
     /// `chunk[..n]` is a complete piece of completion text.
     Chunk(u8),
 }
@@ -652,7 +815,7 @@ impl Decoder {
             top_context: false,
             raw_key: None,
             label: Label::new(),
-            item: Emotion::default(),
+            element: Element::Emotion(Emotion::default()),
             chunk: [0; CHUNK_CAP],
             chunk_len: 0,
             handed: 0,
@@ -684,8 +847,18 @@ impl Decoder {
             Frame::EmotionMap => {
                 // Kept in the item itself: the previous item was handed out already, and the
                 // next one starts with this role (see `begin`).
-                self.item.role.clear();
-                self.item.role.push_bytes(key);
+                let item = match self.element.emotion() {
+                    Some(item) => item,
+                    None => {
+                        self.element = Element::Emotion(Emotion::default());
+                        match self.element.emotion() {
+                            Some(item) => item,
+                            None => return Slot::Ignore,
+                        }
+                    }
+                };
+                item.role.clear();
+                item.role.push_bytes(key);
                 Slot::Item(0)
             }
             Frame::Raw => {
@@ -695,6 +868,22 @@ impl Decoder {
                     .map(|i| i as u8);
                 Slot::RawEntry
             }
+            #[cfg(feature = "details")]
+            Frame::Dominant => {
+                self.raw_key = Category::NAMES
+                    .iter()
+                    .position(|n| n.as_bytes() == key)
+                    .map(|i| i as u8);
+                Slot::Detail(Detail::DominantEntry)
+            }
+            #[cfg(feature = "choices")]
+            Frame::Message => match keys::slot(frame, key) {
+                // Only the first choice's text is content.
+                Slot::Content if !matches!(&self.element, Element::Choice(c) if c.index == 0) => {
+                    Slot::Ignore
+                }
+                slot => slot,
+            },
             _ => keys::slot(frame, key),
         }
     }
@@ -708,7 +897,22 @@ impl Decoder {
             None if self.depth == 0 => slot,
             Some(Frame::Choices) if self.index.get(i) == Some(&0) => Slot::Choice,
             Some(Frame::EmotionList) => Slot::Item(self.index.get(i).copied().unwrap_or(0)),
+            // Every choice is read, for its `finish_reason`; only the first one's text.
+            #[cfg(feature = "choices")]
+            Some(Frame::Choices) => Slot::Choice,
+            #[cfg(not(feature = "choices"))]
             Some(Frame::Choices) => Slot::Ignore,
+            #[cfg(any(
+                feature = "trajectory",
+                feature = "patterns",
+                feature = "growth",
+                feature = "beliefs"
+            ))]
+            Some(Frame::List(kind)) => Slot::Element(kind, self.index.get(i).copied().unwrap_or(0)),
+            #[cfg(any(feature = "trajectory", feature = "patterns"))]
+            Some(Frame::Entries) => Slot::Field(Field::ListEntry),
+            #[cfg(feature = "patterns")]
+            Some(Frame::ActivePatterns) => Slot::Detail(Detail::ActivePattern),
             _ => slot,
         }
     }
@@ -728,7 +932,13 @@ impl Decoder {
             Slot::Id => &mut self.summary.id,
             Slot::ContextId => &mut self.summary.context_id,
             Slot::MetaContextId if !self.top_context => &mut self.summary.context_id,
+            #[cfg(not(feature = "choices"))]
             Slot::FinishReason => &mut self.summary.finish_reason,
+            #[cfg(feature = "choices")]
+            Slot::FinishReason => match &mut self.element {
+                Element::Choice(c) => &mut c.finish_reason,
+                _ => return None,
+            },
             #[cfg(feature = "details")]
             Slot::Detail(d) => {
                 let x = &mut self.summary.details;
@@ -738,12 +948,48 @@ impl Decoder {
                     Detail::ExternalId => &mut x.external_id,
                     Detail::MessageId => &mut x.message_id,
                     Detail::Window => &mut x.baseline.window,
+                    Detail::AverageComplexity => &mut x.baseline.average_complexity,
+                    #[cfg(feature = "trajectory")]
+                    Detail::MomentumEmotion => &mut x.trajectory.momentum.current_emotion,
+                    #[cfg(feature = "trajectory")]
+                    Detail::MomentumDirection => &mut x.trajectory.momentum.direction,
+                    #[cfg(feature = "trajectory")]
+                    Detail::MomentumPotential => &mut x.trajectory.momentum.discovery_potential,
                     Detail::Direction => &mut x.trend.direction,
                     Detail::Mode => &mut x.conversation_mode.mode,
+                    #[cfg(feature = "trajectory")]
+                    Detail::BreakthroughType => &mut x.trajectory.breakthrough_type,
+                    #[cfg(feature = "trajectory")]
+                    Detail::Insights => &mut x.trajectory.insights,
+                    #[cfg(feature = "growth")]
+                    Detail::RecentStart => &mut x.growth.recent.start,
+                    #[cfg(feature = "growth")]
+                    Detail::RecentEnd => &mut x.growth.recent.end,
+                    #[cfg(feature = "growth")]
+                    Detail::HistoricalStart => &mut x.growth.historical.start,
+                    #[cfg(feature = "growth")]
+                    Detail::HistoricalEnd => &mut x.growth.historical.end,
+                    #[cfg(feature = "growth")]
+                    Detail::GrowthSummary => &mut x.growth.summary,
+                    #[cfg(feature = "beliefs")]
+                    Detail::BeliefSummary => &mut x.beliefs.summary,
+                    #[cfg(feature = "patterns")]
+                    Detail::PatternSummary => &mut x.patterns.summary,
+                    #[cfg(feature = "patterns")]
+                    Detail::ActivePattern => &mut x.patterns.active,
                     _ => return None,
                 }
             }
-            Slot::Text => &mut self.item.text,
+            Slot::Text => &mut self.element.emotion()?.text,
+            #[cfg(any(
+                feature = "choices",
+                feature = "details",
+                feature = "trajectory",
+                feature = "patterns",
+                feature = "growth",
+                feature = "beliefs"
+            ))]
+            Slot::Field(f) => return self.element.sink(f),
             Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
                 &mut self.label
             }
@@ -762,6 +1008,12 @@ impl Decoder {
                 // The slot belongs to the enclosing container: read it before entering.
                 let slot = self.take_slot();
                 let enclosing = self.top();
+                #[cfg(feature = "choices")]
+                let position = self
+                    .index
+                    .get(usize::from(self.depth).wrapping_sub(1))
+                    .copied()
+                    .unwrap_or(0);
                 self.depth = self.depth.saturating_add(1);
                 let object = tok == Token::ObjectStart;
                 let frame = match (slot, object) {
@@ -769,20 +1021,29 @@ impl Decoder {
                     (Slot::Metadata, true) => Frame::Metadata,
                     (Slot::Usage, true) => Frame::Usage,
                     (Slot::Choices, false) => Frame::Choices,
-                    (Slot::Choice, true) => Frame::Choice,
+                    (Slot::Choice, true) => {
+                        #[cfg(feature = "choices")]
+                        {
+                            self.element = Element::Choice(Choice {
+                                index: position,
+                                ..Choice::default()
+                            });
+                        }
+                        Frame::Choice
+                    }
                     (Slot::Message, true) => Frame::Message,
                     (Slot::Emotions, true) => Frame::EmotionMap,
                     (Slot::Emotions, false) => Frame::EmotionList,
                     (Slot::Item(index), true) => {
-                        let role = match enclosing {
-                            Some(Frame::EmotionMap) => self.item.role,
+                        let role = match (enclosing, self.element.emotion()) {
+                            (Some(Frame::EmotionMap), Some(item)) => item.role,
                             _ => Label::new(),
                         };
-                        self.item = Emotion {
+                        self.element = Element::Emotion(Emotion {
                             index,
                             role,
                             ..Emotion::default()
-                        };
+                        });
                         Frame::Item
                     }
                     (Slot::Raw, true) => Frame::Raw,
@@ -794,6 +1055,25 @@ impl Decoder {
                     (Slot::Trend, true) => Frame::Trend,
                     #[cfg(feature = "details")]
                     (Slot::Mode, true) => Frame::Mode,
+                    #[cfg(feature = "details")]
+                    (Slot::Open(frame), object) if object == frame.is_object() => {
+                        if frame == Frame::Hostility
+                            && let Some(item) = self.element.emotion()
+                        {
+                            item.hostility = Some(Hostility::default());
+                        }
+                        frame
+                    }
+                    #[cfg(any(
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    (Slot::Element(kind, index), true) => {
+                        self.element = kind.element(index);
+                        Frame::Element(kind)
+                    }
                     _ => {
                         self.skip = Some(self.depth - 1);
                         return false;
@@ -823,12 +1103,26 @@ impl Decoder {
                     return false;
                 }
                 self.value_done();
-                if closed == Some(Frame::Item) {
-                    self.summary.emotions = self.summary.emotions.saturating_add(1);
-                    self.ready = Ready::Emotion;
-                    return true;
+                match closed {
+                    Some(Frame::Item) => {
+                        self.summary.emotions = self.summary.emotions.saturating_add(1);
+                        self.ready = Ready::Element;
+                        true
+                    }
+                    #[cfg(any(
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    Some(Frame::Element(_)) => {
+                        self.ready = Ready::Element;
+                        true
+                    }
+                    #[cfg(feature = "choices")]
+                    Some(Frame::Choice) => self.choice_done(),
+                    _ => false,
                 }
-                false
             }
             _ if self.skip.is_some() => false,
             Token::Key(key) => {
@@ -862,13 +1156,37 @@ impl Decoder {
                 self.value_done();
                 let score = || Score::parse(text);
                 match slot {
-                    Slot::Intensity => self.item.intensity = score(),
-                    Slot::Valence => self.item.valence = score(),
-                    Slot::Arousal => self.item.arousal = score(),
-                    Slot::WonderIndex => self.item.wonder_index = score(),
+                    Slot::Intensity | Slot::Valence | Slot::Arousal | Slot::WonderIndex => {
+                        if let Some(item) = self.element.emotion() {
+                            let target = match slot {
+                                Slot::Intensity => &mut item.intensity,
+                                Slot::Valence => &mut item.valence,
+                                Slot::Arousal => &mut item.arousal,
+                                _ => &mut item.wonder_index,
+                            };
+                            *target = score();
+                        }
+                    }
                     Slot::RawEntry => {
+                        let key = self.raw_key;
+                        if let (Some(s), Some(item)) = (score(), self.element.emotion()) {
+                            item.raw.add_known(key, s);
+                        }
+                    }
+                    #[cfg(any(
+                        feature = "choices",
+                        feature = "details",
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    Slot::Field(f) => self.element.number(f, text),
+                    #[cfg(feature = "details")]
+                    Slot::Detail(Detail::DominantEntry) => {
                         if let Some(s) = score() {
-                            self.item.raw.add_known(self.raw_key, s);
+                            let dominant = &mut self.summary.details.baseline.dominant_emotions;
+                            dominant.add_known(self.raw_key, s);
                         }
                     }
                     #[cfg(feature = "details")]
@@ -890,14 +1208,28 @@ impl Decoder {
             Token::Bool(b) => {
                 let _slot = self.take_slot();
                 self.value_done();
-                #[cfg(feature = "details")]
-                if let Slot::Detail(d) = _slot {
-                    let x = &mut self.summary.details;
-                    match d {
-                        Detail::IsFallback => x.is_fallback = Some(b),
-                        Detail::Crisis => x.conversation_mode.crisis_detected = Some(b),
-                        _ => {}
+                match _slot {
+                    #[cfg(feature = "details")]
+                    Slot::Detail(d) => {
+                        let x = &mut self.summary.details;
+                        match d {
+                            Detail::IsFallback => x.is_fallback = Some(b),
+                            Detail::Crisis => x.conversation_mode.crisis_detected = Some(b),
+                            #[cfg(feature = "trajectory")]
+                            Detail::BreakthroughDetected => x.trajectory.breakthrough = Some(b),
+                            _ => {}
+                        }
                     }
+                    #[cfg(any(
+                        feature = "choices",
+                        feature = "details",
+                        feature = "trajectory",
+                        feature = "patterns",
+                        feature = "growth",
+                        feature = "beliefs"
+                    ))]
+                    Slot::Field(f) => self.element.boolean(f, b),
+                    _ => {}
                 }
                 #[cfg(not(feature = "details"))]
                 let _ = b;
@@ -917,21 +1249,62 @@ impl Decoder {
         if slot == Slot::ContextId {
             self.top_context = true;
         }
-        if let Some(sink) = self.sink(slot) {
-            sink.clear();
+        match slot {
+            // String-list entries add up instead of replacing each other.
+            #[cfg(any(feature = "trajectory", feature = "patterns"))]
+            Slot::Field(Field::ListEntry) => self.element.begin_entry(),
+            #[cfg(feature = "patterns")]
+            Slot::Detail(Detail::ActivePattern) => {
+                let p = &mut self.summary.details.patterns;
+                if p.active_count > 0 {
+                    p.active.push_bytes(b",");
+                }
+                p.active_count = p.active_count.saturating_add(1);
+            }
+            _ => {
+                if let Some(sink) = self.sink(slot) {
+                    sink.clear();
+                }
+            }
         }
         self.string = Some(slot);
         slot
     }
 
+    /// A `choices` element closed: one that finished is handed out, and the first one's
+    /// `finish_reason` goes into the summary.
+    #[cfg(feature = "choices")]
+    fn choice_done(&mut self) -> bool {
+        let Element::Choice(c) = &self.element else {
+            return false;
+        };
+        if c.finish_reason.is_empty() {
+            return false;
+        }
+        if c.index == 0 {
+            self.summary.finish_reason = c.finish_reason;
+        }
+        self.ready = Ready::Element;
+        true
+    }
+
     fn end_string(&mut self, slot: Slot) -> bool {
         let label = self.label.as_str();
         match slot {
-            Slot::Category => self.item.category = Some(Category::parse(label)),
-            Slot::IntensityLevel => self.item.intensity_level = Some(IntensityLevel::parse(label)),
-            Slot::Complexity => self.item.complexity = Some(Complexity::parse(label)),
-            Slot::DiscoveryLevel => self.item.discovery_level = Some(DiscoveryLevel::parse(label)),
             Slot::Content => return self.flush_chunk(true),
+            Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
+                let Some(item) = self.element.emotion() else {
+                    return false;
+                };
+                match slot {
+                    Slot::Category => item.category = Some(Category::parse(label)),
+                    Slot::IntensityLevel => {
+                        item.intensity_level = Some(IntensityLevel::parse(label))
+                    }
+                    Slot::Complexity => item.complexity = Some(Complexity::parse(label)),
+                    _ => item.discovery_level = Some(DiscoveryLevel::parse(label)),
+                }
+            }
             _ => {}
         }
         false
@@ -1015,39 +1388,25 @@ impl Decoder {
     fn take(&mut self) -> Option<Output<'_>> {
         match core::mem::replace(&mut self.ready, Ready::Nothing) {
             Ready::Nothing => None,
-            Ready::Emotion => Some(Output::Emotion(&self.item)),
+            Ready::Element => Some(match &self.element {
+                Element::Emotion(e) => Output::Emotion(e),
+                #[cfg(feature = "choices")]
+                Element::Choice(c) => Output::Choice(c),
+                #[cfg(feature = "trajectory")]
+                Element::Moment(m) => Output::Moment(m),
+                #[cfg(any(feature = "trajectory", feature = "patterns"))]
+                Element::Pattern(p) => Output::Pattern(p),
+                #[cfg(feature = "growth")]
+                Element::Dimension(d) => Output::Dimension(d),
+                #[cfg(feature = "beliefs")]
+                Element::Belief(b) => Output::Belief(b),
+            }),
             Ready::Chunk(n) => {
                 self.handed = n;
                 let bytes = self.chunk.get(..usize::from(n)).unwrap_or(&[]);
                 // `flush_chunk` checked these bytes.
                 Some(Output::Content(core::str::from_utf8(bytes).unwrap_or("")))
             }
-        }
-    }
-}
-
-#[cfg(feature = "details")]
-impl Details {
-    /// A number for `d` (a value of the wrong type is dropped).
-    fn number(&mut self, d: Detail, text: &[u8]) {
-        let score = || Score::parse(text);
-        let count = || parse_count(text);
-        match d {
-            Detail::Created => self.created = parse_count(text).map(u64::from),
-            Detail::MessageCount => self.context_message_count = count(),
-            Detail::DataPoints => self.baseline.data_point_count = count(),
-            Detail::Breakthroughs => self.baseline.breakthrough_count = count(),
-            Detail::AverageIntensity => self.baseline.average_intensity = score(),
-            Detail::BaselineValence => self.baseline.valence = score(),
-            Detail::BaselineArousal => self.baseline.arousal = score(),
-            Detail::Volatility => self.baseline.volatility = score(),
-            Detail::AverageWonder => self.baseline.average_wonder_index = score(),
-            Detail::ValenceTrend => self.trend.valence = score(),
-            Detail::IntensityTrend => self.trend.intensity = score(),
-            Detail::WonderTrend => self.trend.wonder = score(),
-            Detail::BreakthroughRate => self.trend.breakthrough_rate = score(),
-            Detail::ModeConfidence => self.conversation_mode.confidence = score(),
-            _ => {}
         }
     }
 }
@@ -1093,7 +1452,9 @@ fn parse_count(text: &[u8]) -> Option<u32> {
 ///             assert_eq!(e.valence, Some(Score(-3500)));
 ///             emotions += 1;
 ///         }
-///         Some(Output::Content(_)) => {}
+///         // Text, and the list elements of the decoding features (`choices`, `growth`, …).
+///         #[allow(unreachable_patterns)]
+///         Some(_) => {}
 ///         None => break,
 ///     }
 /// }

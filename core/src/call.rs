@@ -47,6 +47,16 @@ mod sink;
 
 pub use outcome::{Cause, ConnectionLost, Failure, Phase, ProtocolError, Retry, Success};
 
+#[cfg(feature = "beliefs")]
+use crate::analysis::Belief;
+#[cfg(feature = "choices")]
+use crate::analysis::Choice;
+#[cfg(feature = "growth")]
+use crate::analysis::Dimension;
+#[cfg(feature = "trajectory")]
+use crate::analysis::Moment;
+#[cfg(any(feature = "trajectory", feature = "patterns"))]
+use crate::analysis::Pattern;
 use crate::analysis::{Emotion, Output};
 use crate::base_url::BaseUrl;
 use crate::http::{BodyDecoder, HeadParser};
@@ -143,9 +153,44 @@ pub enum Event<'a> {
     Emotion(&'a Emotion),
     /// A piece of completion text (chat; streamed or not): whole UTF-8 characters.
     Content(&'a str),
+    /// A chat choice that finished, with its `finish_reason` (feature `choices`).
+    #[cfg(feature = "choices")]
+    Choice(&'a Choice),
+    /// A similar moment of the trajectory (feature `trajectory`).
+    #[cfg(feature = "trajectory")]
+    Moment(&'a Moment),
+    /// A pattern: detected (feature `patterns`) or of the similar moments (feature
+    /// `trajectory`).
+    #[cfg(any(feature = "trajectory", feature = "patterns"))]
+    Pattern(&'a Pattern),
+    /// A growth dimension (feature `growth`).
+    #[cfg(feature = "growth")]
+    Dimension(&'a Dimension),
+    /// A belief (feature `beliefs`).
+    #[cfg(feature = "beliefs")]
+    Belief(&'a Belief),
     /// The attempt failed and another one will start at [`Retry::at`]: discard the
     /// attempt's partial results.
     RetryScheduled(&'a Retry),
+}
+
+impl<'a> From<Output<'a>> for Event<'a> {
+    fn from(output: Output<'a>) -> Self {
+        match output {
+            Output::Emotion(e) => Event::Emotion(e),
+            Output::Content(c) => Event::Content(c),
+            #[cfg(feature = "choices")]
+            Output::Choice(c) => Event::Choice(c),
+            #[cfg(feature = "trajectory")]
+            Output::Moment(m) => Event::Moment(m),
+            #[cfg(any(feature = "trajectory", feature = "patterns"))]
+            Output::Pattern(p) => Event::Pattern(p),
+            #[cfg(feature = "growth")]
+            Output::Dimension(d) => Event::Dimension(d),
+            #[cfg(feature = "beliefs")]
+            Output::Belief(b) => Event::Belief(b),
+        }
+    }
 }
 
 /// What the driver must do next (see the [module docs](self)).
@@ -520,8 +565,7 @@ impl<'a> Call<'a> {
             State::Connecting => Action::Connect { deadline },
             State::Ready | State::Sending => Action::Transmit { deadline },
             State::AwaitHead | State::Body | State::Finishing => match self.sink.take_output() {
-                Some(Output::Emotion(e)) => Action::Event(Event::Emotion(e)),
-                Some(Output::Content(c)) => Action::Event(Event::Content(c)),
+                Some(output) => Action::Event(Event::from(output)),
                 // Finishing without output has just been finished above.
                 None => Action::Receive { deadline },
             },

@@ -1,11 +1,13 @@
 //! [`Client`]: calls over connections from a [`Connect`], kept alive between calls.
 
+use core::ops::ControlFlow;
+
 use embedded_io_async::{Read, Write};
 use kaiko_core::call::{Call, Config, ConnectionLost, Event, Failure, Refused, Success};
 use kaiko_core::request::Request;
 use kaiko_core::time::Instant;
 
-use crate::drive::{Drive, drive, now, until};
+use crate::drive::{drive, now, until};
 
 /// Opens connections to the API host.
 ///
@@ -73,10 +75,9 @@ pub(crate) async fn run<'c, C: Connect>(
     on_event: &mut impl FnMut(Event<'_>),
 ) -> Result<Success, Error> {
     loop {
-        match drive(call, conn, tx, rx, on_event).await {
-            Drive::Done(outcome) => return outcome.map_err(Error::Failed),
-            Drive::BufferTooSmall { needed } => return Err(Error::BufferTooSmall { needed }),
-            Drive::Connect { deadline } => {
+        match drive(call, conn, tx, rx, on_event).await.next_step() {
+            ControlFlow::Break(result) => return result,
+            ControlFlow::Continue(deadline) => {
                 let base = *call.base_url();
                 match until(deadline, connector.connect(base.host, base.port)).await {
                     Some(Ok(c)) => {
@@ -170,5 +171,16 @@ impl<'a, C: Connect> Client<'a, C> {
             self.not_before = s.resume_at;
         }
         result
+    }
+}
+
+impl<C: Connect> crate::Api for Client<'_, C> {
+    fn call(
+        &mut self,
+        request: Request<'_>,
+        seed: u64,
+        on_event: impl FnMut(Event<'_>),
+    ) -> impl Future<Output = Result<Success, Error>> {
+        Client::call(self, request, seed, on_event)
     }
 }

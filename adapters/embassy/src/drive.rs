@@ -2,6 +2,8 @@
 //! `embedded_io_async::{Read, Write}` connection, plain TCP and TLS alike. It keeps only the
 //! open connection and the bytes read but not yet taken; the call decides everything else.
 
+use core::ops::ControlFlow;
+
 use embassy_futures::select::{Either, select};
 use embassy_time::Timer;
 use embedded_io_async::{Error as _, ErrorKind, Read, Write};
@@ -27,6 +29,20 @@ pub enum Drive {
         /// Bytes the request needs.
         needed: usize,
     },
+}
+
+impl Drive {
+    /// The one mapping from where [`drive`] stopped to what the connecting loops do next:
+    /// open a connection by the deadline (`Continue`), or return the call's result (`Break`).
+    pub(crate) fn next_step(self) -> ControlFlow<Result<Success, crate::Error>, Instant> {
+        match self {
+            Drive::Connect { deadline } => ControlFlow::Continue(deadline),
+            Drive::Done(outcome) => ControlFlow::Break(outcome.map_err(crate::Error::Failed)),
+            Drive::BufferTooSmall { needed } => {
+                ControlFlow::Break(Err(crate::Error::BufferTooSmall { needed }))
+            }
+        }
+    }
 }
 
 /// The current embassy-time instant in the core's units.

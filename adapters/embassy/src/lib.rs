@@ -12,6 +12,10 @@
 //! - [`Client`] adds connections from a [`Connect`], kept alive between calls; `resume_at`
 //!   of a rate-limited response delays the next call. An `https` base URL is refused
 //!   ([`Error::TlsRequired`]) before a byte is sent: use `tls::call_tls`.
+//! - [`Api`]: a typed method per operation (analysis stateless or in a context, batch,
+//!   context state, message lookup, chat, streamed chat) on [`Client`] and
+//!   `tls::TlsClient` alike, results through a callback or into caller storage
+//!   ([`Collected`]).
 //! - Connectors: `net::NetConnector` (embassy-net TCP with DNS, feature `embassy-net`) and
 //!   `tls::call_tls` (embedded-tls over any connector, feature `tls`). The transmit buffer
 //!   is wiped after each request is written (it held the key): a `memset` of the request's
@@ -25,9 +29,11 @@ mod drive;
 mod fmt;
 #[cfg(feature = "embassy-net")]
 pub mod net;
+mod ops;
 #[cfg(feature = "tls")]
 pub mod tls;
 
 pub use client::{Client, Connect, Error};
 pub use drive::{Drive, drive};
 pub use kaiko_core;
+pub use ops::{Api, Collected};

@@ -20,6 +20,7 @@
 //! open, and a new handshake starts after a failure or at the next call.
 
 use core::marker::PhantomData;
+use core::ops::ControlFlow;
 
 use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
@@ -29,7 +30,7 @@ use embedded_tls::{
 use kaiko_core::call::{Call, Config, ConnectionLost, Event, Success};
 use kaiko_core::request::Request;
 
-use crate::drive::{Drive, drive, now, until};
+use crate::drive::{drive, now, until};
 use crate::{Connect, Error};
 
 /// The record size TLS allows plus overhead (RFC 8446 §5.2): a read buffer this large
@@ -128,9 +129,14 @@ where
         _suite: PhantomData,
     };
     let mut none: Option<TlsConnection<'_, C::Conn<'_>, CS>> = None;
-    let mut deadline = match drive(&mut call, &mut none, tx, rx, &mut on_event).await {
-        Drive::Connect { deadline } => deadline,
-        ended => return finish(ended),
+    // A session borrows the record buffers: it lives inside one turn of the loop, so the
+    // first turn (nothing connected yet) runs before it.
+    let mut deadline = match drive(&mut call, &mut none, tx, rx, &mut on_event)
+        .await
+        .next_step()
+    {
+        ControlFlow::Continue(deadline) => deadline,
+        ControlFlow::Break(result) => return result,
     };
     loop {
         // Connect and handshake both count against the connect deadline.
@@ -155,23 +161,103 @@ where
             }
             None => None, // the call fails the attempt at its connect deadline
         };
-        match drive(&mut call, &mut session, tx, rx, &mut on_event).await {
-            Drive::Connect { deadline: next } => deadline = next,
-            ended => return finish(ended),
+        match drive(&mut call, &mut session, tx, rx, &mut on_event)
+            .await
+            .next_step()
+        {
+            ControlFlow::Continue(next) => deadline = next,
+            ControlFlow::Break(result) => return result,
         }
     }
 }
 
-#[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call; no allocator
-fn finish(ended: Drive) -> Result<Success, Error> {
-    match ended {
-        Drive::Done(outcome) => outcome.map_err(Error::Failed),
-        Drive::BufferTooSmall { needed } => Err(Error::BufferTooSmall { needed }),
-        // `drive` returns `Connect` only to the loop above.
-        Drive::Connect { .. } => Err(Error::Failed(kaiko_core::call::Failure::new(
-            kaiko_core::call::Cause::Connection(ConnectionLost::Io),
-            kaiko_core::retry::Stop::NotRetryable,
-            0,
-        ))),
+/// [`call_tls`] with its context kept: a client whose calls go over TLS, with the typed
+/// operations of [`Api`](crate::Api). Each call makes its own session (see the module docs).
+pub struct TlsClient<'a, C, CS, R, Clk, G>
+where
+    C: Connect,
+    G: FnMut() -> R,
+{
+    connector: &'a C,
+    config: Config<'a>,
+    tls: TlsBuffers<'a>,
+    trust: Trust<'a>,
+    rng: G,
+    tx: &'a mut [u8],
+    rx: &'a mut [u8],
+    _suite: PhantomData<(CS, Clk)>,
+}
+
+impl<C: Connect, CS, R, Clk, G: FnMut() -> R> core::fmt::Debug for TlsClient<'_, C, CS, R, Clk, G> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TlsClient")
+            .field("config", &self.config)
+            .field("trust", &self.trust)
+            .field("tx", &self.tx.len())
+            .field("rx", &self.rx.len())
+            .finish()
+    }
+}
+
+impl<'a, C, CS, R, Clk, G> TlsClient<'a, C, CS, R, Clk, G>
+where
+    C: Connect,
+    CS: TlsCipherSuite + 'static,
+    R: CryptoRngCore,
+    Clk: TlsClock,
+    G: FnMut() -> R,
+{
+    /// A client for an `https` `config`, trusting what `trust` says; `rng` gives the random
+    /// number generator of each handshake (the device's hardware RNG), `Clk` is the clock
+    /// certificates are checked against. See [`call_tls`] for the buffers.
+    #[allow(clippy::too_many_arguments)] // one client's whole context
+    pub fn new(
+        connector: &'a C,
+        config: Config<'a>,
+        tls: TlsBuffers<'a>,
+        trust: Trust<'a>,
+        rng: G,
+        tx: &'a mut [u8],
+        rx: &'a mut [u8],
+    ) -> Self {
+        TlsClient {
+            connector,
+            config,
+            tls,
+            trust,
+            rng,
+            tx,
+            rx,
+            _suite: PhantomData,
+        }
+    }
+}
+
+impl<C, CS, R, Clk, G> crate::Api for TlsClient<'_, C, CS, R, Clk, G>
+where
+    C: Connect,
+    CS: TlsCipherSuite + 'static,
+    R: CryptoRngCore,
+    Clk: TlsClock,
+    G: FnMut() -> R,
+{
+    fn call(
+        &mut self,
+        request: Request<'_>,
+        seed: u64,
+        on_event: impl FnMut(Event<'_>),
+    ) -> impl Future<Output = Result<Success, Error>> {
+        call_tls::<C, CS, R, Clk>(
+            self.connector,
+            &self.config,
+            request,
+            seed,
+            &mut self.tls,
+            self.trust,
+            &mut self.rng,
+            self.tx,
+            self.rx,
+            on_event,
+        )
     }
 }

@@ -170,3 +170,52 @@ async fn the_simulator_over_https_end_to_end() {
     assert!(tls_failure(&result), "{result:?}");
     assert_eq!(sim.requests_received(), 1);
 }
+
+/// The typed operations over TLS: one client, two calls, each with its own session.
+#[tokio::test(flavor = "current_thread")]
+async fn typed_operations_over_tls() {
+    use kaiko_embassy::tls::TlsClient;
+    use kaiko_embassy::{Api, Collected};
+
+    let ca = Authority::new("kaiko test CA");
+    let server = TlsServer::start(ca.leaf("localhost")).unwrap();
+    let url = format!("https://localhost:{}/v2", server.port());
+    let mut config = Config::new(
+        ApiKey::new("kaiko_test_tls").unwrap(),
+        BaseUrl::parse(&url).unwrap(),
+    );
+    config.policy.max_retries = 0;
+    config.policy.timeouts.connect = Duration::from_secs(5);
+    let (mut read, mut write) = (vec![0u8; RECORD_BUFFER], vec![0u8; 4096]);
+    let (mut tx, mut rx) = ([0u8; 2048], [0u8; 512]);
+    let der = ca.der();
+    let mut client = TlsClient::<_, Aes128GcmSha256, _, SystemClock, _>::new(
+        &Tokio,
+        config,
+        TlsBuffers {
+            read: &mut read,
+            write: &mut write,
+        },
+        Trust::Ca(&der),
+        || rand_core::OsRng,
+        &mut tx,
+        &mut rx,
+    );
+    let mut emotions: [kaiko_core::analysis::Emotion; 2] = Default::default();
+    let mut content = [0u8; 64];
+    let mut out = Collected::new(&mut emotions, &mut content);
+    let ok = client
+        .analyze("I feel a bit unsure about this", None, None, 1, |e| {
+            out.on_event(e)
+        })
+        .await
+        .unwrap();
+    assert_eq!((ok.status, out.emotions().len()), (200, 1));
+    out.clear();
+    let ok = client
+        .analyze("again", Some("ctx"), Some("m-1"), 2, |e| out.on_event(e))
+        .await
+        .unwrap();
+    assert_eq!((ok.status, out.emotions().len()), (200, 1));
+    assert_eq!(server.requests(), 2);
+}

@@ -4,6 +4,22 @@
 
 #[cfg(feature = "details")]
 use super::Detail as D;
+#[cfg(any(
+    feature = "choices",
+    feature = "details",
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth",
+    feature = "beliefs"
+))]
+use super::elements::Field as F;
+#[cfg(any(
+    feature = "trajectory",
+    feature = "patterns",
+    feature = "growth",
+    feature = "beliefs"
+))]
+use super::elements::Kind;
 use super::{Count, Frame, Slot};
 
 type Row = (Frame, &'static [u8], Slot);
@@ -122,18 +138,337 @@ static DETAIL_KEYS: &[Row] = &[
         b"breakthroughRate",
         Slot::Detail(D::BreakthroughRate),
     ),
+    (
+        Frame::Baseline,
+        b"averageComplexity",
+        Slot::Detail(D::AverageComplexity),
+    ),
+    (
+        Frame::Baseline,
+        b"dominantEmotions",
+        Slot::Open(Frame::Dominant),
+    ),
     (Frame::Mode, b"mode", Slot::Detail(D::Mode)),
     (Frame::Mode, b"confidence", Slot::Detail(D::ModeConfidence)),
     (Frame::Mode, b"crisisDetected", Slot::Detail(D::Crisis)),
+    (
+        Frame::Usage,
+        b"analyse_token_details",
+        Slot::Open(Frame::UsageDetails),
+    ),
+    (
+        Frame::UsageDetails,
+        b"cached_tokens",
+        Slot::Detail(D::CachedTokens),
+    ),
+    (
+        Frame::UsageDetails,
+        b"audio_tokens",
+        Slot::Detail(D::AudioTokens),
+    ),
+    (Frame::Item, b"hostilityState", Slot::Open(Frame::Hostility)),
+    (Frame::Hostility, b"level", Slot::Field(F::HostilityLevel)),
+    (Frame::Hostility, b"score", Slot::Field(F::HostilityScore)),
+    (
+        Frame::Hostility,
+        b"escalationCount",
+        Slot::Field(F::Escalations),
+    ),
+    (
+        Frame::Hostility,
+        b"lastEscalation",
+        Slot::Field(F::LastEscalation),
+    ),
+    (
+        Frame::Hostility,
+        b"deEscalationDetected",
+        Slot::Field(F::DeEscalation),
+    ),
+    (
+        Frame::Hostility,
+        b"recommendedResponse",
+        Slot::Field(F::Recommended),
+    ),
+];
+
+/// Keys of every chat choice (feature `choices`).
+#[cfg(feature = "choices")]
+static CHOICE_KEYS: &[Row] = &[(Frame::Message, b"role", Slot::Field(F::ChoiceRole))];
+
+/// Keys of `trajectory.breakthrough` and `trajectory.similarMoments` (feature `trajectory`).
+#[cfg(feature = "trajectory")]
+static TRAJECTORY_KEYS: &[Row] = &[
+    (
+        Frame::Trajectory,
+        b"breakthrough",
+        Slot::Open(Frame::Breakthrough),
+    ),
+    (
+        Frame::Trajectory,
+        b"similarMoments",
+        Slot::Open(Frame::SimilarMoments),
+    ),
+    (
+        Frame::Breakthrough,
+        b"detected",
+        Slot::Detail(D::BreakthroughDetected),
+    ),
+    (
+        Frame::Breakthrough,
+        b"type",
+        Slot::Detail(D::BreakthroughType),
+    ),
+    (
+        Frame::Breakthrough,
+        b"significance",
+        Slot::Detail(D::Significance),
+    ),
+    (Frame::Trajectory, b"momentum", Slot::Open(Frame::Momentum)),
+    (
+        Frame::Momentum,
+        b"currentEmotion",
+        Slot::Detail(D::MomentumEmotion),
+    ),
+    (
+        Frame::Momentum,
+        b"currentIntensity",
+        Slot::Detail(D::MomentumIntensity),
+    ),
+    (
+        Frame::Momentum,
+        b"currentWonder",
+        Slot::Detail(D::MomentumWonder),
+    ),
+    (
+        Frame::Momentum,
+        b"trajectory",
+        Slot::Detail(D::MomentumDirection),
+    ),
+    (Frame::Momentum, b"momentum", Slot::Detail(D::MomentumValue)),
+    (
+        Frame::Momentum,
+        b"averageIntensity",
+        Slot::Detail(D::MomentumAverageIntensity),
+    ),
+    (
+        Frame::Momentum,
+        b"averageWonder",
+        Slot::Detail(D::MomentumAverageWonder),
+    ),
+    (
+        Frame::Momentum,
+        b"averageValence",
+        Slot::Detail(D::MomentumAverageValence),
+    ),
+    (
+        Frame::Momentum,
+        b"emotionalVolatility",
+        Slot::Detail(D::MomentumVolatility),
+    ),
+    (
+        Frame::Momentum,
+        b"discoveryPotential",
+        Slot::Detail(D::MomentumPotential),
+    ),
+    (
+        Frame::Momentum,
+        b"windowHours",
+        Slot::Detail(D::MomentumHours),
+    ),
+    (
+        Frame::Momentum,
+        b"dataPointCount",
+        Slot::Detail(D::MomentumPoints),
+    ),
+    (
+        Frame::SimilarMoments,
+        b"moments",
+        Slot::Open(Frame::List(Kind::Moment)),
+    ),
+    (
+        Frame::SimilarMoments,
+        b"patterns",
+        Slot::Open(Frame::List(Kind::MomentPattern)),
+    ),
+    (
+        Frame::SimilarMoments,
+        b"insights",
+        Slot::Detail(D::Insights),
+    ),
+    (MOMENT, b"memoryId", Slot::Field(F::MemoryId)),
+    (MOMENT, b"similarity", Slot::Field(F::Similarity)),
+    (MOMENT, b"emotion", Slot::Field(F::MomentEmotion)),
+    (MOMENT, b"intensity", Slot::Field(F::MomentIntensity)),
+    (MOMENT, b"timestamp", Slot::Field(F::Timestamp)),
+    (MOMENT, b"context", Slot::Field(F::MomentContext)),
+    (MOMENT, b"tags", Slot::Open(Frame::Entries)),
+    (MOMENT_PATTERN, b"patternId", Slot::Field(F::PatternId)),
+    (MOMENT_PATTERN, b"patternType", Slot::Field(F::PatternType)),
+    (MOMENT_PATTERN, b"name", Slot::Field(F::Name)),
+    (MOMENT_PATTERN, b"frequency", Slot::Field(F::Frequency)),
+    (MOMENT_PATTERN, b"confidence", Slot::Field(F::Confidence)),
+    (
+        MOMENT_PATTERN,
+        b"emotionalSequence",
+        Slot::Open(Frame::Entries),
+    ),
+];
+#[cfg(feature = "trajectory")]
+const MOMENT: Frame = Frame::Element(Kind::Moment);
+#[cfg(feature = "trajectory")]
+const MOMENT_PATTERN: Frame = Frame::Element(Kind::MomentPattern);
+
+/// Keys of `patterns` (feature `patterns`).
+#[cfg(feature = "patterns")]
+static PATTERN_KEYS: &[Row] = &[
+    (Frame::Root, b"patterns", Slot::Open(Frame::Patterns)),
+    (
+        Frame::Patterns,
+        b"detected",
+        Slot::Open(Frame::List(Kind::Pattern)),
+    ),
+    (
+        Frame::Patterns,
+        b"activePatterns",
+        Slot::Open(Frame::ActivePatterns),
+    ),
+    (
+        Frame::Patterns,
+        b"patternSummary",
+        Slot::Detail(D::PatternSummary),
+    ),
+    (PATTERN, b"patternId", Slot::Field(F::PatternId)),
+    (PATTERN, b"patternType", Slot::Field(F::PatternType)),
+    (PATTERN, b"name", Slot::Field(F::Name)),
+    (PATTERN, b"description", Slot::Field(F::Description)),
+    (PATTERN, b"trigger", Slot::Field(F::Trigger)),
+    (PATTERN, b"emotionalSequence", Slot::Open(Frame::Entries)),
+    (PATTERN, b"frequency", Slot::Field(F::Frequency)),
+    (PATTERN, b"confidence", Slot::Field(F::Confidence)),
+    (PATTERN, b"lastOccurrence", Slot::Field(F::LastOccurrence)),
+    (PATTERN, b"firstDetected", Slot::Field(F::FirstDetected)),
+    (PATTERN, b"typicalDuration", Slot::Field(F::TypicalDuration)),
+    (
+        PATTERN,
+        b"typicalIntensity",
+        Slot::Field(F::TypicalIntensity),
+    ),
+];
+#[cfg(feature = "patterns")]
+const PATTERN: Frame = Frame::Element(Kind::Pattern);
+
+/// Keys of `growth` (feature `growth`).
+#[cfg(feature = "growth")]
+static GROWTH_KEYS: &[Row] = &[
+    (Frame::Root, b"growth", Slot::Open(Frame::Growth)),
+    (
+        Frame::Growth,
+        b"comparisonWindow",
+        Slot::Open(Frame::Comparison),
+    ),
+    (Frame::Comparison, b"recent", Slot::Open(Frame::Recent)),
+    (
+        Frame::Comparison,
+        b"historical",
+        Slot::Open(Frame::Historical),
+    ),
+    (Frame::Recent, b"start", Slot::Detail(D::RecentStart)),
+    (Frame::Recent, b"end", Slot::Detail(D::RecentEnd)),
+    (Frame::Recent, b"dataPoints", Slot::Detail(D::RecentPoints)),
+    (
+        Frame::Historical,
+        b"start",
+        Slot::Detail(D::HistoricalStart),
+    ),
+    (Frame::Historical, b"end", Slot::Detail(D::HistoricalEnd)),
+    (
+        Frame::Historical,
+        b"dataPoints",
+        Slot::Detail(D::HistoricalPoints),
+    ),
+    (
+        Frame::Growth,
+        b"dimensions",
+        Slot::Open(Frame::List(Kind::Dimension)),
+    ),
+    (
+        Frame::Growth,
+        b"overallGrowthScore",
+        Slot::Detail(D::OverallGrowth),
+    ),
+    (
+        Frame::Growth,
+        b"dimensionsGrowing",
+        Slot::Detail(D::DimensionsGrowing),
+    ),
+    (
+        Frame::Growth,
+        b"dimensionsDecline",
+        Slot::Detail(D::DimensionsDeclining),
+    ),
+    (Frame::Growth, b"summary", Slot::Detail(D::GrowthSummary)),
+    (DIMENSION, b"dimension", Slot::Field(F::DimensionName)),
+    (
+        DIMENSION,
+        b"percentageChange",
+        Slot::Field(F::PercentageChange),
+    ),
+    (DIMENSION, b"recentValue", Slot::Field(F::RecentValue)),
+    (
+        DIMENSION,
+        b"historicalValue",
+        Slot::Field(F::HistoricalValue),
+    ),
+    (DIMENSION, b"threshold", Slot::Field(F::Threshold)),
+    (DIMENSION, b"isGrowing", Slot::Field(F::IsGrowing)),
+    (DIMENSION, b"description", Slot::Field(F::Description)),
+];
+#[cfg(feature = "growth")]
+const DIMENSION: Frame = Frame::Element(Kind::Dimension);
+
+/// Keys of `beliefs` (feature `beliefs`).
+#[cfg(feature = "beliefs")]
+static BELIEF_KEYS: &[Row] = &[
+    (Frame::Root, b"beliefs", Slot::Open(Frame::Beliefs)),
+    (
+        Frame::Beliefs,
+        b"beliefs",
+        Slot::Open(Frame::List(Kind::Belief)),
+    ),
+    (
+        Frame::Beliefs,
+        b"totalBeliefs",
+        Slot::Detail(D::TotalBeliefs),
+    ),
+    (Frame::Beliefs, b"summary", Slot::Detail(D::BeliefSummary)),
+    (BELIEF, b"type", Slot::Field(F::BeliefType)),
+    (BELIEF, b"content", Slot::Field(F::BeliefContent)),
+    (BELIEF, b"confidence", Slot::Field(F::Confidence)),
+    (BELIEF, b"rawMatch", Slot::Field(F::RawMatch)),
+];
+#[cfg(feature = "beliefs")]
+const BELIEF: Frame = Frame::Element(Kind::Belief);
+
+/// Every table the enabled features bring, the core's first.
+static TABLES: &[&[Row]] = &[
+    KEYS,
+    #[cfg(feature = "details")]
+    DETAIL_KEYS,
+    #[cfg(feature = "choices")]
+    CHOICE_KEYS,
+    #[cfg(feature = "trajectory")]
+    TRAJECTORY_KEYS,
+    #[cfg(feature = "patterns")]
+    PATTERN_KEYS,
+    #[cfg(feature = "growth")]
+    GROWTH_KEYS,
+    #[cfg(feature = "beliefs")]
+    BELIEF_KEYS,
 ];
 
 /// What `key` names inside a container of kind `frame` (`Slot::Ignore`: nothing read).
 pub(super) fn slot(frame: Frame, key: &[u8]) -> Slot {
-    #[cfg(feature = "details")]
-    let rows = KEYS.iter().chain(DETAIL_KEYS);
-    #[cfg(not(feature = "details"))]
-    let rows = KEYS.iter();
-    for &(f, k, slot) in rows {
+    for &(f, k, slot) in TABLES.iter().flat_map(|t| t.iter()) {
         if f == frame && k == key {
             return slot;
         }

@@ -11,12 +11,32 @@ use std::vec::Vec;
 enum Owned {
     Emotion(Box<Emotion>),
     Content(Vec<u8>),
+    #[cfg(feature = "choices")]
+    Choice(Choice),
+    #[cfg(feature = "trajectory")]
+    Moment(Box<Moment>),
+    #[cfg(any(feature = "trajectory", feature = "patterns"))]
+    Pattern(Box<Pattern>),
+    #[cfg(feature = "growth")]
+    Dimension(Box<Dimension>),
+    #[cfg(feature = "beliefs")]
+    Belief(Box<Belief>),
 }
 
 fn own(o: Output<'_>) -> Owned {
     match o {
         Output::Emotion(e) => Owned::Emotion(Box::new(e.clone())),
         Output::Content(c) => Owned::Content(c.as_bytes().to_vec()),
+        #[cfg(feature = "choices")]
+        Output::Choice(c) => Owned::Choice(*c),
+        #[cfg(feature = "trajectory")]
+        Output::Moment(m) => Owned::Moment(Box::new(*m)),
+        #[cfg(any(feature = "trajectory", feature = "patterns"))]
+        Output::Pattern(p) => Owned::Pattern(Box::new(*p)),
+        #[cfg(feature = "growth")]
+        Output::Dimension(d) => Owned::Dimension(Box::new(*d)),
+        #[cfg(feature = "beliefs")]
+        Output::Belief(b) => Owned::Belief(Box::new(*b)),
     }
 }
 
@@ -69,7 +89,7 @@ fn emotions(outs: &[Owned]) -> Vec<Emotion> {
     outs.iter()
         .filter_map(|o| match o {
             Owned::Emotion(e) => Some((**e).clone()),
-            Owned::Content(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -78,7 +98,7 @@ fn content(outs: &[Owned]) -> Vec<Vec<u8>> {
     outs.iter()
         .filter_map(|o| match o {
             Owned::Content(c) => Some(c.clone()),
-            Owned::Emotion(_) => None,
+            _ => None,
         })
         .collect()
 }
@@ -788,6 +808,8 @@ fn stream_events_with_reset() {
                 match o {
                     Owned::Content(c) => text.extend_from_slice(&c),
                     Owned::Emotion(_) => n_emotions += 1,
+                    #[allow(unreachable_patterns)]
+                    _ => {}
                 }
             }
         }
@@ -946,3 +968,5 @@ fn surrogates_on_chunk_boundaries() {
         }
     }
 }
+
+mod elements;

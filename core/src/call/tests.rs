@@ -70,6 +70,9 @@ enum Seen {
     Emotion(Emotion),
     Content(String),
     Retry(Retry),
+    /// A list element (features `choices`, `trajectory`, …), as its debug form.
+    #[allow(dead_code)]
+    Element(String),
     Close,
     Done(Result<Success, Failure>),
 }
@@ -90,6 +93,8 @@ fn next(call: &mut Call<'_>, now: Instant, seen: &mut Vec<Seen>) -> Step {
             Action::Event(Event::Emotion(e)) => seen.push(Seen::Emotion(e.clone())),
             Action::Event(Event::Content(c)) => seen.push(Seen::Content(c.to_owned())),
             Action::Event(Event::RetryScheduled(r)) => seen.push(Seen::Retry(*r)),
+            #[allow(unreachable_patterns)]
+            Action::Event(other) => seen.push(Seen::Element(std::format!("{other:?}"))),
             Action::Close => seen.push(Seen::Close),
             Action::Done(r) => {
                 if !matches!(seen.last(), Some(Seen::Done(_))) {
@@ -987,4 +992,40 @@ fn the_unanswered_choice_is_fixed_once_the_call_started() {
         call.set_unanswered(Unanswered::Retry),
         Err(OrderError::Started)
     );
+}
+
+/// List elements come through the call as events in body order, whatever the split.
+#[cfg(all(feature = "growth", feature = "beliefs"))]
+#[test]
+fn list_elements_are_events_of_the_call() {
+    let body = br#"{"object":"emotions.analysis","emotions":{"user":{"category":"joy"}},
+"growth":{"dimensions":[{"dimension":"regulation"},{"dimension":"awareness"}]},
+"beliefs":{"beliefs":[{"type":"value","content":"Family comes first"}]}}"#;
+    let response = ok_response(body);
+    let run = |splits: &[usize]| {
+        let mut call = analyze_call(1);
+        let mut seen = Vec::new();
+        send(&mut call, t(0), false, &mut seen);
+        feed(&mut call, t(1), &response, splits, &mut seen);
+        next(&mut call, t(1), &mut seen);
+        seen
+    };
+    let want = run(&[]);
+    let names: Vec<&str> = want
+        .iter()
+        .map(|s| match s {
+            Seen::Emotion(_) => "emotion",
+            Seen::Element(e) if e.starts_with("Dimension") => "dimension",
+            Seen::Element(e) if e.starts_with("Belief") => "belief",
+            Seen::Done(Ok(_)) => "done",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["emotion", "dimension", "dimension", "belief", "done"]
+    );
+    for cut in 0..response.len() {
+        assert_eq!(run(&[cut]), want, "cut at {cut}");
+    }
 }

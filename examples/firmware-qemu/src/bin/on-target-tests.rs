@@ -369,7 +369,9 @@ fn streamed_chat(piece: usize) -> bool {
                 matched = end;
             }
             Event::Emotion(e) => emotions += u32::from(e.category == Some(Category::Fear)),
-            _ => return Then::Fail,
+            Event::RetryScheduled(_) => return Then::Fail,
+            // Element events of the optional decoders (a `Choice` with kaiko-core/choices).
+            _ => {}
         }
         Then::Go
     });

@@ -362,17 +362,8 @@ impl Scanner {
         match self.mode {
             Mode::Str { key } => self.string(input, i, key),
             Mode::Number(st) => match st.step(b) {
-                Some(next) => {
-                    if usize::from(self.num_len) >= NUMBER_CAP {
-                        return Err(JsonError::NumberTooLong);
-                    }
-                    if let Some(slot) = self.num.get_mut(usize::from(self.num_len)) {
-                        *slot = b;
-                    }
-                    self.num_len += 1;
-                    self.mode = Mode::Number(next);
-                    Ok((1, None))
-                }
+                // The rest of the number as far as this slice holds it, in one loop.
+                Some(_) => self.number_run(input.get(i..).unwrap_or(&[]), st),
                 None if st.complete() => {
                     self.value_end();
                     Ok((0, Some(Out::Number)))
@@ -432,6 +423,26 @@ impl Scanner {
             Mode::Value | Mode::ValueOrEnd => self.value_start(b),
             Mode::Key | Mode::KeyOrEnd | Mode::AfterValue => Err(JsonError::Syntax),
         }
+    }
+
+    /// Number bytes from the start of `rest` (the first continues the number in state `st`),
+    /// appended as the byte steps would: the run stops at the first byte that cannot continue
+    /// it, which the next step judges (end of the number, or a syntax error).
+    fn number_run(&mut self, rest: &[u8], mut st: Num) -> Result<(usize, Option<Out>), JsonError> {
+        let mut used = 0;
+        for &b in rest {
+            let Some(next) = st.step(b) else { break };
+            let len = usize::from(self.num_len);
+            let Some(slot) = self.num.get_mut(len) else {
+                return Err(JsonError::NumberTooLong);
+            };
+            *slot = b;
+            self.num_len += 1;
+            st = next;
+            used += 1;
+        }
+        self.mode = Mode::Number(st);
+        Ok((used, None))
     }
 
     /// The first byte of a value.
@@ -504,10 +515,7 @@ impl Scanner {
                 0..=0x1F => Err(JsonError::Syntax),
                 _ => {
                     let rest = input.get(i..).unwrap_or(&[]);
-                    let run = rest
-                        .iter()
-                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                        .unwrap_or(rest.len());
+                    let run = string_run(rest);
                     if key {
                         self.push_key(rest.get(..run).unwrap_or(&[]));
                         Ok((run, None))
@@ -627,6 +635,37 @@ impl Scanner {
         }
         Out::Key
     }
+}
+
+/// The length of the run of plain string bytes at the start of `s`: up to the first `"`,
+/// `\\` or control byte. Eight bytes at a time: a byte is flagged when it is below 0x20
+/// (`b - 0x20` borrows with the top bit clear) or `b ^ '"'` or `b ^ '\\'` is zero; a borrow
+/// only flags bytes above a flagged one, so the lowest flag is the first such byte.
+fn string_run(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let x = u64::from_le_bytes(bytes);
+        let flags = (x.wrapping_sub(ONES * 0x20) & !x
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\'))))
+            & HIGH;
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    at + tail
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .unwrap_or(tail.len())
 }
 
 /// Encodes a scalar value (never a surrogate here) into `out`; returns the length.

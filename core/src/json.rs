@@ -300,10 +300,31 @@ impl Scanner {
             };
             i = i.saturating_add(used);
             if let Some(out) = out {
+                i = i.saturating_add(self.separator(input, i));
                 return Ok((i, Some(self.token(out, input))));
             }
         }
         Ok((input.len(), None))
+    }
+
+    /// After a token: the `:` after a key or the `,` after a value when it is the very next
+    /// byte, consumed with the token to save a step (what follows is the same either way).
+    fn separator(&mut self, input: &[u8], i: usize) -> usize {
+        match (self.mode, input.get(i)) {
+            (Mode::Colon, Some(b':')) => {
+                self.mode = Mode::Value;
+                1
+            }
+            (Mode::AfterValue, Some(b',')) => {
+                self.mode = if self.top_is_object() {
+                    Mode::Key
+                } else {
+                    Mode::Value
+                };
+                1
+            }
+            _ => 0,
+        }
     }
 
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
@@ -398,7 +419,14 @@ impl Scanner {
                 self.key_len = 0;
                 self.key_truncated = false;
                 self.mode = Mode::Str { key: true };
-                Ok((1, None))
+                // The key's bytes follow in the same step.
+                let (used, out) = self.string(input, i.saturating_add(1), true)?;
+                Ok((used.saturating_add(1), out))
+            }
+            Mode::Value | Mode::ValueOrEnd if b == b'"' => {
+                self.mode = Mode::Str { key: false };
+                let (used, out) = self.string(input, i.saturating_add(1), false)?;
+                Ok((used.saturating_add(1), out))
             }
             Mode::AfterValue if b == b',' => {
                 self.mode = if self.top_is_object() {
@@ -518,6 +546,11 @@ impl Scanner {
                     let run = string_run(rest);
                     if key {
                         self.push_key(rest.get(..run).unwrap_or(&[]));
+                        // A key whose closing quote is in this slice ends in this step.
+                        if rest.get(run) == Some(&b'"') {
+                            self.value_end_or_colon(true);
+                            return Ok((run.saturating_add(1), Some(self.finish_key())));
+                        }
                         Ok((run, None))
                     } else {
                         Ok((run, Some(Out::Input(i, i.saturating_add(run)))))

@@ -674,7 +674,7 @@ impl Scanner {
 /// `\\` or control byte. Eight bytes at a time: a byte is flagged when it is below 0x20
 /// (`b - 0x20` borrows with the top bit clear) or `b ^ '"'` or `b ^ '\\'` is zero; a borrow
 /// only flags bytes above a flagged one, so the lowest flag is the first such byte.
-fn string_run(s: &[u8]) -> usize {
+pub(crate) fn string_run(s: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x;

@@ -872,6 +872,46 @@ fn check_chat(c: &ChatRequest<'_>) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// `dst.copy_from_slice(src)` for slices of equal length. Most pieces of a request are a few
+/// bytes long; they are copied as two overlapping fixed-size words, inline, rather than
+/// through a `memcpy` call each.
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    fn words<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
+        let n = src.len();
+        let tail = n.saturating_sub(N);
+        let (Some(d0), Some(s0)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) else {
+            return false;
+        };
+        let head = *s0;
+        let Some(s1) = src.get(tail..).and_then(|s| s.first_chunk::<N>()) else {
+            return false;
+        };
+        let last = *s1;
+        *d0 = head;
+        match dst.get_mut(tail..).and_then(|d| d.first_chunk_mut::<N>()) {
+            Some(d1) => *d1 = last,
+            None => return false,
+        }
+        true
+    }
+    let n = src.len();
+    let done = match n {
+        0 => true,
+        1..=3 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+            true
+        }
+        4..=7 => words::<4>(dst, src),
+        8..=16 => words::<8>(dst, src),
+        _ => false,
+    };
+    if !done {
+        crate::text::copy_bytes(dst, src);
+    }
+}
+
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
@@ -898,7 +938,7 @@ impl<'o> Sink<'o> {
     fn bytes(&mut self, b: &[u8]) {
         let end = self.len.saturating_add(b.len());
         if let Some(dst) = self.out.get_mut(self.len..end) {
-            crate::text::copy_bytes(dst, b);
+            copy_short(dst, b);
         }
         self.len = end;
     }

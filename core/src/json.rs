@@ -300,7 +300,9 @@ impl Scanner {
             };
             i = i.saturating_add(used);
             if let Some(out) = out {
-                i = i.saturating_add(self.separator(input, i));
+                if cfg!(feature = "fast") {
+                    i = i.saturating_add(self.separator(input, i));
+                }
                 return Ok((i, Some(self.token(out, input))));
             }
         }
@@ -309,6 +311,7 @@ impl Scanner {
 
     /// After a token: the `:` after a key or the `,` after a value when it is the very next
     /// byte, consumed with the token to save a step (what follows is the same either way).
+    /// Used with the `fast` feature.
     fn separator(&mut self, input: &[u8], i: usize) -> usize {
         match (self.mode, input.get(i)) {
             (Mode::Colon, Some(b':')) => {
@@ -384,7 +387,15 @@ impl Scanner {
             Mode::Str { key } => self.string(input, i, key),
             Mode::Number(st) => match st.step(b) {
                 // The rest of the number as far as this slice holds it, in one loop.
-                Some(_) => self.number_run(input.get(i..).unwrap_or(&[]), st),
+                Some(_) => {
+                    let rest = input.get(i..).unwrap_or(&[]);
+                    let rest = if cfg!(feature = "fast") {
+                        rest
+                    } else {
+                        rest.get(..1).unwrap_or(rest)
+                    };
+                    self.number_run(rest, st)
+                }
                 None if st.complete() => {
                     self.value_end();
                     Ok((0, Some(Out::Number)))
@@ -419,14 +430,11 @@ impl Scanner {
                 self.key_len = 0;
                 self.key_truncated = false;
                 self.mode = Mode::Str { key: true };
-                // The key's bytes follow in the same step.
-                let (used, out) = self.string(input, i.saturating_add(1), true)?;
-                Ok((used.saturating_add(1), out))
+                self.string_after_quote(input, i, true)
             }
             Mode::Value | Mode::ValueOrEnd if b == b'"' => {
                 self.mode = Mode::Str { key: false };
-                let (used, out) = self.string(input, i.saturating_add(1), false)?;
-                Ok((used.saturating_add(1), out))
+                self.string_after_quote(input, i, false)
             }
             Mode::AfterValue if b == b',' => {
                 self.mode = if self.top_is_object() {
@@ -453,8 +461,8 @@ impl Scanner {
         }
     }
 
-    /// Number bytes from the start of `rest` (the first continues the number in state `st`),
-    /// appended as the byte steps would: the run stops at the first byte that cannot continue
+    /// Number bytes from the start of `rest` (the first continues the number in state `st`;
+    /// without the `fast` feature `rest` is that one byte), appended as the byte steps would: the run stops at the first byte that cannot continue
     /// it, which the next step judges (end of the number, or a syntax error).
     fn number_run(&mut self, rest: &[u8], mut st: Num) -> Result<(usize, Option<Out>), JsonError> {
         let mut used = 0;
@@ -471,6 +479,21 @@ impl Scanner {
         }
         self.mode = Mode::Number(st);
         Ok((used, None))
+    }
+
+    /// The opening quote at `i` was read: with the `fast` feature, the string's first bytes
+    /// follow in the same step.
+    fn string_after_quote(
+        &mut self,
+        input: &[u8],
+        i: usize,
+        key: bool,
+    ) -> Result<(usize, Option<Out>), JsonError> {
+        if !cfg!(feature = "fast") {
+            return Ok((1, None));
+        }
+        let (used, out) = self.string(input, i.saturating_add(1), key)?;
+        Ok((used.saturating_add(1), out))
     }
 
     /// The first byte of a value.
@@ -547,7 +570,7 @@ impl Scanner {
                     if key {
                         self.push_key(rest.get(..run).unwrap_or(&[]));
                         // A key whose closing quote is in this slice ends in this step.
-                        if rest.get(run) == Some(&b'"') {
+                        if cfg!(feature = "fast") && rest.get(run) == Some(&b'"') {
                             self.value_end_or_colon(true);
                             return Ok((run.saturating_add(1), Some(self.finish_key())));
                         }
@@ -671,9 +694,19 @@ impl Scanner {
 }
 
 /// The length of the run of plain string bytes at the start of `s`: up to the first `"`,
+/// `\\` or control byte.
+#[cfg(not(feature = "fast"))]
+pub(crate) fn string_run(s: &[u8]) -> usize {
+    s.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .unwrap_or(s.len())
+}
+
+/// The length of the run of plain string bytes at the start of `s`: up to the first `"`,
 /// `\\` or control byte. Eight bytes at a time: a byte is flagged when it is below 0x20
 /// (`b - 0x20` borrows with the top bit clear) or `b ^ '"'` or `b ^ '\\'` is zero; a borrow
 /// only flags bytes above a flagged one, so the lowest flag is the first such byte.
+#[cfg(feature = "fast")]
 pub(crate) fn string_run(s: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

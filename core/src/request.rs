@@ -872,9 +872,16 @@ fn check_chat(c: &ChatRequest<'_>) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// `dst.copy_from_slice(src)` for slices of equal length.
+#[cfg(not(feature = "fast"))]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    crate::text::copy_bytes(dst, src);
+}
+
 /// `dst.copy_from_slice(src)` for slices of equal length. Most pieces of a request are a few
 /// bytes long; they are copied as two overlapping fixed-size words, inline, rather than
 /// through a `memcpy` call each.
+#[cfg(feature = "fast")]
 fn copy_short(dst: &mut [u8], src: &[u8]) {
     fn words<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
         let n = src.len();
@@ -992,9 +999,8 @@ impl<'o> Sink<'o> {
         loop {
             // The bytes up to the next one to escape, found eight at a time.
             let run = crate::json::string_run(rest);
-            let (plain, tail) = rest.split_at(run.min(rest.len()));
-            self.bytes(plain);
-            let Some((&b, tail)) = tail.split_first() else {
+            self.bytes(rest.get(..run).unwrap_or(rest));
+            let Some((&b, tail)) = rest.get(run..).and_then(<[u8]>::split_first) else {
                 break;
             };
             let short: &[u8] = match b {

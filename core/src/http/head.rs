@@ -276,21 +276,9 @@ impl HeadParser {
             if self.seen >= self.max_head {
                 return Err(self.fail(HeadError::TooLarge));
             }
-            // Fast paths over what this slice holds (the byte-at-a-time steps below take over
-            // at its edges and for anything unusual, so the outcome never depends on the split):
-            // a whole status line prefix or header line at once, or a run of bytes that only
-            // advance the position (a reason phrase, the value of a header not kept).
             let room = self.max_head - self.seen;
             let rest = input.get(i..).unwrap_or(&[]);
-            let rest = rest.get(..room).unwrap_or(rest);
-            let bulk = match self.state {
-                State::LineStart => self.header_line(rest),
-                State::Start => self.status_prefix(rest),
-                _ if self.skipping() => Ok(find_control(rest).unwrap_or(rest.len())),
-                State::Name => Ok(self.name_run(rest)),
-                State::Value => Ok(self.value_run(rest)),
-                _ => Ok(0),
-            };
+            let bulk = self.bulk(rest.get(..room).unwrap_or(rest));
             match bulk {
                 Ok(0) => {}
                 Ok(n) => {
@@ -323,6 +311,36 @@ impl HeadParser {
         }
     }
 
+    /// Bytes taken at once from `rest` (at most the room left in the head) before the byte
+    /// steps: 0 for none. With the `fast` feature, a whole status line prefix or header line,
+    /// or a run of name or value bytes; without it, a run of bytes that only advance the
+    /// position (a reason phrase, the value of a header not kept). The byte steps take over at
+    /// the slice's edges and for anything unusual, so the outcome never depends on the split.
+    #[cfg(feature = "fast")]
+    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+        match self.state {
+            State::LineStart => self.header_line(rest),
+            State::Start => self.status_prefix(rest),
+            _ if self.skipping() => Ok(find_control(rest).unwrap_or(rest.len())),
+            State::Name => Ok(self.name_run(rest)),
+            State::Value => Ok(self.value_run(rest)),
+            _ => Ok(0),
+        }
+    }
+
+    /// See the `fast` version above.
+    #[cfg(not(feature = "fast"))]
+    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+        if !self.skipping() {
+            return Ok(0);
+        }
+        Ok(rest
+            .iter()
+            .take_while(|&&c| matches!(c, b'\t' | 0x20..=0x7e | 0x80..=0xff))
+            .count())
+    }
+
+    #[cfg(feature = "fast")]
     /// `HTTP/1.x NNN` (a status of 100–999) at the start of a status line, all in `rest`:
     /// consumes those 12 bytes and leaves the rest of the line to the byte steps. 0 when
     /// `rest` holds anything else.
@@ -348,6 +366,7 @@ impl HeadParser {
         Ok(12)
     }
 
+    #[cfg(feature = "fast")]
     /// A whole header line in `rest` (name, colon, a value free of control characters, CRLF or
     /// LF), interpreted at once. 0 when `rest` does not hold one: the line is left to the byte
     /// steps, which also produce its errors.
@@ -363,8 +382,8 @@ impl HeadParser {
         let Some(colon) = find_byte(line, b':') else {
             return Ok(0);
         };
-        let (name, value) = line.split_at(colon);
-        let value = value.get(1..).unwrap_or(&[]);
+        let name = line.get(..colon).unwrap_or(&[]);
+        let value = line.get(colon.saturating_add(1)..).unwrap_or(&[]);
         let field = if name.len() > NAME_CAP {
             Field::Other
         } else {
@@ -392,19 +411,26 @@ impl HeadParser {
         Ok(len)
     }
 
+    #[cfg(feature = "fast")]
     /// The tchar bytes at the start of `rest`, pushed to the name as the byte steps would.
     fn name_run(&mut self, rest: &[u8]) -> usize {
-        let run = rest.iter().position(|&b| !is_tchar(b)).unwrap_or(rest.len());
+        let run = rest
+            .iter()
+            .position(|&b| !is_tchar(b))
+            .unwrap_or(rest.len());
         for &b in rest.get(..run).unwrap_or(&[]) {
             push_name(&mut self.f, b);
         }
         run
     }
 
+    #[cfg(feature = "fast")]
     /// The bytes at the start of `rest` that a kept value only buffers (no control byte,
     /// no `,` in a list), pushed as the byte steps would.
     fn value_run(&mut self, rest: &[u8]) -> usize {
-        let mut run = rest.get(..find_control(rest).unwrap_or(rest.len())).unwrap_or(&[]);
+        let mut run = rest
+            .get(..find_control(rest).unwrap_or(rest.len()))
+            .unwrap_or(&[]);
         if self.f.field.is_list()
             && let Some(comma) = run.iter().position(|&b| b == b',')
         {
@@ -645,6 +671,7 @@ fn value(val: &[u8], len: usize) -> &[u8] {
     v
 }
 
+#[cfg(feature = "fast")]
 /// What the value buffer holds after `raw` (a value or list element without its line end)
 /// was pushed byte by byte, trailing OWS trimmed, and whether bytes were lost: the bulk path's
 /// equivalent of [`push_value`] then [`value`].
@@ -814,6 +841,7 @@ fn parse_u64_saturating(v: &[u8]) -> Option<u64> {
     }))
 }
 
+#[cfg(feature = "fast")]
 /// The index of the first control character (below 0x20, HTAB included) or DEL in `s`: the
 /// end of a run of bytes that may appear inside a reason phrase or a field value and end
 /// nothing (RFC 9110 §5.5, RFC 9112 §4). A run stopped by an HTAB is resumed by the caller.
@@ -844,6 +872,7 @@ fn find_control(s: &[u8]) -> Option<usize> {
         .map(|p| at + p)
 }
 
+#[cfg(feature = "fast")]
 /// The index of the first `needle` in `s`, eight bytes at a time (a zero byte of
 /// `word ^ needle` flagged as in [`find_control`]).
 fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
@@ -874,7 +903,10 @@ fn is_tchar(b: u8) -> bool {
         while b < 128 {
             let c = b as u8;
             if c.is_ascii_alphanumeric()
-                || matches!(c, b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-')
+                || matches!(
+                    c,
+                    b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
+                )
                 || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
             {
                 t[b / 64] |= 1 << (b % 64);

@@ -86,8 +86,18 @@ fn heads(r: &mut Report) {
     r.row(&case, (whole, pass), "httparse (tokens only)", tokens);
     r.row(&case, (whole, pass), "httparse + same fields", fields);
     let case = format!("head, 11 headers ({n} B), 64-B pieces");
-    r.row(&case, (pieces, pass), "httparse (tokens only, whole head)", tokens);
-    r.row(&case, (pieces, pass), "httparse + same fields (whole head)", fields);
+    r.row(
+        &case,
+        (pieces, pass),
+        "httparse (tokens only, whole head)",
+        tokens,
+    );
+    r.row(
+        &case,
+        (pieces, pass),
+        "httparse + same fields (whole head)",
+        fields,
+    );
 }
 
 fn body(r: &mut Report, name: &str, body: &[u8]) {
@@ -108,10 +118,20 @@ fn body(r: &mut Report, name: &str, body: &[u8]) {
     ]);
     let case = format!("{name} ({n} B), one slice");
     r.row(&case, (whole, pass), "serde_json typed", json);
-    r.row(&case, (whole, pass), "serde-json-core heapless (whole body)", core);
+    r.row(
+        &case,
+        (whole, pass),
+        "serde-json-core heapless (whole body)",
+        core,
+    );
     let case = format!("{name} ({n} B), 64-B pieces");
     r.row(&case, (pieces, pass), "serde_json typed (whole body)", json);
-    r.row(&case, (pieces, pass), "serde-json-core heapless (whole body)", core);
+    r.row(
+        &case,
+        (pieces, pass),
+        "serde-json-core heapless (whole body)",
+        core,
+    );
 }
 
 fn error(r: &mut Report) {

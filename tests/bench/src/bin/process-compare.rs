@@ -159,10 +159,13 @@ fn main() -> ExitCode {
         results.push(runs);
     }
     let _ = std::fs::remove_file(&scratch);
-    let side_median =
-        |side: usize, f: &dyn Fn(&Run) -> f64| median(results.iter().map(|r| f(&r[side])).collect());
+    let side_median = |side: usize, f: &dyn Fn(&Run) -> f64| {
+        median(results.iter().map(|r| f(&r[side])).collect())
+    };
     println!();
-    println!("| side | median CPU µs/call (rusage) | median on-CPU µs/call (schedstat) | median peak RSS KiB |");
+    println!(
+        "| side | median CPU µs/call (rusage) | median on-CPU µs/call (schedstat) | median peak RSS KiB |"
+    );
     println!("|---|---:|---:|---:|");
     for (side, (name, _)) in sides.iter().enumerate() {
         println!(
@@ -172,7 +175,8 @@ fn main() -> ExitCode {
             side_median(side, &|r| r.peak_rss_kib as f64),
         );
     }
-    let ratio = |f: &dyn Fn(&Run) -> f64| median(results.iter().map(|r| f(&r[0]) / f(&r[1])).collect());
+    let ratio =
+        |f: &dyn Fn(&Run) -> f64| median(results.iter().map(|r| f(&r[0]) / f(&r[1])).collect());
     println!(
         "\nmedian of the per-pair ratios kaiko/ureq: CPU per call {:.2} (rusage), {:.2} (schedstat); peak RSS {:.2}",
         ratio(&|r| r.user_s + r.sys_s),

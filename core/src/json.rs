@@ -300,34 +300,10 @@ impl Scanner {
             };
             i = i.saturating_add(used);
             if let Some(out) = out {
-                if cfg!(feature = "fast") {
-                    i = i.saturating_add(self.separator(input, i));
-                }
                 return Ok((i, Some(self.token(out, input))));
             }
         }
         Ok((input.len(), None))
-    }
-
-    /// After a token: the `:` after a key or the `,` after a value when it is the very next
-    /// byte, consumed with the token to save a step (what follows is the same either way).
-    /// Used with the `fast` feature.
-    fn separator(&mut self, input: &[u8], i: usize) -> usize {
-        match (self.mode, input.get(i)) {
-            (Mode::Colon, Some(b':')) => {
-                self.mode = Mode::Value;
-                1
-            }
-            (Mode::AfterValue, Some(b',')) => {
-                self.mode = if self.top_is_object() {
-                    Mode::Key
-                } else {
-                    Mode::Value
-                };
-                1
-            }
-            _ => 0,
-        }
     }
 
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
@@ -386,15 +362,16 @@ impl Scanner {
         match self.mode {
             Mode::Str { key } => self.string(input, i, key),
             Mode::Number(st) => match st.step(b) {
-                // The rest of the number as far as this slice holds it, in one loop.
-                Some(_) => {
-                    let rest = input.get(i..).unwrap_or(&[]);
-                    let rest = if cfg!(feature = "fast") {
-                        rest
-                    } else {
-                        rest.get(..1).unwrap_or(rest)
-                    };
-                    self.number_run(rest, st)
+                Some(next) => {
+                    if usize::from(self.num_len) >= NUMBER_CAP {
+                        return Err(JsonError::NumberTooLong);
+                    }
+                    if let Some(slot) = self.num.get_mut(usize::from(self.num_len)) {
+                        *slot = b;
+                    }
+                    self.num_len += 1;
+                    self.mode = Mode::Number(next);
+                    Ok((1, None))
                 }
                 None if st.complete() => {
                     self.value_end();
@@ -430,11 +407,7 @@ impl Scanner {
                 self.key_len = 0;
                 self.key_truncated = false;
                 self.mode = Mode::Str { key: true };
-                self.string_after_quote(input, i, true)
-            }
-            Mode::Value | Mode::ValueOrEnd if b == b'"' => {
-                self.mode = Mode::Str { key: false };
-                self.string_after_quote(input, i, false)
+                Ok((1, None))
             }
             Mode::AfterValue if b == b',' => {
                 self.mode = if self.top_is_object() {
@@ -459,41 +432,6 @@ impl Scanner {
             Mode::Value | Mode::ValueOrEnd => self.value_start(b),
             Mode::Key | Mode::KeyOrEnd | Mode::AfterValue => Err(JsonError::Syntax),
         }
-    }
-
-    /// Number bytes from the start of `rest` (the first continues the number in state `st`;
-    /// without the `fast` feature `rest` is that one byte), appended as the byte steps would: the run stops at the first byte that cannot continue
-    /// it, which the next step judges (end of the number, or a syntax error).
-    fn number_run(&mut self, rest: &[u8], mut st: Num) -> Result<(usize, Option<Out>), JsonError> {
-        let mut used = 0;
-        for &b in rest {
-            let Some(next) = st.step(b) else { break };
-            let len = usize::from(self.num_len);
-            let Some(slot) = self.num.get_mut(len) else {
-                return Err(JsonError::NumberTooLong);
-            };
-            *slot = b;
-            self.num_len += 1;
-            st = next;
-            used += 1;
-        }
-        self.mode = Mode::Number(st);
-        Ok((used, None))
-    }
-
-    /// The opening quote at `i` was read: with the `fast` feature, the string's first bytes
-    /// follow in the same step.
-    fn string_after_quote(
-        &mut self,
-        input: &[u8],
-        i: usize,
-        key: bool,
-    ) -> Result<(usize, Option<Out>), JsonError> {
-        if !cfg!(feature = "fast") {
-            return Ok((1, None));
-        }
-        let (used, out) = self.string(input, i.saturating_add(1), key)?;
-        Ok((used.saturating_add(1), out))
     }
 
     /// The first byte of a value.
@@ -569,11 +507,6 @@ impl Scanner {
                     let run = string_run(rest);
                     if key {
                         self.push_key(rest.get(..run).unwrap_or(&[]));
-                        // A key whose closing quote is in this slice ends in this step.
-                        if cfg!(feature = "fast") && rest.get(run) == Some(&b'"') {
-                            self.value_end_or_colon(true);
-                            return Ok((run.saturating_add(1), Some(self.finish_key())));
-                        }
                         Ok((run, None))
                     } else {
                         Ok((run, Some(Out::Input(i, i.saturating_add(run)))))

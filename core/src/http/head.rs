@@ -39,6 +39,8 @@
 use core::fmt;
 
 use super::{ContentType, Framing, ResponseHead, RetryAfter, parse_http_date};
+#[cfg(feature = "fast")]
+use crate::text::copy_bytes;
 
 /// Default bound on the bytes of one response head (status line and header lines).
 pub const DEFAULT_MAX_HEAD: usize = 8 * 1024;
@@ -412,21 +414,24 @@ impl HeadParser {
     }
 
     #[cfg(feature = "fast")]
-    /// The tchar bytes at the start of `rest`, pushed to the name as the byte steps would.
+    /// The tchar bytes at the start of `rest`, pushed to the name as [`push_name`] would.
     fn name_run(&mut self, rest: &[u8]) -> usize {
         let run = rest
             .iter()
             .position(|&b| !is_tchar(b))
             .unwrap_or(rest.len());
-        for &b in rest.get(..run).unwrap_or(&[]) {
-            push_name(&mut self.f, b);
+        let f = &mut self.f;
+        let room = f.name.get_mut(f.name_len..).unwrap_or(&mut []);
+        for (slot, b) in room.iter_mut().zip(rest.get(..run).unwrap_or(&[])) {
+            *slot = b.to_ascii_lowercase();
         }
+        f.name_len = f.name_len.saturating_add(run).min(NAME_CAP + 1);
         run
     }
 
     #[cfg(feature = "fast")]
     /// The bytes at the start of `rest` that a kept value only buffers (no control byte,
-    /// no `,` in a list), pushed as the byte steps would.
+    /// no `,` in a list), pushed as [`push_value`] would.
     fn value_run(&mut self, rest: &[u8]) -> usize {
         let mut run = rest
             .get(..find_control(rest).unwrap_or(rest.len()))
@@ -436,10 +441,21 @@ impl HeadParser {
         {
             run = run.get(..comma).unwrap_or(&[]);
         }
-        for &b in run {
-            push_value(&mut self.f, b);
+        let len = run.len();
+        let f = &mut self.f;
+        if f.val_len == 0 {
+            while let [b' ' | b'\t', rest @ ..] = run {
+                run = rest;
+            }
         }
-        run.len()
+        let room = f.val.get_mut(f.val_len..).unwrap_or(&mut []);
+        let taken = copy_bytes(room, run);
+        f.val_len += taken;
+        let lost = run.get(taken..).unwrap_or(&[]);
+        if lost.iter().any(|&b| b != b' ' && b != b'\t') {
+            f.val_overflow = true;
+        }
+        len
     }
 
     /// Forgets everything: the parser is ready for the next response on the connection.

@@ -321,7 +321,17 @@ impl HeadParser {
     #[cfg(feature = "fast")]
     fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
         match self.state {
-            State::LineStart => self.header_line(rest),
+            State::LineStart => {
+                // Line after line while they are whole in `rest`.
+                let mut taken = 0;
+                loop {
+                    let n = self.header_line(rest.get(taken..).unwrap_or(&[]))?;
+                    if n == 0 {
+                        return Ok(taken);
+                    }
+                    taken += n;
+                }
+            }
             State::Start => self.status_prefix(rest),
             _ if self.skipping() => Ok(find_control(rest).unwrap_or(rest.len())),
             State::Name => Ok(self.name_run(rest)),

@@ -504,10 +504,7 @@ impl Scanner {
                 0..=0x1F => Err(JsonError::Syntax),
                 _ => {
                     let rest = input.get(i..).unwrap_or(&[]);
-                    let run = rest
-                        .iter()
-                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                        .unwrap_or(rest.len());
+                    let run = string_run(rest);
                     if key {
                         self.push_key(rest.get(..run).unwrap_or(&[]));
                         Ok((run, None))
@@ -627,6 +624,47 @@ impl Scanner {
         }
         Out::Key
     }
+}
+
+/// The length of the run of plain string bytes at the start of `s`: up to the first `"`,
+/// `\\` or control byte.
+#[cfg(not(feature = "fast"))]
+pub(crate) fn string_run(s: &[u8]) -> usize {
+    s.iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .unwrap_or(s.len())
+}
+
+/// The length of the run of plain string bytes at the start of `s`: up to the first `"`,
+/// `\\` or control byte. Eight bytes at a time: a byte is flagged when it is below 0x20
+/// (`b - 0x20` borrows with the top bit clear) or `b ^ '"'` or `b ^ '\\'` is zero; a borrow
+/// only flags bytes above a flagged one, so the lowest flag is the first such byte.
+#[cfg(feature = "fast")]
+pub(crate) fn string_run(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let x = u64::from_le_bytes(bytes);
+        let flags = (x.wrapping_sub(ONES * 0x20) & !x
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\'))))
+            & HIGH;
+        if flags != 0 {
+            return at + (flags.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    at + tail
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .unwrap_or(tail.len())
 }
 
 /// Encodes a scalar value (never a surrogate here) into `out`; returns the length.

@@ -543,14 +543,17 @@ impl<'a> Request<'a> {
     pub fn write(&self, head: &RequestHead<'_>, out: &mut [u8]) -> Result<usize, WriteError> {
         let body_len = self.checked_body_len()?;
         head.validate()?;
+        // The body was counted once for its length; the head is counted here (it is short),
+        // so the body is gone over once more only, to write it.
         let mut count = Sink::counting();
-        self.write_message(head, body_len, &mut count);
-        let needed = count.len;
+        self.write_head(head, body_len, &mut count);
+        let needed = count.len.saturating_add(body_len);
         if out.len() < needed {
             return Err(WriteError::BufferTooSmall { needed });
         }
         let mut sink = Sink::new(out);
-        self.write_message(head, body_len, &mut sink);
+        self.write_head(head, body_len, &mut sink);
+        self.write_body(&mut sink);
         Ok(sink.len)
     }
 
@@ -594,8 +597,9 @@ impl<'a> Request<'a> {
         Ok(count.len)
     }
 
-    /// The whole request; `body_len` must be what `write_body` produces.
-    fn write_message(&self, head: &RequestHead<'_>, body_len: usize, w: &mut Sink<'_>) {
+    /// The request line and header lines, up to the empty line; `body_len` must be what
+    /// `write_body` produces.
+    fn write_head(&self, head: &RequestHead<'_>, body_len: usize, w: &mut Sink<'_>) {
         let method = self.method();
         w.str(method.as_str());
         w.byte(b' ');
@@ -642,7 +646,6 @@ impl<'a> Request<'a> {
             w.str("Connection: close\r\n");
         }
         w.str("\r\n");
-        self.write_body(w);
     }
 
     fn write_path(&self, base: &BaseUrl<'_>, w: &mut Sink<'_>) {
@@ -767,9 +770,16 @@ fn has_control(s: &str) -> bool {
     s.bytes().any(|b| b < 0x20 || b == 0x7F)
 }
 
-/// Length as the backend's JavaScript validator counts it.
+/// Length as the backend's JavaScript validator counts it: one UTF-16 unit per character,
+/// two for one outside the BMP. Counted on the bytes (every byte but a continuation byte
+/// starts a character; a lead byte from 0xF0 starts a four-byte one), without decoding.
 fn utf16_len(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
+    if s.is_ascii() {
+        return s.len();
+    }
+    s.bytes()
+        .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }
 
 fn check_non_empty(s: &str, param: &'static str) -> Result<(), Invalid> {
@@ -862,6 +872,53 @@ fn check_chat(c: &ChatRequest<'_>) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// `dst.copy_from_slice(src)` for slices of equal length.
+#[cfg(not(feature = "fast"))]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    crate::text::copy_bytes(dst, src);
+}
+
+/// `dst.copy_from_slice(src)` for slices of equal length. Most pieces of a request are a few
+/// bytes long; they are copied as two overlapping fixed-size words, inline, rather than
+/// through a `memcpy` call each.
+#[cfg(feature = "fast")]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    fn words<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
+        let n = src.len();
+        let tail = n.saturating_sub(N);
+        let (Some(d0), Some(s0)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) else {
+            return false;
+        };
+        let head = *s0;
+        let Some(s1) = src.get(tail..).and_then(|s| s.first_chunk::<N>()) else {
+            return false;
+        };
+        let last = *s1;
+        *d0 = head;
+        match dst.get_mut(tail..).and_then(|d| d.first_chunk_mut::<N>()) {
+            Some(d1) => *d1 = last,
+            None => return false,
+        }
+        true
+    }
+    let n = src.len();
+    let done = match n {
+        0 => true,
+        1..=3 => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+            true
+        }
+        4..=7 => words::<4>(dst, src),
+        8..=16 => words::<8>(dst, src),
+        _ => false,
+    };
+    if !done {
+        crate::text::copy_bytes(dst, src);
+    }
+}
+
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
@@ -888,7 +945,7 @@ impl<'o> Sink<'o> {
     fn bytes(&mut self, b: &[u8]) {
         let end = self.len.saturating_add(b.len());
         if let Some(dst) = self.out.get_mut(self.len..end) {
-            crate::text::copy_bytes(dst, b);
+            copy_short(dst, b);
         }
         self.len = end;
     }
@@ -938,9 +995,14 @@ impl<'o> Sink<'o> {
     /// A JSON string (RFC 8259 §7): `"` `\` and control bytes escaped, the rest as is.
     fn json_str(&mut self, s: &str) {
         self.byte(b'"');
-        let bytes = s.as_bytes();
-        let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+        let mut rest = s.as_bytes();
+        loop {
+            // The bytes up to the next one to escape, found eight at a time.
+            let run = crate::json::string_run(rest);
+            self.bytes(rest.get(..run).unwrap_or(rest));
+            let Some((&b, tail)) = rest.get(run..).and_then(<[u8]>::split_first) else {
+                break;
+            };
             let short: &[u8] = match b {
                 b'"' => b"\\\"",
                 b'\\' => b"\\\\",
@@ -949,19 +1011,16 @@ impl<'o> Sink<'o> {
                 b'\t' => b"\\t",
                 0x08 => b"\\b",
                 0x0C => b"\\f",
-                0..=0x1F => b"",
-                _ => continue,
+                _ => b"",
             };
-            self.bytes(bytes.get(start..i).unwrap_or(&[]));
             if short.is_empty() {
                 let hex = |n: u8| HEX_LOWER.get(usize::from(n)).copied().unwrap_or(b'0');
                 self.bytes(&[b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b & 0x0F)]);
             } else {
                 self.bytes(short);
             }
-            start = i + 1;
+            rest = tail;
         }
-        self.bytes(bytes.get(start..).unwrap_or(&[]));
         self.byte(b'"');
     }
 

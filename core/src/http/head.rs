@@ -5,6 +5,13 @@
 //! of no interest) and the value of a header it keeps (64 bytes). The result never depends on
 //! how the input was split, and no input makes it panic.
 //!
+//! Within one slice it does not go byte by byte: a reason phrase or the value of a header it
+//! does not keep is skipped in one scan, and with the `fast` feature a whole header line is
+//! found (line end and colon eight bytes at a time) and interpreted at once, and name and
+//! value runs are copied at once. The byte steps take over at the slice's edges and for any
+//! line that is not plain (a control byte, HTAB, an invalid name), so they also decide every
+//! error; the tests compare both paths.
+//!
 //! ```text
 //!            ┌──────────── interim 1xx head: skipped ◀──────────┐
 //!            ▼                                                   │
@@ -39,6 +46,8 @@
 use core::fmt;
 
 use super::{ContentType, Framing, ResponseHead, RetryAfter, parse_http_date};
+#[cfg(feature = "fast")]
+use crate::text::copy_bytes;
 
 /// Default bound on the bytes of one response head (status line and header lines).
 pub const DEFAULT_MAX_HEAD: usize = 8 * 1024;
@@ -133,10 +142,14 @@ const FIELDS: [(&[u8], Field); 17] = [
 ];
 
 impl Field {
+    /// The field named `name`, in any case (the names above are lower-case letters and `-`,
+    /// which `| 0x20` leaves as they are; no other tchar becomes one of them).
     fn from_name(name: &[u8]) -> Field {
         FIELDS
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|(n, _)| {
+                n.len() == name.len() && n.iter().zip(name).all(|(&a, &b)| a == b | 0x20)
+            })
             .map_or(Field::Other, |(_, f)| *f)
     }
 
@@ -272,17 +285,17 @@ impl HeadParser {
             if self.seen >= self.max_head {
                 return Err(self.fail(HeadError::TooLarge));
             }
-            // Fast path: a run of bytes that only advance the position (a reason phrase, the
-            // value of a header the client does not keep) is skipped in one scan.
-            if self.skipping() {
-                let room = self.max_head - self.seen;
-                let rest = input.get(i..).unwrap_or(&[]);
-                let run = rest.iter().take(room).take_while(|&&c| is_plain(c)).count();
-                if run > 0 {
-                    self.seen += run;
-                    i += run;
+            let room = self.max_head - self.seen;
+            let rest = input.get(i..).unwrap_or(&[]);
+            let bulk = self.bulk(rest.get(..room).unwrap_or(rest));
+            match bulk {
+                Ok(0) => {}
+                Ok(n) => {
+                    self.seen += n;
+                    i += n;
                     continue;
                 }
+                Err(e) => return Err(self.fail(e)),
             }
             self.seen += 1;
             i += 1;
@@ -305,6 +318,161 @@ impl HeadParser {
             State::Value => matches!(self.f.field, Field::Other | Field::Deprecation),
             _ => false,
         }
+    }
+
+    /// Bytes taken at once from `rest` (at most the room left in the head) before the byte
+    /// steps: 0 for none. With the `fast` feature, a whole status line prefix or header line,
+    /// or a run of name or value bytes; without it, a run of bytes that only advance the
+    /// position (a reason phrase, the value of a header not kept). The byte steps take over at
+    /// the slice's edges and for anything unusual, so the outcome never depends on the split.
+    #[cfg(feature = "fast")]
+    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+        match self.state {
+            State::LineStart => {
+                // Line after line while they are whole in `rest`.
+                let mut taken = 0;
+                loop {
+                    let n = self.header_line(rest.get(taken..).unwrap_or(&[]))?;
+                    if n == 0 {
+                        return Ok(taken);
+                    }
+                    taken += n;
+                }
+            }
+            State::Start => self.status_prefix(rest),
+            _ if self.skipping() => Ok(find_control(rest).unwrap_or(rest.len())),
+            State::Name => Ok(self.name_run(rest)),
+            State::Value => Ok(self.value_run(rest)),
+            _ => Ok(0),
+        }
+    }
+
+    /// See the `fast` version above.
+    #[cfg(not(feature = "fast"))]
+    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+        if !self.skipping() {
+            return Ok(0);
+        }
+        Ok(rest
+            .iter()
+            .take_while(|&&c| matches!(c, b'\t' | 0x20..=0x7e | 0x80..=0xff))
+            .count())
+    }
+
+    #[cfg(feature = "fast")]
+    /// `HTTP/1.x NNN` (a status of 100–999) at the start of a status line, all in `rest`:
+    /// consumes those 12 bytes and leaves the rest of the line to the byte steps. 0 when
+    /// `rest` holds anything else.
+    fn status_prefix(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+        let Some(&[h0, h1, h2, h3, h4, h5, h6, minor, sp, d0, d1, d2]) = rest.first_chunk() else {
+            return Ok(0);
+        };
+        if [h0, h1, h2, h3, h4, h5, h6] != *b"HTTP/1."
+            || !minor.is_ascii_digit()
+            || sp != b' '
+            || ![d0, d1, d2].iter().all(u8::is_ascii_digit)
+        {
+            return Ok(0);
+        }
+        let digit = |d: u8| u16::from(d.wrapping_sub(b'0'));
+        let status = digit(d0) * 100 + digit(d1) * 10 + digit(d2);
+        if status < 100 {
+            return Ok(0);
+        }
+        self.f.http10 = minor == b'0';
+        self.f.head.status = status;
+        self.state = State::AfterStatus;
+        Ok(12)
+    }
+
+    #[cfg(feature = "fast")]
+    /// A whole header line in `rest` (name, colon, a value free of control characters, CRLF or
+    /// LF), interpreted at once. 0 when `rest` does not hold one: the line is left to the byte
+    /// steps, which also produce its errors.
+    fn header_line(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+        let Some(end) = find_control(rest) else {
+            return Ok(0);
+        };
+        let (line, len) = match (rest.get(end), rest.get(end + 1)) {
+            (Some(b'\n'), _) => (rest.get(..end).unwrap_or(&[]), end + 1),
+            (Some(b'\r'), Some(b'\n')) => (rest.get(..end).unwrap_or(&[]), end + 2),
+            _ => return Ok(0),
+        };
+        let Some(colon) = find_byte(line, b':') else {
+            return Ok(0);
+        };
+        let name = line.get(..colon).unwrap_or(&[]);
+        let value = line.get(colon.saturating_add(1)..).unwrap_or(&[]);
+        let field = if name.len() > NAME_CAP {
+            Field::Other
+        } else {
+            Field::from_name(name)
+        };
+        // A name equal to a kept one is made of tchar (the line has no control bytes); any
+        // other is checked byte by byte.
+        if name.is_empty() || field == Field::Other && !name.iter().all(|&b| is_tchar(b)) {
+            return Ok(0);
+        }
+        let f = &mut self.f;
+        f.field = field;
+        if f.field == Field::TransferEncoding {
+            f.te_present = true;
+        }
+        if f.field.is_list() {
+            for element in value.split(|&b| b == b',') {
+                let (v, overflow) = buffered(element);
+                finish_element(f, v, overflow)?;
+            }
+        } else if f.field != Field::Other {
+            let (v, overflow) = buffered(value);
+            finish_field(f, v, overflow)?;
+        }
+        Ok(len)
+    }
+
+    #[cfg(feature = "fast")]
+    /// The tchar bytes at the start of `rest`, pushed to the name as [`push_name`] would.
+    fn name_run(&mut self, rest: &[u8]) -> usize {
+        let run = rest
+            .iter()
+            .position(|&b| !is_tchar(b))
+            .unwrap_or(rest.len());
+        let f = &mut self.f;
+        let room = f.name.get_mut(f.name_len..).unwrap_or(&mut []);
+        for (slot, b) in room.iter_mut().zip(rest.get(..run).unwrap_or(&[])) {
+            *slot = b.to_ascii_lowercase();
+        }
+        f.name_len = f.name_len.saturating_add(run).min(NAME_CAP + 1);
+        run
+    }
+
+    #[cfg(feature = "fast")]
+    /// The bytes at the start of `rest` that a kept value only buffers (no control byte,
+    /// no `,` in a list), pushed as [`push_value`] would.
+    fn value_run(&mut self, rest: &[u8]) -> usize {
+        let mut run = rest
+            .get(..find_control(rest).unwrap_or(rest.len()))
+            .unwrap_or(&[]);
+        if self.f.field.is_list()
+            && let Some(comma) = run.iter().position(|&b| b == b',')
+        {
+            run = run.get(..comma).unwrap_or(&[]);
+        }
+        let len = run.len();
+        let f = &mut self.f;
+        if f.val_len == 0 {
+            while let [b' ' | b'\t', rest @ ..] = run {
+                run = rest;
+            }
+        }
+        let room = f.val.get_mut(f.val_len..).unwrap_or(&mut []);
+        let taken = copy_bytes(room, run);
+        f.val_len += taken;
+        let lost = run.get(taken..).unwrap_or(&[]);
+        if lost.iter().any(|&b| b != b' ' && b != b'\t') {
+            f.val_overflow = true;
+        }
+        len
     }
 
     /// Forgets everything: the parser is ready for the next response on the connection.
@@ -417,14 +585,14 @@ impl HeadParser {
             State::Value => match b {
                 b'\r' => State::Lf(Line::Header),
                 b'\n' => {
-                    finish_field(f)?;
+                    finish_buffered_field(f)?;
                     State::LineStart
                 }
                 // RFC 9110 §5.5: CR, LF and NUL must not appear in values; other controls
                 // are not field-vchar either.
                 0..=0x08 | 0x0a..=0x1f | 0x7f => return Err(HeadError::BadHeaderValue),
                 b',' if f.field.is_list() => {
-                    finish_element(f)?;
+                    finish_buffered_element(f)?;
                     State::Value
                 }
                 _ => {
@@ -438,7 +606,7 @@ impl HeadParser {
                 (b'\n', Line::Leading) => State::Start,
                 (b'\n', Line::Status) => State::LineStart,
                 (b'\n', Line::Header) => {
-                    finish_field(f)?;
+                    finish_buffered_field(f)?;
                     State::LineStart
                 }
                 (b'\n', Line::Final) => return self.end_of_head(),
@@ -536,10 +704,41 @@ fn value(val: &[u8], len: usize) -> &[u8] {
     v
 }
 
-/// One element of a list header (CL, TE, Connection), at a comma or the end of the line.
-fn finish_element(f: &mut Fields) -> Result<(), HeadError> {
-    let overflow = f.val_overflow;
-    let v = value(&f.val, f.val_len);
+#[cfg(feature = "fast")]
+/// What the value buffer holds after `raw` (a value or list element without its line end)
+/// was pushed byte by byte, trailing OWS trimmed, and whether bytes were lost: the bulk path's
+/// equivalent of [`push_value`] then [`value`].
+fn buffered(raw: &[u8]) -> (&[u8], bool) {
+    let mut v = raw;
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    let kept = value(v, VALUE_CAP.min(v.len()));
+    let overflow = value(v, v.len()).len() > VALUE_CAP;
+    (kept, overflow)
+}
+
+/// [`finish_element`] on the buffered element, which it then clears.
+fn finish_buffered_element(f: &mut Fields) -> Result<(), HeadError> {
+    let val = f.val;
+    let r = finish_element(f, value(&val, f.val_len), f.val_overflow);
+    f.val_len = 0;
+    f.val_overflow = false;
+    r
+}
+
+/// [`finish_field`] on the buffered value.
+fn finish_buffered_field(f: &mut Fields) -> Result<(), HeadError> {
+    let val = f.val;
+    let r = finish_field(f, value(&val, f.val_len), f.val_overflow);
+    f.val_len = 0;
+    f.val_overflow = false;
+    r
+}
+
+/// One element of a list header (CL, TE, Connection), at a comma or the end of the line:
+/// `v` with OWS trimmed, `overflow` when bytes past the value buffer were lost.
+fn finish_element(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadError> {
     match f.field {
         Field::ContentLength => {
             // RFC 9110 §8.6: a list of identical values may be taken as one; differing
@@ -569,19 +768,15 @@ fn finish_element(f: &mut Fields) -> Result<(), HeadError> {
         }
         _ => {}
     }
-    f.val_len = 0;
-    f.val_overflow = false;
     Ok(())
 }
 
-/// The end of a header line. Bad values of informational headers are ignored: a garbled
-/// rate-limit header never fails a response.
-fn finish_field(f: &mut Fields) -> Result<(), HeadError> {
+/// The end of a header line (`v` and `overflow` as for [`finish_element`]). Bad values of
+/// informational headers are ignored: a garbled rate-limit header never fails a response.
+fn finish_field(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadError> {
     if f.field.is_list() {
-        return finish_element(f);
+        return finish_element(f, v, overflow);
     }
-    let overflow = f.val_overflow;
-    let v = value(&f.val, f.val_len);
     let head = &mut f.head;
     match f.field {
         Field::ContentType => head.content_type = content_type(v, overflow),
@@ -679,16 +874,84 @@ fn parse_u64_saturating(v: &[u8]) -> Option<u64> {
     }))
 }
 
-/// Bytes that may appear inside a reason phrase or a field value and end nothing: HTAB,
-/// visible ASCII, SP and obs-text (RFC 9110 §5.5, RFC 9112 §4). Only used for fields the
-/// client does not keep, where a `,` separates nothing.
-const fn is_plain(b: u8) -> bool {
-    matches!(b, b'\t' | 0x20..=0x7e | 0x80..=0xff)
+#[cfg(feature = "fast")]
+/// The index of the first control character (below 0x20, HTAB included) or DEL in `s`: the
+/// end of a run of bytes that may appear inside a reason phrase or a field value and end
+/// nothing (RFC 9110 §5.5, RFC 9112 §4). A run stopped by an HTAB is resumed by the caller.
+///
+/// Eight bytes at a time: a byte `b` is flagged when `b - 0x20` borrows (`b < 0x20`) or
+/// `b ^ 0x7f` is zero. A borrow only flags bytes above a flagged one, so the lowest flag is
+/// the first such byte.
+fn find_control(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let x = u64::from_le_bytes(bytes);
+        let del = x ^ (ONES * 0x7f);
+        let flags = (x.wrapping_sub(ONES * 0x20) & !x | del.wrapping_sub(ONES) & !del) & HIGH;
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    tail.iter()
+        .position(|&b| b < 0x20 || b == 0x7f)
+        .map(|p| at + p)
 }
 
-/// tchar (RFC 9110 §5.6.2).
+#[cfg(feature = "fast")]
+/// The index of the first `needle` in `s`, eight bytes at a time (a zero byte of
+/// `word ^ needle` flagged as in [`find_control`]).
+fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let x = u64::from_le_bytes(bytes) ^ (ONES * u64::from(needle));
+        let flags = x.wrapping_sub(ONES) & !x & HIGH;
+        if flags != 0 {
+            return Some(at + (flags.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    tail.iter().position(|&b| b == needle).map(|p| at + p)
+}
+
+/// tchar (RFC 9110 §5.6.2): one bit per ASCII byte.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    const fn table() -> [u64; 2] {
+        let mut t = [0u64; 2];
+        let mut b = 0;
+        while b < 128 {
+            let c = b as u8;
+            if c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
+                )
+                || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+            {
+                t[b / 64] |= 1 << (b % 64);
+            }
+            b += 1;
+        }
+        t
+    }
+    const TCHAR: [u64; 2] = table();
+    TCHAR
+        .get(usize::from(b >> 6))
+        .is_some_and(|w| w >> (b & 63) & 1 != 0)
 }
 
 #[cfg(test)]

@@ -982,3 +982,14 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn short_copies_copy_every_length() {
+    let src: Vec<u8> = (1..=40).collect();
+    for n in 0..=src.len() {
+        let mut dst = [0u8; 40];
+        copy_short(&mut dst[..n], &src[..n]);
+        assert_eq!(&dst[..n], &src[..n], "length {n}");
+        assert!(dst[n..].iter().all(|&b| b == 0), "nothing past length {n}");
+    }
+}

@@ -15,6 +15,8 @@ use kaiko_core::request::{Request, USER_AGENT};
 struct Row {
     case: String,
     kaiko: Measurement,
+    /// One `memchr` pass over the same bytes: the one-pass limit.
+    floor: Measurement,
     peer_name: &'static str,
     peer: Measurement,
 }
@@ -25,7 +27,13 @@ struct Report {
 }
 
 impl Report {
-    fn row(&mut self, case: &str, kaiko: Measurement, peer_name: &'static str, peer: Measurement) {
+    fn row(
+        &mut self,
+        case: &str,
+        (kaiko, floor): (Measurement, Measurement),
+        peer_name: &'static str,
+        peer: Measurement,
+    ) {
         eprintln!(
             "  {case} vs {peer_name}: {:.0} ns / {:.0} ns",
             kaiko.ns, peer.ns
@@ -33,6 +41,7 @@ impl Report {
         self.rows.push(Row {
             case: case.to_owned(),
             kaiko,
+            floor,
             peer_name,
             peer,
         });
@@ -43,6 +52,15 @@ impl Report {
         let m = measure_group(self.budget, cases.into());
         std::array::from_fn(|i| m[i])
     }
+}
+
+/// One `memchr` pass over `bytes` for a byte none of the inputs holds (NUL): how fast a
+/// single pass over the same bytes can be.
+fn floor(bytes: &[u8]) -> (usize, Case<'_>) {
+    (
+        bytes.len(),
+        case(move || memchr::memchr(0, black_box(bytes))),
+    )
 }
 
 fn target() -> peers::Target<'static> {
@@ -57,24 +75,36 @@ fn target() -> peers::Target<'static> {
 fn heads(r: &mut Report) {
     let wire = fixtures::head(QUICKSTART.len());
     let n = wire.len();
-    let [whole, pieces, tokens, fields] = r.group([
+    let [pass, whole, pieces, tokens, fields] = r.group([
+        floor(&wire),
         (n, case(|| kaiko::head(black_box(&wire), usize::MAX))),
         (n, case(|| kaiko::head(black_box(&wire), 64))),
         (n, case(|| peers::head_tokens(black_box(&wire)))),
         (n, case(|| peers::head_fields(black_box(&wire)))),
     ]);
     let case = format!("head, 11 headers ({n} B), one slice");
-    r.row(&case, whole, "httparse (tokens only)", tokens);
-    r.row(&case, whole, "httparse + same fields", fields);
+    r.row(&case, (whole, pass), "httparse (tokens only)", tokens);
+    r.row(&case, (whole, pass), "httparse + same fields", fields);
     let case = format!("head, 11 headers ({n} B), 64-B pieces");
-    r.row(&case, pieces, "httparse (tokens only, whole head)", tokens);
-    r.row(&case, pieces, "httparse + same fields (whole head)", fields);
+    r.row(
+        &case,
+        (pieces, pass),
+        "httparse (tokens only, whole head)",
+        tokens,
+    );
+    r.row(
+        &case,
+        (pieces, pass),
+        "httparse + same fields (whole head)",
+        fields,
+    );
 }
 
 fn body(r: &mut Report, name: &str, body: &[u8]) {
     let n = body.len();
     let mut scratch = [0u8; 256];
-    let [whole, pieces, json, core] = r.group([
+    let [pass, whole, pieces, json, core] = r.group([
+        floor(body),
         (n, case(|| kaiko::body(black_box(body), usize::MAX))),
         (n, case(|| kaiko::body(black_box(body), 64))),
         (
@@ -87,18 +117,29 @@ fn body(r: &mut Report, name: &str, body: &[u8]) {
         ),
     ]);
     let case = format!("{name} ({n} B), one slice");
-    r.row(&case, whole, "serde_json typed", json);
-    r.row(&case, whole, "serde-json-core heapless (whole body)", core);
+    r.row(&case, (whole, pass), "serde_json typed", json);
+    r.row(
+        &case,
+        (whole, pass),
+        "serde-json-core heapless (whole body)",
+        core,
+    );
     let case = format!("{name} ({n} B), 64-B pieces");
-    r.row(&case, pieces, "serde_json typed (whole body)", json);
-    r.row(&case, pieces, "serde-json-core heapless (whole body)", core);
+    r.row(&case, (pieces, pass), "serde_json typed (whole body)", json);
+    r.row(
+        &case,
+        (pieces, pass),
+        "serde-json-core heapless (whole body)",
+        core,
+    );
 }
 
 fn error(r: &mut Report) {
     let head = ResponseHead::new(400);
     let n = ERROR_ENVELOPE.len();
     let mut scratch = [0u8; 256];
-    let [k, json, core] = r.group([
+    let [pass, k, json, core] = r.group([
+        floor(ERROR_ENVELOPE),
         (n, case(|| kaiko::error(black_box(ERROR_ENVELOPE), &head))),
         (
             n,
@@ -117,8 +158,8 @@ fn error(r: &mut Report) {
         ),
     ]);
     let case = format!("error envelope ({n} B)");
-    r.row(&case, k, "serde_json typed", json);
-    r.row(&case, k, "serde-json-core heapless", core);
+    r.row(&case, (k, pass), "serde_json typed", json);
+    r.row(&case, (k, pass), "serde-json-core heapless", core);
 }
 
 fn requests(r: &mut Report) {
@@ -129,11 +170,13 @@ fn requests(r: &mut Report) {
 
     let request = Request::analyze(&QUICKSTART_MESSAGES);
     let n = kaiko::write(&request, &config, &mut buf).unwrap_or(0);
+    let written = buf.get(..n).unwrap_or(&[]).to_vec();
     let msgs = [peers::AnalyzeMessage {
         role: Some("user"),
         text: QUICKSTART_MESSAGES[0].text,
     }];
-    let [k, p] = r.group([
+    let [pass, k, p] = r.group([
+        floor(&written),
         (
             n,
             case(|| kaiko::write(black_box(&request), &config, &mut buf)),
@@ -145,7 +188,7 @@ fn requests(r: &mut Report) {
     ]);
     r.row(
         &format!("request, analysis ({n} B)"),
-        k,
+        (k, pass),
         "write! + serde_json::to_writer",
         p,
     );
@@ -153,6 +196,7 @@ fn requests(r: &mut Report) {
     let chat = fixtures::chat_request();
     let request = Request::chat(chat);
     let n = kaiko::write(&request, &config, &mut buf).unwrap_or(0);
+    let written = buf.get(..n).unwrap_or(&[]).to_vec();
     let msgs: Vec<_> = fixtures::CHAT_MESSAGES
         .iter()
         .map(|m| peers::ChatMessageJson {
@@ -166,7 +210,8 @@ fn requests(r: &mut Report) {
         context_id: chat.context_id,
         messages: &msgs,
     };
-    let [k, p] = r.group([
+    let [pass, k, p] = r.group([
+        floor(&written),
         (
             n,
             case(|| kaiko::write(black_box(&request), &config, &mut buf)),
@@ -186,7 +231,7 @@ fn requests(r: &mut Report) {
     ]);
     r.row(
         &format!("request, chat ({n} B)"),
-        k,
+        (k, pass),
         "write! + serde_json::to_writer",
         p,
     );
@@ -206,7 +251,8 @@ fn exchanges(r: &mut Report) {
     ] {
         let wire = fixtures::response(body);
         let n = wire.len();
-        let [k, p] = r.group([
+        let [pass, k, p] = r.group([
+            floor(&wire),
             (
                 n,
                 case(|| {
@@ -224,7 +270,7 @@ fn exchanges(r: &mut Report) {
         ]);
         r.row(
             &format!("whole Call, {name} ({n} B response)"),
-            k,
+            (k, pass),
             "write!/serde_json + httparse + serde_json",
             p,
         );
@@ -275,16 +321,19 @@ fn render(r: &Report, elapsed: std::time::Duration) -> String {
     );
     let _ = writeln!(
         s,
-        "| case | kaiko ns/op | kaiko MB/s | peer | peer ns/op | peer MB/s | ratio (peer/kaiko) | ratio of fastest runs | spread k/p |"
+        "| case | kaiko ns/op | kaiko MB/s | kaiko ns/B | memchr ns/B | peer | peer ns/op | peer MB/s | ratio (peer/kaiko) | ratio of fastest runs | spread k/p |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|");
     for row in &r.rows {
+        let per_byte = |m: &Measurement| m.ns / m.bytes.max(1) as f64;
         let _ = writeln!(
             s,
-            "| {} | {:.0} | {:.0} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.0}%/{:.0}% |",
+            "| {} | {:.0} | {:.0} | {:.2} | {:.3} | {} | {:.0} | {:.0} | {:.2} | {:.2} | {:.0}%/{:.0}% |",
             row.case,
             row.kaiko.ns,
             row.kaiko.mb_per_s(),
+            per_byte(&row.kaiko),
+            per_byte(&row.floor),
             row.peer_name,
             row.peer.ns,
             row.peer.mb_per_s(),
@@ -298,7 +347,9 @@ fn render(r: &Report, elapsed: std::time::Duration) -> String {
         s,
         "\nns/op and the first ratio are medians. The ratio of fastest runs is less sensitive to \
          other processes on the machine (they only ever add time); spread = (slowest run − \
-         fastest run) / median, for kaiko and the peer."
+         fastest run) / median, for kaiko and the peer. memchr ns/B is one `memchr::memchr` \
+         pass over the same bytes (for a byte they do not hold): the limit a one-pass parser \
+         approaches."
     );
     let slower: Vec<&Row> = r
         .rows

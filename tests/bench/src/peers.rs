@@ -418,6 +418,18 @@ pub fn write_post<B: Serialize>(
     Some(out.len())
 }
 
+/// The JSON body of a stateless analysis request (spec §3.3), serialised into `out`.
+pub fn analyze_body(messages: &[AnalyzeMessage<'_>], out: &mut Vec<u8>) -> serde_json::Result<()> {
+    out.clear();
+    serde_json::to_writer(
+        out,
+        &AnalyzeBody {
+            model: "emotion-v2",
+            messages,
+        },
+    )
+}
+
 /// The stateless analysis request (spec §3.3).
 pub fn write_analyze(
     t: &Target<'_>,

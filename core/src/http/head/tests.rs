@@ -642,3 +642,44 @@ proptest! {
         prop_assert_eq!(&wire[n..], b"BODY");
     }
 }
+
+/// Header names the bulk path treats differently: kept single values, lists, unkept, invalid.
+const LINE_NAMES: [&[u8]; 12] = [
+    b"Content-Length",
+    b"transfer-encoding",
+    b"Connection",
+    b"Content-Type",
+    b"Date",
+    b"Retry-After",
+    b"X-RateLimit-Limit",
+    b"X-Request-Id",
+    b"Deprecation",
+    b"Vary",
+    b"Bad Name",
+    b"",
+];
+
+proptest! {
+    /// Whole header lines taken at once give what the byte steps give, for values with OWS,
+    /// commas, controls, bare CRs and more bytes than the value buffer holds.
+    #[test]
+    fn whole_lines_parse_as_byte_steps_do(
+        lines in proptest::collection::vec(
+            (0..LINE_NAMES.len(), proptest::collection::vec(prop::sample::select(&b"a0 ,\t\x01\x7f\r:;x\xc3"[..]), 0..90)),
+            0..8,
+        ),
+        crlf in any::<bool>(),
+        max in 40usize..400,
+    ) {
+        let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for (name, value) in &lines {
+            wire.extend_from_slice(LINE_NAMES[*name]);
+            wire.push(b':');
+            wire.extend_from_slice(value);
+            wire.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+        }
+        wire.extend_from_slice(b"\r\nBODY");
+        let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+        prop_assert_eq!(run(max, &[&wire]), run(max, &bytes));
+    }
+}

@@ -351,9 +351,10 @@ pub struct Summary {
 ///
 /// The variants beyond `Emotion` and `Content` exist with the cargo features that decode
 /// them; code that may be built with such a feature enabled elsewhere in its dependency
-/// graph matches with a wildcard arm.
+/// graph matches with a wildcard arm (the enum is `#[non_exhaustive]` for that reason).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
 pub enum Output<'a> {
     /// One complete emotion item.
     Emotion(&'a Emotion),

@@ -68,6 +68,8 @@ fn take(d: &mut Decoded, out: Output<'_>) {
             d.last = Some(e.clone());
         }
         Output::Content(c) => d.content_bytes += c.len(),
+        // List elements of the optional decoders (kaiko-core features).
+        _ => {}
     }
 }
 

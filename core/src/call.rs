@@ -826,6 +826,7 @@ impl<'a> Call<'a> {
             resume_at,
             attempts: self.attempts,
             deprecated: head.deprecated,
+            sunset: head.sunset,
         }));
     }
 

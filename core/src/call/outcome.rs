@@ -157,6 +157,9 @@ pub struct Success {
     pub attempts: u8,
     /// The response announced deprecation (spec §8).
     pub deprecated: bool,
+    /// The `Sunset` date the response announced, as Unix seconds (RFC 8594; `None` when
+    /// absent, not an HTTP-date, or past 2106).
+    pub sunset: Option<core::num::NonZeroU32>,
 }
 
 /// The outcome of a failed call.

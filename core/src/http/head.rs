@@ -44,6 +44,7 @@
 //! ```
 
 use core::fmt;
+use core::num::NonZeroU32;
 
 use super::{ContentType, Framing, ResponseHead, RetryAfter, parse_http_date};
 #[cfg(feature = "fast")]
@@ -119,6 +120,8 @@ enum Field {
     RateLimitReset,
     RequestId,
     Deprecation,
+    /// `Sunset`: deprecated, and its date is kept.
+    Sunset,
 }
 
 const FIELDS: [(&[u8], Field); 17] = [
@@ -138,7 +141,7 @@ const FIELDS: [(&[u8], Field); 17] = [
     (b"apigw-requestid", Field::RequestId),
     (b"deprecation", Field::Deprecation),
     (b"kaiko-deprecation", Field::Deprecation),
-    (b"sunset", Field::Deprecation),
+    (b"sunset", Field::Sunset),
 ];
 
 impl Field {
@@ -821,6 +824,14 @@ fn finish_field(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadErro
             }
         }
         Field::Deprecation => head.deprecated = true,
+        // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
+        Field::Sunset => {
+            head.deprecated = true;
+            if !overflow {
+                let date = parse_http_date(v).and_then(|t| u32::try_from(t).ok());
+                head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
+            }
+        }
         _ => {}
     }
     Ok(())

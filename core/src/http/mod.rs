@@ -15,6 +15,8 @@ pub use body::{BodyDecoder, BodyError, Decoded};
 pub use date::{RFC850_REFERENCE_YEAR, parse_http_date};
 pub use head::{DEFAULT_MAX_HEAD, HeadError, HeadParser};
 
+use core::num::NonZeroU32;
+
 use crate::text::Text;
 
 /// Capacity of a request id (`x-request-id` and its aliases, and `error.request_id`).
@@ -98,6 +100,10 @@ pub struct ResponseHead {
     pub request_id: Text<REQUEST_ID_CAP>,
     /// A `Deprecation`, `Kaiko-Deprecation` or `Sunset` header was present (spec §8, RFC 8594).
     pub deprecated: bool,
+    /// `Sunset` (RFC 8594 §3): when the endpoint is expected to stop answering, as Unix
+    /// seconds (non-zero); `None` when absent, not an HTTP-date, or past 2106 (kept in 32
+    /// bits so that the head does not grow).
+    pub sunset: Option<NonZeroU32>,
 }
 
 impl ResponseHead {
@@ -118,6 +124,7 @@ impl ResponseHead {
             },
             request_id: Text::new(),
             deprecated: false,
+            sunset: None,
         }
     }
 }

@@ -80,11 +80,37 @@ fn retry_note(r: &Retry) {
 }
 
 fn deprecation_note(a: &Analysis) {
-    if a.success.deprecated {
-        note!(
-            "kaiko: warning: the server marks this endpoint deprecated (Deprecation or Sunset header); check the API changelog"
-        );
+    deprecation_warning(&a.success);
+}
+
+/// One line on stderr when the response announced a deprecation, with the Sunset date if any.
+fn deprecation_warning(s: &kaiko_std::Success) {
+    if !s.deprecated {
+        return;
     }
+    match s.sunset {
+        Some(t) => note!(
+            "kaiko: warning: the server marks this endpoint deprecated; it may stop answering on {} (Sunset header); check the API changelog",
+            utc_date(u64::from(t.get()))
+        ),
+        None => note!(
+            "kaiko: warning: the server marks this endpoint deprecated (Deprecation or Sunset header); check the API changelog"
+        ),
+    }
+}
+
+/// `YYYY-MM-DD` of a Unix time in UTC (days to civil date, proleptic Gregorian calendar).
+fn utc_date(unix: u64) -> String {
+    let z = i64::try_from(unix / 86_400).unwrap_or(i64::MAX / 2) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// Runs `op` (not chat) and keeps its items.
@@ -283,11 +309,7 @@ pub(super) fn chat(client: &mut Client, args: &CallOptions, text: &str) -> u8 {
     }
     let s = &chat.success;
     let u = &s.summary.usage;
-    if s.deprecated {
-        note!(
-            "kaiko: warning: the server marks this endpoint deprecated (Deprecation or Sunset header); check the API changelog"
-        );
-    }
+    deprecation_warning(s);
     if args.json {
         let usage = serde_json::json!({
             "prompt_tokens": u.prompt_tokens,
@@ -330,5 +352,21 @@ pub(super) fn chat(client: &mut Client, args: &CallOptions, text: &str) -> u8 {
         emit("\n")
     } else {
         emit(&format!("{}\n", chat.content))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_date;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(784_111_777), "1994-11-06");
+        assert_eq!(utc_date(1_774_915_200), "2026-03-31");
+        assert_eq!(utc_date(951_782_400), "2000-02-29");
+        assert_eq!(utc_date(2_146_003_199), "2038-01-01");
+        // Far future values do not overflow.
+        assert!(!utc_date(u64::MAX).is_empty());
     }
 }

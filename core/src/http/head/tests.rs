@@ -367,6 +367,23 @@ fn deprecation_headers() {
 }
 
 #[test]
+fn sunset_date_is_kept() {
+    let h = head(b"HTTP/1.1 200 OK\r\nSunset: Tue, 31 Mar 2026 00:00:00 GMT\r\n\r\nBODY");
+    assert_eq!(
+        (h.deprecated, h.sunset),
+        (true, NonZeroU32::new(1_774_915_200))
+    );
+    // Not an HTTP-date: still a deprecation, no date.
+    let h = head(b"HTTP/1.1 200 OK\r\nSunset: soon\r\n\r\nBODY");
+    assert_eq!((h.deprecated, h.sunset), (true, None));
+    // A later bad value does not erase an earlier date.
+    let h =
+        head(b"HTTP/1.1 200 OK\r\nSunset: Sun, 06 Nov 1994 08:49:37 GMT\r\nSunset: x\r\n\r\nBODY");
+    assert_eq!(h.sunset, NonZeroU32::new(784_111_777));
+    assert_eq!(head(b"HTTP/1.1 200 OK\r\n\r\nBODY").sunset, None);
+}
+
+#[test]
 fn request_id_is_truncated_and_long_names_are_skipped() {
     let mut wire = Vec::from(&b"HTTP/1.1 200 OK\r\nX-"[..]);
     wire.resize(wire.len() + 40, b'a');
@@ -466,8 +483,16 @@ enum Hdr {
     RetryAfter(u32),
     RequestId(String),
     Deprecation,
+    Sunset(usize),
     Junk(String, String),
 }
+
+/// `Sunset` values and the Unix seconds they name.
+const SUNSETS: [(&str, u32); 3] = [
+    ("Tue, 31 Mar 2026 00:00:00 GMT", 1_774_915_200),
+    ("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777),
+    ("Fri, 01 Jan 2038 23:59:59 GMT", 2_146_003_199),
+];
 
 const TYPES: [(&str, ContentType); 4] = [
     ("application/json; charset=utf-8", ContentType::Json),
@@ -490,6 +515,7 @@ impl Hdr {
             Hdr::RetryAfter(n) => ("Retry-After", std::format!("{n}")),
             Hdr::RequestId(s) => ("X-Request-Id", s.clone()),
             Hdr::Deprecation => ("Deprecation", "true".into()),
+            Hdr::Sunset(i) => ("Sunset", SUNSETS[*i].0.into()),
             Hdr::Junk(n, v) => return (n.clone(), v.clone()),
         };
         (n.into(), v)
@@ -509,6 +535,7 @@ fn hdr() -> impl Strategy<Value = Hdr> {
         any::<u32>().prop_map(Hdr::RetryAfter),
         "[A-Za-z0-9=/+-]{1,80}".prop_map(Hdr::RequestId),
         Just(Hdr::Deprecation),
+        (0..SUNSETS.len()).prop_map(Hdr::Sunset),
         ("X-[A-Za-z-]{1,40}", "[ -~]{0,90}").prop_map(|(n, v)| Hdr::Junk(n, v.trim().into())),
     ]
 }
@@ -533,6 +560,10 @@ fn expected(http10: bool, status: u16, hdrs: &[Hdr]) -> ResponseHead {
                 h.request_id.push_bytes(s.as_bytes());
             }
             Hdr::Deprecation => h.deprecated = true,
+            Hdr::Sunset(i) => {
+                h.deprecated = true;
+                h.sunset = NonZeroU32::new(SUNSETS[*i].1);
+            }
             _ => {}
         }
     }

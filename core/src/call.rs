@@ -861,9 +861,7 @@ impl<'a> Call<'a> {
                 self.drop_connection();
                 if sent && !self.may_send_again() {
                     self.phase_deadline = Instant::MAX;
-                    let mut failure = Failure::new(cause, Stop::Unanswered, self.attempts);
-                    failure.sent = true;
-                    return self.end(failure);
+                    return self.end(cause, Stop::Unanswered, true);
                 }
                 true
             }
@@ -892,18 +890,21 @@ impl<'a> Call<'a> {
                     sent,
                 });
             }
-            Decision::Stop(stop) => {
-                let mut failure = Failure::new(cause, stop, self.attempts);
-                failure.sent = sent;
-                self.end(failure)
-            }
+            Decision::Stop(stop) => self.end(cause, stop, sent),
         }
     }
 
-    fn end(&mut self, failure: Failure) {
+    /// Ends the call with a failure, built where it is kept.
+    #[inline(never)] // one copy of the large store for every way a call fails
+    fn end(&mut self, cause: Cause, stop: Stop, sent: bool) {
         self.state = State::Done;
         self.retry_pending = false;
-        self.sink = Sink::Done(Err(failure));
+        self.sink = Sink::Done(Err(Failure {
+            cause,
+            stop,
+            attempts: self.attempts,
+            sent,
+        }));
     }
 
     /// Applies the deadlines `now` has reached.
@@ -918,11 +919,7 @@ impl<'a> Call<'a> {
             if self.state != State::Backoff {
                 self.drop_connection();
             }
-            return self.end(Failure::new(
-                Cause::Timeout(Phase::Call),
-                Stop::Deadline,
-                self.attempts,
-            ));
+            return self.end(Cause::Timeout(Phase::Call), Stop::Deadline, false);
         }
         if now < self.phase_deadline {
             return;
@@ -1001,21 +998,11 @@ impl<'a> Call<'a> {
     pub fn cancel(&mut self, _now: Instant) -> Result<(), OrderError> {
         match self.state {
             State::Done => Err(OrderError::Finished),
-            State::Backoff | State::Finishing => {
-                self.end(Failure::new(
-                    Cause::Cancelled,
-                    Stop::Cancelled,
-                    self.attempts,
-                ));
-                Ok(())
-            }
-            _ => {
-                self.drop_connection();
-                self.end(Failure::new(
-                    Cause::Cancelled,
-                    Stop::Cancelled,
-                    self.attempts,
-                ));
+            state => {
+                if !matches!(state, State::Backoff | State::Finishing) {
+                    self.drop_connection();
+                }
+                self.end(Cause::Cancelled, Stop::Cancelled, false);
                 Ok(())
             }
         }

@@ -781,52 +781,48 @@ impl<'a> Call<'a> {
         let Sink::Body(response) = &mut self.sink else {
             return;
         };
-        let head = response.head;
         match response.body.end() {
             Ok(true) => return, // a last piece of text waits to be taken first
             Ok(false) => {}
             Err(e) => return self.fail_attempt(now, Cause::Protocol(e), None),
         }
-        if !head.keep_alive {
+        if !response.head.keep_alive {
             self.drop_connection();
         } else if self.conn != Conn::None {
             self.conn = Conn::Reused;
         }
-        if let Sink::Body(Response {
-            body: Body::Error(body),
-            ..
-        }) = &self.sink
-        {
-            let mut error = body.finish(&head);
-            let wait = retry::server_wait(
-                &head,
-                self.unix_now(now),
-                self.config.policy.respect_rate_limit,
-            );
+        let unix_now = self.unix_now(now);
+        let respect = self.config.policy.respect_rate_limit;
+        let Sink::Body(response) = &self.sink else {
+            return;
+        };
+        let head = &response.head;
+        if let Body::Error(body) = &response.body {
+            let wait = retry::server_wait(head, unix_now, respect);
+            let mut error = body.finish(head);
             error.retry_after = wait;
             return self.fail_attempt(now, Cause::Api(error), wait);
         }
-        let resume_at = match (
-            head.rate_limit.remaining,
-            self.config.policy.respect_rate_limit,
-        ) {
-            (Some(0), true) => retry::server_wait(&head, self.unix_now(now), true).map(|w| now + w),
+        let resume_at = match head.rate_limit.remaining {
+            Some(0) if respect => retry::server_wait(head, unix_now, true).map(|w| now + w),
             _ => None,
         };
-        let summary = match &self.sink {
-            Sink::Body(response) => response.body.summary(),
-            _ => Default::default(),
-        };
-        self.state = State::Done;
-        self.sink = Sink::Done(Ok(Success {
+        self.succeed(Success {
             status: head.status,
-            summary,
+            summary: response.body.summary(),
             rate_limit: head.rate_limit,
             request_id: head.request_id,
             resume_at,
             attempts: self.attempts,
             deprecated: head.deprecated,
-        }));
+        });
+    }
+
+    /// Ends the call with `success`, built from the response the sink held.
+    #[inline(never)] // built apart from the sink it replaces: a copy, not an overlapping move
+    fn succeed(&mut self, success: Success) {
+        self.state = State::Done;
+        self.sink = Sink::Done(Ok(success));
     }
 
     /// The wall clock at `now`, in milliseconds since the Unix epoch.

@@ -891,7 +891,6 @@ impl<'a> Call<'a> {
     }
 
     /// Ends the call with a failure, built where it is kept.
-    #[inline(never)] // one copy of the large store for every way a call fails
     fn end(&mut self, cause: Cause, stop: Stop, sent: bool) {
         self.state = State::Done;
         self.retry_pending = false;

@@ -855,22 +855,22 @@ impl<'a> Call<'a> {
             _ => {
                 // The rest of that response would be read as the next one's.
                 self.drop_connection();
-                if sent && !self.may_send_again() {
-                    self.phase_deadline = Instant::MAX;
-                    return self.end(cause, Stop::Unanswered, true);
-                }
                 true
             }
         };
-        let decision = retry::decide(
-            &self.config.policy,
-            &mut self.rng,
-            self.attempts,
-            retryable,
-            server_wait,
-            now,
-            self.call_deadline,
-        );
+        let decision = if sent && !matches!(cause, Cause::Api(_)) && !self.may_send_again() {
+            Decision::Stop(Stop::Unanswered)
+        } else {
+            retry::decide(
+                &self.config.policy,
+                &mut self.rng,
+                self.attempts,
+                retryable,
+                server_wait,
+                now,
+                self.call_deadline,
+            )
+        };
         self.phase_deadline = Instant::MAX;
         match decision {
             Decision::Retry { at, delay } => {

@@ -375,7 +375,7 @@ pub enum Output<'a> {
 /// other in `text`. One search shared by every open enum: a table of slices would cost a
 /// pointer and a length per name, and a search per enum its own copy of the loop.
 #[inline(never)]
-fn packed_position(lens: &[u8], text: &str, name: &[u8]) -> Option<usize> {
+pub(crate) fn packed_position(lens: &[u8], text: &str, name: &[u8]) -> Option<usize> {
     let mut at = 0;
     for (i, &len) in lens.iter().enumerate() {
         let end = at + usize::from(len);

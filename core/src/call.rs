@@ -534,18 +534,13 @@ impl<'a> Call<'a> {
     /// What the driver must do next. Applies every deadline that `now` has reached first.
     pub fn poll_action(&mut self, now: Instant) -> Action<'_> {
         self.expire(now);
+        if !self.close && self.state == State::Finishing && !self.sink.has_output() {
+            self.finish(now);
+        }
         if self.close {
             self.close = false;
             self.conn = Conn::None;
             return Action::Close;
-        }
-        if self.state == State::Finishing && !self.sink.has_output() {
-            self.finish(now);
-            if self.close {
-                self.close = false;
-                self.conn = Conn::None;
-                return Action::Close;
-            }
         }
         if self.state == State::Backoff && !self.retry_pending && now >= self.due {
             self.start_attempt(now);

@@ -201,10 +201,7 @@ impl RawScores {
             .iter()
             .zip(self.scores.iter())
             .take(usize::from(self.len))
-            .filter_map(|(&c, &s)| {
-                let name = Category::NAMES.get(usize::from(c))?;
-                Some((Category::parse(name), s))
-            })
+            .filter_map(|(&c, &s)| Some((Category::from_position(usize::from(c))?, s)))
     }
 
     /// How many entries are kept.
@@ -230,10 +227,7 @@ impl RawScores {
     /// Adds an entry, keeping the [`RAW_CAP`] highest (an unknown category is counted as
     /// truncation, not kept).
     pub fn add(&mut self, category: Category, score: Score) {
-        let name = category.as_str();
-        let known = !matches!(category, Category::Other(_));
-        let id = Category::NAMES.iter().position(|n| known && *n == name);
-        self.add_known(id.map(|i| i as u8), score);
+        self.add_known(category.known_position().map(|i| i as u8), score);
     }
 
     /// [`RawScores::add`] for a category given by its position in [`Category::NAMES`]
@@ -378,30 +372,81 @@ pub enum Output<'a> {
     Belief(&'a Belief),
 }
 
+/// The position of `name` among names stored as their `lens` and their bytes one after the
+/// other in `text`. One search shared by every open enum: a table of slices would cost a
+/// pointer and a length per name, and a search per enum its own copy of the loop.
+#[inline(never)]
+pub(crate) fn packed_position(lens: &[u8], text: &str, name: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for (i, &len) in lens.iter().enumerate() {
+        let end = at + usize::from(len);
+        if text.as_bytes().get(at..end) == Some(name) {
+            return Some(i);
+        }
+        at = end;
+    }
+    None
+}
+
+/// The name at position `i` of names stored as in [`packed_position`] (empty past the end).
+#[inline(never)]
+fn packed_name<'t>(lens: &[u8], text: &'t str, i: usize) -> &'t str {
+    let at: usize = lens.iter().take(i).map(|&len| usize::from(len)).sum();
+    let len = lens.get(i).map_or(0, |&len| usize::from(len));
+    text.get(at..at + len).unwrap_or("")
+}
+
 macro_rules! open_enum {
     ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
         impl $ty {
             /// The wire texts of every value this version knows, in declaration order.
             pub const NAMES: &'static [&'static str] = &[$($text),*];
 
+            /// [`Self::NAMES`] as stored: every name's length, and the names one after the
+            /// other.
+            const NAME_LENS: &'static [u8] = &[$($text.len() as u8),*];
+            const NAME_TEXT: &'static str = concat!($($text),*);
+
             /// Parses the wire text; unknown text becomes `Other`.
             pub fn parse(s: &str) -> Self {
-                // A search of the name table, then the position to the variant: far less
-                // flash than a `match` on strings.
-                #[allow(non_camel_case_types, dead_code)]
-                enum Position { $($variant),* }
-                let i = Self::NAMES.iter().position(|n| *n == s);
-                $(if i == Some(Position::$variant as usize) {
-                    return Self::$variant;
-                })*
-                Self::Other(Text::from_str_truncating(s))
+                Self::position(s.as_bytes())
+                    .and_then(Self::from_position)
+                    .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
             }
 
             /// The wire text.
             pub fn as_str(&self) -> &str {
+                match (self, self.known_position()) {
+                    (Self::Other(t), _) => t.as_str(),
+                    (_, Some(i)) => packed_name(Self::NAME_LENS, Self::NAME_TEXT, i),
+                    (_, None) => "",
+                }
+            }
+
+            /// The position in [`Self::NAMES`] of the wire text `name`.
+            #[allow(dead_code)]
+            fn position(name: &[u8]) -> Option<usize> {
+                packed_position(Self::NAME_LENS, Self::NAME_TEXT, name)
+            }
+
+            /// The known value at position `i` of [`Self::NAMES`].
+            fn from_position(i: usize) -> Option<Self> {
+                #[allow(non_camel_case_types, dead_code)]
+                enum Position { $($variant),* }
+                $(if i == Position::$variant as usize {
+                    return Some(Self::$variant);
+                })*
+                None
+            }
+
+            /// The position in [`Self::NAMES`] of a known value (`None` for `Other`).
+            #[allow(dead_code)]
+            fn known_position(&self) -> Option<usize> {
+                #[allow(non_camel_case_types, dead_code)]
+                enum Position { $($variant),* }
                 match self {
-                    $(Self::$variant => $text,)*
-                    Self::Other(t) => t.as_str(),
+                    $(Self::$variant => Some(Position::$variant as usize),)*
+                    Self::Other(_) => None,
                 }
             }
         }
@@ -863,18 +908,12 @@ impl Decoder {
                 Slot::Item(0)
             }
             Frame::Raw => {
-                self.raw_key = Category::NAMES
-                    .iter()
-                    .position(|n| n.as_bytes() == key)
-                    .map(|i| i as u8);
+                self.raw_key = Category::position(key).map(|i| i as u8);
                 Slot::RawEntry
             }
             #[cfg(feature = "details")]
             Frame::Dominant => {
-                self.raw_key = Category::NAMES
-                    .iter()
-                    .position(|n| n.as_bytes() == key)
-                    .map(|i| i as u8);
+                self.raw_key = Category::position(key).map(|i| i as u8);
                 Slot::Detail(Detail::DominantEntry)
             }
             #[cfg(feature = "choices")]

@@ -534,18 +534,13 @@ impl<'a> Call<'a> {
     /// What the driver must do next. Applies every deadline that `now` has reached first.
     pub fn poll_action(&mut self, now: Instant) -> Action<'_> {
         self.expire(now);
+        if !self.close && self.state == State::Finishing && !self.sink.has_output() {
+            self.finish(now);
+        }
         if self.close {
             self.close = false;
             self.conn = Conn::None;
             return Action::Close;
-        }
-        if self.state == State::Finishing && !self.sink.has_output() {
-            self.finish(now);
-            if self.close {
-                self.close = false;
-                self.conn = Conn::None;
-                return Action::Close;
-            }
         }
         if self.state == State::Backoff && !self.retry_pending && now >= self.due {
             self.start_attempt(now);
@@ -781,53 +776,49 @@ impl<'a> Call<'a> {
         let Sink::Body(response) = &mut self.sink else {
             return;
         };
-        let head = response.head;
         match response.body.end() {
             Ok(true) => return, // a last piece of text waits to be taken first
             Ok(false) => {}
             Err(e) => return self.fail_attempt(now, Cause::Protocol(e), None),
         }
-        if !head.keep_alive {
+        if !response.head.keep_alive {
             self.drop_connection();
         } else if self.conn != Conn::None {
             self.conn = Conn::Reused;
         }
-        if let Sink::Body(Response {
-            body: Body::Error(body),
-            ..
-        }) = &self.sink
-        {
-            let mut error = body.finish(&head);
-            let wait = retry::server_wait(
-                &head,
-                self.unix_now(now),
-                self.config.policy.respect_rate_limit,
-            );
+        let unix_now = self.unix_now(now);
+        let respect = self.config.policy.respect_rate_limit;
+        let Sink::Body(response) = &self.sink else {
+            return;
+        };
+        let head = &response.head;
+        if let Body::Error(body) = &response.body {
+            let wait = retry::server_wait(head, unix_now, respect);
+            let mut error = body.finish(head);
             error.retry_after = wait;
             return self.fail_attempt(now, Cause::Api(error), wait);
         }
-        let resume_at = match (
-            head.rate_limit.remaining,
-            self.config.policy.respect_rate_limit,
-        ) {
-            (Some(0), true) => retry::server_wait(&head, self.unix_now(now), true).map(|w| now + w),
+        let resume_at = match head.rate_limit.remaining {
+            Some(0) if respect => retry::server_wait(head, unix_now, true).map(|w| now + w),
             _ => None,
         };
-        let summary = match &self.sink {
-            Sink::Body(response) => response.body.summary(),
-            _ => Default::default(),
-        };
-        self.state = State::Done;
-        self.sink = Sink::Done(Ok(Success {
+        self.succeed(Success {
             status: head.status,
-            summary,
+            summary: response.body.summary(),
             rate_limit: head.rate_limit,
             request_id: head.request_id,
             resume_at,
             attempts: self.attempts,
             deprecated: head.deprecated,
             sunset: head.sunset,
-        }));
+        });
+    }
+
+    /// Ends the call with `success`, built from the response the sink held.
+    #[inline(never)] // built apart from the sink it replaces: a copy, not an overlapping move
+    fn succeed(&mut self, success: Success) {
+        self.state = State::Done;
+        self.sink = Sink::Done(Ok(success));
     }
 
     /// The wall clock at `now`, in milliseconds since the Unix epoch.
@@ -860,24 +851,22 @@ impl<'a> Call<'a> {
             _ => {
                 // The rest of that response would be read as the next one's.
                 self.drop_connection();
-                if sent && !self.may_send_again() {
-                    self.phase_deadline = Instant::MAX;
-                    let mut failure = Failure::new(cause, Stop::Unanswered, self.attempts);
-                    failure.sent = true;
-                    return self.end(failure);
-                }
                 true
             }
         };
-        let decision = retry::decide(
-            &self.config.policy,
-            &mut self.rng,
-            self.attempts,
-            retryable,
-            server_wait,
-            now,
-            self.call_deadline,
-        );
+        let decision = if sent && !matches!(cause, Cause::Api(_)) && !self.may_send_again() {
+            Decision::Stop(Stop::Unanswered)
+        } else {
+            retry::decide(
+                &self.config.policy,
+                &mut self.rng,
+                self.attempts,
+                retryable,
+                server_wait,
+                now,
+                self.call_deadline,
+            )
+        };
         self.phase_deadline = Instant::MAX;
         match decision {
             Decision::Retry { at, delay } => {
@@ -893,18 +882,20 @@ impl<'a> Call<'a> {
                     sent,
                 });
             }
-            Decision::Stop(stop) => {
-                let mut failure = Failure::new(cause, stop, self.attempts);
-                failure.sent = sent;
-                self.end(failure)
-            }
+            Decision::Stop(stop) => self.end(cause, stop, sent),
         }
     }
 
-    fn end(&mut self, failure: Failure) {
+    /// Ends the call with a failure, built where it is kept.
+    fn end(&mut self, cause: Cause, stop: Stop, sent: bool) {
         self.state = State::Done;
         self.retry_pending = false;
-        self.sink = Sink::Done(Err(failure));
+        self.sink = Sink::Done(Err(Failure {
+            cause,
+            stop,
+            attempts: self.attempts,
+            sent,
+        }));
     }
 
     /// Applies the deadlines `now` has reached.
@@ -919,11 +910,7 @@ impl<'a> Call<'a> {
             if self.state != State::Backoff {
                 self.drop_connection();
             }
-            return self.end(Failure::new(
-                Cause::Timeout(Phase::Call),
-                Stop::Deadline,
-                self.attempts,
-            ));
+            return self.end(Cause::Timeout(Phase::Call), Stop::Deadline, false);
         }
         if now < self.phase_deadline {
             return;
@@ -1002,21 +989,11 @@ impl<'a> Call<'a> {
     pub fn cancel(&mut self, _now: Instant) -> Result<(), OrderError> {
         match self.state {
             State::Done => Err(OrderError::Finished),
-            State::Backoff | State::Finishing => {
-                self.end(Failure::new(
-                    Cause::Cancelled,
-                    Stop::Cancelled,
-                    self.attempts,
-                ));
-                Ok(())
-            }
-            _ => {
-                self.drop_connection();
-                self.end(Failure::new(
-                    Cause::Cancelled,
-                    Stop::Cancelled,
-                    self.attempts,
-                ));
+            state => {
+                if !matches!(state, State::Backoff | State::Finishing) {
+                    self.drop_connection();
+                }
+                self.end(Cause::Cancelled, Stop::Cancelled, false);
                 Ok(())
             }
         }

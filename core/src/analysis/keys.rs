@@ -1,6 +1,10 @@
 //! Which key of which container the success-body decoder reads, as data: one table row per
 //! key, searched in order. A table costs a few bytes of flash per key where a `match` on byte
 //! strings costs a compare chain of code per key.
+//!
+//! The tables are written as `(frame, key, slot)` rows and packed at compile time into one
+//! byte string of keys plus `(frame, length, slot)` rows: half the flash of a row holding a
+//! slice (pointer and length) per key.
 
 #[cfg(feature = "details")]
 use super::Detail as D;
@@ -22,10 +26,76 @@ use super::elements::Field as F;
 use super::elements::Kind;
 use super::{Count, Frame, Slot};
 
+/// A key as written: the container it belongs to, its bytes, what it names.
 type Row = (Frame, &'static [u8], Slot);
 
+/// A key as stored: its container, its length in the table's byte string, what it names.
+type Packed = (Frame, u8, Slot);
+
+/// A packed table: its rows, and their keys one after the other.
+struct Table {
+    rows: &'static [Packed],
+    keys: &'static [u8],
+}
+
+/// Total bytes of the keys of `rows`.
+const fn key_bytes(rows: &[Row]) -> usize {
+    let mut total = 0;
+    let mut i = 0;
+    while i < rows.len() {
+        total += rows[i].1.len();
+        i += 1;
+    }
+    total
+}
+
+/// The rows of `rows` with lengths in place of keys (`R` = `rows.len()`).
+const fn pack_rows<const R: usize>(rows: &[Row]) -> [Packed; R] {
+    let mut out = [(Frame::Root, 0, Slot::Ignore); R];
+    let mut i = 0;
+    while i < R {
+        let (frame, key, slot) = rows[i];
+        // Evaluated at compile time: a longer key fails the build, not the device.
+        assert!(key.len() <= u8::MAX as usize, "key longer than 255 bytes");
+        out[i] = (frame, key.len() as u8, slot);
+        i += 1;
+    }
+    out
+}
+
+/// The keys of `rows`, one after the other (`B` = `key_bytes(rows)`).
+const fn pack_keys<const B: usize>(rows: &[Row]) -> [u8; B] {
+    let mut out = [0; B];
+    let mut at = 0;
+    let mut i = 0;
+    while i < rows.len() {
+        let key = rows[i].1;
+        let mut j = 0;
+        while j < key.len() {
+            out[at] = key[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Packs a table of [`Row`]s at compile time.
+macro_rules! packed {
+    ($rows:expr) => {{
+        const ROWS: &[Row] = $rows;
+        const PACKED: [Packed; ROWS.len()] = pack_rows(ROWS);
+        const BYTES: [u8; key_bytes(ROWS)] = pack_keys(ROWS);
+        Table {
+            rows: &PACKED,
+            keys: &BYTES,
+        }
+    }};
+}
+
 /// Keys of the values every firmware needs: emotion items, completion text, the summary.
-static KEYS: &[Row] = &[
+const KEYS: &[Row] = &[
     (Frame::Root, b"object", Slot::Object),
     (Frame::Root, b"model", Slot::Model),
     (Frame::Root, b"id", Slot::Id),
@@ -72,7 +142,7 @@ static KEYS: &[Row] = &[
 
 /// Keys of [`Details`](super::Details).
 #[cfg(feature = "details")]
-static DETAIL_KEYS: &[Row] = &[
+const DETAIL_KEYS: &[Row] = &[
     (Frame::Root, b"trajectory", Slot::Trajectory),
     (Frame::Root, b"conversationMode", Slot::Mode),
     (Frame::Trajectory, b"baseline", Slot::Baseline),
@@ -193,11 +263,11 @@ static DETAIL_KEYS: &[Row] = &[
 
 /// Keys of every chat choice (feature `choices`).
 #[cfg(feature = "choices")]
-static CHOICE_KEYS: &[Row] = &[(Frame::Message, b"role", Slot::Field(F::ChoiceRole))];
+const CHOICE_KEYS: &[Row] = &[(Frame::Message, b"role", Slot::Field(F::ChoiceRole))];
 
 /// Keys of `trajectory.breakthrough` and `trajectory.similarMoments` (feature `trajectory`).
 #[cfg(feature = "trajectory")]
-static TRAJECTORY_KEYS: &[Row] = &[
+const TRAJECTORY_KEYS: &[Row] = &[
     (
         Frame::Trajectory,
         b"breakthrough",
@@ -320,7 +390,7 @@ const MOMENT_PATTERN: Frame = Frame::Element(Kind::MomentPattern);
 
 /// Keys of `patterns` (feature `patterns`).
 #[cfg(feature = "patterns")]
-static PATTERN_KEYS: &[Row] = &[
+const PATTERN_KEYS: &[Row] = &[
     (Frame::Root, b"patterns", Slot::Open(Frame::Patterns)),
     (
         Frame::Patterns,
@@ -359,7 +429,7 @@ const PATTERN: Frame = Frame::Element(Kind::Pattern);
 
 /// Keys of `growth` (feature `growth`).
 #[cfg(feature = "growth")]
-static GROWTH_KEYS: &[Row] = &[
+const GROWTH_KEYS: &[Row] = &[
     (Frame::Root, b"growth", Slot::Open(Frame::Growth)),
     (
         Frame::Growth,
@@ -428,7 +498,7 @@ const DIMENSION: Frame = Frame::Element(Kind::Dimension);
 
 /// Keys of `beliefs` (feature `beliefs`).
 #[cfg(feature = "beliefs")]
-static BELIEF_KEYS: &[Row] = &[
+const BELIEF_KEYS: &[Row] = &[
     (Frame::Root, b"beliefs", Slot::Open(Frame::Beliefs)),
     (
         Frame::Beliefs,
@@ -450,27 +520,33 @@ static BELIEF_KEYS: &[Row] = &[
 const BELIEF: Frame = Frame::Element(Kind::Belief);
 
 /// Every table the enabled features bring, the core's first.
-static TABLES: &[&[Row]] = &[
-    KEYS,
+static TABLES: &[Table] = &[
+    packed!(KEYS),
     #[cfg(feature = "details")]
-    DETAIL_KEYS,
+    packed!(DETAIL_KEYS),
     #[cfg(feature = "choices")]
-    CHOICE_KEYS,
+    packed!(CHOICE_KEYS),
     #[cfg(feature = "trajectory")]
-    TRAJECTORY_KEYS,
+    packed!(TRAJECTORY_KEYS),
     #[cfg(feature = "patterns")]
-    PATTERN_KEYS,
+    packed!(PATTERN_KEYS),
     #[cfg(feature = "growth")]
-    GROWTH_KEYS,
+    packed!(GROWTH_KEYS),
     #[cfg(feature = "beliefs")]
-    BELIEF_KEYS,
+    packed!(BELIEF_KEYS),
 ];
 
 /// What `key` names inside a container of kind `frame` (`Slot::Ignore`: nothing read).
+#[inline(never)] // one search loop, not one per caller
 pub(super) fn slot(frame: Frame, key: &[u8]) -> Slot {
-    for &(f, k, slot) in TABLES.iter().flat_map(|t| t.iter()) {
-        if f == frame && k == key {
-            return slot;
+    for table in TABLES {
+        let mut at = 0;
+        for &(f, len, slot) in table.rows {
+            let end = at + usize::from(len);
+            if f == frame && table.keys.get(at..end) == Some(key) {
+                return slot;
+            }
+            at = end;
         }
     }
     Slot::Ignore

@@ -970,3 +970,57 @@ fn surrogates_on_chunk_boundaries() {
 }
 
 mod elements;
+
+/// The packed name tables agree with `NAMES` and the variants, for every open enum.
+#[test]
+fn open_enum_names_round_trip() {
+    fn check<T: Copy + PartialEq + core::fmt::Debug>(
+        names: &[&str],
+        parse: fn(&str) -> T,
+        as_str: fn(&T) -> &str,
+        position: fn(&[u8]) -> Option<usize>,
+        from_position: fn(usize) -> Option<T>,
+    ) {
+        for (i, name) in names.iter().enumerate() {
+            let value = parse(name);
+            assert_eq!(as_str(&value), *name);
+            assert_eq!(position(name.as_bytes()), Some(i));
+            assert_eq!(from_position(i), Some(value));
+        }
+        assert_eq!(from_position(names.len()), None);
+        assert_eq!(position(b"not-a-name"), None);
+        assert_eq!(position(b""), None);
+        assert_eq!(as_str(&parse("not-a-name")), "not-a-name");
+    }
+    check(
+        Category::NAMES,
+        Category::parse,
+        Category::as_str,
+        Category::position,
+        Category::from_position,
+    );
+    check(
+        IntensityLevel::NAMES,
+        IntensityLevel::parse,
+        IntensityLevel::as_str,
+        IntensityLevel::position,
+        IntensityLevel::from_position,
+    );
+    check(
+        Complexity::NAMES,
+        Complexity::parse,
+        Complexity::as_str,
+        Complexity::position,
+        Complexity::from_position,
+    );
+    check(
+        DiscoveryLevel::NAMES,
+        DiscoveryLevel::parse,
+        DiscoveryLevel::as_str,
+        DiscoveryLevel::position,
+        DiscoveryLevel::from_position,
+    );
+    let c = Category::Surprise;
+    assert_eq!(c.known_position(), Some(Category::NAMES.len() - 1));
+    assert_eq!(Category::parse("x").known_position(), None);
+}

@@ -81,43 +81,54 @@ impl Body {
 
     /// The top-level facts of a success body.
     pub(super) fn summary(&self) -> Summary {
+        self.parser()
+            .map_or_else(Summary::default, |p| *p.summary())
+    }
+
+    /// The success-body parser, whichever framing carries it (`None` for an error body).
+    fn parser(&self) -> Option<&SuccessParser> {
         match self {
-            Body::Json(json) => *json.summary(),
-            Body::Stream(stream) => *stream.json().summary(),
-            Body::Error(_) => Summary::default(),
+            Body::Json(json) => Some(json),
+            Body::Stream(stream) => Some(stream.json()),
+            Body::Error(_) => None,
+        }
+    }
+
+    /// [`Body::parser`], to take a waiting output.
+    fn parser_mut(&mut self) -> Option<&mut SuccessParser> {
+        match self {
+            Body::Json(json) => Some(json),
+            Body::Stream(stream) => Some(stream.json_mut()),
+            Body::Error(_) => None,
         }
     }
 }
 
 impl Sink {
+    /// The success-body parser of the response being read, whichever framing carries it.
+    fn parser(&self) -> Option<&SuccessParser> {
+        match self {
+            Sink::Body(response) => response.body.parser(),
+            _ => None,
+        }
+    }
+
+    /// [`Sink::parser`], to take a waiting output.
+    fn parser_mut(&mut self) -> Option<&mut SuccessParser> {
+        match self {
+            Sink::Body(response) => response.body.parser_mut(),
+            _ => None,
+        }
+    }
+
     /// Whether a decoded result waits to be taken.
     pub(super) fn has_output(&self) -> bool {
-        match self {
-            Sink::Body(Response {
-                body: Body::Json(json),
-                ..
-            }) => json.has_output(),
-            Sink::Body(Response {
-                body: Body::Stream(stream),
-                ..
-            }) => stream.json().has_output(),
-            _ => false,
-        }
+        self.parser().is_some_and(SuccessParser::has_output)
     }
 
     /// The waiting result, borrowed until the body is read on.
     pub(super) fn take_output(&mut self) -> Option<Output<'_>> {
-        match self {
-            Sink::Body(Response {
-                body: Body::Json(json),
-                ..
-            }) => json.take_output(),
-            Sink::Body(Response {
-                body: Body::Stream(stream),
-                ..
-            }) => stream.json_mut().take_output(),
-            _ => None,
-        }
+        self.parser_mut()?.take_output()
     }
 }
 

@@ -2,6 +2,7 @@
 //! fed in pieces of any size, becomes one [`ApiError`].
 
 use super::{ApiError, ErrorCode, ErrorType, MESSAGE_CAP, PARAM_CAP, RAW_CODE_CAP};
+use crate::analysis::packed_position;
 use crate::http::{REQUEST_ID_CAP, ResponseHead};
 use crate::json::{Scanner, Token};
 use crate::text::Text;
@@ -135,15 +136,28 @@ impl Fields {
 
     /// Which field a key names, at the top level (`envelope == false`) or in the envelope.
     fn field_for(key: &[u8]) -> Option<Field> {
-        const KEYS: [(&[u8], Field); 6] = [
-            (b"type", Field::Type),
-            (b"code", Field::Code),
-            (b"message", Field::Message),
-            (b"param", Field::Param),
-            (b"request_id", Field::RequestId),
-            (b"requestId", Field::RequestId),
+        // The keys one after the other, with their lengths: no slice per key in flash.
+        const LENS: [u8; 6] = [4, 4, 7, 5, 10, 9];
+        const TEXT: &str = "typecodemessageparamrequest_idrequestId";
+        const FIELDS: [Field; 6] = [
+            Field::Type,
+            Field::Code,
+            Field::Message,
+            Field::Param,
+            Field::RequestId,
+            Field::RequestId,
         ];
-        KEYS.iter().find(|(k, _)| *k == key).map(|&(_, f)| f)
+        const _: () = {
+            let mut total = 0;
+            let mut i = 0;
+            while i < LENS.len() {
+                total += LENS[i] as usize;
+                i += 1;
+            }
+            assert!(total == TEXT.len(), "LENS must add up to TEXT");
+        };
+        let i = packed_position(&LENS, TEXT, key)?;
+        FIELDS.get(i).copied()
     }
 
     fn token(&mut self, tok: Token<'_>) {

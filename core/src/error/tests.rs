@@ -467,3 +467,27 @@ fn name_tables_match_the_variants() {
         None
     );
 }
+
+/// Every key spelling the decoder knows, flat and in the envelope (the key table is packed).
+#[test]
+fn every_known_key_is_read() {
+    let flat = decode_all(
+        br#"{"type":"conflict_error","code":"duplicate_id","message":"m","param":"p","requestId":"r-1"}"#,
+        409,
+    );
+    assert_eq!(flat.kind, ErrorType::Conflict);
+    assert_eq!(flat.code, ErrorCode::DuplicateId);
+    assert_eq!(flat.message.as_str(), "m");
+    assert_eq!(flat.param.as_str(), "p");
+    assert_eq!(flat.request_id.as_str(), "r-1");
+    let envelope = decode_all(
+        br#"{"error":{"type":"conflict_error","code":"duplicate_id","message":"m","param":"p","request_id":"r-2"}}"#,
+        409,
+    );
+    assert_eq!(envelope.code, ErrorCode::DuplicateId);
+    assert_eq!(envelope.request_id.as_str(), "r-2");
+    // A key that is a prefix or an extension of a known one names nothing.
+    let other = decode_all(br#"{"messag":"a","messages":"b","request":"c"}"#, 409);
+    assert!(other.message.is_empty());
+    assert!(other.request_id.is_empty());
+}

@@ -811,6 +811,8 @@ impl<'a> Call<'a> {
             attempts: self.attempts,
             deprecated: head.deprecated,
             sunset: head.sunset,
+            #[cfg(feature = "details")]
+            link: head.link,
         });
     }
 

@@ -160,6 +160,10 @@ pub struct Success {
     /// The `Sunset` date the response announced, as Unix seconds (RFC 8594; `None` when
     /// absent, not an HTTP-date, or past 2106).
     pub sunset: Option<core::num::NonZeroU32>,
+    /// The response's first `Link` header (RFC 8288), where a deprecation is documented
+    /// (RFC 8594 §6): its first 64 bytes, marked truncated when longer (feature `details`).
+    #[cfg(feature = "details")]
+    pub link: Text<{ crate::http::LINK_CAP }>,
 }
 
 /// The outcome of a failed call.

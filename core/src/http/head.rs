@@ -122,9 +122,12 @@ enum Field {
     Deprecation,
     /// `Sunset`: deprecated, and its date is kept.
     Sunset,
+    /// `Link`: the first one is kept (feature `details`).
+    #[cfg(feature = "details")]
+    Link,
 }
 
-const FIELDS: [(&[u8], Field); 17] = [
+const FIELDS: &[(&[u8], Field)] = &[
     (b"content-length", Field::ContentLength),
     (b"transfer-encoding", Field::TransferEncoding),
     (b"connection", Field::Connection),
@@ -142,6 +145,8 @@ const FIELDS: [(&[u8], Field); 17] = [
     (b"deprecation", Field::Deprecation),
     (b"kaiko-deprecation", Field::Deprecation),
     (b"sunset", Field::Sunset),
+    #[cfg(feature = "details")]
+    (b"link", Field::Link),
 ];
 
 impl Field {
@@ -825,6 +830,13 @@ fn finish_field(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadErro
         }
         Field::Deprecation => head.deprecated = true,
         // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
+        #[cfg(feature = "details")]
+        Field::Link if head.link.is_empty() && !v.is_empty() => {
+            head.link.push_bytes(v);
+            if overflow {
+                head.link.mark_truncated();
+            }
+        }
         Field::Sunset => {
             head.deprecated = true;
             if !overflow {

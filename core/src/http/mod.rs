@@ -22,6 +22,10 @@ use crate::text::Text;
 /// Capacity of a request id (`x-request-id` and its aliases, and `error.request_id`).
 pub const REQUEST_ID_CAP: usize = 64;
 
+/// Bytes kept of a `Link` header (feature `details`): the head parser's value buffer.
+#[cfg(feature = "details")]
+pub const LINK_CAP: usize = 64;
+
 /// How the body of a response is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -104,6 +108,11 @@ pub struct ResponseHead {
     /// seconds (non-zero); `None` when absent, not an HTTP-date, or past 2106 (kept in 32
     /// bits so that the head does not grow).
     pub sunset: Option<NonZeroU32>,
+    /// The first `Link` header (RFC 8288), e.g. `<https://…/migration>; rel="sunset"`: where a
+    /// deprecation is documented (RFC 8594 §6). Its first [`LINK_CAP`] bytes, marked truncated
+    /// when longer (feature `details`).
+    #[cfg(feature = "details")]
+    pub link: Text<LINK_CAP>,
 }
 
 impl ResponseHead {
@@ -125,6 +134,8 @@ impl ResponseHead {
             request_id: Text::new(),
             deprecated: false,
             sunset: None,
+            #[cfg(feature = "details")]
+            link: Text::new(),
         }
     }
 }

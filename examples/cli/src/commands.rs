@@ -88,13 +88,19 @@ fn deprecation_warning(s: &kaiko_std::Success) {
     if !s.deprecated {
         return;
     }
+    // Where the server documents it (RFC 8594 §6), else the changelog.
+    let see = if s.link.is_empty() {
+        "check the API changelog".to_owned()
+    } else {
+        format!("see Link: {}", one_line(s.link.as_str()))
+    };
     match s.sunset {
         Some(t) => note!(
-            "kaiko: warning: the server marks this endpoint deprecated; it may stop answering on {} (Sunset header); check the API changelog",
+            "kaiko: warning: the server marks this endpoint deprecated; it may stop answering on {} (Sunset header); {see}",
             utc_date(u64::from(t.get()))
         ),
         None => note!(
-            "kaiko: warning: the server marks this endpoint deprecated (Deprecation or Sunset header); check the API changelog"
+            "kaiko: warning: the server marks this endpoint deprecated (Deprecation or Sunset header); {see}"
         ),
     }
 }

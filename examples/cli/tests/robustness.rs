@@ -414,10 +414,11 @@ fn a_sunset_header_gives_one_warning_line() {
         .filter(|l| l.contains("deprecated"))
         .count();
     assert_eq!(warnings, 1, "{}", text(&o.stderr));
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains("on 2026-07-01 (Sunset header)"), "{stderr}");
     assert!(
-        text(&o.stderr).contains("on 2026-07-01 (Sunset header)"),
-        "{}",
-        text(&o.stderr)
+        stderr.contains("see Link: <https://example.com/v3>; rel=\"successor-version\""),
+        "{stderr}"
     );
     assert!(text(&o.stdout).contains("joy"));
 }

@@ -366,6 +366,28 @@ fn deprecation_headers() {
     assert!(!head(b"HTTP/1.1 200 OK\r\nLinks: x\r\n\r\nBODY").deprecated);
 }
 
+#[cfg(feature = "details")]
+#[test]
+fn the_first_link_is_kept() {
+    let h = head(
+        b"HTTP/1.1 200 OK\r\nLink: <https://example.com/migrate>; rel=\"sunset\"\r\n\
+          Link: <https://example.com/other>\r\n\r\nBODY",
+    );
+    assert_eq!(
+        h.link.as_str(),
+        "<https://example.com/migrate>; rel=\"sunset\""
+    );
+    assert!(!h.link.is_truncated());
+    // Longer than the value buffer: the start, marked truncated.
+    let long = std::format!(
+        "HTTP/1.1 200 OK\r\nLink: <https://example.com/{}>\r\n\r\nBODY",
+        "a".repeat(100)
+    );
+    let h = head(long.as_bytes());
+    assert!(h.link.as_str().starts_with("<https://example.com/aaa"));
+    assert!(h.link.is_truncated());
+}
+
 #[test]
 fn sunset_date_is_kept() {
     let h = head(b"HTTP/1.1 200 OK\r\nSunset: Tue, 31 Mar 2026 00:00:00 GMT\r\n\r\nBODY");

@@ -2,7 +2,7 @@
 
 use kaiko_core::analysis::{Emotion, Output, SuccessParser, Summary};
 use kaiko_core::base_url::BaseUrl;
-use kaiko_core::call::{Action, Call, Config};
+use kaiko_core::call::{Action, Call, Config, Event};
 use kaiko_core::error::{ApiError, ErrorBody};
 use kaiko_core::http::{DEFAULT_MAX_HEAD, HeadParser, ResponseHead};
 use kaiko_core::key::ApiKey;
@@ -98,7 +98,7 @@ pub fn write(request: &Request<'_>, config: &Config<'_>, out: &mut [u8]) -> Opti
 pub struct Exchange {
     /// Request bytes sent.
     pub sent: usize,
-    /// Events the call handed over.
+    /// Emotion items the call handed over.
     pub events: usize,
     /// The call ended in success.
     pub ok: bool,
@@ -129,7 +129,10 @@ pub fn exchange_in_pieces(
     let mut input = response;
     loop {
         match call.poll_action(now) {
-            Action::Event(_) => x.events += 1,
+            // Emotion items only: the list decoders that other crates of a workspace may
+            // enable (kaiko-core features) add element events the peers do not decode.
+            Action::Event(Event::Emotion(_)) => x.events += 1,
+            Action::Event(_) => {}
             Action::Connect { .. } => {
                 if call.handle_connected(now, false).is_err() {
                     return x;

@@ -41,6 +41,8 @@ pub use details::{Baseline, ConversationMode, Details, Trend};
 pub use details::{Growth, GrowthWindow};
 #[cfg(feature = "trajectory")]
 pub use details::{Momentum, TrajectoryExtras};
+#[cfg(feature = "conversation")]
+pub use details::{ResponseGuidance, ResponseStrategy, StringList};
 
 #[cfg(feature = "beliefs")]
 pub use elements::Belief;
@@ -136,6 +138,23 @@ pub enum DiscoveryLevel {
     Significant,
     Breakthrough,
     Transcendent,
+    /// A value this client does not know, as sent.
+    Other(Label),
+}
+
+/// `conversationMode.personalityMode` (spec §3.4, feature `conversation`); open set.
+#[cfg(feature = "conversation")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(missing_docs)]
+pub enum PersonalityMode {
+    Core,
+    Therapeutic,
+    Crisis,
+    Coaching,
+    Conversational,
+    Minimal,
+    Analytical,
     /// A value this client does not know, as sent.
     Other(Label),
 }
@@ -514,6 +533,17 @@ open_enum!(DiscoveryLevel {
     Transcendent => "transcendent",
 });
 
+#[cfg(feature = "conversation")]
+open_enum!(PersonalityMode {
+    Core => "core",
+    Therapeutic => "therapeutic",
+    Crisis => "crisis",
+    Coaching => "coaching",
+    Conversational => "conversational",
+    Minimal => "minimal",
+    Analytical => "analytical",
+});
+
 /// The container a frame of the body stands for (only containers of interest get a frame;
 /// the others are skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -564,6 +594,13 @@ enum Frame {
     Patterns,
     #[cfg(feature = "patterns")]
     ActivePatterns,
+    #[cfg(feature = "conversation")]
+    Strategy,
+    #[cfg(feature = "conversation")]
+    Guidance,
+    /// An array of strings kept in a [`StringList`], each entry a value of this detail.
+    #[cfg(feature = "conversation")]
+    Strings(Detail),
     /// An array whose elements are handed out one by one.
     #[cfg(any(
         feature = "trajectory",
@@ -602,6 +639,8 @@ impl Frame {
             Frame::Entries => false,
             #[cfg(feature = "patterns")]
             Frame::ActivePatterns => false,
+            #[cfg(feature = "conversation")]
+            Frame::Strings(_) => false,
             _ => true,
         }
     }
@@ -699,6 +738,28 @@ enum Detail {
     PatternSummary,
     #[cfg(feature = "patterns")]
     ActivePattern,
+    #[cfg(feature = "conversation")]
+    Reasoning,
+    #[cfg(feature = "conversation")]
+    PersonalityMode,
+    #[cfg(feature = "conversation")]
+    PersonalityConfidence,
+    #[cfg(feature = "conversation")]
+    StrategyTone,
+    #[cfg(feature = "conversation")]
+    StrategyFocus,
+    #[cfg(feature = "conversation")]
+    Actionable,
+    #[cfg(feature = "conversation")]
+    GuidanceTone,
+    #[cfg(feature = "conversation")]
+    GuidanceFocus,
+    #[cfg(feature = "conversation")]
+    SpeechPattern,
+    #[cfg(feature = "conversation")]
+    Prohibition,
+    #[cfg(feature = "conversation")]
+    ExampleResponse,
 }
 
 /// `usage` counters (all spellings of spec open question 9).
@@ -953,6 +1014,8 @@ impl Decoder {
             Some(Frame::Entries) => Slot::Field(Field::ListEntry),
             #[cfg(feature = "patterns")]
             Some(Frame::ActivePatterns) => Slot::Detail(Detail::ActivePattern),
+            #[cfg(feature = "conversation")]
+            Some(Frame::Strings(entry)) => Slot::Detail(entry),
             _ => slot,
         }
     }
@@ -1017,6 +1080,11 @@ impl Decoder {
                     Detail::PatternSummary => &mut x.patterns.summary,
                     #[cfg(feature = "patterns")]
                     Detail::ActivePattern => &mut x.patterns.active,
+                    #[cfg(feature = "conversation")]
+                    Detail::PersonalityMode => &mut self.label,
+                    #[cfg(feature = "conversation")]
+                    _ => return x.conversation_mode.text(d).map(|t| t as &mut dyn Sink),
+                    #[cfg(not(feature = "conversation"))]
                     _ => return None,
                 }
             }
@@ -1301,6 +1369,13 @@ impl Decoder {
                 }
                 p.active_count = p.active_count.saturating_add(1);
             }
+            #[cfg(feature = "conversation")]
+            Slot::Detail(
+                d @ (Detail::Actionable
+                | Detail::SpeechPattern
+                | Detail::Prohibition
+                | Detail::ExampleResponse),
+            ) => self.summary.details.conversation_mode.begin_entry(d),
             _ => {
                 if let Some(sink) = self.sink(slot) {
                     sink.clear();
@@ -1344,6 +1419,15 @@ impl Decoder {
                     Slot::Complexity => item.complexity = Some(Complexity::parse(label)),
                     _ => item.discovery_level = Some(DiscoveryLevel::parse(label)),
                 }
+            }
+            #[cfg(feature = "conversation")]
+            Slot::Detail(Detail::PersonalityMode) => {
+                let mut mode = PersonalityMode::parse(label);
+                // A value cut to the label's capacity says so.
+                if let (PersonalityMode::Other(t), true) = (&mut mode, self.label.is_truncated()) {
+                    t.mark_truncated();
+                }
+                self.summary.details.conversation_mode.personality_mode = Some(mode);
             }
             _ => {}
         }

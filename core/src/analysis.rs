@@ -31,12 +31,12 @@ mod details;
 mod elements;
 mod keys;
 
-#[cfg(feature = "beliefs")]
-pub use details::Beliefs;
 #[cfg(feature = "patterns")]
 pub use details::Patterns;
 #[cfg(feature = "details")]
 pub use details::{Baseline, ConversationMode, Details, Trend};
+#[cfg(feature = "beliefs")]
+pub use details::{Beliefs, BeliefsByType};
 #[cfg(feature = "growth")]
 pub use details::{Growth, GrowthWindow};
 #[cfg(feature = "trajectory")]
@@ -590,6 +590,8 @@ enum Frame {
     Historical,
     #[cfg(feature = "beliefs")]
     Beliefs,
+    #[cfg(feature = "beliefs")]
+    BeliefsByType,
     #[cfg(feature = "patterns")]
     Patterns,
     #[cfg(feature = "patterns")]
@@ -734,6 +736,14 @@ enum Detail {
     TotalBeliefs,
     #[cfg(feature = "beliefs")]
     BeliefSummary,
+    #[cfg(feature = "beliefs")]
+    ExplicitBeliefs,
+    #[cfg(feature = "beliefs")]
+    IdentityBeliefs,
+    #[cfg(feature = "beliefs")]
+    ValueBeliefs,
+    #[cfg(feature = "beliefs")]
+    PurposeBeliefs,
     #[cfg(feature = "patterns")]
     PatternSummary,
     #[cfg(feature = "patterns")]

@@ -155,8 +155,27 @@ pub struct Growth {
 pub struct Beliefs {
     /// `totalBeliefs`.
     pub total: Option<u32>,
+    /// `beliefsByType`.
+    pub by_type: BeliefsByType,
     /// `summary`.
     pub summary: Text<DESCRIPTION_CAP>,
+}
+
+/// `beliefs.beliefsByType` (feature `beliefs`): how many beliefs of each type the spec names
+/// (a type this version does not know is not kept).
+#[cfg(feature = "beliefs")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct BeliefsByType {
+    /// `explicit`.
+    pub explicit: Option<u32>,
+    /// `identity`.
+    pub identity: Option<u32>,
+    /// `value`.
+    pub value: Option<u32>,
+    /// `purpose`.
+    pub purpose: Option<u32>,
 }
 
 /// `patterns` but the detected patterns, which arrive as events (feature `patterns`).
@@ -390,6 +409,14 @@ impl Details {
             Detail::DimensionsDeclining => self.growth.dimensions_declining = count(),
             #[cfg(feature = "beliefs")]
             Detail::TotalBeliefs => self.beliefs.total = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::ExplicitBeliefs => self.beliefs.by_type.explicit = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::IdentityBeliefs => self.beliefs.by_type.identity = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::ValueBeliefs => self.beliefs.by_type.value = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::PurposeBeliefs => self.beliefs.by_type.purpose = count(),
             #[cfg(feature = "conversation")]
             Detail::PersonalityConfidence => {
                 self.conversation_mode.personality_confidence = score()

@@ -511,6 +511,31 @@ const BELIEF_KEYS: &[Row] = &[
         Slot::Detail(D::TotalBeliefs),
     ),
     (Frame::Beliefs, b"summary", Slot::Detail(D::BeliefSummary)),
+    (
+        Frame::Beliefs,
+        b"beliefsByType",
+        Slot::Open(Frame::BeliefsByType),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"explicit",
+        Slot::Detail(D::ExplicitBeliefs),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"identity",
+        Slot::Detail(D::IdentityBeliefs),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"value",
+        Slot::Detail(D::ValueBeliefs),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"purpose",
+        Slot::Detail(D::PurposeBeliefs),
+    ),
     (BELIEF, b"type", Slot::Field(F::BeliefType)),
     (BELIEF, b"content", Slot::Field(F::BeliefContent)),
     (BELIEF, b"confidence", Slot::Field(F::Confidence)),

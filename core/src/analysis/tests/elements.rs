@@ -317,8 +317,43 @@ fn beliefs_one_by_one() {
     assert_eq!(beliefs[1].confidence, None);
     let x = summary.details.beliefs;
     assert_eq!(x.total, Some(2));
+    let by_type = x.by_type;
+    assert_eq!(
+        (
+            by_type.identity,
+            by_type.value,
+            by_type.explicit,
+            by_type.purpose
+        ),
+        (Some(1), Some(1), None, None)
+    );
     assert_eq!(x.summary.as_str(), "One identity and one value belief.");
     assert_eq!(emotions(&outs).len(), 1);
+}
+
+/// Every type of `beliefsByType`; unknown types, wrong values and a map of the wrong shape
+/// are dropped without disturbing the rest.
+#[cfg(feature = "beliefs")]
+#[test]
+fn beliefs_by_type() {
+    let body = br#"{"beliefs":{"beliefsByType":{"explicit":3,"identity":0,"value":"two","purpose":4294967296,
+"capability":5,"nested":{"value":9}},"totalBeliefs":7,"summary":"s"}}"#;
+    let (_, summary) = decode_all(body);
+    let x = summary.details.beliefs;
+    assert_eq!(
+        x.by_type,
+        BeliefsByType {
+            explicit: Some(3),
+            identity: Some(0),
+            value: None,
+            purpose: Some(u32::MAX),
+        }
+    );
+    assert_eq!((x.total, x.summary.as_str()), (Some(7), "s"));
+    let body = br#"{"beliefs":{"beliefsByType":[{"value":1}],"totalBeliefs":1}}"#;
+    let (_, summary) = decode_all(body);
+    assert_eq!(summary.details.beliefs.by_type, BeliefsByType::default());
+    assert_eq!(summary.details.beliefs.total, Some(1));
 }
 
 #[cfg(feature = "patterns")]

@@ -20,7 +20,10 @@
 //! - `choices`: every chat choice that finished, as `Output::Choice`;
 //! - `trajectory`, `growth`, `beliefs`, `patterns`: the elements of their arrays, one
 //!   [`Output`] per element when it closes, and the rest of their object in
-//!   `Summary::details`.
+//!   `Summary::details`;
+//! - `conversation`: the rest of `conversationMode` (reasoning, response strategy and
+//!   guidance, personality mode) in `Summary::details`, its string lists counted and their
+//!   first entries kept.
 //!
 //! An array element is built in the one slot emotion items use, so a list of any length costs
 //! the size of one element. Everything not decoded is skipped as it streams past, at the cost

@@ -20,7 +20,10 @@
 //! - `choices`: every chat choice that finished, as `Output::Choice`;
 //! - `trajectory`, `growth`, `beliefs`, `patterns`: the elements of their arrays, one
 //!   [`Output`] per element when it closes, and the rest of their object in
-//!   `Summary::details`.
+//!   `Summary::details`;
+//! - `conversation`: the rest of `conversationMode` (reasoning, response strategy and
+//!   guidance, personality mode) in `Summary::details`, its string lists counted and their
+//!   first entries kept.
 //!
 //! An array element is built in the one slot emotion items use, so a list of any length costs
 //! the size of one element. Everything not decoded is skipped as it streams past, at the cost
@@ -31,16 +34,18 @@ mod details;
 mod elements;
 mod keys;
 
-#[cfg(feature = "beliefs")]
-pub use details::Beliefs;
 #[cfg(feature = "patterns")]
 pub use details::Patterns;
 #[cfg(feature = "details")]
 pub use details::{Baseline, ConversationMode, Details, Trend};
+#[cfg(feature = "beliefs")]
+pub use details::{Beliefs, BeliefsByType};
 #[cfg(feature = "growth")]
 pub use details::{Growth, GrowthWindow};
 #[cfg(feature = "trajectory")]
 pub use details::{Momentum, TrajectoryExtras};
+#[cfg(feature = "conversation")]
+pub use details::{ResponseGuidance, ResponseStrategy, StringList};
 
 #[cfg(feature = "beliefs")]
 pub use elements::Belief;
@@ -136,6 +141,23 @@ pub enum DiscoveryLevel {
     Significant,
     Breakthrough,
     Transcendent,
+    /// A value this client does not know, as sent.
+    Other(Label),
+}
+
+/// `conversationMode.personalityMode` (spec §3.4, feature `conversation`); open set.
+#[cfg(feature = "conversation")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(missing_docs)]
+pub enum PersonalityMode {
+    Core,
+    Therapeutic,
+    Crisis,
+    Coaching,
+    Conversational,
+    Minimal,
+    Analytical,
     /// A value this client does not know, as sent.
     Other(Label),
 }
@@ -514,6 +536,17 @@ open_enum!(DiscoveryLevel {
     Transcendent => "transcendent",
 });
 
+#[cfg(feature = "conversation")]
+open_enum!(PersonalityMode {
+    Core => "core",
+    Therapeutic => "therapeutic",
+    Crisis => "crisis",
+    Coaching => "coaching",
+    Conversational => "conversational",
+    Minimal => "minimal",
+    Analytical => "analytical",
+});
+
 /// The container a frame of the body stands for (only containers of interest get a frame;
 /// the others are skipped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -560,10 +593,19 @@ enum Frame {
     Historical,
     #[cfg(feature = "beliefs")]
     Beliefs,
+    #[cfg(feature = "beliefs")]
+    BeliefsByType,
     #[cfg(feature = "patterns")]
     Patterns,
     #[cfg(feature = "patterns")]
     ActivePatterns,
+    #[cfg(feature = "conversation")]
+    Strategy,
+    #[cfg(feature = "conversation")]
+    Guidance,
+    /// An array of strings kept in a [`StringList`], each entry a value of this detail.
+    #[cfg(feature = "conversation")]
+    Strings(Detail),
     /// An array whose elements are handed out one by one.
     #[cfg(any(
         feature = "trajectory",
@@ -602,6 +644,8 @@ impl Frame {
             Frame::Entries => false,
             #[cfg(feature = "patterns")]
             Frame::ActivePatterns => false,
+            #[cfg(feature = "conversation")]
+            Frame::Strings(_) => false,
             _ => true,
         }
     }
@@ -695,10 +739,40 @@ enum Detail {
     TotalBeliefs,
     #[cfg(feature = "beliefs")]
     BeliefSummary,
+    #[cfg(feature = "beliefs")]
+    ExplicitBeliefs,
+    #[cfg(feature = "beliefs")]
+    IdentityBeliefs,
+    #[cfg(feature = "beliefs")]
+    ValueBeliefs,
+    #[cfg(feature = "beliefs")]
+    PurposeBeliefs,
     #[cfg(feature = "patterns")]
     PatternSummary,
     #[cfg(feature = "patterns")]
     ActivePattern,
+    #[cfg(feature = "conversation")]
+    Reasoning,
+    #[cfg(feature = "conversation")]
+    PersonalityMode,
+    #[cfg(feature = "conversation")]
+    PersonalityConfidence,
+    #[cfg(feature = "conversation")]
+    StrategyTone,
+    #[cfg(feature = "conversation")]
+    StrategyFocus,
+    #[cfg(feature = "conversation")]
+    Actionable,
+    #[cfg(feature = "conversation")]
+    GuidanceTone,
+    #[cfg(feature = "conversation")]
+    GuidanceFocus,
+    #[cfg(feature = "conversation")]
+    SpeechPattern,
+    #[cfg(feature = "conversation")]
+    Prohibition,
+    #[cfg(feature = "conversation")]
+    ExampleResponse,
 }
 
 /// `usage` counters (all spellings of spec open question 9).
@@ -953,6 +1027,8 @@ impl Decoder {
             Some(Frame::Entries) => Slot::Field(Field::ListEntry),
             #[cfg(feature = "patterns")]
             Some(Frame::ActivePatterns) => Slot::Detail(Detail::ActivePattern),
+            #[cfg(feature = "conversation")]
+            Some(Frame::Strings(entry)) => Slot::Detail(entry),
             _ => slot,
         }
     }
@@ -1017,6 +1093,11 @@ impl Decoder {
                     Detail::PatternSummary => &mut x.patterns.summary,
                     #[cfg(feature = "patterns")]
                     Detail::ActivePattern => &mut x.patterns.active,
+                    #[cfg(feature = "conversation")]
+                    Detail::PersonalityMode => &mut self.label,
+                    #[cfg(feature = "conversation")]
+                    _ => return x.conversation_mode.text(d).map(|t| t as &mut dyn Sink),
+                    #[cfg(not(feature = "conversation"))]
                     _ => return None,
                 }
             }
@@ -1301,6 +1382,13 @@ impl Decoder {
                 }
                 p.active_count = p.active_count.saturating_add(1);
             }
+            #[cfg(feature = "conversation")]
+            Slot::Detail(
+                d @ (Detail::Actionable
+                | Detail::SpeechPattern
+                | Detail::Prohibition
+                | Detail::ExampleResponse),
+            ) => self.summary.details.conversation_mode.begin_entry(d),
             _ => {
                 if let Some(sink) = self.sink(slot) {
                     sink.clear();
@@ -1344,6 +1432,15 @@ impl Decoder {
                     Slot::Complexity => item.complexity = Some(Complexity::parse(label)),
                     _ => item.discovery_level = Some(DiscoveryLevel::parse(label)),
                 }
+            }
+            #[cfg(feature = "conversation")]
+            Slot::Detail(Detail::PersonalityMode) => {
+                let mut mode = PersonalityMode::parse(label);
+                // A value cut to the label's capacity says so.
+                if let (PersonalityMode::Other(t), true) = (&mut mode, self.label.is_truncated()) {
+                    t.mark_truncated();
+                }
+                self.summary.details.conversation_mode.personality_mode = Some(mode);
             }
             _ => {}
         }

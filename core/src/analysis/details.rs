@@ -6,9 +6,12 @@
     feature = "trajectory",
     feature = "patterns",
     feature = "growth",
-    feature = "beliefs"
+    feature = "beliefs",
+    feature = "conversation"
 ))]
 use super::DESCRIPTION_CAP;
+#[cfg(feature = "conversation")]
+use super::PersonalityMode;
 #[cfg(feature = "growth")]
 use super::Timestamp;
 use super::{Detail, Label, RawScores, parse_count};
@@ -152,8 +155,27 @@ pub struct Growth {
 pub struct Beliefs {
     /// `totalBeliefs`.
     pub total: Option<u32>,
+    /// `beliefsByType`.
+    pub by_type: BeliefsByType,
     /// `summary`.
     pub summary: Text<DESCRIPTION_CAP>,
+}
+
+/// `beliefs.beliefsByType` (feature `beliefs`): how many beliefs of each type the spec names
+/// (a type this version does not know is not kept).
+#[cfg(feature = "beliefs")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct BeliefsByType {
+    /// `explicit`.
+    pub explicit: Option<u32>,
+    /// `identity`.
+    pub identity: Option<u32>,
+    /// `value`.
+    pub value: Option<u32>,
+    /// `purpose`.
+    pub purpose: Option<u32>,
 }
 
 /// `patterns` but the detected patterns, which arrive as events (feature `patterns`).
@@ -225,6 +247,110 @@ pub struct ConversationMode {
     pub confidence: Option<Score>,
     /// `crisisDetected`.
     pub crisis_detected: Option<bool>,
+    /// `reasoning` (feature `conversation`).
+    #[cfg(feature = "conversation")]
+    pub reasoning: Text<DESCRIPTION_CAP>,
+    /// `responseStrategy` (feature `conversation`).
+    #[cfg(feature = "conversation")]
+    pub strategy: ResponseStrategy,
+    /// `personalityMode` (feature `conversation`).
+    #[cfg(feature = "conversation")]
+    pub personality_mode: Option<PersonalityMode>,
+    /// `personalityConfidence`, 0.0–1.0 (feature `conversation`).
+    #[cfg(feature = "conversation")]
+    pub personality_confidence: Option<Score>,
+    /// `responseGuidance` (feature `conversation`).
+    #[cfg(feature = "conversation")]
+    pub guidance: ResponseGuidance,
+}
+
+/// A list of strings kept in one text: how many entries there were, and the first ones in
+/// order, separated by `,` (truncated, and marked so, when they do not fit).
+#[cfg(feature = "conversation")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct StringList {
+    /// How many entries the list had.
+    pub count: u16,
+    /// The first entries, separated by `,`.
+    pub joined: Text<DESCRIPTION_CAP>,
+}
+
+#[cfg(feature = "conversation")]
+impl StringList {
+    /// A new entry starts: separated from the previous one and counted.
+    fn begin_entry(&mut self) {
+        if self.count > 0 {
+            self.joined.push_bytes(b",");
+        }
+        self.count = self.count.saturating_add(1);
+    }
+}
+
+/// `conversationMode.responseStrategy` (feature `conversation`).
+#[cfg(feature = "conversation")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct ResponseStrategy {
+    /// `tone`.
+    pub tone: Text<DESCRIPTION_CAP>,
+    /// `focus`.
+    pub focus: Text<DESCRIPTION_CAP>,
+    /// `actionables`.
+    pub actionables: StringList,
+}
+
+/// `conversationMode.responseGuidance` (feature `conversation`).
+#[cfg(feature = "conversation")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct ResponseGuidance {
+    /// `tone`.
+    pub tone: Text<DESCRIPTION_CAP>,
+    /// `focus`.
+    pub focus: Text<DESCRIPTION_CAP>,
+    /// `speechPatterns`.
+    pub speech_patterns: StringList,
+    /// `prohibitions`.
+    pub prohibitions: StringList,
+    /// `exampleResponses`.
+    pub example_responses: StringList,
+}
+
+#[cfg(feature = "conversation")]
+impl ConversationMode {
+    /// The text a string of `d` goes into (`None`: not one of this struct's).
+    pub(super) fn text(&mut self, d: Detail) -> Option<&mut Text<DESCRIPTION_CAP>> {
+        Some(match d {
+            Detail::Reasoning => &mut self.reasoning,
+            Detail::StrategyTone => &mut self.strategy.tone,
+            Detail::StrategyFocus => &mut self.strategy.focus,
+            Detail::GuidanceTone => &mut self.guidance.tone,
+            Detail::GuidanceFocus => &mut self.guidance.focus,
+            _ => return self.list(d).map(|l| &mut l.joined),
+        })
+    }
+
+    /// The list an entry of `d` belongs to (`None`: `d` is not a list entry).
+    fn list(&mut self, d: Detail) -> Option<&mut StringList> {
+        Some(match d {
+            Detail::Actionable => &mut self.strategy.actionables,
+            Detail::SpeechPattern => &mut self.guidance.speech_patterns,
+            Detail::Prohibition => &mut self.guidance.prohibitions,
+            Detail::ExampleResponse => &mut self.guidance.example_responses,
+            _ => return None,
+        })
+    }
+
+    /// An entry of the list `d` starts: separated from the previous one and counted.
+    pub(super) fn begin_entry(&mut self, d: Detail) {
+        if let Some(list) = self.list(d) {
+            list.begin_entry();
+        }
+    }
 }
 
 impl Details {
@@ -283,6 +409,18 @@ impl Details {
             Detail::DimensionsDeclining => self.growth.dimensions_declining = count(),
             #[cfg(feature = "beliefs")]
             Detail::TotalBeliefs => self.beliefs.total = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::ExplicitBeliefs => self.beliefs.by_type.explicit = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::IdentityBeliefs => self.beliefs.by_type.identity = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::ValueBeliefs => self.beliefs.by_type.value = count(),
+            #[cfg(feature = "beliefs")]
+            Detail::PurposeBeliefs => self.beliefs.by_type.purpose = count(),
+            #[cfg(feature = "conversation")]
+            Detail::PersonalityConfidence => {
+                self.conversation_mode.personality_confidence = score()
+            }
             _ => {}
         }
     }

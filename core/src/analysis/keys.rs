@@ -511,6 +511,31 @@ const BELIEF_KEYS: &[Row] = &[
         Slot::Detail(D::TotalBeliefs),
     ),
     (Frame::Beliefs, b"summary", Slot::Detail(D::BeliefSummary)),
+    (
+        Frame::Beliefs,
+        b"beliefsByType",
+        Slot::Open(Frame::BeliefsByType),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"explicit",
+        Slot::Detail(D::ExplicitBeliefs),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"identity",
+        Slot::Detail(D::IdentityBeliefs),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"value",
+        Slot::Detail(D::ValueBeliefs),
+    ),
+    (
+        Frame::BeliefsByType,
+        b"purpose",
+        Slot::Detail(D::PurposeBeliefs),
+    ),
     (BELIEF, b"type", Slot::Field(F::BeliefType)),
     (BELIEF, b"content", Slot::Field(F::BeliefContent)),
     (BELIEF, b"confidence", Slot::Field(F::Confidence)),
@@ -518,6 +543,56 @@ const BELIEF_KEYS: &[Row] = &[
 ];
 #[cfg(feature = "beliefs")]
 const BELIEF: Frame = Frame::Element(Kind::Belief);
+
+/// Keys of the rest of `conversationMode` (feature `conversation`).
+#[cfg(feature = "conversation")]
+const CONVERSATION_KEYS: &[Row] = &[
+    (Frame::Mode, b"reasoning", Slot::Detail(D::Reasoning)),
+    (
+        Frame::Mode,
+        b"responseStrategy",
+        Slot::Open(Frame::Strategy),
+    ),
+    (
+        Frame::Mode,
+        b"personalityMode",
+        Slot::Detail(D::PersonalityMode),
+    ),
+    (
+        Frame::Mode,
+        b"personalityConfidence",
+        Slot::Detail(D::PersonalityConfidence),
+    ),
+    (
+        Frame::Mode,
+        b"responseGuidance",
+        Slot::Open(Frame::Guidance),
+    ),
+    (Frame::Strategy, b"tone", Slot::Detail(D::StrategyTone)),
+    (Frame::Strategy, b"focus", Slot::Detail(D::StrategyFocus)),
+    (
+        Frame::Strategy,
+        b"actionables",
+        Slot::Open(Frame::Strings(D::Actionable)),
+    ),
+    (Frame::Guidance, b"tone", Slot::Detail(D::GuidanceTone)),
+    (Frame::Guidance, b"focus", Slot::Detail(D::GuidanceFocus)),
+    (
+        Frame::Guidance,
+        b"speechPatterns",
+        Slot::Open(Frame::Strings(D::SpeechPattern)),
+    ),
+    (
+        Frame::Guidance,
+        b"prohibitions",
+        Slot::Open(Frame::Strings(D::Prohibition)),
+    ),
+    (
+        Frame::Guidance,
+        b"exampleResponses",
+        Slot::Open(Frame::Strings(D::ExampleResponse)),
+    ),
+];
 
 /// Every table the enabled features bring, the core's first.
 static TABLES: &[Table] = &[
@@ -534,6 +609,8 @@ static TABLES: &[Table] = &[
     packed!(GROWTH_KEYS),
     #[cfg(feature = "beliefs")]
     packed!(BELIEF_KEYS),
+    #[cfg(feature = "conversation")]
+    packed!(CONVERSATION_KEYS),
 ];
 
 /// What `key` names inside a container of kind `frame` (`Slot::Ignore`: nothing read).

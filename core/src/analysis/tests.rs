@@ -1020,6 +1020,14 @@ fn open_enum_names_round_trip() {
         DiscoveryLevel::position,
         DiscoveryLevel::from_position,
     );
+    #[cfg(feature = "conversation")]
+    check(
+        PersonalityMode::NAMES,
+        PersonalityMode::parse,
+        PersonalityMode::as_str,
+        PersonalityMode::position,
+        PersonalityMode::from_position,
+    );
     let c = Category::Surprise;
     assert_eq!(c.known_position(), Some(Category::NAMES.len() - 1));
     assert_eq!(Category::parse("x").known_position(), None);

@@ -317,8 +317,43 @@ fn beliefs_one_by_one() {
     assert_eq!(beliefs[1].confidence, None);
     let x = summary.details.beliefs;
     assert_eq!(x.total, Some(2));
+    let by_type = x.by_type;
+    assert_eq!(
+        (
+            by_type.identity,
+            by_type.value,
+            by_type.explicit,
+            by_type.purpose
+        ),
+        (Some(1), Some(1), None, None)
+    );
     assert_eq!(x.summary.as_str(), "One identity and one value belief.");
     assert_eq!(emotions(&outs).len(), 1);
+}
+
+/// Every type of `beliefsByType`; unknown types, wrong values and a map of the wrong shape
+/// are dropped without disturbing the rest.
+#[cfg(feature = "beliefs")]
+#[test]
+fn beliefs_by_type() {
+    let body = br#"{"beliefs":{"beliefsByType":{"explicit":3,"identity":0,"value":"two","purpose":4294967296,
+"capability":5,"nested":{"value":9}},"totalBeliefs":7,"summary":"s"}}"#;
+    let (_, summary) = decode_all(body);
+    let x = summary.details.beliefs;
+    assert_eq!(
+        x.by_type,
+        BeliefsByType {
+            explicit: Some(3),
+            identity: Some(0),
+            value: None,
+            purpose: Some(u32::MAX),
+        }
+    );
+    assert_eq!((x.total, x.summary.as_str()), (Some(7), "s"));
+    let body = br#"{"beliefs":{"beliefsByType":[{"value":1}],"totalBeliefs":1}}"#;
+    let (_, summary) = decode_all(body);
+    assert_eq!(summary.details.beliefs.by_type, BeliefsByType::default());
+    assert_eq!(summary.details.beliefs.total, Some(1));
 }
 
 #[cfg(feature = "patterns")]
@@ -492,4 +527,218 @@ fn wrong_shapes_are_skipped() {
     assert_eq!(summary.object.as_str(), "emotions.analysis");
     assert_eq!(summary.details.patterns.active_count, 0);
     assert_eq!(summary.details.trajectory, TrajectoryExtras::default());
+}
+
+/// `conversationMode` in full, as the backend code sends it (spec §3.4).
+#[cfg(feature = "conversation")]
+const CONVERSATION_BODY: &[u8] = br#"{"object":"emotions.analysis","conversationMode":{"mode":"emotional_support",
+"confidence":0.86,"reasoning":"High distress with sadness \u2014 support first","crisisDetected":false,
+"responseStrategy":{"tone":"warm","focus":"validation","actionables":["acknowledge feelings","ask open questions"]},
+"personalityMode":"therapeutic","personalityConfidence":0.74,
+"responseGuidance":{"tone":"gentle","focus":"listening","speechPatterns":["short sentences","mirror words"],
+"prohibitions":["no advice yet"],"exampleResponses":["That sounds hard.","I'm here."],"extra":{"tone":"x"}}},
+"emotions":{"user":{"category":"sadness"}}}"#;
+
+#[cfg(feature = "conversation")]
+#[test]
+fn conversation_mode_in_full() {
+    let (outs, summary) = decode_all(CONVERSATION_BODY);
+    assert_eq!(emotions(&outs).len(), 1);
+    let m = summary.details.conversation_mode;
+    assert_eq!(m.mode.as_str(), "emotional_support");
+    assert_eq!(
+        (m.confidence, m.crisis_detected),
+        (Some(Score(8600)), Some(false))
+    );
+    assert_eq!(
+        m.reasoning.as_str(),
+        "High distress with sadness \u{2014} support first"
+    );
+    let s = m.strategy;
+    assert_eq!((s.tone.as_str(), s.focus.as_str()), ("warm", "validation"));
+    assert_eq!(
+        (s.actionables.count, s.actionables.joined.as_str()),
+        (2, "acknowledge feelings,ask open questions")
+    );
+    assert_eq!(m.personality_mode, Some(PersonalityMode::Therapeutic));
+    assert_eq!(m.personality_confidence, Some(Score(7400)));
+    let g = m.guidance;
+    assert_eq!((g.tone.as_str(), g.focus.as_str()), ("gentle", "listening"));
+    assert_eq!(
+        (g.speech_patterns.count, g.speech_patterns.joined.as_str()),
+        (2, "short sentences,mirror words")
+    );
+    assert_eq!(
+        (g.prohibitions.count, g.prohibitions.joined.as_str()),
+        (1, "no advice yet")
+    );
+    assert_eq!(
+        (
+            g.example_responses.count,
+            g.example_responses.joined.as_str()
+        ),
+        (2, "That sounds hard.,I'm here.")
+    );
+    assert!(!g.example_responses.joined.is_truncated());
+}
+
+/// An unknown personality mode is kept as sent; an empty list counts nothing.
+#[cfg(feature = "conversation")]
+#[test]
+fn conversation_mode_open_enum_and_empty_lists() {
+    let body =
+        br#"{"conversationMode":{"personalityMode":"playful","responseStrategy":{"actionables":[]},
+"responseGuidance":{"speechPatterns":[],"prohibitions":[""]}}}"#;
+    let (_, summary) = decode_all(body);
+    let m = summary.details.conversation_mode;
+    assert_eq!(
+        m.personality_mode,
+        Some(PersonalityMode::Other(label("playful")))
+    );
+    assert_eq!(m.strategy.actionables, StringList::default());
+    assert_eq!(m.guidance.speech_patterns, StringList::default());
+    // An empty string is still an entry.
+    assert_eq!(
+        (
+            m.guidance.prohibitions.count,
+            m.guidance.prohibitions.joined.as_str()
+        ),
+        (1, "")
+    );
+}
+
+/// Containers of the wrong shape, and entries that are not strings, are skipped whole and
+/// the values after them are still read.
+#[cfg(feature = "conversation")]
+#[test]
+fn conversation_mode_wrong_shapes_are_skipped() {
+    let body = br#"{"conversationMode":{"responseStrategy":["warm"],"responseGuidance":"gentle",
+"reasoning":{"text":"x"},"personalityMode":3,"personalityConfidence":"high","mode":"conversational"},
+"conversationMode2":{"reasoning":"not this"},
+"object":"emotions.analysis"}"#;
+    let (outs, summary) = decode_all(body);
+    assert!(outs.is_empty());
+    let m = summary.details.conversation_mode;
+    assert_eq!(m.mode.as_str(), "conversational");
+    assert_eq!(m.strategy, ResponseStrategy::default());
+    assert_eq!(m.guidance, ResponseGuidance::default());
+    assert_eq!(
+        (
+            m.reasoning.as_str(),
+            m.personality_mode,
+            m.personality_confidence
+        ),
+        ("", None, None)
+    );
+    assert_eq!(summary.object.as_str(), "emotions.analysis");
+
+    let body = br#"{"conversationMode":{"responseStrategy":{"tone":["a"],"focus":{"b":1},
+"actionables":{"a":"b"}},"responseGuidance":{"speechPatterns":"one","prohibitions":[1,null,["x"],{"y":"z"},"kept",true],
+"exampleResponses":[[["deep"]],"ok"]},"crisisDetected":true}}"#;
+    let (_, summary) = decode_all(body);
+    let m = summary.details.conversation_mode;
+    assert_eq!(m.strategy, ResponseStrategy::default());
+    assert_eq!(m.guidance.speech_patterns, StringList::default());
+    // Only string entries are counted.
+    assert_eq!(
+        (
+            m.guidance.prohibitions.count,
+            m.guidance.prohibitions.joined.as_str()
+        ),
+        (1, "kept")
+    );
+    assert_eq!(
+        (
+            m.guidance.example_responses.count,
+            m.guidance.example_responses.joined.as_str()
+        ),
+        (1, "ok")
+    );
+    assert_eq!(m.crisis_detected, Some(true));
+}
+
+/// Over-long texts keep what fits, cut on a character boundary and marked truncated.
+#[cfg(feature = "conversation")]
+#[test]
+fn conversation_mode_long_texts_are_truncated() {
+    let long = "é".repeat(200);
+    let body = std::format!(
+        r#"{{"conversationMode":{{"reasoning":"{long}","personalityMode":"{long}",
+"responseStrategy":{{"tone":"{long}","actionables":["{long}","b"]}},
+"responseGuidance":{{"focus":"a{long}","exampleResponses":["x","{long}"]}}}}}}"#
+    );
+    let (_, summary) = decode_all(body.as_bytes());
+    let m = summary.details.conversation_mode;
+    let cut = "é".repeat(DESCRIPTION_CAP / 2);
+    for t in [m.reasoning, m.strategy.tone, m.strategy.actionables.joined] {
+        assert_eq!(t.as_str(), cut);
+        assert!(t.is_truncated());
+    }
+    assert_eq!(m.strategy.actionables.count, 2);
+    // `a` + 47 two-byte characters: 95 bytes, the 96th would split one.
+    assert_eq!(
+        m.guidance.focus.as_str(),
+        std::format!("a{}", "é".repeat(DESCRIPTION_CAP / 2 - 1))
+    );
+    assert!(m.guidance.focus.is_truncated());
+    let examples = m.guidance.example_responses;
+    assert_eq!(examples.count, 2);
+    assert_eq!(
+        examples.joined.as_str(),
+        std::format!("x,{}", "é".repeat(DESCRIPTION_CAP / 2 - 1))
+    );
+    assert!(examples.joined.is_truncated());
+    let Some(PersonalityMode::Other(mode)) = m.personality_mode else {
+        panic!("{:?}", m.personality_mode)
+    };
+    assert_eq!(mode.as_str(), "é".repeat(LABEL_CAP / 2));
+    assert!(mode.is_truncated());
+}
+
+/// Endless string lists and texts cost no memory beyond the parser's fixed size: counts
+/// saturate, texts stay full and marked.
+#[cfg(feature = "conversation")]
+#[test]
+fn conversation_mode_endless_lists_are_bounded() {
+    const N: usize = 100_000;
+    for key in [
+        &br#"{"conversationMode":{"responseStrategy":{"actionables":["#[..],
+        br#"{"conversationMode":{"responseGuidance":{"speechPatterns":["#,
+        br#"{"conversationMode":{"responseGuidance":{"prohibitions":["#,
+        br#"{"conversationMode":{"responseGuidance":{"exampleResponses":["#,
+    ] {
+        let mut p = SuccessParser::new();
+        let size = core::mem::size_of_val(&p);
+        let mut body = key.to_vec();
+        for _ in 0..N {
+            body.extend_from_slice(br#""entry","#);
+        }
+        body.extend_from_slice(br#""entry"]},"reasoning":""#);
+        body.extend_from_slice(&b"r".repeat(N));
+        body.extend_from_slice(br#""}}"#);
+        for piece in body.chunks(13) {
+            let mut input = piece;
+            while !input.is_empty() {
+                let (n, out) = p.feed(input).unwrap();
+                assert!(out.is_none());
+                input = &input[n..];
+            }
+        }
+        assert_eq!(p.finish().unwrap().map(|_| ()), None);
+        let m = p.summary().details.conversation_mode;
+        let lists = [
+            m.strategy.actionables,
+            m.guidance.speech_patterns,
+            m.guidance.prohibitions,
+            m.guidance.example_responses,
+        ];
+        let full: Vec<_> = lists.iter().filter(|l| l.count > 0).collect();
+        assert_eq!(full.len(), 1, "{}", String::from_utf8_lossy(key));
+        assert_eq!(full[0].count, u16::MAX);
+        assert!(full[0].joined.is_truncated());
+        assert!(full[0].joined.as_str().starts_with("entry,entry,"));
+        assert_eq!(m.reasoning.as_str().len(), DESCRIPTION_CAP);
+        assert!(m.reasoning.is_truncated());
+        assert_eq!(core::mem::size_of_val(&p), size);
+    }
 }

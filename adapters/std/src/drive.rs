@@ -9,6 +9,7 @@ use kaiko_core::call::{Action, Call, ConnectionLost, Event, Failure, Success, Tr
 use kaiko_core::time::{Instant, StdClock};
 
 use crate::proxy::Proxy;
+use crate::seed::Seeds;
 use crate::transport::{self, ConnectError, MIN_TIMEOUT, Stream};
 use crate::tunnel::{self, ProxyError};
 
@@ -20,6 +21,8 @@ const IN_BUF: usize = 16 * 1024;
 /// Sockets, buffers and the clock of one client.
 pub(crate) struct Transport {
     clock: StdClock,
+    /// Seeds of the calls' idempotency keys.
+    pub(crate) seeds: Seeds,
     conn: Option<Stream>,
     opened: usize,
     out: Vec<u8>,
@@ -53,6 +56,7 @@ impl Transport {
     pub(crate) fn new() -> Self {
         Transport {
             clock: StdClock::new(),
+            seeds: Seeds::new(),
             conn: None,
             opened: 0,
             out: vec![0; OUT_BUF],
@@ -142,19 +146,16 @@ impl Transport {
                             continue;
                         }
                     };
-                    let sent = self.conn.as_mut().map(|c| {
-                        // TLS handshakes read during the first write, so both timeouts apply.
-                        c.set_write_timeout(left(deadline))
-                            .and_then(|()| c.set_read_timeout(left(deadline)))
-                            .and_then(|()| c.write_all(self.out.get(..n).unwrap_or(&[])))
-                            .and_then(|()| c.flush())
-                    });
+                    let bytes = self.out.get(..n).unwrap_or(&[]);
+                    let sent = self
+                        .conn
+                        .as_mut()
+                        .map(|c| send(&self.clock, c, bytes, deadline));
                     (start, end) = (0, 0);
                     match sent {
                         Some(Ok(())) => call.handle_transmitted(self.now()).unwrap_or(()),
-                        Some(Err(e)) if transport::is_timeout(&e) => {
-                            sleep_until(&self.clock, deadline)
-                        }
+                        // The deadline has passed: the call says what that means.
+                        Some(Err(e)) if transport::is_timeout(&e) => {}
                         Some(Err(e)) => self.lost(call, transport::lost_kind(&e)),
                         None => self.lost(call, ConnectionLost::Io),
                     }
@@ -163,16 +164,16 @@ impl Transport {
                     if start == end {
                         (start, end) = (0, 0);
                         let read = self.conn.as_mut().map(|c| {
-                            c.set_read_timeout(left(deadline))
+                            c.arm_read(left(deadline))
                                 .and_then(|()| c.read(&mut self.input))
                         });
                         match read {
                             Some(Ok(0)) => self.lost(call, ConnectionLost::Closed),
                             Some(Ok(n)) => end = n,
                             Some(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                            Some(Err(e)) if transport::is_timeout(&e) => {
-                                sleep_until(&self.clock, deadline)
-                            }
+                            // The armed timeout may be shorter than the time left: the
+                            // call reads again, or ends at its deadline.
+                            Some(Err(e)) if transport::is_timeout(&e) => {}
                             Some(Err(e)) => self.lost(call, transport::lost_kind(&e)),
                             None => self.lost(call, ConnectionLost::Io),
                         }
@@ -220,7 +221,7 @@ impl Transport {
             }
         };
         if !base.tls {
-            return Ok(Stream::Plain(tcp));
+            return Ok(Stream::plain(tcp));
         }
         #[cfg(feature = "tls")]
         if let Some(config) = &self.tls {
@@ -229,6 +230,37 @@ impl Transport {
         }
         // `Client` refuses https base URLs without TLS support: this is never reached.
         Err(ConnectError::Lost(ConnectionLost::Tls))
+    }
+}
+
+/// Writes `bytes` whole and flushes them, before `deadline` or an error. The timeouts armed
+/// may be shorter than the time left, so one that fires early means "go on": rustls and
+/// `TcpStream` both report in `Ok(n)` what they took, so nothing is sent twice.
+fn send(
+    clock: &StdClock,
+    conn: &mut Stream,
+    bytes: &[u8],
+    deadline: Instant,
+) -> std::io::Result<()> {
+    let mut sent = 0;
+    loop {
+        let left =
+            transport::to_std(deadline.saturating_duration_since(clock.now())).max(MIN_TIMEOUT);
+        // TLS handshakes read during the first write, so both timeouts apply.
+        conn.arm_write(left)?;
+        conn.cap_read(left)?;
+        let step = match bytes.get(sent..) {
+            Some(rest) if !rest.is_empty() => conn.write(rest).map(Some),
+            _ => conn.flush().map(|()| None),
+        };
+        match step {
+            Ok(Some(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(Some(n)) => sent += n,
+            Ok(None) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if transport::is_timeout(&e) && clock.now() < deadline => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -92,6 +92,7 @@ struct ReadmeDoctests;
 mod builder;
 mod drive;
 mod proxy;
+mod seed;
 mod transport;
 mod tunnel;
 
@@ -437,7 +438,7 @@ impl Client {
             .map(|k| IdempotencyKey::parse(&k))
             .transpose()
             .map_err(CallError::IdempotencyKey)?;
-        let seed = kaiko_core::idempotency::os_seed();
+        let seed = self.transport.seeds.next_seed();
         let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
         let base =
             BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;

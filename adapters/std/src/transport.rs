@@ -75,56 +75,122 @@ pub(crate) fn pem_certificates(_text: &[u8]) -> Result<Vec<Vec<u8>>, crate::Clie
     Err(crate::ClientError::TlsUnavailable)
 }
 
-/// A connected byte stream, plain or TLS.
+/// A connected byte stream, plain or TLS, with the socket timeouts last handed to the OS
+/// (each `setsockopt` is a system call: on a kept-alive connection they are set only when
+/// the time left no longer fits them, see [`timeout_to_arm`]).
 #[derive(Debug)]
-pub(crate) enum Stream {
+pub(crate) struct Stream {
+    io: Io,
+    /// `None` until set through this stream (what the tunnel or handshake left is unknown).
+    read_timeout: Option<StdDuration>,
+    write_timeout: Option<StdDuration>,
+}
+
+#[derive(Debug)]
+enum Io {
     Plain(TcpStream),
     #[cfg(feature = "tls")]
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
 }
 
+/// Below this much time left the timeout is the time left itself, not a fraction of it.
+const EXACT_BELOW: StdDuration = StdDuration::from_millis(8);
+
+/// The timeout to hand the OS for a blocking read or write that must end within `left`, or
+/// `None` when `armed` (the one set) already fits. A timeout set is never longer than
+/// `left` (nothing blocks past its deadline; `left` below [`MIN_TIMEOUT`] counts as
+/// `MIN_TIMEOUT`, the shortest the OS takes) and one kept is at least a quarter of `left`
+/// (an idle wait does not wake often; the phases of a call, 35 s to the first byte and 60 s
+/// to the last by default, share one). Above [`EXACT_BELOW`] seven eighths of `left` are set, so
+/// that the next call, whose deadlines are as far off, keeps it. A timeout that fires before
+/// the deadline is no failure: the caller reads or writes again with what is left.
+pub(crate) fn timeout_to_arm(armed: Option<StdDuration>, left: StdDuration) -> Option<StdDuration> {
+    let left = left.max(MIN_TIMEOUT);
+    match armed {
+        Some(t) if t <= left && t >= left / 4 => None,
+        _ if left <= EXACT_BELOW => Some(left),
+        _ => Some((left - left / 8).max(MIN_TIMEOUT)),
+    }
+}
+
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => &s.sock,
+    pub(crate) fn plain(tcp: TcpStream) -> Self {
+        Stream::new(Io::Plain(tcp))
+    }
+
+    fn new(io: Io) -> Self {
+        Stream {
+            io,
+            read_timeout: None,
+            write_timeout: None,
         }
     }
 
-    pub(crate) fn set_read_timeout(&self, t: StdDuration) -> io::Result<()> {
-        self.tcp().set_read_timeout(Some(t.max(MIN_TIMEOUT)))
+    fn tcp(&self) -> &TcpStream {
+        match &self.io {
+            Io::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            Io::Tls(s) => &s.sock,
+        }
     }
 
-    pub(crate) fn set_write_timeout(&self, t: StdDuration) -> io::Result<()> {
-        self.tcp().set_write_timeout(Some(t.max(MIN_TIMEOUT)))
+    /// Arms the read timeout for a read that must end within `left`.
+    pub(crate) fn arm_read(&mut self, left: StdDuration) -> io::Result<()> {
+        if let Some(t) = timeout_to_arm(self.read_timeout, left) {
+            // Forget the old value first: after a failed call the OS's is unknown.
+            self.read_timeout = None;
+            self.tcp().set_read_timeout(Some(t))?;
+            self.read_timeout = Some(t);
+        }
+        Ok(())
+    }
+
+    /// Arms the read timeout for reads that may happen within a write of `left` (a TLS
+    /// handshake's): any armed timeout no longer than `left` will do, as the writer goes on
+    /// after one that fires early.
+    pub(crate) fn cap_read(&mut self, left: StdDuration) -> io::Result<()> {
+        if self.read_timeout.is_none_or(|t| t > left.max(MIN_TIMEOUT)) {
+            self.read_timeout = None;
+            self.arm_read(left)?;
+        }
+        Ok(())
+    }
+
+    /// Arms the write timeout for a write that must end within `left`.
+    pub(crate) fn arm_write(&mut self, left: StdDuration) -> io::Result<()> {
+        if let Some(t) = timeout_to_arm(self.write_timeout, left) {
+            self.write_timeout = None;
+            self.tcp().set_write_timeout(Some(t))?;
+            self.write_timeout = Some(t);
+        }
+        Ok(())
     }
 }
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
+        match &mut self.io {
+            Io::Plain(s) => s.read(buf),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.read(buf),
+            Io::Tls(s) => s.read(buf),
         }
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
+        match &mut self.io {
+            Io::Plain(s) => s.write(buf),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.write(buf),
+            Io::Tls(s) => s.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
+        match &mut self.io {
+            Io::Plain(s) => s.flush(),
             #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.flush(),
+            Io::Tls(s) => s.flush(),
         }
     }
 }
@@ -221,12 +287,58 @@ pub(crate) fn wrap_tls(
             Err(_) => return Err(ConnectError::Lost(ConnectionLost::Tls)),
         }
     }
-    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp))))
+    Ok(Stream::new(Io::Tls(Box::new(rustls::StreamOwned::new(
+        conn, tcp,
+    )))))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MS: StdDuration = StdDuration::from_millis(1);
+
+    #[test]
+    fn armed_timeout_never_exceeds_the_time_left() {
+        for left_ms in [0u64, 1, 2, 7, 8, 9, 15, 16, 100, 1_000, 30_000, 3_600_000] {
+            let left = MS * u32::try_from(left_ms).unwrap();
+            let limit = left.max(MIN_TIMEOUT);
+            for armed_ms in [
+                None,
+                Some(1u64),
+                Some(left_ms / 2),
+                Some(left_ms),
+                Some(left_ms + 1),
+            ] {
+                let armed = armed_ms.map(|a| MS * u32::try_from(a).unwrap());
+                let effective = timeout_to_arm(armed, left).or(armed).unwrap();
+                assert!(effective <= limit, "{armed:?} {left:?} -> {effective:?}");
+                assert!(
+                    effective >= limit / 4,
+                    "{armed:?} {left:?} -> {effective:?}"
+                );
+                assert!(!effective.is_zero());
+            }
+        }
+    }
+
+    #[test]
+    fn armed_timeout_is_kept_across_calls_with_the_same_deadlines() {
+        let left = StdDuration::from_secs(30);
+        let armed = timeout_to_arm(None, left).unwrap();
+        assert_eq!(armed, MS * 26_250);
+        // The next call, a moment later, has the same 30 s ahead: nothing to set.
+        assert_eq!(timeout_to_arm(Some(armed), left), None);
+        assert_eq!(timeout_to_arm(Some(armed), left - MS * 100), None);
+        // Waiting on the same deadline after it fired: shorter, never past the deadline.
+        assert_eq!(
+            timeout_to_arm(Some(armed), MS * 3_750),
+            Some(StdDuration::from_micros(3_281_250))
+        );
+        assert_eq!(timeout_to_arm(Some(MS * 5), MS * 5), None);
+        assert_eq!(timeout_to_arm(Some(MS * 6), MS * 5), Some(MS * 5));
+        assert_eq!(timeout_to_arm(Some(MS), StdDuration::ZERO), None);
+    }
 
     #[test]
     fn brackets_are_dropped_for_the_resolver() {

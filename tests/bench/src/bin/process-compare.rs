@@ -121,6 +121,10 @@ fn main() -> ExitCode {
             // slower server must not fall on whichever side runs later.
             let sim = match kaiko_sim::Sim::start(kaiko_sim::Config {
                 rate_limit: u32::MAX,
+                // The ledger must remember every call's key to show none was a replay.
+                capacity: usize::try_from(calls)
+                    .unwrap_or(usize::MAX)
+                    .max(kaiko_sim::Config::default().capacity),
                 ..kaiko_sim::Config::default()
             }) {
                 Ok(s) => s,

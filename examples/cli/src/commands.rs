@@ -126,15 +126,36 @@ fn collect(
     args: &CallOptions,
     operands: &[String],
 ) -> Result<Analysis, u8> {
+    collect_with(client, op, args, operands, |_| {})
+}
+
+/// [`collect`], handing every other event to `on_event` (retries are reported here).
+fn collect_with(
+    client: &mut Client,
+    op: Op,
+    args: &CallOptions,
+    operands: &[String],
+    mut on_event: impl FnMut(Event<'_>),
+) -> Result<Analysis, u8> {
     with_request(op, args, operands, |request| {
         client
-            .collect(request, |event| {
-                if let Event::RetryScheduled(r) = event {
-                    retry_note(r);
-                }
+            .collect(request, |event| match event {
+                Event::RetryScheduled(r) => retry_note(r),
+                other => on_event(other),
             })
             .map_err(call_error)
     })
+}
+
+/// Similar moments a context's state lists, at most this many (the rest are counted).
+const MAX_MOMENTS: usize = 100;
+
+/// One similar moment of a context's trajectory, as printed and as JSON.
+struct MomentRow {
+    id: String,
+    emotion: String,
+    intensity: Option<kaiko_std::kaiko_core::score::Score>,
+    similarity: Option<kaiko_std::kaiko_core::score::Score>,
 }
 
 pub(super) fn analyze(client: &mut Client, args: &CallOptions, text: &str) -> u8 {
@@ -197,7 +218,19 @@ pub(super) fn batch(client: &mut Client, args: &CallOptions, texts: &[String]) -
 
 pub(super) fn context_show(client: &mut Client, args: &CallOptions, context_id: &str) -> u8 {
     let ops = [context_id.to_owned()];
-    context_output(collect(client, Op::ContextShow, args, &ops), args)
+    let (mut moments, mut more) = (Vec::new(), 0usize);
+    let result = collect_with(client, Op::ContextShow, args, &ops, |event| match event {
+        Event::RetryScheduled(_) => moments.clear(),
+        Event::Moment(m) if moments.len() < MAX_MOMENTS => moments.push(MomentRow {
+            id: m.memory_id.as_str().to_owned(),
+            emotion: m.emotion.as_str().to_owned(),
+            intensity: m.intensity,
+            similarity: m.similarity,
+        }),
+        Event::Moment(_) => more += 1,
+        _ => {}
+    });
+    context_output(result, args, &moments, more)
 }
 
 pub(super) fn context_message(
@@ -207,11 +240,22 @@ pub(super) fn context_message(
     external_id: &str,
 ) -> u8 {
     let ops = [context_id.to_owned(), external_id.to_owned()];
-    context_output(collect(client, Op::ContextMessage, args, &ops), args)
+    context_output(
+        collect(client, Op::ContextMessage, args, &ops),
+        args,
+        &[],
+        0,
+    )
 }
 
-/// A context state or message: the items, then the trajectory and ids the body gave.
-fn context_output(result: Result<Analysis, u8>, args: &CallOptions) -> u8 {
+/// A context state or message: the items, then the trajectory (baseline, trend, each similar
+/// moment on its own line) and ids the body gave.
+fn context_output(
+    result: Result<Analysis, u8>,
+    args: &CallOptions,
+    moments: &[MomentRow],
+    more_moments: usize,
+) -> u8 {
     let a = match result {
         Ok(a) => a,
         Err(code) => return code,
@@ -239,6 +283,16 @@ fn context_output(result: Result<Analysis, u8>, args: &CallOptions) -> u8 {
                 "valence": score(d.trend.valence),
                 "intensity": score(d.trend.intensity),
             },
+            "similar_moments": moments
+                .iter()
+                .map(|m| serde_json::json!({
+                    "memory_id": m.id,
+                    "emotion": m.emotion,
+                    "intensity": score(m.intensity),
+                    "similarity": score(m.similarity),
+                }))
+                .collect::<Vec<_>>(),
+            "similar_moments_not_shown": more_moments,
         });
         v["external_id"] = serde_json::json!(d.external_id.as_str());
         v["message_id"] = serde_json::json!(d.message_id.as_str());
@@ -264,6 +318,18 @@ fn context_output(result: Result<Analysis, u8>, args: &CallOptions) -> u8 {
         opt(t.valence),
         opt(t.intensity)
     ));
+    for m in moments {
+        out.push_str(&format!(
+            "moment           {} {} intensity {} similarity {}\n",
+            one_line(&m.id),
+            one_line(&m.emotion),
+            opt(m.intensity),
+            opt(m.similarity)
+        ));
+    }
+    if more_moments > 0 {
+        out.push_str(&format!("moment           ... {more_moments} more\n"));
+    }
     if !d.message_id.is_empty() {
         out.push_str(&format!(
             "message id       {}\n",

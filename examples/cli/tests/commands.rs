@@ -193,6 +193,19 @@ fn context_show_and_message_after_analyses_in_a_context() {
     assert!(text.contains("baseline         data points 2"), "{text}");
     assert!(text.contains("trend            "), "{text}");
     assert!(text.contains("context          sess 1/a"), "{text}");
+    // The earlier message is a similar moment of the trajectory, on its own line.
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("moment ")).count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("moment           m-1 "), "{text}");
+    let o = against(&sim, &["context", "show"], &["--json", ctx], "");
+    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    assert_eq!(
+        v["trajectory"]["similar_moments"][0]["memory_id"], "m-1",
+        "{v}"
+    );
     let o = against(&sim, &["context", "message"], &["--json", ctx, "m-1"], "");
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();

@@ -1100,9 +1100,38 @@ fn state(st: &State, ctx_id: &str) -> Result<Value, ApiErr> {
         "trajectory": {
             "baseline": baseline(ctx),
             "trend": { "direction": direction, "valenceTrend": valence_trend },
+            "similarMoments": similar_moments(ctx, last),
         },
         "metadata": { "context_id": ctx_id },
     }))
+}
+
+/// Most similar moments shown with a context's state.
+const SIMILAR_MOMENTS: usize = 5;
+
+/// `trajectory.similarMoments` (spec §3.4): the earlier messages of the context, newest
+/// first, ranked by how close their valence is to the latest one's.
+fn similar_moments(ctx: &Context, last: &Stored) -> Value {
+    let earlier = ctx.messages.len().saturating_sub(1);
+    let moments: Vec<Value> = ctx
+        .messages
+        .iter()
+        .take(earlier)
+        .enumerate()
+        .rev()
+        .take(SIMILAR_MOMENTS)
+        .map(|(i, m)| {
+            let similarity = 1.0 - (m.scores.valence - last.scores.valence).abs() / 2.0;
+            json!({
+                "memoryId": m.external_id.clone().unwrap_or_else(|| format!("message-{i}")),
+                "similarity": round4(similarity.clamp(0.0, 1.0)),
+                "emotion": m.scores.category_name(),
+                "intensity": round4(m.scores.intensity),
+                "tags": [m.role],
+            })
+        })
+        .collect();
+    json!({ "moments": moments, "patterns": [], "insights": "" })
 }
 
 fn message(st: &State, ctx_id: &str, ext: &str) -> Result<Value, ApiErr> {

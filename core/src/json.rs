@@ -306,6 +306,37 @@ impl Scanner {
         Ok((input.len(), None))
     }
 
+    /// Consumes the rest of a value nobody wants, producing no tokens: the value that follows
+    /// a key (call it right after [`Token::Key`]) or the container just opened (right after
+    /// [`Token::ObjectStart`] or [`Token::ArrayStart`]), `depth` being [`Scanner::depth`]
+    /// outside that value. Returns the bytes consumed and whether the value is over; `false`
+    /// means all of `input` was consumed and the value goes on in the next bytes. The bytes are
+    /// checked exactly as [`Scanner::next`] checks them (the same errors, depth bound and
+    /// split independence); only the tokens are not handed out.
+    ///
+    /// # Errors
+    /// As [`Scanner::next`].
+    pub fn skip_value(&mut self, input: &[u8], depth: usize) -> Result<(usize, bool), JsonError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut i = 0;
+        while i < input.len() {
+            match self.skip_step(input, i) {
+                Ok(used) => i = i.saturating_add(used),
+                Err(e) => {
+                    self.error = Some(e);
+                    return Err(e);
+                }
+            }
+            if usize::from(self.depth) == depth && matches!(self.mode, Mode::AfterValue | Mode::Done)
+            {
+                return Ok((i, true));
+            }
+        }
+        Ok((input.len(), false))
+    }
+
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
         match out {
             Out::ObjectStart => Token::ObjectStart,
@@ -323,6 +354,31 @@ impl Scanner {
             Out::Bool(v) => Token::Bool(v),
             Out::Null => Token::Null,
         }
+    }
+
+    /// One step of [`Scanner::skip_value`]: the bytes consumed.
+    #[cfg(not(feature = "fast"))]
+    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<usize, JsonError> {
+        self.step(input, i).map(|(used, _)| used)
+    }
+
+    /// One step of [`Scanner::skip_value`]: the bytes consumed. A run of plain string bytes
+    /// and the closing quote are taken without the work [`Scanner::step`] does for a token
+    /// (a skipped key is not kept: no [`Token::Key`] hands it out).
+    #[cfg(feature = "fast")]
+    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<usize, JsonError> {
+        if let (Mode::Str { key }, Esc::None, None) = (self.mode, self.esc, self.high) {
+            let rest = input.get(i..).unwrap_or(&[]);
+            let run = string_run(rest);
+            if run > 0 {
+                return Ok(run);
+            }
+            if rest.first() == Some(&b'"') {
+                self.value_end_or_colon(key);
+                return Ok(1);
+            }
+        }
+        self.step(input, i).map(|(used, _)| used)
     }
 
     /// A value just ended (string, number, literal or container).

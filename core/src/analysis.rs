@@ -1290,13 +1290,14 @@ impl Decoder {
     }
 
     fn end_string(&mut self, slot: Slot) -> bool {
-        let label = self.label.as_str();
         match slot {
             Slot::Content => return self.flush_chunk(true),
             Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
                 let Some(item) = self.element.emotion() else {
                     return false;
                 };
+                // Only a label's end validates it: most strings are not labels.
+                let label = self.label.as_str();
                 match slot {
                     Slot::Category => item.category = Some(Category::parse(label)),
                     Slot::IntensityLevel => {

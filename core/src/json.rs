@@ -329,7 +329,8 @@ impl Scanner {
                     return Err(e);
                 }
             }
-            if usize::from(self.depth) == depth && matches!(self.mode, Mode::AfterValue | Mode::Done)
+            if usize::from(self.depth) == depth
+                && matches!(self.mode, Mode::AfterValue | Mode::Done)
             {
                 return Ok((i, true));
             }
@@ -376,6 +377,19 @@ impl Scanner {
             if rest.first() == Some(&b'"') {
                 self.value_end_or_colon(key);
                 return Ok(1);
+            }
+        }
+        if let Mode::Number(Num::Int | Num::Frac | Num::ExpDigits) = self.mode {
+            // A run of digits: only its length is checked, nobody reads the number.
+            let rest = input.get(i..).unwrap_or(&[]);
+            let run = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            if run > 0 {
+                let len = usize::from(self.num_len).saturating_add(run);
+                if len > NUMBER_CAP {
+                    return Err(JsonError::NumberTooLong);
+                }
+                self.num_len = len as u8;
+                return Ok(run);
             }
         }
         self.step(input, i).map(|(used, _)| used)

@@ -322,16 +322,27 @@ impl Scanner {
         }
         let mut i = 0;
         while i < input.len() {
-            match self.skip_step(input, i) {
-                Ok(used) => i = i.saturating_add(used),
+            let (used, out) = match self.skip_step(input, i) {
+                Ok(r) => r,
                 Err(e) => {
                     self.error = Some(e);
                     return Err(e);
                 }
-            }
-            if usize::from(self.depth) == depth
-                && matches!(self.mode, Mode::AfterValue | Mode::Done)
-            {
+            };
+            i = i.saturating_add(used);
+            // A value ended back at `depth` (a `,` after it may have been taken too).
+            let ended = matches!(
+                out,
+                Some(
+                    Out::Number
+                        | Out::StrEnd
+                        | Out::Bool(_)
+                        | Out::Null
+                        | Out::ObjectEnd
+                        | Out::ArrayEnd
+                )
+            );
+            if ended && usize::from(self.depth) == depth {
                 return Ok((i, true));
             }
         }
@@ -357,42 +368,23 @@ impl Scanner {
         }
     }
 
-    /// One step of [`Scanner::skip_value`]: the bytes consumed.
+    /// One step of [`Scanner::skip_value`].
     #[cfg(not(feature = "fast"))]
-    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<usize, JsonError> {
-        self.step(input, i).map(|(used, _)| used)
+    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
+        self.step(input, i)
     }
 
-    /// One step of [`Scanner::skip_value`]: the bytes consumed. A run of plain string bytes
-    /// and the closing quote are taken without the work [`Scanner::step`] does for a token
-    /// (a skipped key is not kept: no [`Token::Key`] hands it out).
+    /// One step of [`Scanner::skip_value`]: a run of plain bytes of a key is passed over
+    /// without being kept (no [`Token::Key`] hands a skipped key out).
     #[cfg(feature = "fast")]
-    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<usize, JsonError> {
-        if let (Mode::Str { key }, Esc::None, None) = (self.mode, self.esc, self.high) {
-            let rest = input.get(i..).unwrap_or(&[]);
-            let run = string_run(rest);
+    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
+        if let (Mode::Str { key: true }, Esc::None, None) = (self.mode, self.esc, self.high) {
+            let run = string_run(input.get(i..).unwrap_or(&[]));
             if run > 0 {
-                return Ok(run);
-            }
-            if rest.first() == Some(&b'"') {
-                self.value_end_or_colon(key);
-                return Ok(1);
+                return Ok((run, None));
             }
         }
-        if let Mode::Number(Num::Int | Num::Frac | Num::ExpDigits) = self.mode {
-            // A run of digits: only its length is checked, nobody reads the number.
-            let rest = input.get(i..).unwrap_or(&[]);
-            let run = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-            if run > 0 {
-                let len = usize::from(self.num_len).saturating_add(run);
-                if len > NUMBER_CAP {
-                    return Err(JsonError::NumberTooLong);
-                }
-                self.num_len = len as u8;
-                return Ok(run);
-            }
-        }
-        self.step(input, i).map(|(used, _)| used)
+        self.step(input, i)
     }
 
     /// A value just ended (string, number, literal or container).
@@ -431,6 +423,10 @@ impl Scanner {
         let ws = matches!(b, b' ' | b'\t' | b'\n' | b'\r');
         match self.mode {
             Mode::Str { key } => self.string(input, i, key),
+            #[cfg(feature = "fast")]
+            Mode::Number(Num::Int | Num::Frac | Num::ExpDigits) if b.is_ascii_digit() => {
+                self.digit_run(input, i)
+            }
             Mode::Number(st) => match st.step(b) {
                 Some(next) => {
                     if usize::from(self.num_len) >= NUMBER_CAP {
@@ -445,7 +441,7 @@ impl Scanner {
                 }
                 None if st.complete() => {
                     self.value_end();
-                    Ok((0, Some(Out::Number)))
+                    Ok((self.comma(input, i), Some(Out::Number)))
                 }
                 None => Err(JsonError::Syntax),
             },
@@ -502,6 +498,58 @@ impl Scanner {
             Mode::Value | Mode::ValueOrEnd => self.value_start(b),
             Mode::Key | Mode::KeyOrEnd | Mode::AfterValue => Err(JsonError::Syntax),
         }
+    }
+
+    /// A run of digits inside a number, taken at once.
+    #[cfg(feature = "fast")]
+    fn digit_run(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
+        let rest = input.get(i..).unwrap_or(&[]);
+        let run = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let len = usize::from(self.num_len);
+        if len.saturating_add(run) > NUMBER_CAP {
+            return Err(JsonError::NumberTooLong);
+        }
+        if let (Some(dst), Some(src)) = (self.num.get_mut(len..len + run), rest.get(..run)) {
+            dst.copy_from_slice(src);
+        }
+        self.num_len = (len + run) as u8;
+        Ok((run, None))
+    }
+
+    /// After a key: its `:`, when it is the byte at `i`, taken with the key (one step less
+    /// per key). Returns the bytes taken.
+    #[cfg(feature = "fast")]
+    fn colon(&mut self, input: &[u8], i: usize) -> usize {
+        if input.get(i) == Some(&b':') {
+            self.mode = Mode::Value;
+            return 1;
+        }
+        0
+    }
+
+    /// After a value: a `,` that is the byte at `i`, taken with the value. Returns the bytes
+    /// taken.
+    #[cfg(feature = "fast")]
+    fn comma(&mut self, input: &[u8], i: usize) -> usize {
+        if self.mode == Mode::AfterValue && input.get(i) == Some(&b',') {
+            self.mode = if self.top_is_object() {
+                Mode::Key
+            } else {
+                Mode::Value
+            };
+            return 1;
+        }
+        0
+    }
+
+    #[cfg(not(feature = "fast"))]
+    fn colon(&mut self, _input: &[u8], _i: usize) -> usize {
+        0
+    }
+
+    #[cfg(not(feature = "fast"))]
+    fn comma(&mut self, _input: &[u8], _i: usize) -> usize {
+        0
     }
 
     /// The first byte of a value.
@@ -565,7 +613,16 @@ impl Scanner {
             Esc::None => match b {
                 b'"' => {
                     self.value_end_or_colon(key);
-                    Ok((1, Some(if key { self.finish_key() } else { Out::StrEnd })))
+                    let next = i.saturating_add(1);
+                    let more = if key {
+                        self.colon(input, next)
+                    } else {
+                        self.comma(input, next)
+                    };
+                    Ok((
+                        1 + more,
+                        Some(if key { self.finish_key() } else { Out::StrEnd }),
+                    ))
                 }
                 b'\\' => {
                     self.esc = Esc::Backslash;

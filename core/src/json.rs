@@ -416,6 +416,8 @@ impl Scanner {
 
     /// Processes input from `i` (which is in bounds). Returns the bytes consumed, 0 only when
     /// a token is produced without consuming (a number or a lone surrogate ended by the byte).
+    // Hosts: inlined into both loops (`next`, `skip_value`) as it was into the one.
+    #[cfg_attr(feature = "fast", inline(always))]
     fn step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
         let Some(&b) = input.get(i) else {
             return Ok((0, None));
@@ -595,6 +597,7 @@ impl Scanner {
     }
 
     /// Inside a string: a run of plain bytes, an escape byte, or the closing quote.
+    #[cfg_attr(feature = "fast", inline(always))]
     fn string(
         &mut self,
         input: &[u8],
@@ -767,6 +770,7 @@ pub(crate) fn string_run(s: &[u8]) -> usize {
 /// (`b - 0x20` borrows with the top bit clear) or `b ^ '"'` or `b ^ '\\'` is zero; a borrow
 /// only flags bytes above a flagged one, so the lowest flag is the first such byte.
 #[cfg(feature = "fast")]
+#[inline(always)]
 pub(crate) fn string_run(s: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

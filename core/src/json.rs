@@ -317,36 +317,72 @@ impl Scanner {
     /// # Errors
     /// As [`Scanner::next`].
     pub fn skip_value(&mut self, input: &[u8], depth: usize) -> Result<(usize, bool), JsonError> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
         let mut i = 0;
         while i < input.len() {
-            let (used, out) = match self.skip_step(input, i) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.error = Some(e);
-                    return Err(e);
-                }
-            };
+            let (used, ended) = self.skip_part(input.get(i..).unwrap_or(&[]))?;
             i = i.saturating_add(used);
             // A value ended back at `depth` (a `,` after it may have been taken too).
-            let ended = matches!(
-                out,
-                Some(
-                    Out::Number
-                        | Out::StrEnd
-                        | Out::Bool(_)
-                        | Out::Null
-                        | Out::ObjectEnd
-                        | Out::ArrayEnd
-                )
-            );
             if ended && usize::from(self.depth) == depth {
                 return Ok((i, true));
             }
         }
         Ok((input.len(), false))
+    }
+
+    /// Consumes `input` up to the next token, which is not handed out: the bytes consumed and
+    /// whether the token ended a value. Firmware: [`Scanner::next`] itself (no second copy of
+    /// the grammar in flash).
+    #[cfg(not(feature = "fast"))]
+    fn skip_part(&mut self, input: &[u8]) -> Result<(usize, bool), JsonError> {
+        let (used, tok) = self.next(input)?;
+        let ended = matches!(
+            tok,
+            Some(
+                Token::Number(_)
+                    | Token::StrEnd
+                    | Token::Bool(_)
+                    | Token::Null
+                    | Token::ObjectEnd
+                    | Token::ArrayEnd
+            )
+        );
+        Ok((used, ended))
+    }
+
+    /// Consumes one step of `input`: the bytes consumed and whether a value ended. Hosts: no
+    /// token is built, and a run of plain bytes of a key is passed over without being kept (no
+    /// [`Token::Key`] hands a skipped key out).
+    #[cfg(feature = "fast")]
+    fn skip_part(&mut self, input: &[u8]) -> Result<(usize, bool), JsonError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if let (Mode::Str { key: true }, Esc::None, None) = (self.mode, self.esc, self.high) {
+            let run = string_run(input);
+            if run > 0 {
+                return Ok((run, false));
+            }
+        }
+        match self.step(input, 0) {
+            Ok((used, out)) => {
+                let ended = matches!(
+                    out,
+                    Some(
+                        Out::Number
+                            | Out::StrEnd
+                            | Out::Bool(_)
+                            | Out::Null
+                            | Out::ObjectEnd
+                            | Out::ArrayEnd
+                    )
+                );
+                Ok((used, ended))
+            }
+            Err(e) => {
+                self.error = Some(e);
+                Err(e)
+            }
+        }
     }
 
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
@@ -366,25 +402,6 @@ impl Scanner {
             Out::Bool(v) => Token::Bool(v),
             Out::Null => Token::Null,
         }
-    }
-
-    /// One step of [`Scanner::skip_value`].
-    #[cfg(not(feature = "fast"))]
-    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
-        self.step(input, i)
-    }
-
-    /// One step of [`Scanner::skip_value`]: a run of plain bytes of a key is passed over
-    /// without being kept (no [`Token::Key`] hands a skipped key out).
-    #[cfg(feature = "fast")]
-    fn skip_step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
-        if let (Mode::Str { key: true }, Esc::None, None) = (self.mode, self.esc, self.high) {
-            let run = string_run(input.get(i..).unwrap_or(&[]));
-            if run > 0 {
-                return Ok((run, None));
-            }
-        }
-        self.step(input, i)
     }
 
     /// A value just ended (string, number, literal or container).

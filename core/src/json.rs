@@ -316,6 +316,7 @@ impl Scanner {
     ///
     /// # Errors
     /// As [`Scanner::next`].
+    #[cfg(not(feature = "fast"))]
     pub fn skip_value(&mut self, input: &[u8], depth: usize) -> Result<(usize, bool), JsonError> {
         let mut i = 0;
         while i < input.len() {
@@ -349,40 +350,78 @@ impl Scanner {
         Ok((used, ended))
     }
 
-    /// Consumes one step of `input`: the bytes consumed and whether a value ended. Hosts: no
-    /// token is built, and a run of plain bytes of a key is passed over without being kept (no
-    /// [`Token::Key`] hands a skipped key out).
+    /// [`Scanner::skip_value`] on hosts: the common bytes of compact JSON (plain string
+    /// runs, quotes, `:`, `,`, digit runs) are taken in a tight loop without building tokens
+    /// or keeping keys; everything else goes through [`Scanner::step`], so the grammar checked
+    /// is the same.
     #[cfg(feature = "fast")]
-    fn skip_part(&mut self, input: &[u8]) -> Result<(usize, bool), JsonError> {
+    pub fn skip_value(&mut self, input: &[u8], depth: usize) -> Result<(usize, bool), JsonError> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        if let (Mode::Str { key: true }, Esc::None, None) = (self.mode, self.esc, self.high) {
-            let run = string_run(input);
-            if run > 0 {
-                return Ok((run, false));
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            let plain = self.esc == Esc::None && self.high.is_none();
+            let ended = match (self.mode, b) {
+                (Mode::Str { key }, b'"') if plain => {
+                    i += 1;
+                    if key {
+                        self.mode = Mode::Colon;
+                    } else {
+                        self.value_end();
+                    }
+                    !key
+                }
+                (Mode::Str { .. }, 0x20..) if plain && b != b'\\' => {
+                    i += string_run(input.get(i..).unwrap_or(&[]));
+                    false
+                }
+                (Mode::Colon, b':') => {
+                    self.mode = Mode::Value;
+                    i += 1;
+                    false
+                }
+                (Mode::AfterValue, b',') => {
+                    self.mode = if self.top_is_object() {
+                        Mode::Key
+                    } else {
+                        Mode::Value
+                    };
+                    i += 1;
+                    false
+                }
+                (Mode::Key | Mode::KeyOrEnd, b'"') => {
+                    self.mode = Mode::Str { key: true };
+                    i += 1;
+                    false
+                }
+                _ => match self.step(input, i) {
+                    Ok((used, out)) => {
+                        i = i.saturating_add(used);
+                        matches!(
+                            out,
+                            Some(
+                                Out::Number
+                                    | Out::StrEnd
+                                    | Out::Bool(_)
+                                    | Out::Null
+                                    | Out::ObjectEnd
+                                    | Out::ArrayEnd
+                            )
+                        )
+                    }
+                    Err(e) => {
+                        self.error = Some(e);
+                        return Err(e);
+                    }
+                },
+            };
+            // A value ended back at `depth` (a `,` after it may have been taken too).
+            if ended && usize::from(self.depth) == depth {
+                return Ok((i, true));
             }
         }
-        match self.step(input, 0) {
-            Ok((used, out)) => {
-                let ended = matches!(
-                    out,
-                    Some(
-                        Out::Number
-                            | Out::StrEnd
-                            | Out::Bool(_)
-                            | Out::Null
-                            | Out::ObjectEnd
-                            | Out::ArrayEnd
-                    )
-                );
-                Ok((used, ended))
-            }
-            Err(e) => {
-                self.error = Some(e);
-                Err(e)
-            }
-        }
+        Ok((input.len(), false))
     }
 
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {

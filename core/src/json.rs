@@ -395,6 +395,27 @@ impl Scanner {
                     i += 1;
                     false
                 }
+                (Mode::Value | Mode::ValueOrEnd, b'"') => {
+                    self.mode = Mode::Str { key: false };
+                    i += 1;
+                    false
+                }
+                (Mode::Number(mut st), _) if st.step(b).is_some() => {
+                    // The bytes that continue the number; only their count is kept.
+                    let start = i;
+                    while let Some(next) = input.get(i).and_then(|&c| st.step(c)) {
+                        st = next;
+                        i += 1;
+                    }
+                    let len = usize::from(self.num_len).saturating_add(i - start);
+                    if len > NUMBER_CAP {
+                        self.error = Some(JsonError::NumberTooLong);
+                        return Err(JsonError::NumberTooLong);
+                    }
+                    self.num_len = len as u8;
+                    self.mode = Mode::Number(st);
+                    false
+                }
                 _ => match self.step(input, i) {
                     Ok((used, out)) => {
                         i = i.saturating_add(used);

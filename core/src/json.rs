@@ -350,10 +350,20 @@ impl Scanner {
         Ok((used, ended))
     }
 
-    /// [`Scanner::skip_value`] on hosts: the common bytes of compact JSON (plain string
-    /// runs, quotes, `:`, `,`, digit runs) are taken in a tight loop without building tokens
-    /// or keeping keys; everything else goes through [`Scanner::step`], so the grammar checked
-    /// is the same.
+    /// Consumes the rest of a value nobody wants, producing no tokens: the value that follows
+    /// a key (call it right after [`Token::Key`]) or the container just opened (right after
+    /// [`Token::ObjectStart`] or [`Token::ArrayStart`]), `depth` being [`Scanner::depth`]
+    /// outside that value. Returns the bytes consumed and whether the value is over; `false`
+    /// means all of `input` was consumed and the value goes on in the next bytes. The bytes are
+    /// checked exactly as [`Scanner::next`] checks them (the same errors, depth bound and
+    /// split independence); only the tokens are not handed out.
+    ///
+    /// With the `fast` feature the common bytes of compact JSON (plain string runs, quotes,
+    /// `:`, `,`, number bytes) are taken in a tight loop; every other byte goes through the
+    /// same grammar step as [`Scanner::next`].
+    ///
+    /// # Errors
+    /// As [`Scanner::next`].
     #[cfg(feature = "fast")]
     pub fn skip_value(&mut self, input: &[u8], depth: usize) -> Result<(usize, bool), JsonError> {
         if let Some(e) = self.error {
@@ -493,7 +503,7 @@ impl Scanner {
 
     /// Processes input from `i` (which is in bounds). Returns the bytes consumed, 0 only when
     /// a token is produced without consuming (a number or a lone surrogate ended by the byte).
-    // Hosts: inlined into both loops (`next`, `skip_value`) as it was into the one.
+    // Hosts: inlined into both loops (`next`, `skip_value`), the scanner's hot path.
     #[cfg_attr(feature = "fast", inline(always))]
     fn step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
         let Some(&b) = input.get(i) else {

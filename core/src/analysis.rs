@@ -888,7 +888,8 @@ struct Decoder {
     index: [u16; FRAMES],
     /// Open containers (equal to the scanner's depth).
     depth: u8,
-    /// Inside a skipped container that opened at this depth + 1.
+    /// A value nobody reads is being skipped (by the scanner, without tokens): the value
+    /// after an ignored key, or a container just opened; the depth outside it.
     skip: Option<u8>,
     /// What the next value is for (set by a key).
     slot: Slot,
@@ -1033,6 +1034,14 @@ impl Decoder {
         }
     }
 
+    /// The skipped value ended; the scanner is back at `depth`.
+    fn skipped(&mut self, depth: u8) {
+        self.skip = None;
+        self.depth = depth;
+        self.slot = Slot::Ignore;
+        self.value_done();
+    }
+
     /// A value of the current container ended: arrays count their elements.
     fn value_done(&mut self) {
         let i = usize::from(self.depth).wrapping_sub(1);
@@ -1122,10 +1131,6 @@ impl Decoder {
     fn token(&mut self, tok: Token<'_>) -> bool {
         match tok {
             Token::ObjectStart | Token::ArrayStart => {
-                if self.skip.is_some() {
-                    self.depth = self.depth.saturating_add(1);
-                    return false;
-                }
                 // The slot belongs to the enclosing container: read it before entering.
                 let slot = self.take_slot();
                 let enclosing = self.top();
@@ -1215,14 +1220,6 @@ impl Decoder {
                 let closed = self.top();
                 self.depth = self.depth.saturating_sub(1);
                 self.slot = Slot::Ignore;
-                if let Some(base) = self.skip {
-                    if self.depth > base {
-                        return false;
-                    }
-                    self.skip = None;
-                    self.value_done();
-                    return false;
-                }
                 self.value_done();
                 match closed {
                     Some(Frame::Item) => {
@@ -1245,9 +1242,12 @@ impl Decoder {
                     _ => false,
                 }
             }
-            _ if self.skip.is_some() => false,
             Token::Key(key) => {
                 self.slot = self.key_slot(key);
+                if self.slot == Slot::Ignore {
+                    // The value is skipped by the scanner, in bulk.
+                    self.skip = Some(self.depth);
+                }
                 false
             }
             Token::Str(piece) => {
@@ -1417,13 +1417,14 @@ impl Decoder {
     }
 
     fn end_string(&mut self, slot: Slot) -> bool {
-        let label = self.label.as_str();
         match slot {
             Slot::Content => return self.flush_chunk(true),
             Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
                 let Some(item) = self.element.emotion() else {
                     return false;
                 };
+                // Only a label's end validates it: most strings are not labels.
+                let label = self.label.as_str();
                 match slot {
                     Slot::Category => item.category = Some(Category::parse(label)),
                     Slot::IntensityLevel => {
@@ -1647,6 +1648,14 @@ impl SuccessParser {
         let mut pos = 0;
         while pos < input.len() {
             let rest = input.get(pos..).unwrap_or(&[]);
+            if let Some(depth) = self.dec.skip {
+                let (n, over) = self.scanner.skip_value(rest, usize::from(depth))?;
+                pos = pos.saturating_add(n);
+                if over {
+                    self.dec.skipped(depth);
+                }
+                continue;
+            }
             // Completion text: never read more raw bytes than the chunk has room for.
             let limit = if self.dec.in_content() {
                 (CHUNK_CAP - usize::from(self.dec.chunk_len)).max(1)

@@ -306,6 +306,155 @@ impl Scanner {
         Ok((input.len(), None))
     }
 
+    /// Consumes the rest of a value nobody wants, producing no tokens: the value that follows
+    /// a key (call it right after [`Token::Key`]) or the container just opened (right after
+    /// [`Token::ObjectStart`] or [`Token::ArrayStart`]), `depth` being [`Scanner::depth`]
+    /// outside that value. Returns the bytes consumed and whether the value is over; `false`
+    /// means all of `input` was consumed and the value goes on in the next bytes. The bytes are
+    /// checked exactly as [`Scanner::next`] checks them (the same errors, depth bound and
+    /// split independence); only the tokens are not handed out.
+    ///
+    /// # Errors
+    /// As [`Scanner::next`].
+    #[cfg(not(feature = "fast"))]
+    pub fn skip_value(&mut self, input: &[u8], depth: usize) -> Result<(usize, bool), JsonError> {
+        let mut i = 0;
+        while i < input.len() {
+            let (used, ended) = self.skip_part(input.get(i..).unwrap_or(&[]))?;
+            i = i.saturating_add(used);
+            // A value ended back at `depth` (a `,` after it may have been taken too).
+            if ended && usize::from(self.depth) == depth {
+                return Ok((i, true));
+            }
+        }
+        Ok((input.len(), false))
+    }
+
+    /// Consumes `input` up to the next token, which is not handed out: the bytes consumed and
+    /// whether the token ended a value. Firmware: [`Scanner::next`] itself (no second copy of
+    /// the grammar in flash).
+    #[cfg(not(feature = "fast"))]
+    fn skip_part(&mut self, input: &[u8]) -> Result<(usize, bool), JsonError> {
+        let (used, tok) = self.next(input)?;
+        let ended = matches!(
+            tok,
+            Some(
+                Token::Number(_)
+                    | Token::StrEnd
+                    | Token::Bool(_)
+                    | Token::Null
+                    | Token::ObjectEnd
+                    | Token::ArrayEnd
+            )
+        );
+        Ok((used, ended))
+    }
+
+    /// Consumes the rest of a value nobody wants, producing no tokens: the value that follows
+    /// a key (call it right after [`Token::Key`]) or the container just opened (right after
+    /// [`Token::ObjectStart`] or [`Token::ArrayStart`]), `depth` being [`Scanner::depth`]
+    /// outside that value. Returns the bytes consumed and whether the value is over; `false`
+    /// means all of `input` was consumed and the value goes on in the next bytes. The bytes are
+    /// checked exactly as [`Scanner::next`] checks them (the same errors, depth bound and
+    /// split independence); only the tokens are not handed out.
+    ///
+    /// With the `fast` feature the common bytes of compact JSON (plain string runs, quotes,
+    /// `:`, `,`, number bytes) are taken in a tight loop; every other byte goes through the
+    /// same grammar step as [`Scanner::next`].
+    ///
+    /// # Errors
+    /// As [`Scanner::next`].
+    #[cfg(feature = "fast")]
+    pub fn skip_value(&mut self, input: &[u8], depth: usize) -> Result<(usize, bool), JsonError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            let plain = self.esc == Esc::None && self.high.is_none();
+            let ended = match (self.mode, b) {
+                (Mode::Str { key }, b'"') if plain => {
+                    i += 1;
+                    if key {
+                        self.mode = Mode::Colon;
+                    } else {
+                        self.value_end();
+                    }
+                    !key
+                }
+                (Mode::Str { .. }, 0x20..) if plain && b != b'\\' => {
+                    i += string_run(input.get(i..).unwrap_or(&[]));
+                    false
+                }
+                (Mode::Colon, b':') => {
+                    self.mode = Mode::Value;
+                    i += 1;
+                    false
+                }
+                (Mode::AfterValue, b',') => {
+                    self.mode = if self.top_is_object() {
+                        Mode::Key
+                    } else {
+                        Mode::Value
+                    };
+                    i += 1;
+                    false
+                }
+                (Mode::Key | Mode::KeyOrEnd, b'"') => {
+                    self.mode = Mode::Str { key: true };
+                    i += 1;
+                    false
+                }
+                (Mode::Value | Mode::ValueOrEnd, b'"') => {
+                    self.mode = Mode::Str { key: false };
+                    i += 1;
+                    false
+                }
+                (Mode::Number(mut st), _) if st.step(b).is_some() => {
+                    // The bytes that continue the number; only their count is kept.
+                    let start = i;
+                    while let Some(next) = input.get(i).and_then(|&c| st.step(c)) {
+                        st = next;
+                        i += 1;
+                    }
+                    let len = usize::from(self.num_len).saturating_add(i - start);
+                    if len > NUMBER_CAP {
+                        self.error = Some(JsonError::NumberTooLong);
+                        return Err(JsonError::NumberTooLong);
+                    }
+                    self.num_len = len as u8;
+                    self.mode = Mode::Number(st);
+                    false
+                }
+                _ => match self.step(input, i) {
+                    Ok((used, out)) => {
+                        i = i.saturating_add(used);
+                        matches!(
+                            out,
+                            Some(
+                                Out::Number
+                                    | Out::StrEnd
+                                    | Out::Bool(_)
+                                    | Out::Null
+                                    | Out::ObjectEnd
+                                    | Out::ArrayEnd
+                            )
+                        )
+                    }
+                    Err(e) => {
+                        self.error = Some(e);
+                        return Err(e);
+                    }
+                },
+            };
+            // A value ended back at `depth` (a `,` after it may have been taken too).
+            if ended && usize::from(self.depth) == depth {
+                return Ok((i, true));
+            }
+        }
+        Ok((input.len(), false))
+    }
+
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
         match out {
             Out::ObjectStart => Token::ObjectStart,
@@ -354,6 +503,8 @@ impl Scanner {
 
     /// Processes input from `i` (which is in bounds). Returns the bytes consumed, 0 only when
     /// a token is produced without consuming (a number or a lone surrogate ended by the byte).
+    // Hosts: inlined into both loops (`next`, `skip_value`), the scanner's hot path.
+    #[cfg_attr(feature = "fast", inline(always))]
     fn step(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
         let Some(&b) = input.get(i) else {
             return Ok((0, None));
@@ -361,6 +512,10 @@ impl Scanner {
         let ws = matches!(b, b' ' | b'\t' | b'\n' | b'\r');
         match self.mode {
             Mode::Str { key } => self.string(input, i, key),
+            #[cfg(feature = "fast")]
+            Mode::Number(Num::Int | Num::Frac | Num::ExpDigits) if b.is_ascii_digit() => {
+                self.digit_run(input, i)
+            }
             Mode::Number(st) => match st.step(b) {
                 Some(next) => {
                     if usize::from(self.num_len) >= NUMBER_CAP {
@@ -375,7 +530,7 @@ impl Scanner {
                 }
                 None if st.complete() => {
                     self.value_end();
-                    Ok((0, Some(Out::Number)))
+                    Ok((self.comma(input, i), Some(Out::Number)))
                 }
                 None => Err(JsonError::Syntax),
             },
@@ -434,6 +589,58 @@ impl Scanner {
         }
     }
 
+    /// A run of digits inside a number, taken at once.
+    #[cfg(feature = "fast")]
+    fn digit_run(&mut self, input: &[u8], i: usize) -> Result<(usize, Option<Out>), JsonError> {
+        let rest = input.get(i..).unwrap_or(&[]);
+        let run = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let len = usize::from(self.num_len);
+        if len.saturating_add(run) > NUMBER_CAP {
+            return Err(JsonError::NumberTooLong);
+        }
+        if let (Some(dst), Some(src)) = (self.num.get_mut(len..len + run), rest.get(..run)) {
+            dst.copy_from_slice(src);
+        }
+        self.num_len = (len + run) as u8;
+        Ok((run, None))
+    }
+
+    /// After a key: its `:`, when it is the byte at `i`, taken with the key (one step less
+    /// per key). Returns the bytes taken.
+    #[cfg(feature = "fast")]
+    fn colon(&mut self, input: &[u8], i: usize) -> usize {
+        if input.get(i) == Some(&b':') {
+            self.mode = Mode::Value;
+            return 1;
+        }
+        0
+    }
+
+    /// After a value: a `,` that is the byte at `i`, taken with the value. Returns the bytes
+    /// taken.
+    #[cfg(feature = "fast")]
+    fn comma(&mut self, input: &[u8], i: usize) -> usize {
+        if self.mode == Mode::AfterValue && input.get(i) == Some(&b',') {
+            self.mode = if self.top_is_object() {
+                Mode::Key
+            } else {
+                Mode::Value
+            };
+            return 1;
+        }
+        0
+    }
+
+    #[cfg(not(feature = "fast"))]
+    fn colon(&mut self, _input: &[u8], _i: usize) -> usize {
+        0
+    }
+
+    #[cfg(not(feature = "fast"))]
+    fn comma(&mut self, _input: &[u8], _i: usize) -> usize {
+        0
+    }
+
     /// The first byte of a value.
     fn value_start(&mut self, b: u8) -> Result<(usize, Option<Out>), JsonError> {
         match b {
@@ -477,6 +684,7 @@ impl Scanner {
     }
 
     /// Inside a string: a run of plain bytes, an escape byte, or the closing quote.
+    #[cfg_attr(feature = "fast", inline(always))]
     fn string(
         &mut self,
         input: &[u8],
@@ -495,7 +703,16 @@ impl Scanner {
             Esc::None => match b {
                 b'"' => {
                     self.value_end_or_colon(key);
-                    Ok((1, Some(if key { self.finish_key() } else { Out::StrEnd })))
+                    let next = i.saturating_add(1);
+                    let more = if key {
+                        self.colon(input, next)
+                    } else {
+                        self.comma(input, next)
+                    };
+                    Ok((
+                        1 + more,
+                        Some(if key { self.finish_key() } else { Out::StrEnd }),
+                    ))
                 }
                 b'\\' => {
                     self.esc = Esc::Backslash;
@@ -640,6 +857,7 @@ pub(crate) fn string_run(s: &[u8]) -> usize {
 /// (`b - 0x20` borrows with the top bit clear) or `b ^ '"'` or `b ^ '\\'` is zero; a borrow
 /// only flags bytes above a flagged one, so the lowest flag is the first such byte.
 #[cfg(feature = "fast")]
+#[inline(always)]
 pub(crate) fn string_run(s: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

@@ -453,3 +453,192 @@ proptest! {
         let _ = whole(&bytes);
     }
 }
+
+/// Like [`scan`], but the value after the key `x` is skipped with [`Scanner::skip_value`], and
+/// so is the rest of a container opened right after the key `y` (the decoder's two uses).
+fn scan_skipping(input: &[u8], cuts: &[usize]) -> Result<Vec<T>, JsonError> {
+    let mut s = Scanner::new();
+    let mut out = Vec::new();
+    // The depth outside the value being skipped.
+    let mut skip: Option<usize> = None;
+    let mut after_y = false;
+    let mut start = 0;
+    let mut bounds: Vec<usize> = cuts.to_vec();
+    bounds.push(input.len());
+    for end in bounds {
+        let mut part = &input[start..end];
+        while !part.is_empty() {
+            if let Some(depth) = skip {
+                let (n, over) = s.skip_value(part, depth)?;
+                part = &part[n..];
+                if over {
+                    skip = None;
+                } else {
+                    assert!(part.is_empty());
+                }
+                continue;
+            }
+            let depth = s.depth();
+            let (n, tok) = s.next(part)?;
+            part = &part[n..];
+            let Some(t) = tok else {
+                assert!(part.is_empty());
+                break;
+            };
+            let opened = matches!(t, Token::ObjectStart | Token::ArrayStart);
+            if after_y && opened {
+                skip = Some(depth);
+            }
+            after_y = t == Token::Key(b"y");
+            if t == Token::Key(b"x") {
+                skip = Some(depth);
+            }
+            push(&mut out, t);
+        }
+        start = end;
+    }
+    s.finish()?;
+    Ok(out)
+}
+
+/// The tokens of a full scan without those [`scan_skipping`] skips.
+fn without_skipped(full: &[T]) -> Vec<T> {
+    let mut out = Vec::new();
+    let mut toks = full.iter();
+    while let Some(t) = toks.next() {
+        out.push(t.clone());
+        let drop_opener = match t {
+            T::Key(k) if k == b"x" => true,
+            T::Key(k) if k == b"y" => false,
+            _ => continue,
+        };
+        let mut depth = 0usize;
+        let mut first = true;
+        for t in toks.by_ref() {
+            match t {
+                T::Os | T::As => depth += 1,
+                T::Oe | T::Ae => depth -= 1,
+                _ => {}
+            }
+            if first && !drop_opener {
+                // The container's start is handed out; the skip begins inside it.
+                out.push(t.clone());
+            }
+            first = false;
+            if depth == 0 {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Skipping gives the tokens of a full scan minus the skipped ones (or the same error), at
+/// every split point and byte at a time.
+fn skipping_agrees(input: &[u8]) -> Result<Vec<T>, JsonError> {
+    let want = whole(input).map(|t| without_skipped(&t));
+    for cut in 0..=input.len() {
+        assert_eq!(scan_skipping(input, &[cut]), want, "cut at {cut}");
+    }
+    let every: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(scan_skipping(input, &every), want, "byte at a time");
+    want
+}
+
+#[test]
+fn skipped_values_leave_the_rest_intact_at_every_split() {
+    let doc = br#"{"a":1,"x":{"p":[[[{"q":"]}\"\\[{","r":[-0.5e+3,true,null,{}]}]]],"s":"\ud83d\ude00 \u005d"},"y":[{"t":"}"},[1,[2]],"\"]"],"b":[true,"x"],"x":12.5,"y":{"z":{}},"x":"\\\"}","c":"end"}"#;
+    let got = skipping_agrees(doc).unwrap();
+    let want = [
+        T::Os,
+        k("a"),
+        T::Num(b"1".to_vec()),
+        k("x"),
+        k("y"),
+        T::As,
+        k("b"),
+        T::As,
+        T::Bool(true),
+        T::Str(b"x".to_vec()),
+        T::Ae,
+        k("x"),
+        k("y"),
+        T::Os,
+        k("x"),
+        k("c"),
+        T::Str(b"end".to_vec()),
+        T::Oe,
+    ];
+    assert_eq!(got, want);
+    // A skipped value at the top level of a nested object, and a skipped bare literal.
+    skipping_agrees(br#"{"o":{"x":false},"x":[],"y":[]}"#).unwrap();
+}
+
+#[test]
+fn skipped_values_are_still_checked() {
+    let bad: &[&[u8]] = &[
+        br#"{"x":{"a":[1,2}]}"#,     // bracket mismatch
+        br#"{"x":[1,2}"#,            // bracket mismatch, document cut
+        br#"{"x":"abc}"#,            // unterminated string
+        br#"{"x":{"a":"b\q"}}"#,     // bad escape
+        br#"{"x":{"a":"b\u12g4"}}"#, // bad \u digit
+        b"{\"x\":\"a\x01\"}",        // raw control byte
+        br#"{"x":{"a" 1}}"#,         // missing colon
+        br#"{"x":[1,,2]}"#,          // missing value
+        br#"{"x":[01]}"#,            // number grammar
+        br#"{"x":[tru]}"#,           // literal
+        br#"{"x":{a:1}}"#,           // unquoted key
+        br#"{"y":[[1],}"#,           // trailing comma in a skipped container
+        br#"{"x":[1]]}"#,            // extra closer after the value
+        br#"{"x":1} 2"#,             // trailing data
+    ];
+    for doc in bad {
+        let want = whole(doc);
+        assert!(want.is_err(), "{}", String::from_utf8_lossy(doc));
+        assert_eq!(
+            skipping_agrees(doc),
+            want,
+            "{}",
+            String::from_utf8_lossy(doc)
+        );
+    }
+    let long = std::format!(r#"{{"x":[{}]}}"#, "1".repeat(NUMBER_CAP + 1));
+    assert_eq!(
+        skipping_agrees(long.as_bytes()),
+        Err(JsonError::NumberTooLong)
+    );
+    // The depth bound holds inside skipped values: no unbounded state.
+    let deep = std::format!(
+        r#"{{"x":{}{}}}"#,
+        "[".repeat(MAX_DEPTH),
+        "]".repeat(MAX_DEPTH)
+    );
+    assert_eq!(skipping_agrees(deep.as_bytes()), Err(JsonError::TooDeep));
+}
+
+proptest! {
+    /// Random skipped values, whatever the split: the tokens around them are unchanged.
+    #[test]
+    fn random_skipped_values_any_split(
+        v in value(),
+        w in value(),
+        cuts in proptest::collection::vec(any::<usize>(), 0..8),
+    ) {
+        let mut text = String::from(r#"{"x":"#);
+        let mut toks = Vec::new();
+        encode(&v, &mut text, &mut toks);
+        text.push_str(r#","y":["#);
+        encode(&w, &mut text, &mut toks);
+        text.push_str(r#"],"k":[1,"#);
+        encode(&w, &mut text, &mut toks);
+        text.push_str("]}");
+        let bytes = text.as_bytes();
+        let want = whole(bytes).map(|t| without_skipped(&t));
+        prop_assert!(want.is_ok());
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+        cuts.sort_unstable();
+        prop_assert_eq!(scan_skipping(bytes, &cuts), want.clone());
+        let every: Vec<usize> = (1..bytes.len()).collect();
+        prop_assert_eq!(scan_skipping(bytes, &every), want);
+    }
+}

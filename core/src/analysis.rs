@@ -1436,7 +1436,7 @@ impl Decoder {
             }
             #[cfg(feature = "conversation")]
             Slot::Detail(Detail::PersonalityMode) => {
-                let mut mode = PersonalityMode::parse(label);
+                let mut mode = PersonalityMode::parse(self.label.as_str());
                 // A value cut to the label's capacity says so.
                 if let (PersonalityMode::Other(t), true) = (&mut mode, self.label.is_truncated()) {
                     t.mark_truncated();

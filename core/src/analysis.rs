@@ -59,24 +59,12 @@ pub use elements::Hostility;
 pub use elements::Moment;
 #[cfg(any(feature = "trajectory", feature = "patterns"))]
 pub use elements::Pattern;
-#[cfg(any(
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth"
-))]
+#[cfg(feature = "details")]
 pub use elements::Timestamp;
 pub use elements::{DESCRIPTION_CAP, ID_CAP, TIMESTAMP_CAP};
 
 use elements::Element;
-#[cfg(any(
-    feature = "choices",
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth",
-    feature = "beliefs"
-))]
+#[cfg(any(feature = "choices", feature = "details"))]
 use elements::Field;
 #[cfg(any(
     feature = "trajectory",
@@ -841,14 +829,7 @@ enum Slot {
     ))]
     Element(Kind, u16),
     /// A value of the element being read.
-    #[cfg(any(
-        feature = "choices",
-        feature = "details",
-        feature = "trajectory",
-        feature = "patterns",
-        feature = "growth",
-        feature = "beliefs"
-    ))]
+    #[cfg(any(feature = "choices", feature = "details"))]
     Field(Field),
 }
 
@@ -1111,14 +1092,7 @@ impl Decoder {
                 }
             }
             Slot::Text => &mut self.element.emotion()?.text,
-            #[cfg(any(
-                feature = "choices",
-                feature = "details",
-                feature = "trajectory",
-                feature = "patterns",
-                feature = "growth",
-                feature = "beliefs"
-            ))]
+            #[cfg(any(feature = "choices", feature = "details"))]
             Slot::Field(f) => return self.element.sink(f),
             Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
                 &mut self.label
@@ -1294,14 +1268,7 @@ impl Decoder {
                             item.raw.add_known(key, s);
                         }
                     }
-                    #[cfg(any(
-                        feature = "choices",
-                        feature = "details",
-                        feature = "trajectory",
-                        feature = "patterns",
-                        feature = "growth",
-                        feature = "beliefs"
-                    ))]
+                    #[cfg(any(feature = "choices", feature = "details"))]
                     Slot::Field(f) => self.element.number(f, text),
                     #[cfg(feature = "details")]
                     Slot::Detail(Detail::DominantEntry) => {
@@ -1341,14 +1308,7 @@ impl Decoder {
                             _ => {}
                         }
                     }
-                    #[cfg(any(
-                        feature = "choices",
-                        feature = "details",
-                        feature = "trajectory",
-                        feature = "patterns",
-                        feature = "growth",
-                        feature = "beliefs"
-                    ))]
+                    #[cfg(any(feature = "choices", feature = "details"))]
                     Slot::Field(f) => self.element.boolean(f, b),
                     _ => {}
                 }

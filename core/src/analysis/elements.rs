@@ -2,32 +2,14 @@
 //! growth dimensions, beliefs, patterns) and the `hostilityState` of an emotion item, each
 //! behind the cargo feature that decodes it. An element is built in the decoder's one element
 //! slot, the one emotion items use, and handed out when it closes: a list of any length costs
-//! the size of one element.
+//! the size of one element. Every list feature turns on `details`, so `cfg(feature =
+//! "details")` stands for "details or any list".
 
-#[cfg(any(
-    feature = "choices",
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth",
-    feature = "beliefs"
-))]
+#[cfg(any(feature = "choices", feature = "details"))]
 use super::{Label, Sink};
-#[cfg(any(
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth",
-    feature = "beliefs"
-))]
+#[cfg(feature = "details")]
 use crate::score::Score;
-#[cfg(any(
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth",
-    feature = "beliefs"
-))]
+#[cfg(feature = "details")]
 use crate::text::Text;
 
 use super::Emotion;
@@ -40,12 +22,7 @@ pub const TIMESTAMP_CAP: usize = 32;
 pub const ID_CAP: usize = 40;
 
 /// A timestamp as sent (ISO-8601), e.g. `2025-01-12T18:04:11.000Z`.
-#[cfg(any(
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth"
-))]
+#[cfg(feature = "details")]
 pub type Timestamp = Text<TIMESTAMP_CAP>;
 
 /// A choice of a chat completion that finished (feature `choices`): handed out when a
@@ -273,14 +250,7 @@ impl Kind {
 }
 
 /// A value of an element (or of `hostilityState`).
-#[cfg(any(
-    feature = "choices",
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth",
-    feature = "beliefs"
-))]
+#[cfg(any(feature = "choices", feature = "details"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub(super) enum Field {
@@ -366,14 +336,7 @@ impl Element {
     }
 
     /// Where string pieces of `field` go.
-    #[cfg(any(
-        feature = "choices",
-        feature = "details",
-        feature = "trajectory",
-        feature = "patterns",
-        feature = "growth",
-        feature = "beliefs"
-    ))]
+    #[cfg(any(feature = "choices", feature = "details"))]
     #[allow(unused_variables)]
     pub(super) fn sink(&mut self, field: Field) -> Option<&mut dyn Sink> {
         #[allow(unreachable_patterns)]
@@ -433,23 +396,10 @@ impl Element {
     }
 
     /// A number for `field` (a value of the wrong type is dropped).
-    #[cfg(any(
-        feature = "choices",
-        feature = "details",
-        feature = "trajectory",
-        feature = "patterns",
-        feature = "growth",
-        feature = "beliefs"
-    ))]
+    #[cfg(any(feature = "choices", feature = "details"))]
     #[allow(unused_variables)]
     pub(super) fn number(&mut self, field: Field, text: &[u8]) {
-        #[cfg(any(
-            feature = "details",
-            feature = "trajectory",
-            feature = "patterns",
-            feature = "growth",
-            feature = "beliefs"
-        ))]
+        #[cfg(feature = "details")]
         let score = || Score::parse(text);
         #[allow(unreachable_patterns)]
         match (self, field) {
@@ -494,14 +444,7 @@ impl Element {
     }
 
     /// A boolean for `field`.
-    #[cfg(any(
-        feature = "choices",
-        feature = "details",
-        feature = "trajectory",
-        feature = "patterns",
-        feature = "growth",
-        feature = "beliefs"
-    ))]
+    #[cfg(any(feature = "choices", feature = "details"))]
     #[allow(unused_variables)]
     pub(super) fn boolean(&mut self, field: Field, b: bool) {
         #[allow(unreachable_patterns)]

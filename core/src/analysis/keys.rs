@@ -8,14 +8,7 @@
 
 #[cfg(feature = "details")]
 use super::Detail as D;
-#[cfg(any(
-    feature = "choices",
-    feature = "details",
-    feature = "trajectory",
-    feature = "patterns",
-    feature = "growth",
-    feature = "beliefs"
-))]
+#[cfg(any(feature = "choices", feature = "details"))]
 use super::elements::Field as F;
 #[cfg(any(
     feature = "trajectory",

@@ -6,26 +6,14 @@
 
 use cortex_m_rt::entry;
 
-static mut INPUT: [u32; 16] = [0; 16];
-
-/// The same out-of-line reader as `size-probe`'s.
-#[inline(never)]
-fn input() -> [u8; 64] {
-    let mut out = [0u8; 64];
-    for i in 0..16 {
-        // SAFETY: single-threaded; `i` < 16 stays inside the cell.
-        let word = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(INPUT[i])) };
-        let [b0, b1, b2, b3] = word.to_ne_bytes();
-        (out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3]) = (b0, b1, b2, b3);
-    }
-    out
-}
+#[path = "../probe_io.rs"]
+mod probe_io;
+use probe_io::{input, output};
 
 #[entry]
 fn main() -> ! {
     let v = input();
-    // SAFETY: single-threaded; a volatile write keeps the optimiser from removing the read.
-    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(INPUT[0]), u32::from(v[1])) };
+    output(u32::from(v[1]));
     loop {
         cortex_m::asm::wfi()
     }

@@ -14,29 +14,17 @@ use cortex_m_rt::entry;
 use heapless::{LinearMap, String, Vec};
 use serde::{Deserialize, Serialize};
 
-static mut INPUT: [u32; 16] = [0; 16];
-static mut RX: [u32; 512] = [0; 512];
+#[path = "../probe_io.rs"]
+mod probe_io;
+use probe_io::{input, output};
 
-/// The cell's bytes, read one word at a time through volatile loads, out of line: the value
-/// stays hidden from the optimiser without a byte load per element pasted into every caller
-/// (which would count the harness's code as the library's flash).
-#[inline(never)]
-fn input() -> [u8; 64] {
-    let mut out = [0u8; 64];
-    for i in 0..16 {
-        // SAFETY: single-threaded; `i` < 16 stays inside the cell.
-        let word = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(INPUT[i])) };
-        let [b0, b1, b2, b3] = word.to_ne_bytes();
-        (out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3]) = (b0, b1, b2, b3);
-    }
-    out
-}
+static mut RX: [u32; 512] = [0; 512];
 
 #[inline(never)]
 fn received() -> [u8; 2048] {
     let mut out = [0u8; 2048];
     for i in 0..512 {
-        // SAFETY: see `input`.
+        // SAFETY: single-threaded; `i` < 512 stays inside the buffer (read as `input` does).
         let word = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(RX[i])) };
         let [b0, b1, b2, b3] = word.to_ne_bytes();
         (out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3]) = (b0, b1, b2, b3);
@@ -329,8 +317,7 @@ fn main() -> ! {
             total = total.wrapping_add(e.request_id.map_or(0, |t| t.len() as u32));
         }
     }
-    // SAFETY: see `input`.
-    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(INPUT[0]), total) };
+    output(total);
     loop {
         cortex_m::asm::wfi()
     }

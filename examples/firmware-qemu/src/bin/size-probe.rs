@@ -13,22 +13,9 @@ use kaiko_core::key::ApiKey;
 use kaiko_core::request::{ChatMessage, ChatRequest, Message, Request};
 use kaiko_core::time::Instant;
 
-static mut INPUT: [u32; 16] = [0; 16];
-
-/// The cell's bytes, read one word at a time through volatile loads, out of line: the value
-/// stays hidden from the optimiser without a byte load per element pasted into every caller
-/// (which would count the harness's code as the library's flash).
-#[inline(never)]
-fn input() -> [u8; 64] {
-    let mut out = [0u8; 64];
-    for i in 0..16 {
-        // SAFETY: single-threaded; `i` < 16 stays inside the cell.
-        let word = unsafe { core::ptr::read_volatile(core::ptr::addr_of!(INPUT[i])) };
-        let [b0, b1, b2, b3] = word.to_ne_bytes();
-        (out[4 * i], out[4 * i + 1], out[4 * i + 2], out[4 * i + 3]) = (b0, b1, b2, b3);
-    }
-    out
-}
+#[path = "../probe_io.rs"]
+mod probe_io;
+use probe_io::{input, output};
 
 #[entry]
 fn main() -> ! {
@@ -104,8 +91,7 @@ fn main() -> ! {
             }
         }
     }
-    // SAFETY: see `input`.
-    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(INPUT[0]), score) };
+    output(score);
     loop {
         cortex_m::asm::wfi()
     }

@@ -35,7 +35,11 @@ fn analyze(c: &mut Client) -> Result<u16, CallError> {
 fn a_stalled_server_ends_a_short_call_after_a_long_one_at_its_own_deadline() {
     let sim = Sim::start(Config::default()).unwrap();
     // The default policy: 35 s to the first byte, so the timeouts set are long.
-    let mut c = Client::with_base_url(KEY, &sim.base_url()).unwrap();
+    let mut c = Client::builder(KEY)
+        .base_url(&sim.base_url())
+        .without_proxy()
+        .build()
+        .unwrap();
     assert_eq!(analyze(&mut c).unwrap(), 200);
     let mut c = c.policy(policy(600));
     sim.push_fault(Fault::Stall {
@@ -65,7 +69,10 @@ fn a_reply_late_in_its_window_is_still_read() {
         ..Config::default()
     })
     .unwrap();
-    let mut c = Client::with_base_url(KEY, &sim.base_url())
+    let mut c = Client::builder(KEY)
+        .base_url(&sim.base_url())
+        .without_proxy()
+        .build()
         .unwrap()
         .policy(policy(2000));
     for _ in 0..2 {

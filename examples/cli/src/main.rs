@@ -191,7 +191,11 @@ fn client_for(args: &CallOptions) -> Result<(Client, Option<kaiko_sim::SimHandle
                 let url = handle.base_url();
                 note!("kaiko: no API key set; using the built-in simulator at {url}");
                 sim = Some(handle);
-                Client::with_base_url(SIM_KEY, &url)
+                // The simulator runs in this process: never through a proxy.
+                Client::builder(SIM_KEY)
+                    .base_url(&url)
+                    .without_proxy()
+                    .build()
             }
             Err(e) => {
                 note!("kaiko: could not start the built-in simulator: {e}");

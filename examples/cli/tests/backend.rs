@@ -44,6 +44,9 @@ impl BackendSim {
     fn run(&self, key: &str, cmd: &[&str], args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_kaiko"))
             .env("KAIKO_API_KEY", key)
+            // A proxy set in the developer's environment must not see the test traffic.
+            .env("no_proxy", "*")
+            .env("NO_PROXY", "*")
             .args(cmd)
             .args(["--base-url", &self.base_url])
             .args(args)

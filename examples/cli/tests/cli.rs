@@ -12,6 +12,9 @@ fn kaiko(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kaiko"))
         .args(args)
         .env_remove("KAIKO_API_KEY")
+        // A proxy set in the developer's environment must not see the test traffic.
+        .env("no_proxy", "*")
+        .env("NO_PROXY", "*")
         .output()
         .expect("kaiko runs")
 }
@@ -25,6 +28,9 @@ fn with_sim(sim: &SimHandle, extra: &[&str], text: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kaiko"))
         .args(args)
         .env("KAIKO_API_KEY", KEY)
+        // A proxy set in the developer's environment must not see the test traffic.
+        .env("no_proxy", "*")
+        .env("NO_PROXY", "*")
         .output()
         .expect("kaiko runs")
 }
@@ -293,4 +299,21 @@ fn sim_subcommand_serves_the_api_with_injected_faults() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("retry 1/3"), "{}", stderr(&o));
     assert!(stdout(&o).contains("fear"), "{}", stdout(&o));
+}
+
+#[test]
+fn the_built_in_simulator_is_reached_directly_whatever_the_proxy_variables_say() {
+    // Port 9 (discard) on loopback: nothing listens, so a proxied call would fail.
+    let o = Command::new(env!("CARGO_BIN_EXE_kaiko"))
+        .args(["analyze", "I am happy"])
+        .env_remove("KAIKO_API_KEY")
+        .env_remove("no_proxy")
+        .env_remove("NO_PROXY")
+        .env("http_proxy", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("ALL_PROXY", "http://127.0.0.1:9")
+        .output()
+        .expect("kaiko runs");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout(&o).contains("joy"), "{}", stdout(&o));
 }

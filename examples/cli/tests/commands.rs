@@ -15,6 +15,8 @@ fn run(args: &[&str], stdin: &str) -> Output {
 fn run_with_key(args: &[&str], stdin: &str, key: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kaiko"));
     command.env_remove("KAIKO_API_KEY");
+    // A proxy set in the developer's environment must not see the test traffic.
+    command.env("no_proxy", "*").env("NO_PROXY", "*");
     if let Some(key) = key {
         command.env("KAIKO_API_KEY", key);
     }

@@ -42,7 +42,10 @@ fn tight(max_retries: u8) -> Policy {
 }
 
 fn client(url: &str, policy: Policy) -> Client {
-    Client::with_base_url("kaiko_test_hostile", url)
+    Client::builder("kaiko_test_hostile")
+        .base_url(url)
+        .without_proxy()
+        .build()
         .unwrap()
         .policy(policy)
 }

@@ -203,7 +203,10 @@ fn refused_connection_is_typed() {
         .local_addr()
         .unwrap()
         .port();
-    let mut c = Client::with_base_url("kaiko_test_x", &format!("http://127.0.0.1:{port}/v2"))
+    let mut c = Client::builder("kaiko_test_x")
+        .base_url(&format!("http://127.0.0.1:{port}/v2"))
+        .without_proxy()
+        .build()
         .unwrap()
         .policy(no_retries());
     let r = analyze(&mut c, "hi");
@@ -267,7 +270,10 @@ fn closing_server(announce: bool, connections: usize) -> (String, std::thread::J
 #[test]
 fn connection_close_makes_the_next_call_reconnect() {
     let (url, server) = closing_server(true, 2);
-    let mut c = Client::with_base_url("kaiko_test_x", &url)
+    let mut c = Client::builder("kaiko_test_x")
+        .base_url(&url)
+        .without_proxy()
+        .build()
         .unwrap()
         .policy(no_retries());
     for _ in 0..2 {
@@ -280,7 +286,10 @@ fn connection_close_makes_the_next_call_reconnect() {
 #[test]
 fn idle_close_of_a_reused_connection_is_reconnected_transparently() {
     let (url, server) = closing_server(false, 2);
-    let mut c = Client::with_base_url("kaiko_test_x", &url)
+    let mut c = Client::builder("kaiko_test_x")
+        .base_url(&url)
+        .without_proxy()
+        .build()
         .unwrap()
         .policy(no_retries());
     assert_eq!(analyze(&mut c, "hi").ok().attempts, 1);

@@ -9,7 +9,11 @@ fn main() -> std::process::ExitCode {
         eprintln!("usage: kaiko-client BASE_URL N");
         return std::process::ExitCode::FAILURE;
     };
-    let mut client = match kaiko_std::Client::with_base_url(KEY, &base) {
+    let mut client = match kaiko_std::Client::builder(KEY)
+        .base_url(&base)
+        .without_proxy()
+        .build()
+    {
         Ok(c) => c.allow_cleartext_key(),
         Err(e) => {
             eprintln!("kaiko-client: {e}");

@@ -63,7 +63,10 @@ pub fn client_in(sim: &SimHandle, dialect: Dialect) -> Client {
 }
 
 pub fn client_with_key(sim: &SimHandle, key: &str, policy: Policy) -> Client {
-    Client::with_base_url(key, &sim.base_url())
+    Client::builder(key)
+        .base_url(&sim.base_url())
+        .without_proxy()
+        .build()
         .expect("client")
         .policy(policy)
 }
@@ -101,7 +104,10 @@ pub fn client(sim: &SimHandle) -> Client {
 }
 
 pub fn client_with(sim: &SimHandle, policy: Policy) -> Client {
-    Client::with_base_url("kaiko_test_e2e", &sim.base_url())
+    Client::builder("kaiko_test_e2e")
+        .base_url(&sim.base_url())
+        .without_proxy()
+        .build()
         .expect("client")
         .policy(policy)
 }

@@ -9,6 +9,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use crate::transport::{ConnectError, MIN_TIMEOUT, is_timeout, lost_kind};
 use kaiko_core::call::ConnectionLost;
+use kaiko_core::http::HeadParser;
 
 /// Largest answer head accepted from a proxy, in bytes: a `200 Connection established` is
 /// about 40; a refusal's headers a few hundred.
@@ -49,57 +50,26 @@ impl fmt::Display for ProxyError {
 
 impl std::error::Error for ProxyError {}
 
-/// The proxy's answer head, fed as it arrives. Bare `\n` line ends are accepted (RFC 9112
-/// §2.2); only the status line is kept.
-#[derive(Debug, Default)]
-pub(crate) struct AnswerHead {
-    seen: usize,
-    /// Bytes of the current line, `\r` excluded.
-    line_len: usize,
-    /// The first bytes of the status line (enough for `HTTP/1.1 407 `).
-    status_line: Vec<u8>,
-    status: Option<u16>,
+/// The proxy's answer head, fed as it arrives: the core's split-anywhere, bounded head parser
+/// (interim 1xx answers skipped, bare `\n` line ends accepted as RFC 9112 §2.2 allows),
+/// of which only the status is kept.
+#[derive(Debug)]
+pub(crate) struct AnswerHead(HeadParser);
+
+impl Default for AnswerHead {
+    fn default() -> Self {
+        AnswerHead(HeadParser::new(MAX_ANSWER_HEAD))
+    }
 }
 
 impl AnswerHead {
     /// Takes bytes up to the end of the head. Returns how many of `input` belong to the head
     /// and, once the blank line that ends it was seen, the status.
     pub(crate) fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<u16>), ProxyError> {
-        for (i, &b) in input.iter().enumerate() {
-            self.seen += 1;
-            if self.seen > MAX_ANSWER_HEAD {
-                return Err(ProxyError::BadAnswer);
-            }
-            match (b, self.status) {
-                (b'\n', None) => self.status = Some(parse_status_line(&self.status_line)?),
-                (b'\n', Some(status)) if self.line_len == 0 => return Ok((i + 1, Some(status))),
-                (b'\n', Some(_)) => {}
-                (b'\r', _) => continue,
-                (_, None) if self.status_line.len() < 16 => self.status_line.push(b),
-                _ => {}
-            }
-            self.line_len = if b == b'\n' { 0 } else { self.line_len + 1 };
+        match self.0.parse(input) {
+            Ok((used, head)) => Ok((used, head.map(|h| h.status))),
+            Err(_) => Err(ProxyError::BadAnswer),
         }
-        Ok((input.len(), None))
-    }
-}
-
-/// The status of `HTTP/1.x NNN[ reason]`.
-fn parse_status_line(line: &[u8]) -> Result<u16, ProxyError> {
-    let digit = |i: usize| {
-        line.get(i)
-            .filter(|b| b.is_ascii_digit())
-            .map(|b| u16::from(b - b'0'))
-    };
-    if !line.starts_with(b"HTTP/1.") || digit(7).is_none() || line.get(8) != Some(&b' ') {
-        return Err(ProxyError::BadAnswer);
-    }
-    if !matches!(line.get(12), None | Some(b' ')) {
-        return Err(ProxyError::BadAnswer);
-    }
-    match (digit(9), digit(10), digit(11)) {
-        (Some(a), Some(b), Some(c)) if a >= 1 => Ok(a * 100 + b * 10 + c),
-        _ => Err(ProxyError::BadAnswer),
     }
 }
 
@@ -170,7 +140,7 @@ mod tests {
 
     #[test]
     fn answers_parse_at_every_split_point() {
-        let cases: [(&[u8], u16); 5] = [
+        let cases: [(&[u8], u16); 7] = [
             (b"HTTP/1.1 200 Connection established\r\n\r\n", 200),
             (b"HTTP/1.0 200\r\n\r\n", 200),
             (b"HTTP/1.1 200 OK\nProxy-Agent: test\n\n", 200),
@@ -180,6 +150,10 @@ mod tests {
                 407,
             ),
             (b"HTTP/1.1 502 Bad Gateway\r\nX: y\r\n\r\n", 502),
+            // An interim answer is skipped; a stray empty line before the status line is
+            // tolerated, as by the API's own head parser.
+            (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n", 200),
+            (b"\r\nHTTP/1.1 200 OK\r\n\r\n", 200),
         ];
         for (answer, status) in cases {
             // Bytes after the head belong to the tunnel and must not be taken.
@@ -206,15 +180,16 @@ mod tests {
 
     #[test]
     fn bad_answers_are_refused_at_every_split_point() {
-        let bad: [&[u8]; 8] = [
+        let bad: [&[u8]; 9] = [
             b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
             b"HTTP/2 200\r\n\r\n",
             b"HTTP/1.1 20\r\n\r\n",
             b"HTTP/1.1 2000 x\r\n\r\n",
             b"HTTP/1.1 099 x\r\n\r\n",
             b"HTTP/1.1  200\r\n\r\n",
-            b"\r\nHTTP/1.1 200 OK\r\n\r\n",
             b"http/1.1 200 OK\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\n folded\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nX: a\x00b\r\n\r\n",
         ];
         for input in bad {
             for at in 0..=input.len() {

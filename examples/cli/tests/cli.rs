@@ -314,6 +314,11 @@ fn the_built_in_simulator_is_reached_directly_whatever_the_proxy_variables_say()
         .env("ALL_PROXY", "http://127.0.0.1:9")
         .output()
         .expect("kaiko runs");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(stdout(&o).contains("joy"), "{}", stdout(&o));
 }

@@ -16,7 +16,9 @@ mod table;
 mod tests;
 
 pub use body::ErrorBody;
-use table::{CODES, HINTS, TABLE, TYPES, position_ignore_case};
+use table::{
+    CODE_LENS, CODE_TEXT, CODES, HINTS, TABLE, TYPE_LENS, TYPE_TEXT, TYPES, position_ignore_case,
+};
 
 /// Capacity of [`ApiError::message`] in bytes.
 pub const MESSAGE_CAP: usize = 128;
@@ -89,7 +91,7 @@ pub enum ErrorCode {
 impl ErrorType {
     /// Parses the wire text (ignoring ASCII case); unknown text becomes [`ErrorType::Other`].
     pub fn parse(s: &str) -> Self {
-        match position_ignore_case(&TYPES, s) {
+        match position_ignore_case(&TYPE_LENS, &TYPE_TEXT, s) {
             Some(i) => Self::known(i),
             None => Self::Other(Text::from_str_truncating(s)),
         }
@@ -140,7 +142,7 @@ impl ErrorCode {
     /// Parses the wire text; unknown text becomes [`ErrorCode::Other`].
     /// Codes match case-insensitively (the backend's middleware sends `PAYLOAD_TOO_LARGE`).
     pub fn parse(s: &str) -> Self {
-        match position_ignore_case(&CODES, s) {
+        match position_ignore_case(&CODE_LENS, &CODE_TEXT, s) {
             Some(i) => Self::known(i),
             None => Self::Other(Text::from_str_truncating(s)),
         }

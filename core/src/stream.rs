@@ -56,6 +56,10 @@ use crate::text::Text;
 pub const EVENT_NAME_CAP: usize = 32;
 /// Longest field name the standard defines (`event`, `retry`); longer ones are unknown.
 const FIELD_CAP: usize = 5;
+/// The first four bytes of the field names the decoder knows, as `field_from_name` reads them.
+const DATA: u32 = u32::from_le_bytes(*b"data");
+const EVEN: u32 = u32::from_le_bytes(*b"even");
+const RETR: u32 = u32::from_le_bytes(*b"retr");
 /// The UTF-8 byte order mark, skipped once at the start of the stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
@@ -338,10 +342,12 @@ impl SseDecoder {
 
     /// Field names are case-sensitive (WHATWG §9.2.6).
     fn field_from_name(&self) -> Field {
-        match self.name.get(..self.name_len) {
-            Some(b"data") => Field::Data,
-            Some(b"event") => Field::Event,
-            Some(b"retry") => Field::Retry,
+        // The first four bytes as one word: one compare per name instead of a slice compare.
+        let [a, b, c, d, e] = self.name;
+        match (self.name_len, u32::from_le_bytes([a, b, c, d]), e) {
+            (4, DATA, _) => Field::Data,
+            (5, EVEN, b't') => Field::Event,
+            (5, RETR, b'y') => Field::Retry,
             _ => Field::Ignored,
         }
     }

@@ -180,6 +180,18 @@ impl SseDecoder {
     /// may come with fewer bytes consumed than given (even zero, for an [`SseItem::Event`]
     /// announced before the data that follows): call again with the remainder.
     pub fn next<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<SseItem<'a>>), SseError> {
+        Ok(self.decode::<true>(input))
+    }
+
+    /// [`SseDecoder::next`] for a reader that wants only the data and the event boundaries:
+    /// `event` and `retry` fields are skipped like unknown ones, so no [`SseItem::Event`] or
+    /// [`SseItem::Retry`] comes out (and their handling is not compiled in for it).
+    pub(crate) fn next_data<'a>(&mut self, input: &'a [u8]) -> (usize, Option<SseItem<'a>>) {
+        self.decode::<false>(input)
+    }
+
+    /// [`SseDecoder::next`]; `META` says whether `event` and `retry` fields are read.
+    fn decode<'a, const META: bool>(&mut self, input: &'a [u8]) -> (usize, Option<SseItem<'a>>) {
         let mut i = 0;
         while let Some(&b) = input.get(i) {
             if self.after_cr {
@@ -211,12 +223,12 @@ impl SseDecoder {
                     b'\r' | b'\n' => {
                         // A blank line dispatches the event (WHATWG: only if data was seen).
                         if self.has_data {
-                            if let Some(ev) = self.take_event() {
-                                return Ok((i, Some(SseItem::Event(ev))));
+                            if let Some(ev) = self.take_event::<META>() {
+                                return (i, Some(SseItem::Event(ev)));
                             }
                             self.has_data = false;
                             self.end_line(b);
-                            return Ok((i + 1, Some(SseItem::Dispatch)));
+                            return (i + 1, Some(SseItem::Dispatch));
                         }
                         self.event_pending = false;
                         self.end_line(b);
@@ -235,13 +247,13 @@ impl SseDecoder {
                 },
                 State::Name => match b {
                     b':' | b'\r' | b'\n' => {
-                        let field = self.field_from_name();
+                        let field = self.field_from_name::<META>();
                         // A second data line: the standard joins data lines with LF.
                         if field == Field::Data
                             && self.has_data
-                            && let Some(ev) = self.take_event()
+                            && let Some(ev) = self.take_event::<META>()
                         {
-                            return Ok((i, Some(SseItem::Event(ev))));
+                            return (i, Some(SseItem::Event(ev)));
                         }
                         let sep = field == Field::Data && self.has_data;
                         self.start_field(field);
@@ -251,12 +263,12 @@ impl SseDecoder {
                         } else {
                             // No colon: the whole line is the name, the value is empty.
                             self.end_line(b);
-                            if let Some(item) = self.end_field() {
-                                return Ok((i, Some(item)));
+                            if let Some(item) = self.end_field::<META>() {
+                                return (i, Some(item));
                             }
                         }
                         if sep {
-                            return Ok((i, Some(SseItem::Data(b"\n"))));
+                            return (i, Some(SseItem::Data(b"\n")));
                         }
                     }
                     _ => {
@@ -279,22 +291,22 @@ impl SseDecoder {
                     if run == 0 {
                         self.end_line(b);
                         i += 1;
-                        if let Some(item) = self.end_field() {
-                            return Ok((i, Some(item)));
+                        if let Some(item) = self.end_field::<META>() {
+                            return (i, Some(item));
                         }
                         continue;
                     }
                     let value = rest.get(..run).unwrap_or(&[]);
                     match self.field {
                         Field::Data => {
-                            if let Some(ev) = self.take_event() {
-                                return Ok((i, Some(SseItem::Event(ev))));
+                            if let Some(ev) = self.take_event::<META>() {
+                                return (i, Some(SseItem::Event(ev)));
                             }
-                            return Ok((i + run, Some(SseItem::Data(value))));
+                            return (i + run, Some(SseItem::Data(value)));
                         }
-                        Field::Event => self.event.push_bytes(value),
-                        Field::Retry => self.push_retry(value),
-                        Field::Ignored => {}
+                        Field::Event if META => self.event.push_bytes(value),
+                        Field::Retry if META => self.push_retry(value),
+                        Field::Event | Field::Retry | Field::Ignored => {}
                     }
                     i += run;
                 }
@@ -310,7 +322,7 @@ impl SseDecoder {
                 }
             }
         }
-        Ok((input.len(), None))
+        (input.len(), None)
     }
 
     /// The stream ended. Per the standard an event without its closing blank line is
@@ -324,8 +336,8 @@ impl SseDecoder {
     }
 
     /// The pending event type, handed out once.
-    fn take_event(&mut self) -> Option<Text<EVENT_NAME_CAP>> {
-        if self.event_pending {
+    fn take_event<const META: bool>(&mut self) -> Option<Text<EVENT_NAME_CAP>> {
+        if META && self.event_pending {
             self.event_pending = false;
             Some(self.event)
         } else {
@@ -341,13 +353,13 @@ impl SseDecoder {
     }
 
     /// Field names are case-sensitive (WHATWG §9.2.6).
-    fn field_from_name(&self) -> Field {
+    fn field_from_name<const META: bool>(&self) -> Field {
         // The first four bytes as one word: one compare per name instead of a slice compare.
         let [a, b, c, d, e] = self.name;
         match (self.name_len, u32::from_le_bytes([a, b, c, d]), e) {
             (4, DATA, _) => Field::Data,
-            (5, EVEN, b't') => Field::Event,
-            (5, RETR, b'y') => Field::Retry,
+            (5, EVEN, b't') if META => Field::Event,
+            (5, RETR, b'y') if META => Field::Retry,
             _ => Field::Ignored,
         }
     }
@@ -387,9 +399,10 @@ impl SseDecoder {
     }
 
     /// The field's line ended: settle its value.
-    fn end_field(&mut self) -> Option<SseItem<'static>> {
+    fn end_field<const META: bool>(&mut self) -> Option<SseItem<'static>> {
         let field = core::mem::replace(&mut self.field, Field::Ignored);
         match field {
+            _ if !META => None,
             Field::Event => {
                 self.event_pending = true;
                 None
@@ -477,7 +490,7 @@ impl EventStreamBody {
             let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) else {
                 return Ok(used);
             };
-            let (n, item) = self.events.next(rest).unwrap_or_else(|e| match e {});
+            let (n, item) = self.events.next_data(rest);
             match item {
                 Some(SseItem::Data(d)) => {
                     if self.done_marker > 0 || (!self.event_started && d.first() == Some(&b'[')) {

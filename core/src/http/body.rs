@@ -103,7 +103,10 @@ enum State {
     /// After the size digits: BWS before `;` or the line end.
     SizeWs,
     /// After `;`: extensions (skipped) until the line end; `count` bytes of them so far.
-    Ext { quoted: bool, escaped: bool },
+    Ext {
+        quoted: bool,
+        escaped: bool,
+    },
     /// Saw CR ending the size line.
     SizeLf,
     /// Chunk data; `size` bytes left (never 0).
@@ -117,7 +120,9 @@ enum State {
     /// Inside a trailer line.
     Trailer,
     /// Saw CR in the trailer section; `end` when it ends the final empty line.
-    TrailerLf { end: bool },
+    TrailerLf {
+        end: bool,
+    },
     Done,
     Failed(BodyError),
 }

@@ -379,36 +379,45 @@ impl ErrorBody {
     /// retry policy resolves it from the head).
     pub fn finish(&self, head: &ResponseHead) -> ApiError {
         let f = &self.fields;
-        let mut e = ApiError::from_status(head.status);
         // A string the body broke off in the middle of is incomplete: a cut type or code is
         // dropped (the status says more), cut texts are flagged.
         let cut = if self.scanner.is_done() { None } else { f.open };
-        if !f.kind.is_empty() && cut != Some(Field::Type) {
-            e.kind = ErrorType::parse(f.kind.as_str());
-        }
-        if !f.code.is_empty() && cut != Some(Field::Code) {
-            e.code = ErrorCode::parse(f.code.as_str());
-        }
-        e.message = f.message;
-        e.param = f.param;
+        let kind = if !f.kind.is_empty() && cut != Some(Field::Type) {
+            ErrorType::parse(f.kind.as_str())
+        } else {
+            ErrorType::for_status(head.status)
+        };
+        let code = if !f.code.is_empty() && cut != Some(Field::Code) {
+            ErrorCode::parse(f.code.as_str())
+        } else {
+            ErrorCode::for_status(head.status)
+        };
+        let mut e = ApiError {
+            status: head.status,
+            kind,
+            code,
+            message: f.message,
+            param: f.param,
+            request_id: if f.request_id.is_empty() {
+                head.request_id
+            } else {
+                f.request_id
+            },
+            retry_after: None,
+            rate_limit: head.rate_limit,
+        };
         // A validation detail names the field and the rule it broke: `messages.0.role (enum)`.
         if f.rank(Field::Param) == rank::DETAIL && !f.rule.is_empty() {
             e.param.push_bytes(b" (");
             e.param.push_bytes(f.rule.as_str().as_bytes());
             e.param.push_bytes(b")");
         }
-        e.request_id = if f.request_id.is_empty() {
-            head.request_id
-        } else {
-            f.request_id
-        };
         match cut {
             Some(Field::Message) => e.message.mark_truncated(),
             Some(Field::Param) => e.param.mark_truncated(),
             Some(Field::RequestId) => e.request_id.mark_truncated(),
             _ => {}
         }
-        e.rate_limit = head.rate_limit;
         e
     }
 }

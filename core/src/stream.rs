@@ -146,8 +146,9 @@ pub struct SseDecoder {
     event: Text<EVENT_NAME_CAP>,
     /// `event` holds a type not yet handed out as [`SseItem::Event`].
     event_pending: bool,
-    /// The `retry` value so far; `None` once a non-digit was seen.
-    retry: Option<u64>,
+    /// The `retry` value so far, high and low halves; `None` once a non-digit was seen. Two
+    /// words, not a `u64`: the decoder stays 4-byte aligned, and so does every body holding it.
+    retry: Option<[u32; 2]>,
     retry_digits: bool,
 }
 
@@ -373,7 +374,7 @@ impl SseDecoder {
                 self.event_pending = false;
             }
             Field::Retry => {
-                self.retry = Some(0);
+                self.retry = Some([0, 0]);
                 self.retry_digits = false;
             }
             Field::Ignored => {}
@@ -382,10 +383,10 @@ impl SseDecoder {
 
     fn push_retry(&mut self, value: &[u8]) {
         for &b in value {
-            self.retry = match (self.retry, b) {
-                (Some(n), b'0'..=b'9') => {
-                    Some(n.saturating_mul(10).saturating_add(u64::from(b - b'0')))
-                }
+            self.retry = match (self.retry.map(join), b) {
+                (Some(n), b'0'..=b'9') => Some(split(
+                    n.saturating_mul(10).saturating_add(u64::from(b - b'0')),
+                )),
                 _ => None,
             };
         }
@@ -408,10 +409,20 @@ impl SseDecoder {
                 None
             }
             // WHATWG: only a value of nothing but ASCII digits sets the reconnection time.
-            Field::Retry if self.retry_digits => self.retry.map(SseItem::Retry),
+            Field::Retry if self.retry_digits => self.retry.map(|r| SseItem::Retry(join(r))),
             _ => None,
         }
     }
+}
+
+/// A `u64` from its high and low halves.
+fn join([hi, lo]: [u32; 2]) -> u64 {
+    u64::from(hi) << 32 | u64::from(lo)
+}
+
+/// A `u64` as its high and low halves.
+fn split(v: u64) -> [u32; 2] {
+    [(v >> 32) as u32, v as u32]
 }
 
 /// A `text/event-stream` success body (spec §4): every event's data is one JSON document

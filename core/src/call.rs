@@ -946,13 +946,16 @@ impl<'a> Call<'a> {
         self.conn = Conn::None;
         // The driver's connection is gone already: nothing to close.
         self.close = false;
-        match self.state {
+        let cause = match self.state {
             State::Connecting => {
                 self.attempts = self.attempts.saturating_add(1);
-                self.fail_attempt(now, Cause::Connection(lost), None);
+                Cause::Connection(lost)
             }
             // A kept connection died before the request went out: connect again.
-            State::Ready => self.state = State::Connecting,
+            State::Ready => {
+                self.state = State::Connecting;
+                return;
+            }
             State::Sending | State::AwaitHead
                 if was == Conn::Reused
                     && !self.resent
@@ -965,6 +968,7 @@ impl<'a> Call<'a> {
                 self.attempts = self.attempts.saturating_sub(1);
                 self.state = State::Connecting;
                 self.phase_deadline = now + self.config.policy.timeouts.connect;
+                return;
             }
             State::Body if lost == ConnectionLost::Closed => {
                 let closed = match &mut self.sink {
@@ -972,15 +976,17 @@ impl<'a> Call<'a> {
                     _ => Ok(()),
                 };
                 match closed {
-                    Ok(()) => self.state = State::Finishing,
-                    Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None),
+                    Ok(()) => {
+                        self.state = State::Finishing;
+                        return;
+                    }
+                    Err(e) => Cause::Protocol(ProtocolError::Body(e)),
                 }
             }
-            State::Sending | State::AwaitHead | State::Body => {
-                self.fail_attempt(now, Cause::Connection(lost), None)
-            }
-            State::Backoff | State::Finishing | State::Done => {}
-        }
+            State::Sending | State::AwaitHead | State::Body => Cause::Connection(lost),
+            State::Backoff | State::Finishing | State::Done => return,
+        };
+        self.fail_attempt(now, cause, None);
     }
 
     /// Ends the call now with [`Cause::Cancelled`]; the next action closes a connection that

@@ -792,19 +792,23 @@ impl<'a> Call<'a> {
             return;
         };
         let head = &response.head;
-        if let Body::Error(body) = &response.body {
-            let wait = retry::server_wait(head, unix_now, respect);
-            let mut error = body.finish(head);
-            error.retry_after = wait;
-            return self.fail_attempt(now, Cause::Api(error), wait);
-        }
+        let parser = match &response.body {
+            Body::Json(json) => json,
+            Body::Stream(stream) => stream.json(),
+            Body::Error(body) => {
+                let wait = retry::server_wait(head, unix_now, respect);
+                let mut error = body.finish(head);
+                error.retry_after = wait;
+                return self.fail_attempt(now, Cause::Api(error), wait);
+            }
+        };
         let resume_at = match head.rate_limit.remaining {
             Some(0) if respect => retry::server_wait(head, unix_now, true).map(|w| now + w),
             _ => None,
         };
         self.succeed(Success {
             status: head.status,
-            summary: response.body.summary(),
+            summary: *parser.summary(),
             rate_limit: head.rate_limit,
             request_id: head.request_id,
             resume_at,

@@ -3,7 +3,7 @@
 //! them, not their sum: the head parser, the body decoder, the retry notice and the outcome
 //! share one slot.
 
-use crate::analysis::{Output, SuccessParser, Summary};
+use crate::analysis::{Output, SuccessParser};
 use crate::error::ErrorBody;
 use crate::http::{BodyDecoder, ContentType, HeadParser, ResponseHead};
 use crate::stream::{EventStreamBody, EventStreamError};
@@ -77,12 +77,6 @@ impl Body {
             Body::Stream(stream) => stream.end().map_err(stream_error),
             Body::Error(_) => Ok(false),
         }
-    }
-
-    /// The top-level facts of a success body.
-    pub(super) fn summary(&self) -> Summary {
-        self.parser()
-            .map_or_else(Summary::default, |p| *p.summary())
     }
 
     /// The success-body parser, whichever framing carries it (`None` for an error body).

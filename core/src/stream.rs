@@ -283,7 +283,9 @@ impl SseDecoder {
                         i += 1;
                     }
                 }
-                State::Value => {
+                // A comment is read like the value of an ignored field (`field` is `Ignored`
+                // between fields): skipped up to its line end.
+                State::Value | State::Comment => {
                     let rest = input.get(i..).unwrap_or(&[]);
                     let run = rest
                         .iter()
@@ -310,16 +312,6 @@ impl SseDecoder {
                         Field::Event | Field::Retry | Field::Ignored => {}
                     }
                     i += run;
-                }
-                State::Comment => {
-                    let rest = input.get(i..).unwrap_or(&[]);
-                    match rest.iter().position(|&c| c == b'\r' || c == b'\n') {
-                        Some(end) => {
-                            self.end_line(rest.get(end).copied().unwrap_or(b'\n'));
-                            i += end + 1;
-                        }
-                        None => i = input.len(),
-                    }
                 }
             }
         }

@@ -386,6 +386,7 @@ impl SseDecoder {
     }
 
     /// A line ended with `b` (CR or LF).
+    #[inline(never)] // four callers
     fn end_line(&mut self, b: u8) {
         self.after_cr = b == b'\r';
         self.state = State::LineStart;

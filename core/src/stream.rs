@@ -146,9 +146,11 @@ pub struct SseDecoder {
     event: Text<EVENT_NAME_CAP>,
     /// `event` holds a type not yet handed out as [`SseItem::Event`].
     event_pending: bool,
-    /// The `retry` value so far, high and low halves; `None` once a non-digit was seen. Two
-    /// words, not a `u64`: the decoder stays 4-byte aligned, and so does every body holding it.
-    retry: Option<[u32; 2]>,
+    /// The `retry` value so far, high and low halves (two words, not a `u64`: the decoder
+    /// stays 4-byte aligned, and so does every body holding it)...
+    retry: [u32; 2],
+    /// ...valid until a non-digit was seen (a flag, not an `Option`: one byte, not four).
+    retry_valid: bool,
     retry_digits: bool,
 }
 
@@ -160,6 +162,9 @@ impl Default for SseDecoder {
 
 impl SseDecoder {
     /// A decoder at the start of a stream.
+    // Out of line, its zeroing is a 4-byte-aligned clear (the routine the rest of the core
+    // links) wherever it is built.
+    #[inline(never)]
     pub const fn new() -> Self {
         SseDecoder {
             state: State::Bom(0),
@@ -170,7 +175,8 @@ impl SseDecoder {
             has_data: false,
             event: Text::new(),
             event_pending: false,
-            retry: None,
+            retry: [0, 0],
+            retry_valid: false,
             retry_digits: false,
         }
     }
@@ -366,7 +372,8 @@ impl SseDecoder {
                 self.event_pending = false;
             }
             Field::Retry => {
-                self.retry = Some([0, 0]);
+                self.retry = [0, 0];
+                self.retry_valid = true;
                 self.retry_digits = false;
             }
             Field::Ignored => {}
@@ -375,12 +382,13 @@ impl SseDecoder {
 
     fn push_retry(&mut self, value: &[u8]) {
         for &b in value {
-            self.retry = match (self.retry.map(join), b) {
-                (Some(n), b'0'..=b'9') => Some(split(
-                    n.saturating_mul(10).saturating_add(u64::from(b - b'0')),
-                )),
-                _ => None,
-            };
+            match b {
+                b'0'..=b'9' if self.retry_valid => {
+                    let n = join(self.retry);
+                    self.retry = split(n.saturating_mul(10).saturating_add(u64::from(b - b'0')));
+                }
+                _ => self.retry_valid = false,
+            }
         }
         self.retry_digits = true;
     }
@@ -402,7 +410,9 @@ impl SseDecoder {
                 None
             }
             // WHATWG: only a value of nothing but ASCII digits sets the reconnection time.
-            Field::Retry if self.retry_digits => self.retry.map(|r| SseItem::Retry(join(r))),
+            Field::Retry if self.retry_digits && self.retry_valid => {
+                Some(SseItem::Retry(join(self.retry)))
+            }
             _ => None,
         }
     }
@@ -422,9 +432,12 @@ fn split(v: u64) -> [u32; 2] {
 /// for a [`SuccessParser`], and `data: [DONE]` (the OpenAI end marker) is accepted and skipped.
 /// Outputs wait in the parser until taken, as with a plain JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// The parser first, at a fixed place: a body that is either a plain JSON parser or this one
+// finds its parser at the same offset in both.
+#[repr(C)]
 pub struct EventStreamBody {
-    events: SseDecoder,
     json: SuccessParser,
+    events: SseDecoder,
     /// Bytes of a `[DONE]` marker matched so far in the current event.
     done_marker: u8,
     /// The current event's data went to the JSON parser.

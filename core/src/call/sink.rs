@@ -37,6 +37,9 @@ pub(super) struct Response {
 /// The decoder of a response body.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
+// Tag then payload: the JSON parser of a plain body and of an event stream sit at the same
+// offset, so taking an output does not branch on the framing.
+#[repr(C, u8)]
 pub(super) enum Body {
     /// A JSON success body.
     Json(SuccessParser),

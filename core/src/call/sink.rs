@@ -119,6 +119,7 @@ impl Sink {
     }
 
     /// Whether a decoded result waits to be taken.
+    #[inline(never)] // asked on every input and action: one copy
     pub(super) fn has_output(&self) -> bool {
         self.parser().is_some_and(SuccessParser::has_output)
     }

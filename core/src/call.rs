@@ -922,18 +922,14 @@ impl<'a> Call<'a> {
             return;
         }
         let phase = match self.state {
-            State::Connecting => {
-                // The request may not have left, but the retry budget must still bound a
-                // dead network.
-                self.attempts = self.attempts.saturating_add(1);
-                Phase::Connect
-            }
+            State::Connecting => Phase::Connect,
             State::Ready | State::Sending | State::AwaitHead => Phase::FirstByte,
             State::Body => Phase::Response,
             State::Backoff | State::Finishing | State::Done => return,
         };
-        if self.state == State::Ready {
-            // Nothing went out: the attempt is not counted twice.
+        if matches!(self.state, State::Connecting | State::Ready) {
+            // Nothing went out, so the attempt was not counted yet; it counts now: the
+            // retry budget must still bound a dead network.
             self.attempts = self.attempts.saturating_add(1);
         }
         self.fail_attempt(now, Cause::Timeout(phase), None);

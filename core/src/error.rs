@@ -202,13 +202,15 @@ impl ErrorCode {
         match TABLE.iter().position(|r| r.status == status && r.implied) {
             Some(i) => Self::known(i),
             None => {
+                let mut digits = [b'0'; 3];
+                let mut rest = status;
+                for d in digits.iter_mut().rev() {
+                    *d = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
                 let mut t = Text::new();
                 t.push_bytes(b"http_");
-                t.push_bytes(&[
-                    b'0' + (status / 100 % 10) as u8,
-                    b'0' + (status / 10 % 10) as u8,
-                    b'0' + (status % 10) as u8,
-                ]);
+                t.push_bytes(&digits);
                 Self::Other(t)
             }
         }

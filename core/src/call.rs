@@ -740,34 +740,29 @@ impl<'a> Call<'a> {
         let Sink::Body(response) = &mut self.sink else {
             return 0;
         };
-        let read = match response.framing.decode(input) {
+        let error = match response.framing.decode(input) {
             Ok(decoded) => match response.body.read(decoded.data) {
-                Ok(taken) => Ok((decoded, taken)),
-                Err(e) => Err(Cause::Protocol(e)),
+                Ok(taken) => {
+                    let data = decoded.data;
+                    let unread = data.len() - taken.min(data.len());
+                    if unread > 0 {
+                        // The sink stopped to hand out an event: give the rest back to the
+                        // framing so it is offered again; data is always the tail of what
+                        // the decoder consumed.
+                        response.framing.give_back(unread);
+                        return decoded.consumed - unread;
+                    }
+                    if decoded.done {
+                        self.state = State::Finishing;
+                    }
+                    return decoded.consumed;
+                }
+                Err(e) => e,
             },
-            Err(e) => Err(Cause::Protocol(ProtocolError::Body(e))),
+            Err(e) => ProtocolError::Body(e),
         };
-        let (decoded, taken) = match read {
-            Ok(read) => read,
-            Err(cause) => {
-                self.fail_attempt(now, cause, None);
-                return input.len();
-            }
-        };
-        let data = decoded.data;
-        let unread = data.len() - taken.min(data.len());
-        if unread > 0 {
-            // The sink stopped to hand out an event: give the rest back to the framing so it
-            // is offered again; data is always the tail of what the decoder consumed.
-            if let Sink::Body(response) = &mut self.sink {
-                response.framing.give_back(unread);
-            }
-            return decoded.consumed - unread;
-        }
-        if decoded.done {
-            self.state = State::Finishing;
-        }
-        decoded.consumed
+        self.fail_attempt(now, Cause::Protocol(error), None);
+        input.len()
     }
 
     /// The body is complete and its outputs were taken: decide the outcome.

@@ -227,34 +227,33 @@ fn strip_prefix_ignore_case<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), UrlError> {
     let bytes = authority.as_bytes();
     let bracketed = bytes.first() == Some(&b'[');
-    let host_end = if bracketed {
-        match bytes.iter().position(|&b| b == b']') {
-            Some(close) => close + 1,
-            None => return Err(UrlError::InvalidByte),
-        }
+    // The host ends after the closing bracket of an IPv6 literal, else at the first colon.
+    let (host_end, name) = if bracketed {
+        let close = bytes
+            .iter()
+            .position(|&b| b == b']')
+            .ok_or(UrlError::InvalidByte)?;
+        (close + 1, bytes.get(1..close))
     } else {
-        bytes.iter().position(|&b| b == b':').unwrap_or(bytes.len())
+        let colon = bytes.iter().position(|&b| b == b':').unwrap_or(bytes.len());
+        (colon, bytes.get(..colon))
     };
-    let host = authority.get(..host_end).unwrap_or("");
-    let name = if bracketed {
-        host.get(1..host_end - 1).unwrap_or("")
-    } else {
-        host
-    };
+    let name = name.unwrap_or(&[]);
     if name.is_empty() {
         return Err(UrlError::EmptyHost);
     }
-    for b in name.bytes() {
-        let allowed = if bracketed {
+    let misplaced = |&b: &u8| {
+        if bracketed {
             // RFC 3986 §3.2.2 IP-literal: hex digits, `:` and `.`, plus a `%25`-encoded zone id.
-            b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'-' | b'_' | b'~')
+            !(b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'%' | b'-' | b'_' | b'~'))
         } else {
-            b != b'[' && b != b']'
-        };
-        if !allowed {
-            return Err(UrlError::InvalidByte);
+            b == b'[' || b == b']'
         }
+    };
+    if name.iter().any(misplaced) {
+        return Err(UrlError::InvalidByte);
     }
+    let host = authority.get(..host_end).unwrap_or("");
     match bytes.get(host_end) {
         None => Ok((host, None)),
         Some(b':') => Ok((host, authority.get(host_end + 1..))),
@@ -382,6 +381,8 @@ mod tests {
             ("http://[::1]x/", UrlError::InvalidByte),
             ("http://[::g/]", UrlError::InvalidByte),
             ("http://a]b/", UrlError::InvalidByte),
+            ("http://[[::1]/", UrlError::InvalidByte),
+            ("http://[::1]]:1/", UrlError::InvalidByte),
             ("http://h/[x]", UrlError::InvalidByte),
         ];
         for (s, want) in cases {

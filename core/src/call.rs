@@ -740,34 +740,29 @@ impl<'a> Call<'a> {
         let Sink::Body(response) = &mut self.sink else {
             return 0;
         };
-        let read = match response.framing.decode(input) {
+        let error = match response.framing.decode(input) {
             Ok(decoded) => match response.body.read(decoded.data) {
-                Ok(taken) => Ok((decoded, taken)),
-                Err(e) => Err(Cause::Protocol(e)),
+                Ok(taken) => {
+                    let data = decoded.data;
+                    let unread = data.len() - taken.min(data.len());
+                    if unread > 0 {
+                        // The sink stopped to hand out an event: give the rest back to the
+                        // framing so it is offered again; data is always the tail of what
+                        // the decoder consumed.
+                        response.framing.give_back(unread);
+                        return decoded.consumed - unread;
+                    }
+                    if decoded.done {
+                        self.state = State::Finishing;
+                    }
+                    return decoded.consumed;
+                }
+                Err(e) => e,
             },
-            Err(e) => Err(Cause::Protocol(ProtocolError::Body(e))),
+            Err(e) => ProtocolError::Body(e),
         };
-        let (decoded, taken) = match read {
-            Ok(read) => read,
-            Err(cause) => {
-                self.fail_attempt(now, cause, None);
-                return input.len();
-            }
-        };
-        let data = decoded.data;
-        let unread = data.len() - taken.min(data.len());
-        if unread > 0 {
-            // The sink stopped to hand out an event: give the rest back to the framing so it
-            // is offered again; data is always the tail of what the decoder consumed.
-            if let Sink::Body(response) = &mut self.sink {
-                response.framing.give_back(unread);
-            }
-            return decoded.consumed - unread;
-        }
-        if decoded.done {
-            self.state = State::Finishing;
-        }
-        decoded.consumed
+        self.fail_attempt(now, Cause::Protocol(error), None);
+        input.len()
     }
 
     /// The body is complete and its outputs were taken: decide the outcome.
@@ -792,19 +787,23 @@ impl<'a> Call<'a> {
             return;
         };
         let head = &response.head;
-        if let Body::Error(body) = &response.body {
-            let wait = retry::server_wait(head, unix_now, respect);
-            let mut error = body.finish(head);
-            error.retry_after = wait;
-            return self.fail_attempt(now, Cause::Api(error), wait);
-        }
+        let parser = match &response.body {
+            Body::Json(json) => json,
+            Body::Stream(stream) => stream.json(),
+            Body::Error(body) => {
+                let wait = retry::server_wait(head, unix_now, respect);
+                let mut error = body.finish(head);
+                error.retry_after = wait;
+                return self.fail_attempt(now, Cause::Api(error), wait);
+            }
+        };
         let resume_at = match head.rate_limit.remaining {
             Some(0) if respect => retry::server_wait(head, unix_now, true).map(|w| now + w),
             _ => None,
         };
         self.succeed(Success {
             status: head.status,
-            summary: response.body.summary(),
+            summary: *parser.summary(),
             rate_limit: head.rate_limit,
             request_id: head.request_id,
             resume_at,
@@ -918,18 +917,14 @@ impl<'a> Call<'a> {
             return;
         }
         let phase = match self.state {
-            State::Connecting => {
-                // The request may not have left, but the retry budget must still bound a
-                // dead network.
-                self.attempts = self.attempts.saturating_add(1);
-                Phase::Connect
-            }
+            State::Connecting => Phase::Connect,
             State::Ready | State::Sending | State::AwaitHead => Phase::FirstByte,
             State::Body => Phase::Response,
             State::Backoff | State::Finishing | State::Done => return,
         };
-        if self.state == State::Ready {
-            // Nothing went out: the attempt is not counted twice.
+        if matches!(self.state, State::Connecting | State::Ready) {
+            // Nothing went out, so the attempt was not counted yet; it counts now: the
+            // retry budget must still bound a dead network.
             self.attempts = self.attempts.saturating_add(1);
         }
         self.fail_attempt(now, Cause::Timeout(phase), None);
@@ -946,13 +941,16 @@ impl<'a> Call<'a> {
         self.conn = Conn::None;
         // The driver's connection is gone already: nothing to close.
         self.close = false;
-        match self.state {
+        let cause = match self.state {
             State::Connecting => {
                 self.attempts = self.attempts.saturating_add(1);
-                self.fail_attempt(now, Cause::Connection(lost), None);
+                Cause::Connection(lost)
             }
             // A kept connection died before the request went out: connect again.
-            State::Ready => self.state = State::Connecting,
+            State::Ready => {
+                self.state = State::Connecting;
+                return;
+            }
             State::Sending | State::AwaitHead
                 if was == Conn::Reused
                     && !self.resent
@@ -965,6 +963,7 @@ impl<'a> Call<'a> {
                 self.attempts = self.attempts.saturating_sub(1);
                 self.state = State::Connecting;
                 self.phase_deadline = now + self.config.policy.timeouts.connect;
+                return;
             }
             State::Body if lost == ConnectionLost::Closed => {
                 let closed = match &mut self.sink {
@@ -972,15 +971,17 @@ impl<'a> Call<'a> {
                     _ => Ok(()),
                 };
                 match closed {
-                    Ok(()) => self.state = State::Finishing,
-                    Err(e) => self.fail_attempt(now, Cause::Protocol(ProtocolError::Body(e)), None),
+                    Ok(()) => {
+                        self.state = State::Finishing;
+                        return;
+                    }
+                    Err(e) => Cause::Protocol(ProtocolError::Body(e)),
                 }
             }
-            State::Sending | State::AwaitHead | State::Body => {
-                self.fail_attempt(now, Cause::Connection(lost), None)
-            }
-            State::Backoff | State::Finishing | State::Done => {}
-        }
+            State::Sending | State::AwaitHead | State::Body => Cause::Connection(lost),
+            State::Backoff | State::Finishing | State::Done => return,
+        };
+        self.fail_attempt(now, cause, None);
     }
 
     /// Ends the call now with [`Cause::Cancelled`]; the next action closes a connection that

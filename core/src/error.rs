@@ -16,7 +16,9 @@ mod table;
 mod tests;
 
 pub use body::ErrorBody;
-use table::{CODES, HINTS, TABLE, TYPES, position_ignore_case};
+use table::{
+    CODE_LENS, CODE_TEXT, CODES, HINTS, TABLE, TYPE_LENS, TYPE_TEXT, TYPES, position_ignore_case,
+};
 
 /// Capacity of [`ApiError::message`] in bytes.
 pub const MESSAGE_CAP: usize = 128;
@@ -89,7 +91,7 @@ pub enum ErrorCode {
 impl ErrorType {
     /// Parses the wire text (ignoring ASCII case); unknown text becomes [`ErrorType::Other`].
     pub fn parse(s: &str) -> Self {
-        match position_ignore_case(&TYPES, s) {
+        match position_ignore_case(&TYPE_LENS, &TYPE_TEXT, s) {
             Some(i) => Self::known(i),
             None => Self::Other(Text::from_str_truncating(s)),
         }
@@ -140,7 +142,7 @@ impl ErrorCode {
     /// Parses the wire text; unknown text becomes [`ErrorCode::Other`].
     /// Codes match case-insensitively (the backend's middleware sends `PAYLOAD_TOO_LARGE`).
     pub fn parse(s: &str) -> Self {
-        match position_ignore_case(&CODES, s) {
+        match position_ignore_case(&CODE_LENS, &CODE_TEXT, s) {
             Some(i) => Self::known(i),
             None => Self::Other(Text::from_str_truncating(s)),
         }
@@ -200,13 +202,15 @@ impl ErrorCode {
         match TABLE.iter().position(|r| r.status == status && r.implied) {
             Some(i) => Self::known(i),
             None => {
+                let mut digits = [b'0'; 3];
+                let mut rest = status;
+                for d in digits.iter_mut().rev() {
+                    *d = b'0' + (rest % 10) as u8;
+                    rest /= 10;
+                }
                 let mut t = Text::new();
                 t.push_bytes(b"http_");
-                t.push_bytes(&[
-                    b'0' + (status / 100 % 10) as u8,
-                    b'0' + (status / 10 % 10) as u8,
-                    b'0' + (status % 10) as u8,
-                ]);
+                t.push_bytes(&digits);
                 Self::Other(t)
             }
         }

@@ -56,6 +56,10 @@ use crate::text::Text;
 pub const EVENT_NAME_CAP: usize = 32;
 /// Longest field name the standard defines (`event`, `retry`); longer ones are unknown.
 const FIELD_CAP: usize = 5;
+/// The first four bytes of the field names the decoder knows, as `field_from_name` reads them.
+const DATA: u32 = u32::from_le_bytes(*b"data");
+const EVEN: u32 = u32::from_le_bytes(*b"even");
+const RETR: u32 = u32::from_le_bytes(*b"retr");
 /// The UTF-8 byte order mark, skipped once at the start of the stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
@@ -142,8 +146,11 @@ pub struct SseDecoder {
     event: Text<EVENT_NAME_CAP>,
     /// `event` holds a type not yet handed out as [`SseItem::Event`].
     event_pending: bool,
-    /// The `retry` value so far; `None` once a non-digit was seen.
-    retry: Option<u64>,
+    /// The `retry` value so far, high and low halves (two words, not a `u64`: the decoder
+    /// stays 4-byte aligned, and so does every body holding it)...
+    retry: [u32; 2],
+    /// ...valid until a non-digit was seen (a flag, not an `Option`: one byte, not four).
+    retry_valid: bool,
     retry_digits: bool,
 }
 
@@ -155,6 +162,9 @@ impl Default for SseDecoder {
 
 impl SseDecoder {
     /// A decoder at the start of a stream.
+    // Out of line, its zeroing is a 4-byte-aligned clear (the routine the rest of the core
+    // links) wherever it is built.
+    #[inline(never)]
     pub const fn new() -> Self {
         SseDecoder {
             state: State::Bom(0),
@@ -165,7 +175,8 @@ impl SseDecoder {
             has_data: false,
             event: Text::new(),
             event_pending: false,
-            retry: None,
+            retry: [0, 0],
+            retry_valid: false,
             retry_digits: false,
         }
     }
@@ -176,6 +187,18 @@ impl SseDecoder {
     /// may come with fewer bytes consumed than given (even zero, for an [`SseItem::Event`]
     /// announced before the data that follows): call again with the remainder.
     pub fn next<'a>(&mut self, input: &'a [u8]) -> Result<(usize, Option<SseItem<'a>>), SseError> {
+        Ok(self.decode::<true>(input))
+    }
+
+    /// [`SseDecoder::next`] for a reader that wants only the data and the event boundaries:
+    /// `event` and `retry` fields are skipped like unknown ones, so no [`SseItem::Event`] or
+    /// [`SseItem::Retry`] comes out (and their handling is not compiled in for it).
+    pub(crate) fn next_data<'a>(&mut self, input: &'a [u8]) -> (usize, Option<SseItem<'a>>) {
+        self.decode::<false>(input)
+    }
+
+    /// [`SseDecoder::next`]; `META` says whether `event` and `retry` fields are read.
+    fn decode<'a, const META: bool>(&mut self, input: &'a [u8]) -> (usize, Option<SseItem<'a>>) {
         let mut i = 0;
         while let Some(&b) = input.get(i) {
             if self.after_cr {
@@ -207,12 +230,12 @@ impl SseDecoder {
                     b'\r' | b'\n' => {
                         // A blank line dispatches the event (WHATWG: only if data was seen).
                         if self.has_data {
-                            if let Some(ev) = self.take_event() {
-                                return Ok((i, Some(SseItem::Event(ev))));
+                            if let Some(ev) = self.take_event::<META>() {
+                                return (i, Some(SseItem::Event(ev)));
                             }
                             self.has_data = false;
                             self.end_line(b);
-                            return Ok((i + 1, Some(SseItem::Dispatch)));
+                            return (i + 1, Some(SseItem::Dispatch));
                         }
                         self.event_pending = false;
                         self.end_line(b);
@@ -231,13 +254,13 @@ impl SseDecoder {
                 },
                 State::Name => match b {
                     b':' | b'\r' | b'\n' => {
-                        let field = self.field_from_name();
+                        let field = self.field_from_name::<META>();
                         // A second data line: the standard joins data lines with LF.
                         if field == Field::Data
                             && self.has_data
-                            && let Some(ev) = self.take_event()
+                            && let Some(ev) = self.take_event::<META>()
                         {
-                            return Ok((i, Some(SseItem::Event(ev))));
+                            return (i, Some(SseItem::Event(ev)));
                         }
                         let sep = field == Field::Data && self.has_data;
                         self.start_field(field);
@@ -247,12 +270,12 @@ impl SseDecoder {
                         } else {
                             // No colon: the whole line is the name, the value is empty.
                             self.end_line(b);
-                            if let Some(item) = self.end_field() {
-                                return Ok((i, Some(item)));
+                            if let Some(item) = self.end_field::<META>() {
+                                return (i, Some(item));
                             }
                         }
                         if sep {
-                            return Ok((i, Some(SseItem::Data(b"\n"))));
+                            return (i, Some(SseItem::Data(b"\n")));
                         }
                     }
                     _ => {
@@ -266,7 +289,9 @@ impl SseDecoder {
                         i += 1;
                     }
                 }
-                State::Value => {
+                // A comment is read like the value of an ignored field (`field` is `Ignored`
+                // between fields): skipped up to its line end.
+                State::Value | State::Comment => {
                     let rest = input.get(i..).unwrap_or(&[]);
                     let run = rest
                         .iter()
@@ -275,38 +300,28 @@ impl SseDecoder {
                     if run == 0 {
                         self.end_line(b);
                         i += 1;
-                        if let Some(item) = self.end_field() {
-                            return Ok((i, Some(item)));
+                        if let Some(item) = self.end_field::<META>() {
+                            return (i, Some(item));
                         }
                         continue;
                     }
                     let value = rest.get(..run).unwrap_or(&[]);
                     match self.field {
                         Field::Data => {
-                            if let Some(ev) = self.take_event() {
-                                return Ok((i, Some(SseItem::Event(ev))));
+                            if let Some(ev) = self.take_event::<META>() {
+                                return (i, Some(SseItem::Event(ev)));
                             }
-                            return Ok((i + run, Some(SseItem::Data(value))));
+                            return (i + run, Some(SseItem::Data(value)));
                         }
-                        Field::Event => self.event.push_bytes(value),
-                        Field::Retry => self.push_retry(value),
-                        Field::Ignored => {}
+                        Field::Event if META => self.event.push_bytes(value),
+                        Field::Retry if META => self.push_retry(value),
+                        Field::Event | Field::Retry | Field::Ignored => {}
                     }
                     i += run;
                 }
-                State::Comment => {
-                    let rest = input.get(i..).unwrap_or(&[]);
-                    match rest.iter().position(|&c| c == b'\r' || c == b'\n') {
-                        Some(end) => {
-                            self.end_line(rest.get(end).copied().unwrap_or(b'\n'));
-                            i += end + 1;
-                        }
-                        None => i = input.len(),
-                    }
-                }
             }
         }
-        Ok((input.len(), None))
+        (input.len(), None)
     }
 
     /// The stream ended. Per the standard an event without its closing blank line is
@@ -320,8 +335,8 @@ impl SseDecoder {
     }
 
     /// The pending event type, handed out once.
-    fn take_event(&mut self) -> Option<Text<EVENT_NAME_CAP>> {
-        if self.event_pending {
+    fn take_event<const META: bool>(&mut self) -> Option<Text<EVENT_NAME_CAP>> {
+        if META && self.event_pending {
             self.event_pending = false;
             Some(self.event)
         } else {
@@ -337,11 +352,13 @@ impl SseDecoder {
     }
 
     /// Field names are case-sensitive (WHATWG §9.2.6).
-    fn field_from_name(&self) -> Field {
-        match self.name.get(..self.name_len) {
-            Some(b"data") => Field::Data,
-            Some(b"event") => Field::Event,
-            Some(b"retry") => Field::Retry,
+    fn field_from_name<const META: bool>(&self) -> Field {
+        // The first four bytes as one word: one compare per name instead of a slice compare.
+        let [a, b, c, d, e] = self.name;
+        match (self.name_len, u32::from_le_bytes([a, b, c, d]), e) {
+            (4, DATA, _) => Field::Data,
+            (5, EVEN, b't') if META => Field::Event,
+            (5, RETR, b'y') if META => Field::Retry,
             _ => Field::Ignored,
         }
     }
@@ -355,7 +372,8 @@ impl SseDecoder {
                 self.event_pending = false;
             }
             Field::Retry => {
-                self.retry = Some(0);
+                self.retry = [0, 0];
+                self.retry_valid = true;
                 self.retry_digits = false;
             }
             Field::Ignored => {}
@@ -364,44 +382,62 @@ impl SseDecoder {
 
     fn push_retry(&mut self, value: &[u8]) {
         for &b in value {
-            self.retry = match (self.retry, b) {
-                (Some(n), b'0'..=b'9') => {
-                    Some(n.saturating_mul(10).saturating_add(u64::from(b - b'0')))
+            match b {
+                b'0'..=b'9' if self.retry_valid => {
+                    let n = join(self.retry);
+                    self.retry = split(n.saturating_mul(10).saturating_add(u64::from(b - b'0')));
                 }
-                _ => None,
-            };
+                _ => self.retry_valid = false,
+            }
         }
         self.retry_digits = true;
     }
 
     /// A line ended with `b` (CR or LF).
+    #[inline(never)] // four callers
     fn end_line(&mut self, b: u8) {
         self.after_cr = b == b'\r';
         self.state = State::LineStart;
     }
 
     /// The field's line ended: settle its value.
-    fn end_field(&mut self) -> Option<SseItem<'static>> {
+    fn end_field<const META: bool>(&mut self) -> Option<SseItem<'static>> {
         let field = core::mem::replace(&mut self.field, Field::Ignored);
         match field {
+            _ if !META => None,
             Field::Event => {
                 self.event_pending = true;
                 None
             }
             // WHATWG: only a value of nothing but ASCII digits sets the reconnection time.
-            Field::Retry if self.retry_digits => self.retry.map(SseItem::Retry),
+            Field::Retry if self.retry_digits && self.retry_valid => {
+                Some(SseItem::Retry(join(self.retry)))
+            }
             _ => None,
         }
     }
+}
+
+/// A `u64` from its high and low halves.
+fn join([hi, lo]: [u32; 2]) -> u64 {
+    u64::from(hi) << 32 | u64::from(lo)
+}
+
+/// A `u64` as its high and low halves.
+fn split(v: u64) -> [u32; 2] {
+    [(v >> 32) as u32, v as u32]
 }
 
 /// A `text/event-stream` success body (spec §4): every event's data is one JSON document
 /// for a [`SuccessParser`], and `data: [DONE]` (the OpenAI end marker) is accepted and skipped.
 /// Outputs wait in the parser until taken, as with a plain JSON body.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// The parser first, at a fixed place: a body that is either a plain JSON parser or this one
+// finds its parser at the same offset in both.
+#[repr(C)]
 pub struct EventStreamBody {
-    events: SseDecoder,
     json: SuccessParser,
+    events: SseDecoder,
     /// Bytes of a `[DONE]` marker matched so far in the current event.
     done_marker: u8,
     /// The current event's data went to the JSON parser.
@@ -471,7 +507,7 @@ impl EventStreamBody {
             let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) else {
                 return Ok(used);
             };
-            let (n, item) = self.events.next(rest).unwrap_or_else(|e| match e {});
+            let (n, item) = self.events.next_data(rest);
             match item {
                 Some(SseItem::Data(d)) => {
                     if self.done_marker > 0 || (!self.event_started && d.first() == Some(&b'[')) {

@@ -3,7 +3,7 @@
 //! them, not their sum: the head parser, the body decoder, the retry notice and the outcome
 //! share one slot.
 
-use crate::analysis::{Output, SuccessParser, Summary};
+use crate::analysis::{Output, SuccessParser};
 use crate::error::ErrorBody;
 use crate::http::{BodyDecoder, ContentType, HeadParser, ResponseHead};
 use crate::stream::{EventStreamBody, EventStreamError};
@@ -37,6 +37,9 @@ pub(super) struct Response {
 /// The decoder of a response body.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
+// Tag then payload: the JSON parser of a plain body and of an event stream sit at the same
+// offset, so taking an output does not branch on the framing.
+#[repr(C, u8)]
 pub(super) enum Body {
     /// A JSON success body.
     Json(SuccessParser),
@@ -79,12 +82,6 @@ impl Body {
         }
     }
 
-    /// The top-level facts of a success body.
-    pub(super) fn summary(&self) -> Summary {
-        self.parser()
-            .map_or_else(Summary::default, |p| *p.summary())
-    }
-
     /// The success-body parser, whichever framing carries it (`None` for an error body).
     fn parser(&self) -> Option<&SuccessParser> {
         match self {
@@ -122,6 +119,7 @@ impl Sink {
     }
 
     /// Whether a decoded result waits to be taken.
+    #[inline(never)] // asked on every input and action: one copy
     pub(super) fn has_output(&self) -> bool {
         self.parser().is_some_and(SuccessParser::has_output)
     }

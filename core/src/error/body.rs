@@ -134,19 +134,12 @@ impl Fields {
         }
     }
 
-    /// Which field a key names, at the top level (`envelope == false`) or in the envelope.
-    fn field_for(key: &[u8]) -> Option<Field> {
+    /// The position of `key` among the keys an error body is read for: the fields (0 to 5,
+    /// see [`Fields::field_at`]), then `field`, `rule`, `error` and `details`.
+    fn key_position(key: &[u8]) -> Option<usize> {
         // The keys one after the other, with their lengths: no slice per key in flash.
-        const LENS: [u8; 6] = [4, 4, 7, 5, 10, 9];
-        const TEXT: &str = "typecodemessageparamrequest_idrequestId";
-        const FIELDS: [Field; 6] = [
-            Field::Type,
-            Field::Code,
-            Field::Message,
-            Field::Param,
-            Field::RequestId,
-            Field::RequestId,
-        ];
+        const LENS: [u8; 10] = [4, 4, 7, 5, 10, 9, 5, 4, 5, 7];
+        const TEXT: &str = "typecodemessageparamrequest_idrequestIdfieldruleerrordetails";
         const _: () = {
             let mut total = 0;
             let mut i = 0;
@@ -156,7 +149,20 @@ impl Fields {
             }
             assert!(total == TEXT.len(), "LENS must add up to TEXT");
         };
-        let i = packed_position(&LENS, TEXT, key)?;
+        packed_position(&LENS, TEXT, key)
+    }
+
+    /// The field named by the key at position `i` of [`Fields::key_position`], at the top
+    /// level or in the envelope.
+    fn field_at(i: usize) -> Option<Field> {
+        const FIELDS: [Field; 6] = [
+            Field::Type,
+            Field::Code,
+            Field::Message,
+            Field::Param,
+            Field::RequestId,
+            Field::RequestId,
+        ];
         FIELDS.get(i).copied()
     }
 
@@ -164,19 +170,22 @@ impl Fields {
         let target = self.target;
         match tok {
             Token::Key(key) => {
-                self.target = match self.depth {
-                    1 => Self::field_for(key).map(|f| (f, rank::FLAT)),
-                    2 if self.envelope => Self::field_for(key).map(|f| (f, rank::ENVELOPE)),
-                    3 if self.details == 3 => match key {
-                        b"field" => Some((Field::Param, rank::DETAIL)),
-                        b"rule" => Some((Field::Rule, rank::DETAIL)),
-                        _ => None,
-                    },
+                // Past the fields: `field`, `rule`, `error`, `details`.
+                const FIELD: usize = 6;
+                const RULE: usize = 7;
+                const ERROR: usize = 8;
+                const DETAILS: usize = 9;
+                let i = Self::key_position(key).unwrap_or(usize::MAX);
+                self.target = match (self.depth, i) {
+                    (1, _) => Self::field_at(i).map(|f| (f, rank::FLAT)),
+                    (2, _) if self.envelope => Self::field_at(i).map(|f| (f, rank::ENVELOPE)),
+                    (3, FIELD) if self.details == 3 => Some((Field::Param, rank::DETAIL)),
+                    (3, RULE) if self.details == 3 => Some((Field::Rule, rank::DETAIL)),
                     _ => None,
                 };
-                self.error_key = self.depth == 1 && key == b"error";
+                self.error_key = self.depth == 1 && i == ERROR;
                 if self.depth == 1 && self.details != 4 {
-                    self.details = u8::from(key == b"details");
+                    self.details = u8::from(i == DETAILS);
                 }
                 return;
             }
@@ -322,6 +331,9 @@ impl Default for ErrorBody {
 
 impl ErrorBody {
     /// A decoder before the first body byte.
+    // Out of line, its zeroing is a 4-byte-aligned clear (the routine the rest of the core
+    // links) wherever it is built.
+    #[inline(never)]
     pub const fn new() -> Self {
         ErrorBody {
             scanner: Scanner::new(),
@@ -370,36 +382,45 @@ impl ErrorBody {
     /// retry policy resolves it from the head).
     pub fn finish(&self, head: &ResponseHead) -> ApiError {
         let f = &self.fields;
-        let mut e = ApiError::from_status(head.status);
         // A string the body broke off in the middle of is incomplete: a cut type or code is
         // dropped (the status says more), cut texts are flagged.
         let cut = if self.scanner.is_done() { None } else { f.open };
-        if !f.kind.is_empty() && cut != Some(Field::Type) {
-            e.kind = ErrorType::parse(f.kind.as_str());
-        }
-        if !f.code.is_empty() && cut != Some(Field::Code) {
-            e.code = ErrorCode::parse(f.code.as_str());
-        }
-        e.message = f.message;
-        e.param = f.param;
+        let kind = if !f.kind.is_empty() && cut != Some(Field::Type) {
+            ErrorType::parse(f.kind.as_str())
+        } else {
+            ErrorType::for_status(head.status)
+        };
+        let code = if !f.code.is_empty() && cut != Some(Field::Code) {
+            ErrorCode::parse(f.code.as_str())
+        } else {
+            ErrorCode::for_status(head.status)
+        };
+        let mut e = ApiError {
+            status: head.status,
+            kind,
+            code,
+            message: f.message,
+            param: f.param,
+            request_id: if f.request_id.is_empty() {
+                head.request_id
+            } else {
+                f.request_id
+            },
+            retry_after: None,
+            rate_limit: head.rate_limit,
+        };
         // A validation detail names the field and the rule it broke: `messages.0.role (enum)`.
         if f.rank(Field::Param) == rank::DETAIL && !f.rule.is_empty() {
             e.param.push_bytes(b" (");
             e.param.push_bytes(f.rule.as_str().as_bytes());
             e.param.push_bytes(b")");
         }
-        e.request_id = if f.request_id.is_empty() {
-            head.request_id
-        } else {
-            f.request_id
-        };
         match cut {
             Some(Field::Message) => e.message.mark_truncated(),
             Some(Field::Param) => e.param.mark_truncated(),
             Some(Field::RequestId) => e.request_id.mark_truncated(),
             _ => {}
         }
-        e.rate_limit = head.rate_limit;
         e
     }
 }

@@ -96,7 +96,64 @@ pub(super) const HINTS: [&str; 11] = [
     "Check status page, retry later",
 ];
 
-/// Position of `s` in `names`, ignoring ASCII case.
-pub(super) fn position_ignore_case(names: &[&str], s: &str) -> Option<usize> {
-    names.iter().position(|n| n.eq_ignore_ascii_case(s))
+/// [`TYPES`] as parsing reads them: every name's length, and the names one after the
+/// other (no slice per name in flash).
+pub(super) const TYPE_LENS: [u8; TYPES.len()] = lens(&TYPES);
+pub(super) const TYPE_TEXT: [u8; total(&TYPES)] = packed(&TYPES);
+/// [`CODES`] as parsing reads them.
+pub(super) const CODE_LENS: [u8; CODES.len()] = lens(&CODES);
+pub(super) const CODE_TEXT: [u8; total(&CODES)] = packed(&CODES);
+
+const fn lens<const N: usize>(names: &[&str; N]) -> [u8; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        assert!(names[i].len() <= u8::MAX as usize);
+        out[i] = names[i].len() as u8;
+        i += 1;
+    }
+    out
+}
+
+const fn total(names: &[&str]) -> usize {
+    let mut sum = 0;
+    let mut i = 0;
+    while i < names.len() {
+        sum += names[i].len();
+        i += 1;
+    }
+    sum
+}
+
+const fn packed<const T: usize, const N: usize>(names: &[&str; N]) -> [u8; T] {
+    let mut out = [0; T];
+    let (mut at, mut i) = (0, 0);
+    while i < N {
+        let name = names[i].as_bytes();
+        let mut j = 0;
+        while j < name.len() {
+            out[at] = name[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(at == T);
+    out
+}
+
+/// Position of `s` among names stored as `lens` and `text`, ignoring ASCII case.
+pub(super) fn position_ignore_case(lens: &[u8], text: &[u8], s: &str) -> Option<usize> {
+    let mut at = 0;
+    for (i, &len) in lens.iter().enumerate() {
+        let end = at + usize::from(len);
+        if text
+            .get(at..end)
+            .is_some_and(|name| name.eq_ignore_ascii_case(s.as_bytes()))
+        {
+            return Some(i);
+        }
+        at = end;
+    }
+    None
 }

@@ -33,7 +33,7 @@ use core::fmt;
 use super::Framing;
 
 /// Chunk-size digits accepted, leading zeros included (16 hex digits fill a `u64`).
-const MAX_SIZE_DIGITS: u8 = 32;
+const MAX_SIZE_DIGITS: u16 = 32;
 /// Bytes of chunk extensions accepted per chunk (RFC 9112 §7.1.1 lets a recipient limit them).
 const MAX_EXTENSION: u16 = 1024;
 /// Bytes of the trailer section accepted (RFC 9112 §7.1.2); they are skipped, not kept.
@@ -89,50 +89,38 @@ pub struct Decoded<'a> {
     pub done: bool,
 }
 
+/// Where the decoder is. The numbers it needs live beside it in [`BodyDecoder`], so a step
+/// changes one byte instead of rebuilding a 64-bit payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum State {
-    /// Content-Length body with this many bytes left (never 0: that is `Done`).
-    Length(u64),
+    /// Content-Length body; `size` bytes left (never 0: that is `Done`).
+    Length,
     /// Everything until the connection closes.
     UntilClose,
-    /// Reading chunk-size hex digits.
-    Size {
-        size: u64,
-        digits: u8,
-    },
+    /// Reading chunk-size hex digits: `size` so far, `count` digits.
+    Size,
     /// After the size digits: BWS before `;` or the line end.
-    SizeWs {
-        size: u64,
-    },
-    /// After `;`: extensions (skipped) until the line end.
+    SizeWs,
+    /// After `;`: extensions (skipped) until the line end; `count` bytes of them so far.
     Ext {
-        size: u64,
-        len: u16,
         quoted: bool,
         escaped: bool,
     },
     /// Saw CR ending the size line.
-    SizeLf {
-        size: u64,
-    },
-    /// Chunk data with this many bytes left (never 0).
-    Data(u64),
+    SizeLf,
+    /// Chunk data; `size` bytes left (never 0).
+    Data,
     /// Expecting the CRLF after chunk data.
     DataEnd,
     /// Saw the CR after chunk data.
     DataLf,
-    /// At the start of a trailer line (or the final empty line); `len` counts trailer bytes.
-    TrailerStart {
-        len: u16,
-    },
+    /// At the start of a trailer line (or the final empty line); `count` trailer bytes so far.
+    TrailerStart,
     /// Inside a trailer line.
-    Trailer {
-        len: u16,
-    },
+    Trailer,
     /// Saw CR in the trailer section; `end` when it ends the final empty line.
     TrailerLf {
-        len: u16,
         end: bool,
     },
     Done,
@@ -147,6 +135,10 @@ enum State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BodyDecoder {
+    /// Bytes left of the body or chunk, or the chunk size being read.
+    size: u64,
+    /// Chunk-size digits, extension bytes or trailer bytes read so far.
+    count: u16,
     state: State,
 }
 
@@ -154,13 +146,17 @@ impl BodyDecoder {
     /// A decoder for a body with the given framing. [`Framing::Empty`] and
     /// [`Framing::Length`]`(0)` are complete before any byte.
     pub const fn new(framing: Framing) -> Self {
-        let state = match framing {
-            Framing::Empty | Framing::Length(0) => State::Done,
-            Framing::Length(n) => State::Length(n),
-            Framing::Chunked => State::Size { size: 0, digits: 0 },
-            Framing::UntilClose => State::UntilClose,
+        let (size, state) = match framing {
+            Framing::Empty | Framing::Length(0) => (0, State::Done),
+            Framing::Length(n) => (n, State::Length),
+            Framing::Chunked => (0, State::Size),
+            Framing::UntilClose => (0, State::UntilClose),
         };
-        BodyDecoder { state }
+        BodyDecoder {
+            size,
+            count: 0,
+            state,
+        }
     }
 
     /// Decodes body bytes. Returns bytes consumed, a slice of payload data (borrowed from
@@ -175,29 +171,21 @@ impl BodyDecoder {
             match self.state {
                 State::Done => break,
                 State::Failed(e) => return Err(e),
-                State::Length(left) => {
-                    let data = take(input, pos, left);
-                    let left = left.saturating_sub(data.len() as u64);
-                    self.state = if left == 0 {
-                        State::Done
-                    } else {
-                        State::Length(left)
-                    };
+                State::Length | State::Data => {
+                    let data = take(input, pos, self.size);
+                    self.size = self.size.saturating_sub(data.len() as u64);
+                    if self.size == 0 {
+                        self.state = if matches!(self.state, State::Length) {
+                            State::Done
+                        } else {
+                            State::DataEnd
+                        };
+                    }
                     return Ok(self.out(pos.saturating_add(data.len()), data));
                 }
                 State::UntilClose => {
                     let data = input.get(pos..).unwrap_or(&[]);
                     return Ok(self.out(input.len(), data));
-                }
-                State::Data(left) => {
-                    let data = take(input, pos, left);
-                    let left = left.saturating_sub(data.len() as u64);
-                    self.state = if left == 0 {
-                        State::DataEnd
-                    } else {
-                        State::Data(left)
-                    };
-                    return Ok(self.out(pos.saturating_add(data.len()), data));
                 }
                 _ => {
                     if let Err(e) = self.step(b) {
@@ -219,18 +207,16 @@ impl BodyDecoder {
     /// that slice and offers the rest again. The data slice is always the tail of what
     /// `decode` consumed, so this is exact.
     pub fn give_back(&mut self, n: usize) {
-        let n = n as u64;
         if n == 0 {
             return;
         }
         self.state = match self.state {
             // Content-Length bodies go to Done as their last byte is taken.
-            State::Length(left) => State::Length(left.saturating_add(n)),
-            State::Done => State::Length(n),
-            State::Data(left) => State::Data(left.saturating_add(n)),
-            State::DataEnd => State::Data(n),
-            other => other,
+            State::Length | State::Done => State::Length,
+            State::Data | State::DataEnd => State::Data,
+            _ => return,
         };
+        self.size = self.size.saturating_add(n as u64);
     }
 
     /// The connection closed: `Ok(())` if that ends the body ([`Framing::UntilClose`], or
@@ -251,158 +237,140 @@ impl BodyDecoder {
 
     /// `true` once the whole body (including a chunked body's trailers) was consumed.
     pub fn is_done(&self) -> bool {
-        self.state == State::Done
+        matches!(self.state, State::Done)
     }
 
     fn out<'a>(&self, consumed: usize, data: &'a [u8]) -> Decoded<'a> {
         Decoded {
             consumed,
             data,
-            done: self.state == State::Done,
+            done: matches!(self.state, State::Done),
         }
     }
 
     /// One framing byte of a chunked body.
     fn step(&mut self, b: u8) -> Result<(), BodyError> {
         self.state = match self.state {
-            State::Size { size, digits } => match hex(b) {
+            State::Size => match hex(b) {
                 Some(v) => {
-                    if size > u64::MAX >> 4 || digits >= MAX_SIZE_DIGITS {
+                    if self.size > u64::MAX >> 4 || self.count >= MAX_SIZE_DIGITS {
                         return Err(BodyError::ChunkSizeTooLarge);
                     }
-                    State::Size {
-                        size: size << 4 | u64::from(v),
-                        digits: digits + 1,
-                    }
+                    self.size = self.size << 4 | u64::from(v);
+                    self.count += 1;
+                    State::Size
                 }
-                None if digits == 0 => return Err(BodyError::BadChunkSize),
+                None if self.count == 0 => return Err(BodyError::BadChunkSize),
                 // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ).
-                None => size_ws(b, size)?,
+                None => self.size_ws(b)?,
             },
-            State::SizeWs { size } => size_ws(b, size)?,
-            State::Ext {
-                size,
-                len,
-                quoted,
-                escaped,
-            } => {
-                if len >= MAX_EXTENSION {
+            State::SizeWs => self.size_ws(b)?,
+            State::Ext { quoted, escaped } => {
+                if self.count >= MAX_EXTENSION {
                     return Err(BodyError::ExtensionTooLarge);
                 }
-                let len = len + 1;
+                self.count += 1;
                 match (quoted, escaped, b) {
                     // CR and LF never occur inside a quoted-string (RFC 9110 §5.6.4).
                     (true, _, b'\r' | b'\n') => return Err(BodyError::BadChunkSize),
                     (true, true, _) => State::Ext {
-                        size,
-                        len,
                         quoted,
                         escaped: false,
                     },
                     (true, false, b'\\') => State::Ext {
-                        size,
-                        len,
                         quoted,
                         escaped: true,
                     },
-                    (true, false, b'"') => State::Ext {
-                        size,
-                        len,
-                        quoted: false,
+                    (_, _, b'"') => State::Ext {
+                        quoted: !quoted,
                         escaped,
                     },
-                    (true, false, _) => State::Ext {
-                        size,
-                        len,
-                        quoted,
-                        escaped,
-                    },
-                    (false, _, b'"') => State::Ext {
-                        size,
-                        len,
-                        quoted: true,
-                        escaped,
-                    },
-                    (false, _, b'\r' | b'\n') => line_end(b, size)?,
-                    (false, _, _) => State::Ext {
-                        size,
-                        len,
-                        quoted,
-                        escaped,
-                    },
+                    (false, _, b'\r' | b'\n') => self.line_end(b)?,
+                    _ => self.state,
                 }
             }
-            State::SizeLf { size } => match b {
-                b'\n' => after_size(size),
+            State::SizeLf => match b {
+                b'\n' => self.after_size(),
                 _ => return Err(BodyError::BadChunkSize),
             },
             State::DataEnd => match b {
                 b'\r' => State::DataLf,
                 // RFC 9112 §2.2: a bare LF may be accepted as a line terminator.
-                b'\n' => State::Size { size: 0, digits: 0 },
+                b'\n' => self.next_chunk(),
                 _ => return Err(BodyError::BadChunkTerminator),
             },
             State::DataLf => match b {
-                b'\n' => State::Size { size: 0, digits: 0 },
+                b'\n' => self.next_chunk(),
                 _ => return Err(BodyError::BadChunkTerminator),
             },
-            State::TrailerStart { len } | State::Trailer { len } | State::TrailerLf { len, .. } => {
-                if len >= MAX_TRAILERS {
+            State::TrailerStart | State::Trailer | State::TrailerLf { .. } => {
+                if self.count >= MAX_TRAILERS {
                     return Err(BodyError::TrailersTooLarge);
                 }
-                trailer(self.state, len + 1, b)?
+                self.count += 1;
+                trailer(self.state, b)?
             }
             // Data-carrying, terminal and failed states are handled by `decode`.
             s => s,
         };
         Ok(())
     }
+
+    /// After the chunk size: BWS, `;` starting the extensions, or the line end.
+    fn size_ws(&mut self, b: u8) -> Result<State, BodyError> {
+        match b {
+            // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ).
+            b' ' | b'\t' => Ok(State::SizeWs),
+            b';' => {
+                self.count = 1;
+                Ok(State::Ext {
+                    quoted: false,
+                    escaped: false,
+                })
+            }
+            _ => self.line_end(b),
+        }
+    }
+
+    /// CR or LF ending a chunk-size line.
+    fn line_end(&mut self, b: u8) -> Result<State, BodyError> {
+        match b {
+            b'\r' => Ok(State::SizeLf),
+            b'\n' => Ok(self.after_size()),
+            _ => Err(BodyError::BadChunkSize),
+        }
+    }
+
+    /// The chunk-size line ended: the chunk's data, or the trailers after the last chunk.
+    fn after_size(&mut self) -> State {
+        self.count = 0;
+        if self.size == 0 {
+            State::TrailerStart
+        } else {
+            State::Data
+        }
+    }
+
+    /// The CRLF after a chunk's data: the next chunk-size line starts.
+    fn next_chunk(&mut self) -> State {
+        self.size = 0;
+        self.count = 0;
+        State::Size
+    }
 }
 
 /// The trailer section (RFC 9112 §7.1.2): field lines are skipped, an empty line ends it.
-fn trailer(state: State, len: u16, b: u8) -> Result<State, BodyError> {
+fn trailer(state: State, b: u8) -> Result<State, BodyError> {
     Ok(match (state, b) {
-        (State::TrailerStart { .. }, b'\r') => State::TrailerLf { len, end: true },
-        (State::TrailerStart { .. }, b'\n') => State::Done,
-        (State::Trailer { .. }, b'\r') => State::TrailerLf { len, end: false },
-        (State::Trailer { .. }, b'\n') => State::TrailerStart { len },
-        (State::TrailerLf { end: true, .. }, b'\n') => State::Done,
-        (State::TrailerLf { end: false, .. }, b'\n') => State::TrailerStart { len },
+        (State::TrailerStart, b'\r') => State::TrailerLf { end: true },
+        (State::TrailerStart, b'\n') => State::Done,
+        (State::Trailer, b'\r') => State::TrailerLf { end: false },
+        (State::Trailer, b'\n') => State::TrailerStart,
+        (State::TrailerLf { end: true }, b'\n') => State::Done,
+        (State::TrailerLf { end: false }, b'\n') => State::TrailerStart,
         (State::TrailerLf { .. }, _) => return Err(BodyError::BadTrailer),
-        _ => State::Trailer { len },
+        _ => State::Trailer,
     })
-}
-
-/// After the chunk size: BWS, `;` starting the extensions, or the line end.
-fn size_ws(b: u8, size: u64) -> Result<State, BodyError> {
-    match b {
-        // RFC 9112 §7.1.1: chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ).
-        b' ' | b'\t' => Ok(State::SizeWs { size }),
-        b';' => Ok(State::Ext {
-            size,
-            len: 1,
-            quoted: false,
-            escaped: false,
-        }),
-        _ => line_end(b, size),
-    }
-}
-
-/// CR or LF ending a chunk-size line.
-fn line_end(b: u8, size: u64) -> Result<State, BodyError> {
-    match b {
-        b'\r' => Ok(State::SizeLf { size }),
-        b'\n' => Ok(after_size(size)),
-        _ => Err(BodyError::BadChunkSize),
-    }
-}
-
-fn after_size(size: u64) -> State {
-    if size == 0 {
-        State::TrailerStart { len: 0 }
-    } else {
-        State::Data(size)
-    }
 }
 
 /// Up to `left` bytes of `input` from `pos`.

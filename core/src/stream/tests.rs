@@ -74,6 +74,50 @@ fn all_splits(wire: &[u8]) -> Vec<Out> {
     whole
 }
 
+/// What the data-only reader makes of `parts`: the data of every dispatched event.
+fn run_data(parts: &[&[u8]]) -> Vec<Vec<u8>> {
+    let mut d = SseDecoder::new();
+    let (mut out, mut data) = (Vec::new(), Vec::new());
+    for part in parts {
+        let mut input = *part;
+        while !input.is_empty() {
+            let (n, item) = d.next_data(input);
+            assert!(n <= input.len());
+            input = &input[n..];
+            match item {
+                Some(SseItem::Data(piece)) => data.extend_from_slice(piece),
+                Some(SseItem::Dispatch) => out.push(core::mem::take(&mut data)),
+                Some(other) => panic!("the data reader gave {other:?}"),
+                None => assert!(input.is_empty(), "None only when all was consumed"),
+            }
+            // Without event names there is never an item that consumes nothing.
+            assert!(n > 0 || item.is_none(), "no progress");
+        }
+    }
+    out
+}
+
+/// The data of the dispatched events among `outs`.
+fn data_of(outs: &[Out]) -> Vec<Vec<u8>> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Out::Event { data, .. } => Some(data.clone()),
+            Out::Retry(_) => None,
+        })
+        .collect()
+}
+
+/// The data-only reader gives the data and boundaries of the full one, at every split.
+fn data_agrees_at_every_split(wire: &[u8]) {
+    let want = data_of(&run(&[wire]));
+    for i in 0..=wire.len() {
+        let (a, b) = wire.split_at(i);
+        assert_eq!(run_data(&[a, b]), want, "split at {i}");
+    }
+    let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+    assert_eq!(run_data(&bytes), want, "byte at a time");
+}
+
 const OPENAI: &[u8] = b"data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n\
 data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\n\n\
 : keep-alive\n\n\
@@ -207,6 +251,19 @@ fn retry_fields() {
 }
 
 #[test]
+fn the_data_reader_skips_event_and_retry_fields() {
+    data_agrees_at_every_split(OPENAI);
+    data_agrees_at_every_split(
+        b"event: ping\n\ndata: 1\n\nevent: update\ndata: 2\n\ndata: 3\nevent: late\n\n\
+        data: 4\nevent: middle\ndata: 5\n\nevent\ndata: 7\n\n",
+    );
+    data_agrees_at_every_split(
+        b"retry: 3000\nretry: 10x\nretry:\r\nretry\ndata: d\r\n\r\n: c\ndata:\n\n",
+    );
+    data_agrees_at_every_split(b"\xEF\xBB\xBFevent: e\r\ndata: [DONE]\r\n\r\n");
+}
+
+#[test]
 fn leading_bom_is_skipped_once() {
     assert_eq!(
         all_splits(b"\xEF\xBB\xBFdata: a\n\n"),
@@ -315,5 +372,11 @@ proptest! {
     fn arbitrary_bytes_never_panic(wire in proptest::collection::vec(any::<u8>(), 0..300), cut in any::<proptest::sample::Index>()) {
         let cut = cut.index(wire.len() + 1);
         prop_assert_eq!(run(&[&wire[..cut], &wire[cut..]]), run(&[&wire]));
+    }
+
+    #[test]
+    fn the_data_reader_agrees_on_arbitrary_bytes(wire in proptest::collection::vec(any::<u8>(), 0..300), cut in any::<proptest::sample::Index>()) {
+        let cut = cut.index(wire.len() + 1);
+        prop_assert_eq!(run_data(&[&wire[..cut], &wire[cut..]]), data_of(&run(&[&wire])));
     }
 }

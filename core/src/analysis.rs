@@ -33,6 +33,8 @@
 mod details;
 mod elements;
 mod keys;
+#[cfg(feature = "fast")]
+mod lookup;
 
 #[cfg(feature = "patterns")]
 pub use details::Patterns;
@@ -434,9 +436,22 @@ macro_rules! open_enum {
             }
 
             /// The position in [`Self::NAMES`] of the wire text `name`.
+            #[cfg(not(feature = "fast"))]
             #[allow(dead_code)]
             fn position(name: &[u8]) -> Option<usize> {
                 packed_position(Self::NAME_LENS, Self::NAME_TEXT, name)
+            }
+
+            /// The position in [`Self::NAMES`] of the wire text `name`.
+            #[cfg(feature = "fast")]
+            #[allow(dead_code)]
+            fn position(name: &[u8]) -> Option<usize> {
+                const NAMES: &[&[u8]] = &[$($text.as_bytes()),*];
+                static INDEX: lookup::NameIndex<
+                    { NAMES.len() },
+                    { lookup::buckets_for(NAMES.len()) },
+                > = lookup::NameIndex::new(NAMES);
+                INDEX.position(name)
             }
 
             /// The known value at position `i` of [`Self::NAMES`].

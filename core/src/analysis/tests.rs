@@ -986,6 +986,11 @@ fn open_enum_names_round_trip() {
             assert_eq!(as_str(&value), *name);
             assert_eq!(position(name.as_bytes()), Some(i));
             assert_eq!(from_position(i), Some(value));
+            // Near misses: another case, one byte short.
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(position(upper.as_bytes()), None);
+            let short = &name.as_bytes()[..name.len() - 1];
+            assert_ne!(position(short), Some(i));
         }
         assert_eq!(from_position(names.len()), None);
         assert_eq!(position(b"not-a-name"), None);

@@ -369,30 +369,46 @@ impl Scanner {
         if let Some(e) = self.error {
             return Err(e);
         }
+        // The mode lives in a register while bytes are taken here; it is written back before
+        // the grammar step is called for a rare byte, and read again after it.
+        let mut mode = self.mode;
         let mut i = 0;
         while let Some(&b) = input.get(i) {
-            let plain = self.esc == Esc::None && self.high.is_none();
-            let ended = match (self.mode, b) {
-                (Mode::Str { key }, b'"') if plain => {
-                    i += 1;
-                    if key {
-                        self.mode = Mode::Colon;
-                    } else {
-                        self.value_end();
+            let ended = match mode {
+                Mode::Str { key } if self.esc == Esc::None && self.high.is_none() && b >= 0x20 => {
+                    match b {
+                        b'"' => {
+                            i += 1;
+                            if key {
+                                mode = Mode::Colon;
+                                if input.get(i) == Some(&b':') {
+                                    mode = Mode::Value;
+                                    i += 1;
+                                }
+                                false
+                            } else {
+                                mode = self.after_value();
+                                true
+                            }
+                        }
+                        b'\\' => {
+                            self.esc = Esc::Backslash;
+                            i += 1;
+                            false
+                        }
+                        _ => {
+                            i += string_run(input.get(i..).unwrap_or(&[]));
+                            false
+                        }
                     }
-                    !key
                 }
-                (Mode::Str { .. }, 0x20..) if plain && b != b'\\' => {
-                    i += string_run(input.get(i..).unwrap_or(&[]));
-                    false
-                }
-                (Mode::Colon, b':') => {
-                    self.mode = Mode::Value;
+                Mode::Colon if b == b':' => {
+                    mode = Mode::Value;
                     i += 1;
                     false
                 }
-                (Mode::AfterValue, b',') => {
-                    self.mode = if self.top_is_object() {
+                Mode::AfterValue if b == b',' => {
+                    mode = if self.top_is_object() {
                         Mode::Key
                     } else {
                         Mode::Value
@@ -400,59 +416,148 @@ impl Scanner {
                     i += 1;
                     false
                 }
-                (Mode::Key | Mode::KeyOrEnd, b'"') => {
-                    self.mode = Mode::Str { key: true };
+                Mode::Key | Mode::KeyOrEnd if b == b'"' => {
+                    mode = Mode::Str { key: true };
                     i += 1;
                     false
                 }
-                (Mode::Value | Mode::ValueOrEnd, b'"') => {
-                    self.mode = Mode::Str { key: false };
+                Mode::KeyOrEnd | Mode::AfterValue if b == b'}' && self.top_is_object() => {
+                    self.depth -= 1;
+                    mode = self.after_value();
                     i += 1;
-                    false
+                    true
                 }
-                (Mode::Number(mut st), _) if st.step(b).is_some() => {
-                    // The bytes that continue the number; only their count is kept.
-                    let start = i;
-                    while let Some(next) = input.get(i).and_then(|&c| st.step(c)) {
-                        st = next;
+                Mode::ValueOrEnd | Mode::AfterValue
+                    if b == b']' && self.depth > 0 && !self.top_is_object() =>
+                {
+                    self.depth -= 1;
+                    mode = self.after_value();
+                    i += 1;
+                    true
+                }
+                Mode::Value | Mode::ValueOrEnd => match b {
+                    b'"' => {
+                        mode = Mode::Str { key: false };
                         i += 1;
+                        false
                     }
-                    let len = usize::from(self.num_len).saturating_add(i - start);
-                    if len > NUMBER_CAP {
-                        self.error = Some(JsonError::NumberTooLong);
-                        return Err(JsonError::NumberTooLong);
+                    b'{' | b'[' => {
+                        let object = b == b'{';
+                        if let Err(e) = self.push(object) {
+                            self.error = Some(e);
+                            return Err(e);
+                        }
+                        mode = if object {
+                            Mode::KeyOrEnd
+                        } else {
+                            Mode::ValueOrEnd
+                        };
+                        i += 1;
+                        false
                     }
-                    self.num_len = len as u8;
-                    self.mode = Mode::Number(st);
-                    false
-                }
-                _ => match self.step(input, i) {
-                    Ok((used, out)) => {
-                        i = i.saturating_add(used);
-                        matches!(
-                            out,
-                            Some(
-                                Out::Number
-                                    | Out::StrEnd
-                                    | Out::Bool(_)
-                                    | Out::Null
-                                    | Out::ObjectEnd
-                                    | Out::ArrayEnd
-                            )
-                        )
+                    b'-' | b'0'..=b'9' => {
+                        let st = match b {
+                            b'-' => Num::Minus,
+                            b'0' => Num::Zero,
+                            _ => Num::Int,
+                        };
+                        self.num_len = 0;
+                        i += 1;
+                        let (st, run) = number_run(st, input.get(i..).unwrap_or(&[]));
+                        i += run;
+                        match self.number_end(st, run + 1, input.get(i).is_some()) {
+                            Ok(Some(next)) => {
+                                mode = next;
+                                false
+                            }
+                            Ok(None) => {
+                                mode = self.after_value();
+                                true
+                            }
+                            Err(e) => return Err(e),
+                        }
                     }
-                    Err(e) => {
-                        self.error = Some(e);
-                        return Err(e);
-                    }
+                    _ => self.skip_step(&mut mode, input, &mut i)?,
                 },
+                Mode::Number(st) if b.is_ascii_digit() || st.step(b).is_some() => {
+                    let (st, run) = number_run(st, input.get(i..).unwrap_or(&[]));
+                    i += run;
+                    match self.number_end(st, run, input.get(i).is_some()) {
+                        Ok(Some(next)) => {
+                            mode = next;
+                            false
+                        }
+                        Ok(None) => {
+                            mode = self.after_value();
+                            true
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ => self.skip_step(&mut mode, input, &mut i)?,
             };
             // A value ended back at `depth` (a `,` after it may have been taken too).
             if ended && usize::from(self.depth) == depth {
+                self.mode = mode;
                 return Ok((i, true));
             }
         }
+        self.mode = mode;
         Ok((input.len(), false))
+    }
+
+    /// One grammar step of [`Scanner::skip_value`] for a byte its fast arms do not take:
+    /// whether a value ended.
+    #[cfg(feature = "fast")]
+    #[inline(never)]
+    fn skip_step(
+        &mut self,
+        mode: &mut Mode,
+        input: &[u8],
+        i: &mut usize,
+    ) -> Result<bool, JsonError> {
+        self.mode = *mode;
+        match self.step(input, *i) {
+            Ok((used, out)) => {
+                *i = i.saturating_add(used);
+                *mode = self.mode;
+                Ok(matches!(
+                    out,
+                    Some(
+                        Out::Number
+                            | Out::StrEnd
+                            | Out::Bool(_)
+                            | Out::Null
+                            | Out::ObjectEnd
+                            | Out::ArrayEnd
+                    )
+                ))
+            }
+            Err(e) => {
+                self.error = Some(e);
+                Err(e)
+            }
+        }
+    }
+
+    /// After a run of number bytes (`run` of them, in state `st`) that a byte follows
+    /// (`ended`) or not: `Ok(None)` when the number is over, `Ok(Some(mode))` when it goes on
+    /// in the next input. Only the count of its bytes is kept.
+    #[cfg(feature = "fast")]
+    fn number_end(&mut self, st: Num, run: usize, ended: bool) -> Result<Option<Mode>, JsonError> {
+        let len = usize::from(self.num_len).saturating_add(run);
+        let err = if len > NUMBER_CAP {
+            JsonError::NumberTooLong
+        } else if !ended {
+            self.num_len = len as u8;
+            return Ok(Some(Mode::Number(st)));
+        } else if st.complete() {
+            return Ok(None);
+        } else {
+            JsonError::Syntax
+        };
+        self.error = Some(err);
+        Err(err)
     }
 
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
@@ -474,13 +579,18 @@ impl Scanner {
         }
     }
 
-    /// A value just ended (string, number, literal or container).
-    fn value_end(&mut self) {
-        self.mode = if self.depth == 0 {
+    /// The mode after a value that just ended.
+    fn after_value(&self) -> Mode {
+        if self.depth == 0 {
             Mode::Done
         } else {
             Mode::AfterValue
-        };
+        }
+    }
+
+    /// A value just ended (string, number, literal or container).
+    fn value_end(&mut self) {
+        self.mode = self.after_value();
     }
 
     fn top_is_object(&self) -> bool {
@@ -883,6 +993,26 @@ pub(crate) fn string_run(s: &[u8]) -> usize {
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .unwrap_or(tail.len())
+}
+
+/// The number bytes at the start of `s` continuing a number in state `st`: the state after
+/// them and their count. Digits of a digit run are taken without the grammar step.
+#[cfg(feature = "fast")]
+#[inline(always)]
+fn number_run(mut st: Num, s: &[u8]) -> (Num, usize) {
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c.is_ascii_digit() && matches!(st, Num::Int | Num::Frac | Num::ExpDigits) {
+            i += 1;
+            continue;
+        }
+        match st.step(c) {
+            Some(next) => st = next,
+            None => break,
+        }
+        i += 1;
+    }
+    (st, i)
 }
 
 /// Encodes a scalar value (never a surrogate here) into `out`; returns the length.

@@ -76,6 +76,8 @@ use elements::Field;
 ))]
 use elements::Kind;
 
+#[cfg(feature = "fast")]
+use crate::json::Piece;
 use crate::json::{JsonError, Scanner, Token};
 use crate::score::Score;
 use crate::text::Text;
@@ -1339,6 +1341,16 @@ impl Decoder {
         }
     }
 
+    /// A whole string value that is not completion text: its bytes, then its end.
+    #[cfg(feature = "fast")]
+    fn whole_string(&mut self, text: &[u8]) -> bool {
+        // A piece of a value other than completion text never makes an output ready.
+        if !text.is_empty() {
+            self.token(Token::Str(text));
+        }
+        self.token(Token::StrEnd)
+    }
+
     /// The first piece (or the end) of a string value: clears its target.
     fn begin_string(&mut self) -> Slot {
         let slot = self.take_slot();
@@ -1637,11 +1649,23 @@ impl SuccessParser {
             } else {
                 rest.len()
             };
-            let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
+            #[cfg(not(feature = "fast"))]
+            let (n, ready) = {
+                let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
+                (n, tok.is_some_and(|t| self.dec.token(t)))
+            };
+            #[cfg(feature = "fast")]
+            let (n, ready) = {
+                let whole_strings = !self.dec.in_content();
+                let part = rest.get(..limit).unwrap_or(rest);
+                match self.scanner.next_piece(part, whole_strings)? {
+                    (n, Some(Piece::Token(t))) => (n, self.dec.token(t)),
+                    (n, Some(Piece::WholeStr(text))) => (n, self.dec.whole_string(text)),
+                    (n, None) => (n, false),
+                }
+            };
             pos = pos.saturating_add(n);
-            if let Some(t) = tok
-                && self.dec.token(t)
-            {
+            if ready {
                 return Ok(pos);
             }
         }

@@ -83,6 +83,16 @@ pub enum Token<'a> {
     Null,
 }
 
+/// What [`Scanner::next_piece`] hands out.
+#[cfg(feature = "fast")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// A token, as [`Scanner::next`] would hand it out.
+    Token(Token<'a>),
+    /// A whole string value: its decoded bytes (no escapes in them), then its end.
+    WholeStr(&'a [u8]),
+}
+
 /// Why the input is not a document this scanner accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -301,6 +311,86 @@ impl Scanner {
             i = i.saturating_add(used);
             if let Some(out) = out {
                 return Ok((i, Some(self.token(out, input))));
+            }
+        }
+        Ok((input.len(), None))
+    }
+
+    /// [`Scanner::next`], taking a token that lies whole in `input` at once: a key (with its
+    /// `:`), a number, and with `whole_strings` a string value, handed out as
+    /// [`Piece::WholeStr`] (its [`Token::Str`] and [`Token::StrEnd`] in one). Keys and numbers
+    /// borrow `input`. Any other byte, or a token cut by the end of `input`, an escape or a
+    /// control byte, takes the grammar step of [`Scanner::next`]: the decoded content is the
+    /// same either way.
+    ///
+    /// # Errors
+    /// As [`Scanner::next`].
+    #[cfg(feature = "fast")]
+    pub(crate) fn next_piece<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        whole_strings: bool,
+    ) -> Result<(usize, Option<Piece<'a>>), JsonError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            match (self.mode, b) {
+                (Mode::Key | Mode::KeyOrEnd, b'"') => {
+                    let start = i + 1;
+                    let rest = input.get(start..).unwrap_or(&[]);
+                    let run = string_run(rest);
+                    if run <= KEY_CAP && rest.get(run) == Some(&b'"') {
+                        self.key_len = 0;
+                        self.key_truncated = false;
+                        self.mode = Mode::Colon;
+                        let end = start + run + 1;
+                        let used = end + self.colon(input, end);
+                        let key = rest.get(..run).unwrap_or(&[]);
+                        return Ok((used, Some(Piece::Token(Token::Key(key)))));
+                    }
+                }
+                (Mode::Value | Mode::ValueOrEnd, b'"') if whole_strings => {
+                    let start = i + 1;
+                    let rest = input.get(start..).unwrap_or(&[]);
+                    let run = string_run(rest);
+                    if rest.get(run) == Some(&b'"') {
+                        self.value_end();
+                        let end = start + run + 1;
+                        let used = end + self.comma(input, end);
+                        let text = rest.get(..run).unwrap_or(&[]);
+                        return Ok((used, Some(Piece::WholeStr(text))));
+                    }
+                }
+                (Mode::Value | Mode::ValueOrEnd, b'-' | b'0'..=b'9') => {
+                    let st = match b {
+                        b'-' => Num::Minus,
+                        b'0' => Num::Zero,
+                        _ => Num::Int,
+                    };
+                    let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
+                    let end = i + 1 + run;
+                    // Ended by a byte that is in `input`; anything else takes the steps.
+                    if st.complete() && end - i <= NUMBER_CAP && end < input.len() {
+                        self.value_end();
+                        let used = end + self.comma(input, end);
+                        let text = input.get(i..end).unwrap_or(&[]);
+                        return Ok((used, Some(Piece::Token(Token::Number(text)))));
+                    }
+                }
+                _ => {}
+            }
+            let (used, out) = match self.step(input, i) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.error = Some(e);
+                    return Err(e);
+                }
+            };
+            i = i.saturating_add(used);
+            if let Some(out) = out {
+                return Ok((i, Some(Piece::Token(self.token(out, input)))));
             }
         }
         Ok((input.len(), None))

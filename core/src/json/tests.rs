@@ -51,8 +51,24 @@ fn push(out: &mut Vec<T>, tok: Token<'_>) {
     out.push(t);
 }
 
-/// Scans `input` cut at the given points (sorted, in bounds).
+/// Scans `input` cut at the given points (sorted, in bounds). With the `fast` feature,
+/// [`Scanner::next_piece`] (whole string values or not) must give the same tokens and errors.
 fn scan(input: &[u8], cuts: &[usize]) -> Result<Vec<T>, JsonError> {
+    let got = scan_with(input, cuts, None);
+    #[cfg(feature = "fast")]
+    for whole_strings in [false, true] {
+        let pieces = scan_with(input, cuts, Some(whole_strings));
+        assert_eq!(pieces, got, "next_piece, whole strings {whole_strings}");
+    }
+    got
+}
+
+/// [`scan`] with [`Scanner::next`] (`None`) or [`Scanner::next_piece`] (`Some(whole_strings)`).
+fn scan_with(
+    input: &[u8],
+    cuts: &[usize],
+    #[allow(unused_variables)] pieces: Option<bool>,
+) -> Result<Vec<T>, JsonError> {
     let mut s = Scanner::new();
     let mut out = Vec::new();
     let mut start = 0;
@@ -61,6 +77,25 @@ fn scan(input: &[u8], cuts: &[usize]) -> Result<Vec<T>, JsonError> {
     for end in bounds {
         let mut part = &input[start..end];
         loop {
+            #[cfg(feature = "fast")]
+            if let Some(whole_strings) = pieces {
+                let (n, piece) = s.next_piece(part, whole_strings)?;
+                part = &part[n..];
+                match piece {
+                    Some(Piece::Token(t)) => push(&mut out, t),
+                    Some(Piece::WholeStr(text)) => {
+                        if !text.is_empty() {
+                            push(&mut out, Token::Str(text));
+                        }
+                        push(&mut out, Token::StrEnd);
+                    }
+                    None => {
+                        assert!(part.is_empty());
+                        break;
+                    }
+                }
+                continue;
+            }
             let (n, tok) = s.next(part)?;
             part = &part[n..];
             match tok {

@@ -507,8 +507,19 @@ impl Scanner {
                     false
                 }
                 Mode::Key | Mode::KeyOrEnd if b == b'"' => {
-                    mode = Mode::Str { key: true };
-                    i += 1;
+                    // A whole key and its `:` at once; else the string arms take it.
+                    let run = string_run(input.get(i + 1..).unwrap_or(&[]));
+                    if input.get(i + 1 + run) == Some(&b'"') {
+                        i += run + 2;
+                        mode = Mode::Colon;
+                        if input.get(i) == Some(&b':') {
+                            mode = Mode::Value;
+                            i += 1;
+                        }
+                    } else {
+                        mode = Mode::Str { key: true };
+                        i += 1;
+                    }
                     false
                 }
                 Mode::KeyOrEnd | Mode::AfterValue if b == b'}' && self.top_is_object() => {
@@ -527,9 +538,31 @@ impl Scanner {
                 }
                 Mode::Value | Mode::ValueOrEnd => match b {
                     b'"' => {
-                        mode = Mode::Str { key: false };
-                        i += 1;
-                        false
+                        // A whole string at once; else the string arms take it.
+                        let run = string_run(input.get(i + 1..).unwrap_or(&[]));
+                        if input.get(i + 1 + run) == Some(&b'"') {
+                            i += run + 2;
+                            mode = self.after_value();
+                            true
+                        } else {
+                            mode = Mode::Str { key: false };
+                            i += 1;
+                            false
+                        }
+                    }
+                    b't' | b'f' | b'n' => {
+                        let lit: &[u8] = match b {
+                            b't' => b"true",
+                            b'f' => b"false",
+                            _ => b"null",
+                        };
+                        if input.get(i..i + lit.len()) == Some(lit) {
+                            i += lit.len();
+                            mode = self.after_value();
+                            true
+                        } else {
+                            self.skip_step(&mut mode, input, &mut i)?
+                        }
                     }
                     b'{' | b'[' => {
                         let object = b == b'{';

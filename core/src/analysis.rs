@@ -1650,23 +1650,28 @@ impl SuccessParser {
                 rest.len()
             };
             #[cfg(not(feature = "fast"))]
-            let (n, ready) = {
+            {
                 let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
-                (n, tok.is_some_and(|t| self.dec.token(t)))
-            };
+                pos = pos.saturating_add(n);
+                if let Some(t) = tok
+                    && self.dec.token(t)
+                {
+                    return Ok(pos);
+                }
+            }
             #[cfg(feature = "fast")]
-            let (n, ready) = {
+            {
                 let whole_strings = !self.dec.in_content();
                 let part = rest.get(..limit).unwrap_or(rest);
-                match self.scanner.next_piece(part, whole_strings)? {
+                let (n, ready) = match self.scanner.next_piece(part, whole_strings)? {
                     (n, Some(Piece::Token(t))) => (n, self.dec.token(t)),
                     (n, Some(Piece::WholeStr(text))) => (n, self.dec.whole_string(text)),
                     (n, None) => (n, false),
+                };
+                pos = pos.saturating_add(n);
+                if ready {
+                    return Ok(pos);
                 }
-            };
-            pos = pos.saturating_add(n);
-            if ready {
-                return Ok(pos);
             }
         }
         Ok(input.len())

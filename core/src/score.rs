@@ -17,6 +17,64 @@ impl Score {
     /// Parses a JSON number (`-0.35`, `1`, `5.2e-1`, `1E2`). Returns `None` for anything that
     /// is not a JSON number.
     pub fn parse(text: &[u8]) -> Option<Score> {
+        #[cfg(feature = "fast")]
+        if let Some(score) = Self::parse_plain(text) {
+            return Some(score);
+        }
+        Self::parse_any(text)
+    }
+
+    /// [`Score::parse`] for the common shape `-?d{1,5}(.d+)?`, in one pass with no saturation
+    /// (at most nine digits are kept, so the value fits); `None` for any other text, which
+    /// [`Score::parse_any`] then reads.
+    #[cfg(feature = "fast")]
+    #[inline]
+    fn parse_plain(text: &[u8]) -> Option<Score> {
+        let (neg, rest) = match text.split_first() {
+            Some((b'-', r)) => (true, r),
+            _ => (false, text),
+        };
+        let digit = |i: usize| {
+            rest.get(i)
+                .filter(|c| c.is_ascii_digit())
+                .map(|&c| c - b'0')
+        };
+        let mut v: i32 = 0;
+        let mut i = 0;
+        while let Some(d) = digit(i) {
+            if i == 5 {
+                return None;
+            }
+            v = v * 10 + i32::from(d);
+            i += 1;
+        }
+        if i == 0 {
+            return None;
+        }
+        let mut scale = Self::SCALE;
+        if rest.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while let Some(d) = digit(i) {
+                if scale > 1 {
+                    scale /= 10;
+                    v = v * 10 + i32::from(d);
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+        }
+        if i != rest.len() {
+            return None;
+        }
+        let magnitude = v * scale;
+        Some(Score(if neg { -magnitude } else { magnitude }))
+    }
+
+    /// [`Score::parse`] for any text.
+    fn parse_any(text: &[u8]) -> Option<Score> {
         let (neg, rest) = match text.split_first() {
             Some((b'-', r)) => (true, r),
             _ => (false, text),
@@ -173,6 +231,13 @@ mod tests {
             let scaled = if shift >= 0 { v * 10i128.pow(shift as u32) } else { v / 10i128.pow((-shift) as u32) };
             let want = scaled.clamp(0, i128::from(i32::MAX)) as i32;
             prop_assert_eq!(Score::parse(text.as_bytes()), Some(Score(if neg { -want } else { want })), "{}", text);
+        }
+
+        /// The one-pass reading of common numbers agrees with the general one, on number-like
+        /// text of every shape.
+        #[test]
+        fn common_shapes_agree(text in "-?[0-9]{0,7}(\\.[0-9]{0,7})?([eE][+-]?[0-9]{0,2})?") {
+            prop_assert_eq!(Score::parse(text.as_bytes()), Score::parse_any(text.as_bytes()), "{}", text);
         }
 
         /// Arbitrary bytes never panic.

@@ -301,6 +301,10 @@ impl Scanner {
         }
         let mut i = 0;
         while i < input.len() {
+            #[cfg(feature = "fast")]
+            if let Some((used, tok)) = self.whole_token(input, i) {
+                return Ok((used, Some(tok)));
+            }
             let (used, out) = match self.step(input, i) {
                 Ok(r) => r,
                 Err(e) => {
@@ -336,50 +340,20 @@ impl Scanner {
         }
         let mut i = 0;
         while let Some(&b) = input.get(i) {
-            match (self.mode, b) {
-                (Mode::Key | Mode::KeyOrEnd, b'"') => {
-                    let start = i + 1;
-                    let rest = input.get(start..).unwrap_or(&[]);
-                    let run = string_run(rest);
-                    if run <= KEY_CAP && rest.get(run) == Some(&b'"') {
-                        self.key_len = 0;
-                        self.key_truncated = false;
-                        self.mode = Mode::Colon;
-                        let end = start + run + 1;
-                        let used = end + self.colon(input, end);
-                        let key = rest.get(..run).unwrap_or(&[]);
-                        return Ok((used, Some(Piece::Token(Token::Key(key)))));
-                    }
+            if let Some((used, tok)) = self.whole_token(input, i) {
+                return Ok((used, Some(Piece::Token(tok))));
+            }
+            if whole_strings && b == b'"' && matches!(self.mode, Mode::Value | Mode::ValueOrEnd) {
+                let start = i + 1;
+                let rest = input.get(start..).unwrap_or(&[]);
+                let run = string_run(rest);
+                if rest.get(run) == Some(&b'"') {
+                    self.value_end();
+                    let end = start + run + 1;
+                    let used = end + self.comma(input, end);
+                    let text = rest.get(..run).unwrap_or(&[]);
+                    return Ok((used, Some(Piece::WholeStr(text))));
                 }
-                (Mode::Value | Mode::ValueOrEnd, b'"') if whole_strings => {
-                    let start = i + 1;
-                    let rest = input.get(start..).unwrap_or(&[]);
-                    let run = string_run(rest);
-                    if rest.get(run) == Some(&b'"') {
-                        self.value_end();
-                        let end = start + run + 1;
-                        let used = end + self.comma(input, end);
-                        let text = rest.get(..run).unwrap_or(&[]);
-                        return Ok((used, Some(Piece::WholeStr(text))));
-                    }
-                }
-                (Mode::Value | Mode::ValueOrEnd, b'-' | b'0'..=b'9') => {
-                    let st = match b {
-                        b'-' => Num::Minus,
-                        b'0' => Num::Zero,
-                        _ => Num::Int,
-                    };
-                    let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
-                    let end = i + 1 + run;
-                    // Ended by a byte that is in `input`; anything else takes the steps.
-                    if st.complete() && end - i <= NUMBER_CAP && end < input.len() {
-                        self.value_end();
-                        let used = end + self.comma(input, end);
-                        let text = input.get(i..end).unwrap_or(&[]);
-                        return Ok((used, Some(Piece::Token(Token::Number(text)))));
-                    }
-                }
-                _ => {}
             }
             let (used, out) = match self.step(input, i) {
                 Ok(r) => r,
@@ -394,6 +368,48 @@ impl Scanner {
             }
         }
         Ok((input.len(), None))
+    }
+
+    /// A key (with its `:`) or a number that starts at `i` and lies whole in `input`, taken
+    /// at once and borrowing `input`: the bytes consumed up to its end and the token. `None`
+    /// (nothing consumed) for anything else, which takes the grammar step.
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn whole_token<'a>(&mut self, input: &'a [u8], i: usize) -> Option<(usize, Token<'a>)> {
+        let b = *input.get(i)?;
+        match (self.mode, b) {
+            (Mode::Key | Mode::KeyOrEnd, b'"') => {
+                let start = i + 1;
+                let rest = input.get(start..).unwrap_or(&[]);
+                let run = string_run(rest);
+                if run > KEY_CAP || rest.get(run) != Some(&b'"') {
+                    return None;
+                }
+                self.key_len = 0;
+                self.key_truncated = false;
+                self.mode = Mode::Colon;
+                let end = start + run + 1;
+                let used = end + self.colon(input, end);
+                Some((used, Token::Key(rest.get(..run).unwrap_or(&[]))))
+            }
+            (Mode::Value | Mode::ValueOrEnd, b'-' | b'0'..=b'9') => {
+                let st = match b {
+                    b'-' => Num::Minus,
+                    b'0' => Num::Zero,
+                    _ => Num::Int,
+                };
+                let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
+                let end = i + 1 + run;
+                // Ended by a byte that is in `input`; anything else takes the steps.
+                if !st.complete() || end - i > NUMBER_CAP || end >= input.len() {
+                    return None;
+                }
+                self.value_end();
+                let used = end + self.comma(input, end);
+                Some((used, Token::Number(input.get(i..end).unwrap_or(&[]))))
+            }
+            _ => None,
+        }
     }
 
     /// Consumes the rest of a value nobody wants, producing no tokens: the value that follows

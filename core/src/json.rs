@@ -533,8 +533,10 @@ impl Scanner {
                             i += 1;
                         }
                     } else {
+                        // Cut by the end of the input, an escape or a control byte: the run
+                        // is taken, the string arms go on from there.
                         mode = Mode::Str { key: true };
-                        i += 1;
+                        i += run + 1;
                     }
                     false
                 }
@@ -562,7 +564,7 @@ impl Scanner {
                             true
                         } else {
                             mode = Mode::Str { key: false };
-                            i += 1;
+                            i += run + 1;
                             false
                         }
                     }

@@ -677,3 +677,44 @@ proptest! {
         prop_assert_eq!(scan_skipping(bytes, &every), want);
     }
 }
+
+/// The number runs of the fast paths follow the grammar step byte by byte: the same state
+/// and length, from every state, for every text of up to five bytes over the number alphabet.
+#[cfg(feature = "fast")]
+#[test]
+fn number_runs_agree_with_the_grammar_step() {
+    let states = [
+        Num::Minus,
+        Num::Zero,
+        Num::Int,
+        Num::Dot,
+        Num::Frac,
+        Num::Exp,
+        Num::ExpSign,
+        Num::ExpDigits,
+    ];
+    let alphabet = b"01.eE+-x";
+    let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+    for len in 1..=5 {
+        let mut longer = Vec::new();
+        for t in texts.iter().filter(|t| t.len() == len - 1) {
+            for &c in alphabet {
+                let mut u = t.clone();
+                u.push(c);
+                longer.push(u);
+            }
+        }
+        texts.extend(longer);
+    }
+    for &start in &states {
+        for text in &texts {
+            let mut st = start;
+            let mut n = 0;
+            while let Some(next) = text.get(n).and_then(|&c| st.step(c)) {
+                st = next;
+                n += 1;
+            }
+            assert_eq!(number_run(start, text), (st, n), "{start:?} {text:?}");
+        }
+    }
+}

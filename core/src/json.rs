@@ -523,20 +523,69 @@ impl Scanner {
                     false
                 }
                 Mode::Key | Mode::KeyOrEnd if b == b'"' => {
-                    // A whole key and its `:` at once; else the string arms take it.
-                    let run = string_run(input.get(i + 1..).unwrap_or(&[]));
-                    if input.get(i + 1 + run) == Some(&b'"') {
-                        i += run + 2;
-                        mode = Mode::Colon;
-                        if input.get(i) == Some(&b':') {
-                            mode = Mode::Value;
-                            i += 1;
+                    // Members `"key":value,` with a string or number value, each whole in the
+                    // input, one after the other without going back to the dispatch; the
+                    // first byte that is anything else leaves the mode it stands in.
+                    loop {
+                        let run = string_run(input.get(i + 1..).unwrap_or(&[]));
+                        if input.get(i + 1 + run) != Some(&b'"') {
+                            // Cut by the end of the input, an escape or a control byte: the
+                            // run is taken, the string arms go on from there.
+                            mode = Mode::Str { key: true };
+                            i += run + 1;
+                            break;
                         }
-                    } else {
-                        // Cut by the end of the input, an escape or a control byte: the run
-                        // is taken, the string arms go on from there.
-                        mode = Mode::Str { key: true };
-                        i += run + 1;
+                        i += run + 2;
+                        if input.get(i) != Some(&b':') {
+                            mode = Mode::Colon;
+                            break;
+                        }
+                        i += 1;
+                        match input.get(i) {
+                            Some(b'"') => {
+                                let run = string_run(input.get(i + 1..).unwrap_or(&[]));
+                                if input.get(i + 1 + run) != Some(&b'"') {
+                                    mode = Mode::Str { key: false };
+                                    i += run + 1;
+                                    break;
+                                }
+                                i += run + 2;
+                            }
+                            Some(&c @ (b'-' | b'0'..=b'9')) => {
+                                let st = match c {
+                                    b'-' => Num::Minus,
+                                    b'0' => Num::Zero,
+                                    _ => Num::Int,
+                                };
+                                self.num_len = 0;
+                                let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
+                                i += run + 1;
+                                if let Some(next) =
+                                    self.number_end(st, run + 1, input.get(i).is_some())?
+                                {
+                                    mode = next;
+                                    break;
+                                }
+                            }
+                            _ => {
+                                mode = Mode::Value;
+                                break;
+                            }
+                        }
+                        // The value ended, inside this object.
+                        if usize::from(self.depth) == depth {
+                            self.mode = Mode::AfterValue;
+                            return Ok((i, true));
+                        }
+                        if input.get(i) != Some(&b',') {
+                            mode = Mode::AfterValue;
+                            break;
+                        }
+                        i += 1;
+                        if input.get(i) != Some(&b'"') {
+                            mode = Mode::Key;
+                            break;
+                        }
                     }
                     false
                 }

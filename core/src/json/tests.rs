@@ -612,20 +612,28 @@ fn skipped_values_leave_the_rest_intact_at_every_split() {
 #[test]
 fn skipped_values_are_still_checked() {
     let bad: &[&[u8]] = &[
-        br#"{"x":{"a":[1,2}]}"#,     // bracket mismatch
-        br#"{"x":[1,2}"#,            // bracket mismatch, document cut
-        br#"{"x":"abc}"#,            // unterminated string
-        br#"{"x":{"a":"b\q"}}"#,     // bad escape
-        br#"{"x":{"a":"b\u12g4"}}"#, // bad \u digit
-        b"{\"x\":\"a\x01\"}",        // raw control byte
-        br#"{"x":{"a" 1}}"#,         // missing colon
-        br#"{"x":[1,,2]}"#,          // missing value
-        br#"{"x":[01]}"#,            // number grammar
-        br#"{"x":[tru]}"#,           // literal
-        br#"{"x":{a:1}}"#,           // unquoted key
-        br#"{"y":[[1],}"#,           // trailing comma in a skipped container
-        br#"{"x":[1]]}"#,            // extra closer after the value
-        br#"{"x":1} 2"#,             // trailing data
+        br#"{"x":{"a":[1,2}]}"#,      // bracket mismatch
+        br#"{"x":[1,2}"#,             // bracket mismatch, document cut
+        br#"{"x":"abc}"#,             // unterminated string
+        br#"{"x":{"a":"b\q"}}"#,      // bad escape
+        br#"{"x":{"a":"b\u12g4"}}"#,  // bad \u digit
+        b"{\"x\":\"a\x01\"}",         // raw control byte
+        br#"{"x":{"a" 1}}"#,          // missing colon
+        br#"{"x":[1,,2]}"#,           // missing value
+        br#"{"x":[01]}"#,             // number grammar
+        br#"{"x":[tru]}"#,            // literal
+        br#"{"x":{a:1}}"#,            // unquoted key
+        br#"{"y":[[1],}"#,            // trailing comma in a skipped container
+        br#"{"x":[1]]}"#,             // extra closer after the value
+        br#"{"x":1} 2"#,              // trailing data
+        br#"{"x":{"a":01}}"#,         // number grammar in a member
+        br#"{"x":{"a":1.,"b":2}}"#,   // number grammar in a member
+        br#"{"x":{"a":-}}"#,          // number grammar in a member
+        br#"{"x":{"a":"b",}}"#,       // trailing comma after a member
+        br#"{"x":{"a":1 "b":2}}"#,    // missing comma between members
+        br#"{"x":{"a":"b"]}"#,        // bracket mismatch after a member
+        b"{\"x\":{\"a\":\"b\x01\"}}", // raw control byte in a member's value
+        br#"{"x":{"a\q":1}}"#,        // bad escape in a member's key
     ];
     for doc in bad {
         let want = whole(doc);
@@ -638,6 +646,11 @@ fn skipped_values_are_still_checked() {
         );
     }
     let long = std::format!(r#"{{"x":[{}]}}"#, "1".repeat(NUMBER_CAP + 1));
+    assert_eq!(
+        skipping_agrees(long.as_bytes()),
+        Err(JsonError::NumberTooLong)
+    );
+    let long = std::format!(r#"{{"x":{{"a":{}}}}}"#, "1".repeat(NUMBER_CAP + 1));
     assert_eq!(
         skipping_agrees(long.as_bytes()),
         Err(JsonError::NumberTooLong)

@@ -604,18 +604,59 @@ impl Scanner {
                     true
                 }
                 Mode::Value | Mode::ValueOrEnd => match b {
-                    b'"' => {
-                        // A whole string at once; else the string arms take it.
-                        let run = string_run(input.get(i + 1..).unwrap_or(&[]));
-                        if input.get(i + 1 + run) == Some(&b'"') {
-                            i += run + 2;
+                    b'"' | b'-' | b'0'..=b'9' => {
+                        // Strings and numbers, each whole in the input: one value, or the
+                        // elements `v,v,` of an array one after the other without going back
+                        // to the dispatch. A value cut by the end of the input leaves its mode.
+                        loop {
+                            match input.get(i) {
+                                Some(b'"') => {
+                                    let run = string_run(input.get(i + 1..).unwrap_or(&[]));
+                                    if input.get(i + 1 + run) != Some(&b'"') {
+                                        mode = Mode::Str { key: false };
+                                        i += run + 1;
+                                        break;
+                                    }
+                                    i += run + 2;
+                                }
+                                Some(&c @ (b'-' | b'0'..=b'9')) => {
+                                    let st = match c {
+                                        b'-' => Num::Minus,
+                                        b'0' => Num::Zero,
+                                        _ => Num::Int,
+                                    };
+                                    self.num_len = 0;
+                                    let rest = input.get(i + 1..).unwrap_or(&[]);
+                                    let (st, run) = number_run(st, rest);
+                                    i += run + 1;
+                                    if let Some(next) =
+                                        self.number_end(st, run + 1, input.get(i).is_some())?
+                                    {
+                                        mode = next;
+                                        break;
+                                    }
+                                }
+                                _ => {
+                                    mode = Mode::Value;
+                                    break;
+                                }
+                            }
+                            // The value ended.
                             mode = self.after_value();
-                            true
-                        } else {
-                            mode = Mode::Str { key: false };
-                            i += run + 1;
-                            false
+                            if usize::from(self.depth) == depth {
+                                self.mode = mode;
+                                return Ok((i, true));
+                            }
+                            if mode != Mode::AfterValue
+                                || self.top_is_object()
+                                || input.get(i) != Some(&b',')
+                            {
+                                break;
+                            }
+                            // The `,`: the next element starts.
+                            i += 1;
                         }
+                        false
                     }
                     b't' | b'f' | b'n' => {
                         let lit: &[u8] = match b {
@@ -644,28 +685,6 @@ impl Scanner {
                         };
                         i += 1;
                         false
-                    }
-                    b'-' | b'0'..=b'9' => {
-                        let st = match b {
-                            b'-' => Num::Minus,
-                            b'0' => Num::Zero,
-                            _ => Num::Int,
-                        };
-                        self.num_len = 0;
-                        i += 1;
-                        let (st, run) = number_run(st, input.get(i..).unwrap_or(&[]));
-                        i += run;
-                        match self.number_end(st, run + 1, input.get(i).is_some()) {
-                            Ok(Some(next)) => {
-                                mode = next;
-                                false
-                            }
-                            Ok(None) => {
-                                mode = self.after_value();
-                                true
-                            }
-                            Err(e) => return Err(e),
-                        }
                     }
                     _ => self.skip_step(&mut mode, input, &mut i)?,
                 },

@@ -634,6 +634,10 @@ fn skipped_values_are_still_checked() {
         br#"{"x":{"a":"b"]}"#,        // bracket mismatch after a member
         b"{\"x\":{\"a\":\"b\x01\"}}", // raw control byte in a member's value
         br#"{"x":{"a\q":1}}"#,        // bad escape in a member's key
+        br#"{"x":["a",]}"#,           // trailing comma after an element
+        br#"{"x":["a" "b"]}"#,        // missing comma between elements
+        br#"{"x":[1,"a"}"#,           // bracket mismatch after elements
+        br#"{"x":[0.5,-]}"#,          // number grammar in an element
     ];
     for doc in bad {
         let want = whole(doc);

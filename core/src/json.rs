@@ -147,9 +147,44 @@ enum Mode {
     /// Inside a number.
     Number(Num),
     /// Inside `true`, `false` or `null`: the literal and how many bytes matched.
-    Literal { lit: &'static [u8], pos: u8 },
+    Literal { lit: Lit, pos: u8 },
     /// The top-level value is complete; only whitespace may follow.
     Done,
+}
+
+/// The literal being read: a byte, not a slice, so that a [`Mode`] fits in a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lit {
+    True,
+    False,
+    Null,
+}
+
+impl Lit {
+    /// The literal starting with `b` (`t`, `f` or `n`).
+    const fn starting(b: u8) -> Lit {
+        match b {
+            b't' => Lit::True,
+            b'f' => Lit::False,
+            _ => Lit::Null,
+        }
+    }
+
+    const fn text(self) -> &'static [u8] {
+        match self {
+            Lit::True => b"true",
+            Lit::False => b"false",
+            Lit::Null => b"null",
+        }
+    }
+
+    const fn out(self) -> Out {
+        match self {
+            Lit::True => Out::Bool(true),
+            Lit::False => Out::Bool(false),
+            Lit::Null => Out::Null,
+        }
+    }
 }
 
 /// Number grammar states (RFC 8259 §6): `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
@@ -659,11 +694,7 @@ impl Scanner {
                         false
                     }
                     b't' | b'f' | b'n' => {
-                        let lit: &[u8] = match b {
-                            b't' => b"true",
-                            b'f' => b"false",
-                            _ => b"null",
-                        };
+                        let lit = Lit::starting(b).text();
                         if input.get(i..i + lit.len()) == Some(lit) {
                             i += lit.len();
                             mode = self.after_value();
@@ -854,21 +885,17 @@ impl Scanner {
                 None => Err(JsonError::Syntax),
             },
             Mode::Literal { lit, pos } => {
-                if lit.get(usize::from(pos)) != Some(&b) {
+                let text = lit.text();
+                if text.get(usize::from(pos)) != Some(&b) {
                     return Err(JsonError::Syntax);
                 }
                 let pos = pos + 1;
-                if usize::from(pos) < lit.len() {
+                if usize::from(pos) < text.len() {
                     self.mode = Mode::Literal { lit, pos };
                     return Ok((1, None));
                 }
                 self.value_end();
-                let out = match lit.first() {
-                    Some(b't') => Out::Bool(true),
-                    Some(b'f') => Out::Bool(false),
-                    _ => Out::Null,
-                };
-                Ok((1, Some(out)))
+                Ok((1, Some(lit.out())))
             }
             _ if ws => Ok((1, None)),
             Mode::Done => Err(JsonError::TrailingData),
@@ -978,12 +1005,10 @@ impl Scanner {
                 Ok((1, None))
             }
             b't' | b'f' | b'n' => {
-                let lit: &'static [u8] = match b {
-                    b't' => b"true",
-                    b'f' => b"false",
-                    _ => b"null",
+                self.mode = Mode::Literal {
+                    lit: Lit::starting(b),
+                    pos: 1,
                 };
-                self.mode = Mode::Literal { lit, pos: 1 };
                 Ok((1, None))
             }
             b'-' | b'0'..=b'9' => {

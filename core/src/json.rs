@@ -1206,23 +1206,39 @@ pub(crate) fn string_run(s: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-    let mut words = s.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        let x = u64::from_le_bytes(bytes);
+    let flags = |word: &[u8]| {
+        let x = u64::from_le_bytes(<[u8; 8]>::try_from(word).ok()?);
         let flags = (x.wrapping_sub(ONES * 0x20) & !x
             | zero(x ^ (ONES * u64::from(b'"')))
             | zero(x ^ (ONES * u64::from(b'\\'))))
             & HIGH;
+        Some(flags)
+    };
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let Some(flags) = flags(word) else {
+            break;
+        };
         if flags != 0 {
             return at + (flags.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
     let tail = words.remainder();
+    if tail.is_empty() {
+        return at;
+    }
+    // The last eight bytes, overlapping ones already found plain: those raise no flag (and
+    // no borrow), so the lowest flag is still the first such byte.
+    if let Some(last) = s.len().checked_sub(8)
+        && let Some(flags) = s.get(last..).and_then(flags)
+    {
+        return match flags {
+            0 => s.len(),
+            _ => last + (flags.trailing_zeros() / 8) as usize,
+        };
+    }
     at + tail
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)

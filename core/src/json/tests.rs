@@ -735,3 +735,18 @@ fn number_runs_agree_with_the_grammar_step() {
         }
     }
 }
+
+proptest! {
+    /// The run of plain string bytes is the prefix before the first `"`, `\` or control byte,
+    /// whatever the length and wherever that byte is (word-at-a-time search included).
+    #[test]
+    fn string_runs_stop_at_the_first_special_byte(bytes in proptest::collection::vec(
+        prop_oneof![8 => 0x20u8..0x7F, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20,
+                    2 => 0x80u8..=0xFF], 0..40)) {
+        for start in 0..=bytes.len() {
+            let rest = &bytes[start..];
+            let first = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            prop_assert_eq!(string_run(rest), first.unwrap_or(rest.len()));
+        }
+    }
+}

@@ -435,6 +435,24 @@ macro_rules! open_enum {
                     .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
             }
 
+            /// [`Self::parse`] of a label as read.
+            #[cfg(not(feature = "fast"))]
+            #[allow(dead_code)]
+            fn parse_label(label: &str) -> Self {
+                Self::parse(label)
+            }
+
+            /// [`Self::parse`] of a label as read: a known name is found from the bytes
+            /// (it is ASCII, so valid UTF-8), without checking the UTF-8 first.
+            #[cfg(feature = "fast")]
+            #[allow(dead_code)]
+            fn parse_label(label: &Label) -> Self {
+                match Self::position(label.as_bytes()).and_then(Self::from_position) {
+                    Some(known) => known,
+                    None => Self::parse(label.as_str()),
+                }
+            }
+
             /// The wire text.
             pub fn as_str(&self) -> &str {
                 match (self, self.known_position()) {
@@ -1418,14 +1436,17 @@ impl Decoder {
                     return false;
                 };
                 // Only a label's end validates it: most strings are not labels.
+                #[cfg(not(feature = "fast"))]
                 let label = self.label.as_str();
+                #[cfg(feature = "fast")]
+                let label = &self.label;
                 match slot {
-                    Slot::Category => item.category = Some(Category::parse(label)),
+                    Slot::Category => item.category = Some(Category::parse_label(label)),
                     Slot::IntensityLevel => {
-                        item.intensity_level = Some(IntensityLevel::parse(label))
+                        item.intensity_level = Some(IntensityLevel::parse_label(label))
                     }
-                    Slot::Complexity => item.complexity = Some(Complexity::parse(label)),
-                    _ => item.discovery_level = Some(DiscoveryLevel::parse(label)),
+                    Slot::Complexity => item.complexity = Some(Complexity::parse_label(label)),
+                    _ => item.discovery_level = Some(DiscoveryLevel::parse_label(label)),
                 }
             }
             #[cfg(feature = "conversation")]

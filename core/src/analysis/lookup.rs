@@ -90,7 +90,7 @@ impl<const N: usize, const B: usize> NameIndex<N, B> {
         names
             .iter()
             .zip(positions)
-            .filter(move |(n, _)| **n == name)
+            .filter(move |(n, _)| same(n, name))
             .map(|(_, &p)| usize::from(p))
     }
 
@@ -98,5 +98,60 @@ impl<const N: usize, const B: usize> NameIndex<N, B> {
     #[inline(always)]
     pub(super) fn position(&self, name: &[u8]) -> Option<usize> {
         self.find(name).next()
+    }
+}
+
+/// `a == b` for short names, without a call to `memcmp`: eight bytes at a time (the last
+/// word overlapping the one before), four for shorter names, bytes below that.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    let half = |s: &[u8], at: usize| {
+        s.get(at..at + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map(u32::from_le_bytes)
+    };
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    /// Names compare equal exactly when their bytes do, at every length up to a long key.
+    #[test]
+    fn same_is_byte_equality() {
+        let base: [u8; 40] = core::array::from_fn(|i| b'a' + (i % 26) as u8);
+        for n in 0..=40 {
+            let a = &base[..n];
+            assert!(same(a, a));
+            assert!(!same(a, &base[..n.saturating_sub(1)]) || n == 0);
+            for at in 0..n {
+                let mut b = base;
+                b[at] ^= 0x01;
+                assert!(!same(a, &b[..n]), "{n} {at}");
+            }
+        }
     }
 }

@@ -222,6 +222,16 @@ impl Num {
     }
 }
 
+/// Where [`Scanner::members`] starts: at a key's opening quote, right after a key (its
+/// `:` next), or at the `,` after a value.
+#[cfg(feature = "fast")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Member {
+    Key,
+    Colon,
+    Comma,
+}
+
 /// Escape decoding inside a string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Esc {
@@ -518,19 +528,18 @@ impl Scanner {
             let ended = match mode {
                 Mode::Str { key } if self.esc == Esc::None && self.high.is_none() && b >= 0x20 => {
                     match b {
+                        b'"' if key => {
+                            i += 1;
+                            match self.members(input, &mut i, depth, Member::Colon)? {
+                                Some(next) => mode = next,
+                                None => return Ok((i, true)),
+                            }
+                            false
+                        }
                         b'"' => {
                             i += 1;
-                            if key {
-                                mode = Mode::Colon;
-                                if input.get(i) == Some(&b':') {
-                                    mode = Mode::Value;
-                                    i += 1;
-                                }
-                                false
-                            } else {
-                                mode = self.after_value();
-                                true
-                            }
+                            mode = self.after_value();
+                            true
                         }
                         b'\\' => {
                             self.esc = Esc::Backslash;
@@ -544,8 +553,17 @@ impl Scanner {
                     }
                 }
                 Mode::Colon if b == b':' => {
-                    mode = Mode::Value;
-                    i += 1;
+                    match self.members(input, &mut i, depth, Member::Colon)? {
+                        Some(next) => mode = next,
+                        None => return Ok((i, true)),
+                    }
+                    false
+                }
+                Mode::AfterValue if b == b',' && self.top_is_object() => {
+                    match self.members(input, &mut i, depth, Member::Comma)? {
+                        Some(next) => mode = next,
+                        None => return Ok((i, true)),
+                    }
                     false
                 }
                 Mode::AfterValue if b == b',' => {
@@ -558,69 +576,9 @@ impl Scanner {
                     false
                 }
                 Mode::Key | Mode::KeyOrEnd if b == b'"' => {
-                    // Members `"key":value,` with a string or number value, each whole in the
-                    // input, one after the other without going back to the dispatch; the
-                    // first byte that is anything else leaves the mode it stands in.
-                    loop {
-                        let run = string_run(input.get(i + 1..).unwrap_or(&[]));
-                        if input.get(i + 1 + run) != Some(&b'"') {
-                            // Cut by the end of the input, an escape or a control byte: the
-                            // run is taken, the string arms go on from there.
-                            mode = Mode::Str { key: true };
-                            i += run + 1;
-                            break;
-                        }
-                        i += run + 2;
-                        if input.get(i) != Some(&b':') {
-                            mode = Mode::Colon;
-                            break;
-                        }
-                        i += 1;
-                        match input.get(i) {
-                            Some(b'"') => {
-                                let run = string_run(input.get(i + 1..).unwrap_or(&[]));
-                                if input.get(i + 1 + run) != Some(&b'"') {
-                                    mode = Mode::Str { key: false };
-                                    i += run + 1;
-                                    break;
-                                }
-                                i += run + 2;
-                            }
-                            Some(&c @ (b'-' | b'0'..=b'9')) => {
-                                let st = match c {
-                                    b'-' => Num::Minus,
-                                    b'0' => Num::Zero,
-                                    _ => Num::Int,
-                                };
-                                self.num_len = 0;
-                                let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
-                                i += run + 1;
-                                if let Some(next) =
-                                    self.number_end(st, run + 1, input.get(i).is_some())?
-                                {
-                                    mode = next;
-                                    break;
-                                }
-                            }
-                            _ => {
-                                mode = Mode::Value;
-                                break;
-                            }
-                        }
-                        // The value ended, inside this object.
-                        if usize::from(self.depth) == depth {
-                            self.mode = Mode::AfterValue;
-                            return Ok((i, true));
-                        }
-                        if input.get(i) != Some(&b',') {
-                            mode = Mode::AfterValue;
-                            break;
-                        }
-                        i += 1;
-                        if input.get(i) != Some(&b'"') {
-                            mode = Mode::Key;
-                            break;
-                        }
+                    match self.members(input, &mut i, depth, Member::Key)? {
+                        Some(next) => mode = next,
+                        None => return Ok((i, true)),
                     }
                     false
                 }
@@ -744,6 +702,86 @@ impl Scanner {
         }
         self.mode = mode;
         Ok((input.len(), false))
+    }
+
+    /// Members `"key":value,` of the object being skipped, with a string or number value each
+    /// whole in the input, one after the other without going back to the dispatch of
+    /// [`Scanner::skip_value`], entered at `from`. Returns the mode the first byte that is
+    /// anything else stands in, or `None` when a value ended back at `depth` (the skip is
+    /// over; the mode is then written back).
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn members(
+        &mut self,
+        input: &[u8],
+        i: &mut usize,
+        depth: usize,
+        from: Member,
+    ) -> Result<Option<Mode>, JsonError> {
+        let mut at = *i;
+        let mut stage = from;
+        let mode = loop {
+            if stage == Member::Comma {
+                // The `,` after a value; a key must follow.
+                at += 1;
+                if input.get(at) != Some(&b'"') {
+                    break Mode::Key;
+                }
+                stage = Member::Key;
+            }
+            if stage == Member::Key {
+                let run = string_run(input.get(at + 1..).unwrap_or(&[]));
+                if input.get(at + 1 + run) != Some(&b'"') {
+                    // Cut by the end of the input, an escape or a control byte: the run is
+                    // taken, the string arms go on from there.
+                    at += run + 1;
+                    break Mode::Str { key: true };
+                }
+                at += run + 2;
+            }
+            // After the key: its `:` and the value.
+            if input.get(at) != Some(&b':') {
+                break Mode::Colon;
+            }
+            at += 1;
+            match input.get(at) {
+                Some(b'"') => {
+                    let run = string_run(input.get(at + 1..).unwrap_or(&[]));
+                    if input.get(at + 1 + run) != Some(&b'"') {
+                        at += run + 1;
+                        break Mode::Str { key: false };
+                    }
+                    at += run + 2;
+                }
+                Some(&c @ (b'-' | b'0'..=b'9')) => {
+                    let st = match c {
+                        b'-' => Num::Minus,
+                        b'0' => Num::Zero,
+                        _ => Num::Int,
+                    };
+                    self.num_len = 0;
+                    let (st, run) = number_run(st, input.get(at + 1..).unwrap_or(&[]));
+                    at += run + 1;
+                    let ended = input.get(at).is_some();
+                    if let Some(next) = self.number_end(st, run + 1, ended)? {
+                        break next;
+                    }
+                }
+                _ => break Mode::Value,
+            }
+            // The value ended, inside this object.
+            if usize::from(self.depth) == depth {
+                *i = at;
+                self.mode = Mode::AfterValue;
+                return Ok(None);
+            }
+            if input.get(at) != Some(&b',') {
+                break Mode::AfterValue;
+            }
+            stage = Member::Comma;
+        };
+        *i = at;
+        Ok(Some(mode))
     }
 
     /// One grammar step of [`Scanner::skip_value`] for a byte its fast arms do not take:

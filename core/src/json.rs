@@ -520,25 +520,22 @@ impl Scanner {
         if let Some(e) = self.error {
             return Err(e);
         }
-        // The mode lives in a register while bytes are taken here; it is written back before
-        // the grammar step is called for a rare byte, and read again after it.
-        let mut mode = self.mode;
         let mut i = 0;
         while let Some(&b) = input.get(i) {
-            let ended = match mode {
+            let ended = match self.mode {
                 Mode::Str { key } if self.esc == Esc::None && self.high.is_none() && b >= 0x20 => {
                     match b {
                         b'"' if key => {
                             i += 1;
                             match self.members(input, &mut i, depth, Member::Colon)? {
-                                Some(next) => mode = next,
+                                Some(next) => self.mode = next,
                                 None => return Ok((i, true)),
                             }
                             false
                         }
                         b'"' => {
                             i += 1;
-                            mode = self.after_value();
+                            self.mode = self.after_value();
                             true
                         }
                         b'\\' => {
@@ -554,20 +551,20 @@ impl Scanner {
                 }
                 Mode::Colon if b == b':' => {
                     match self.members(input, &mut i, depth, Member::Colon)? {
-                        Some(next) => mode = next,
+                        Some(next) => self.mode = next,
                         None => return Ok((i, true)),
                     }
                     false
                 }
                 Mode::AfterValue if b == b',' && self.top_is_object() => {
                     match self.members(input, &mut i, depth, Member::Comma)? {
-                        Some(next) => mode = next,
+                        Some(next) => self.mode = next,
                         None => return Ok((i, true)),
                     }
                     false
                 }
                 Mode::AfterValue if b == b',' => {
-                    mode = if self.top_is_object() {
+                    self.mode = if self.top_is_object() {
                         Mode::Key
                     } else {
                         Mode::Value
@@ -577,14 +574,14 @@ impl Scanner {
                 }
                 Mode::Key | Mode::KeyOrEnd if b == b'"' => {
                     match self.members(input, &mut i, depth, Member::Key)? {
-                        Some(next) => mode = next,
+                        Some(next) => self.mode = next,
                         None => return Ok((i, true)),
                     }
                     false
                 }
                 Mode::KeyOrEnd | Mode::AfterValue if b == b'}' && self.top_is_object() => {
                     self.depth -= 1;
-                    mode = self.after_value();
+                    self.mode = self.after_value();
                     i += 1;
                     true
                 }
@@ -592,7 +589,7 @@ impl Scanner {
                     if b == b']' && self.depth > 0 && !self.top_is_object() =>
                 {
                     self.depth -= 1;
-                    mode = self.after_value();
+                    self.mode = self.after_value();
                     i += 1;
                     true
                 }
@@ -606,7 +603,7 @@ impl Scanner {
                                 Some(b'"') => {
                                     let run = string_run(input.get(i + 1..).unwrap_or(&[]));
                                     if input.get(i + 1 + run) != Some(&b'"') {
-                                        mode = Mode::Str { key: false };
+                                        self.mode = Mode::Str { key: false };
                                         i += run + 1;
                                         break;
                                     }
@@ -625,22 +622,21 @@ impl Scanner {
                                     if let Some(next) =
                                         self.number_end(st, run + 1, input.get(i).is_some())?
                                     {
-                                        mode = next;
+                                        self.mode = next;
                                         break;
                                     }
                                 }
                                 _ => {
-                                    mode = Mode::Value;
+                                    self.mode = Mode::Value;
                                     break;
                                 }
                             }
                             // The value ended.
-                            mode = self.after_value();
+                            self.mode = self.after_value();
                             if usize::from(self.depth) == depth {
-                                self.mode = mode;
                                 return Ok((i, true));
                             }
-                            if mode != Mode::AfterValue
+                            if self.mode != Mode::AfterValue
                                 || self.top_is_object()
                                 || input.get(i) != Some(&b',')
                             {
@@ -655,10 +651,10 @@ impl Scanner {
                         let lit = Lit::starting(b).text();
                         if input.get(i..i + lit.len()) == Some(lit) {
                             i += lit.len();
-                            mode = self.after_value();
+                            self.mode = self.after_value();
                             true
                         } else {
-                            self.skip_step(&mut mode, input, &mut i)?
+                            self.skip_step(input, &mut i)?
                         }
                     }
                     b'{' | b'[' => {
@@ -667,7 +663,7 @@ impl Scanner {
                             self.error = Some(e);
                             return Err(e);
                         }
-                        mode = if object {
+                        self.mode = if object {
                             Mode::KeyOrEnd
                         } else {
                             Mode::ValueOrEnd
@@ -675,32 +671,30 @@ impl Scanner {
                         i += 1;
                         false
                     }
-                    _ => self.skip_step(&mut mode, input, &mut i)?,
+                    _ => self.skip_step(input, &mut i)?,
                 },
                 Mode::Number(st) if b.is_ascii_digit() || st.step(b).is_some() => {
                     let (st, run) = number_run(st, input.get(i..).unwrap_or(&[]));
                     i += run;
                     match self.number_end(st, run, input.get(i).is_some()) {
                         Ok(Some(next)) => {
-                            mode = next;
+                            self.mode = next;
                             false
                         }
                         Ok(None) => {
-                            mode = self.after_value();
+                            self.mode = self.after_value();
                             true
                         }
                         Err(e) => return Err(e),
                     }
                 }
-                _ => self.skip_step(&mut mode, input, &mut i)?,
+                _ => self.skip_step(input, &mut i)?,
             };
             // A value ended back at `depth` (a `,` after it may have been taken too).
             if ended && usize::from(self.depth) == depth {
-                self.mode = mode;
                 return Ok((i, true));
             }
         }
-        self.mode = mode;
         Ok((input.len(), false))
     }
 
@@ -788,17 +782,10 @@ impl Scanner {
     /// whether a value ended.
     #[cfg(feature = "fast")]
     #[inline(never)]
-    fn skip_step(
-        &mut self,
-        mode: &mut Mode,
-        input: &[u8],
-        i: &mut usize,
-    ) -> Result<bool, JsonError> {
-        self.mode = *mode;
+    fn skip_step(&mut self, input: &[u8], i: &mut usize) -> Result<bool, JsonError> {
         match self.step(input, *i) {
             Ok((used, out)) => {
                 *i = i.saturating_add(used);
-                *mode = self.mode;
                 Ok(matches!(
                     out,
                     Some(

@@ -509,9 +509,11 @@ impl Scanner {
     /// checked exactly as [`Scanner::next`] checks them (the same errors, depth bound and
     /// split independence); only the tokens are not handed out.
     ///
-    /// With the `fast` feature the common bytes of compact JSON (plain string runs, quotes,
-    /// `:`, `,`, number bytes) are taken in a tight loop; every other byte goes through the
-    /// same grammar step as [`Scanner::next`].
+    /// With the `fast` feature the common shapes of compact JSON are taken in tight loops:
+    /// object members `"key":value,` and array elements `value,` whose value is a string or
+    /// a number lying whole in the input, one after the other, and brackets and literals at
+    /// once; a token cut by the end of the input goes on from the mode it stands in, and
+    /// every other byte goes through the same grammar step as [`Scanner::next`].
     ///
     /// # Errors
     /// As [`Scanner::next`].

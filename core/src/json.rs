@@ -1341,15 +1341,34 @@ fn number_run(mut st: Num, s: &[u8]) -> (Num, usize) {
     (st, i)
 }
 
-/// Encodes a scalar value (never a surrogate here) into `out`; returns the length.
+/// Encodes a scalar value (never a surrogate here; U+FFFD past U+10FFFF) into `out`; returns
+/// the length, 0 when `out` is too short. Written out rather than through `char`: half the
+/// flash.
 fn encode_utf8(cp: u32, out: &mut [u8]) -> usize {
-    let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
-    let mut tmp = [0u8; 4];
-    let s = c.encode_utf8(&mut tmp).as_bytes();
-    match out.get_mut(..s.len()) {
-        Some(dst) => copy_bytes(dst, s),
-        None => 0,
+    let cp = if cp > 0x10FFFF { 0xFFFD } else { cp };
+    let len = match cp {
+        0..=0x7F => 1,
+        0x80..=0x7FF => 2,
+        0x800..=0xFFFF => 3,
+        _ => 4,
+    };
+    let Some((first, rest)) = out.get_mut(..len).and_then(|d| d.split_first_mut()) else {
+        return 0;
+    };
+    // Continuation bytes carry six bits each, the last ones first.
+    let mut c = cp;
+    for b in rest.iter_mut().rev() {
+        *b = 0x80 | (c & 0x3F) as u8;
+        c >>= 6;
     }
+    // The lead byte: as many high bits set as the length (none for ASCII).
+    let lead = if len == 1 {
+        0
+    } else {
+        (0xFF00u16 >> len) as u8
+    };
+    *first = lead | c as u8;
+    len
 }
 
 /// The length of `bytes` without a trailing incomplete UTF-8 sequence.

@@ -750,3 +750,21 @@ proptest! {
         }
     }
 }
+
+/// The UTF-8 encoder writes what `char` does for every scalar value, and nothing into a
+/// buffer too short.
+#[test]
+fn encodes_every_scalar_value_as_char_does() {
+    for cp in (0..0xD800).chain(0xE000..0x11_0000) {
+        let c = char::from_u32(cp).unwrap();
+        let mut want = [0u8; 4];
+        let want = c.encode_utf8(&mut want).as_bytes();
+        let mut got = [0u8; 4];
+        assert_eq!(encode_utf8(cp, &mut got), want.len());
+        assert_eq!(&got[..want.len()], want, "{cp:#x}");
+        assert_eq!(encode_utf8(cp, &mut got[..want.len() - 1]), 0);
+    }
+    let mut got = [0u8; 4];
+    assert_eq!(encode_utf8(0x11_0000, &mut got), 3);
+    assert_eq!(&got[..3], &REPLACEMENT);
+}

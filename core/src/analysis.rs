@@ -979,7 +979,8 @@ impl Decoder {
     /// Whether the pending or current value is completion text (the feed loop then bounds
     /// the input so that a piece never overflows the chunk by more than an escape).
     fn in_content(&self) -> bool {
-        self.skip.is_none() && (self.string == Some(Slot::Content) || self.slot == Slot::Content)
+        self.skip.is_none()
+            && (matches!(self.string, Some(Slot::Content)) || matches!(self.slot, Slot::Content))
     }
 
     /// What a key names inside the current frame.
@@ -1260,7 +1261,7 @@ impl Decoder {
             }
             Token::Key(key) => {
                 self.slot = self.key_slot(key);
-                if self.slot == Slot::Ignore {
+                if matches!(self.slot, Slot::Ignore) {
                     // The value is skipped by the scanner, in bulk.
                     self.skip = Some(self.depth);
                 }
@@ -1271,7 +1272,7 @@ impl Decoder {
                     Some(slot) => slot,
                     None => self.begin_string(),
                 };
-                if slot == Slot::Content {
+                if matches!(slot, Slot::Content) {
                     return self.push_content(piece);
                 }
                 if let Some(sink) = self.sink(slot) {
@@ -1379,7 +1380,7 @@ impl Decoder {
     /// The first piece (or the end) of a string value: clears its target.
     fn begin_string(&mut self) -> Slot {
         let slot = self.take_slot();
-        if slot == Slot::ContextId {
+        if matches!(slot, Slot::ContextId) {
             self.top_context = true;
         }
         match slot {

@@ -768,3 +768,55 @@ fn encodes_every_scalar_value_as_char_does() {
     assert_eq!(encode_utf8(0x11_0000, &mut got), 3);
     assert_eq!(&got[..3], &REPLACEMENT);
 }
+
+/// An object element of an array skipped right after its `{` (as the decoder skips the
+/// choices it does not read): the skip ends with the element, nested objects and all, and
+/// the array goes on, at every split point.
+#[test]
+fn skipping_an_element_object_ends_with_the_element() {
+    let doc = br#"{"c":[{"i":1,"m":{"t":{"u":"v"}},"f":true},{"i":2}],"n":3}"#;
+    let want = vec![
+        T::Os,
+        k("c"),
+        T::As,
+        T::Os,
+        T::Os,
+        k("i"),
+        T::Num(b"2".to_vec()),
+        T::Oe,
+        T::Ae,
+        k("n"),
+        T::Num(b"3".to_vec()),
+        T::Oe,
+    ];
+    for cut in 0..=doc.len() {
+        let mut s = Scanner::new();
+        let mut out = Vec::new();
+        let mut skip = None;
+        let mut skipped = false;
+        for part in [&doc[..cut], &doc[cut..]] {
+            let mut part = &part[..];
+            while !part.is_empty() {
+                if let Some(depth) = skip {
+                    let (n, over) = s.skip_value(part, depth).unwrap();
+                    part = &part[n..];
+                    if over {
+                        skip = None;
+                    }
+                    continue;
+                }
+                let (n, tok) = s.next(part).unwrap();
+                part = &part[n..];
+                let Some(t) = tok else { break };
+                // The first element: the `{` right after the `[`.
+                if t == Token::ObjectStart && out.last() == Some(&T::As) && !skipped {
+                    skip = Some(2);
+                    skipped = true;
+                }
+                push(&mut out, t);
+            }
+        }
+        s.finish().unwrap();
+        assert_eq!(out, want, "cut at {cut}");
+    }
+}

@@ -795,7 +795,7 @@ fn skipping_an_element_object_ends_with_the_element() {
         let mut skip = None;
         let mut skipped = false;
         for part in [&doc[..cut], &doc[cut..]] {
-            let mut part = &part[..];
+            let mut part = part;
             while !part.is_empty() {
                 if let Some(depth) = skip {
                     let (n, over) = s.skip_value(part, depth).unwrap();

@@ -33,6 +33,8 @@
 mod details;
 mod elements;
 mod keys;
+#[cfg(feature = "fast")]
+mod lookup;
 
 #[cfg(feature = "patterns")]
 pub use details::Patterns;
@@ -74,6 +76,8 @@ use elements::Field;
 ))]
 use elements::Kind;
 
+#[cfg(feature = "fast")]
+use crate::json::Piece;
 use crate::json::{JsonError, Scanner, Token};
 use crate::score::Score;
 use crate::text::Text;
@@ -248,7 +252,14 @@ impl RawScores {
             return;
         };
         let len = usize::from(self.len);
+        #[cfg(not(feature = "fast"))]
         let pos = self.iter().position(|(_, s)| score > s).unwrap_or(len);
+        // Every kept id is a known position: the scores alone give the place, without
+        // turning the ids back into categories.
+        #[cfg(feature = "fast")]
+        let pos = (self.scores.iter().take(len))
+            .take_while(|&&s| score <= s)
+            .count();
         if len == RAW_CAP {
             self.truncated = true;
             if pos >= RAW_CAP {
@@ -424,6 +435,24 @@ macro_rules! open_enum {
                     .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
             }
 
+            /// [`Self::parse`] of a label as read.
+            #[cfg(not(feature = "fast"))]
+            #[allow(dead_code)]
+            fn parse_label(label: &str) -> Self {
+                Self::parse(label)
+            }
+
+            /// [`Self::parse`] of a label as read: a known name is found from the bytes
+            /// (it is ASCII, so valid UTF-8), without checking the UTF-8 first.
+            #[cfg(feature = "fast")]
+            #[allow(dead_code)]
+            fn parse_label(label: &Label) -> Self {
+                match Self::position(label.as_bytes()).and_then(Self::from_position) {
+                    Some(known) => known,
+                    None => Self::parse(label.as_str()),
+                }
+            }
+
             /// The wire text.
             pub fn as_str(&self) -> &str {
                 match (self, self.known_position()) {
@@ -434,9 +463,22 @@ macro_rules! open_enum {
             }
 
             /// The position in [`Self::NAMES`] of the wire text `name`.
+            #[cfg(not(feature = "fast"))]
             #[allow(dead_code)]
             fn position(name: &[u8]) -> Option<usize> {
                 packed_position(Self::NAME_LENS, Self::NAME_TEXT, name)
+            }
+
+            /// The position in [`Self::NAMES`] of the wire text `name`.
+            #[cfg(feature = "fast")]
+            #[allow(dead_code)]
+            fn position(name: &[u8]) -> Option<usize> {
+                const NAMES: &[&[u8]] = &[$($text.as_bytes()),*];
+                static INDEX: lookup::NameIndex<
+                    { NAMES.len() },
+                    { lookup::buckets_for(NAMES.len()) },
+                > = lookup::NameIndex::new(NAMES);
+                INDEX.position(name)
             }
 
             /// The known value at position `i` of [`Self::NAMES`].
@@ -937,7 +979,8 @@ impl Decoder {
     /// Whether the pending or current value is completion text (the feed loop then bounds
     /// the input so that a piece never overflows the chunk by more than an escape).
     fn in_content(&self) -> bool {
-        self.skip.is_none() && (self.string == Some(Slot::Content) || self.slot == Slot::Content)
+        self.skip.is_none()
+            && (matches!(self.string, Some(Slot::Content)) || matches!(self.slot, Slot::Content))
     }
 
     /// What a key names inside the current frame.
@@ -1218,7 +1261,7 @@ impl Decoder {
             }
             Token::Key(key) => {
                 self.slot = self.key_slot(key);
-                if self.slot == Slot::Ignore {
+                if matches!(self.slot, Slot::Ignore) {
                     // The value is skipped by the scanner, in bulk.
                     self.skip = Some(self.depth);
                 }
@@ -1229,7 +1272,7 @@ impl Decoder {
                     Some(slot) => slot,
                     None => self.begin_string(),
                 };
-                if slot == Slot::Content {
+                if matches!(slot, Slot::Content) {
                     return self.push_content(piece);
                 }
                 if let Some(sink) = self.sink(slot) {
@@ -1324,10 +1367,20 @@ impl Decoder {
         }
     }
 
+    /// A whole string value that is not completion text: its bytes, then its end.
+    #[cfg(feature = "fast")]
+    fn whole_string(&mut self, text: &[u8]) -> bool {
+        // A piece of a value other than completion text never makes an output ready.
+        if !text.is_empty() {
+            self.token(Token::Str(text));
+        }
+        self.token(Token::StrEnd)
+    }
+
     /// The first piece (or the end) of a string value: clears its target.
     fn begin_string(&mut self) -> Slot {
         let slot = self.take_slot();
-        if slot == Slot::ContextId {
+        if matches!(slot, Slot::ContextId) {
             self.top_context = true;
         }
         match slot {
@@ -1384,14 +1437,17 @@ impl Decoder {
                     return false;
                 };
                 // Only a label's end validates it: most strings are not labels.
+                #[cfg(not(feature = "fast"))]
                 let label = self.label.as_str();
+                #[cfg(feature = "fast")]
+                let label = &self.label;
                 match slot {
-                    Slot::Category => item.category = Some(Category::parse(label)),
+                    Slot::Category => item.category = Some(Category::parse_label(label)),
                     Slot::IntensityLevel => {
-                        item.intensity_level = Some(IntensityLevel::parse(label))
+                        item.intensity_level = Some(IntensityLevel::parse_label(label))
                     }
-                    Slot::Complexity => item.complexity = Some(Complexity::parse(label)),
-                    _ => item.discovery_level = Some(DiscoveryLevel::parse(label)),
+                    Slot::Complexity => item.complexity = Some(Complexity::parse_label(label)),
+                    _ => item.discovery_level = Some(DiscoveryLevel::parse_label(label)),
                 }
             }
             #[cfg(feature = "conversation")]
@@ -1622,12 +1678,29 @@ impl SuccessParser {
             } else {
                 rest.len()
             };
-            let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
-            pos = pos.saturating_add(n);
-            if let Some(t) = tok
-                && self.dec.token(t)
+            #[cfg(not(feature = "fast"))]
             {
-                return Ok(pos);
+                let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
+                pos = pos.saturating_add(n);
+                if let Some(t) = tok
+                    && self.dec.token(t)
+                {
+                    return Ok(pos);
+                }
+            }
+            #[cfg(feature = "fast")]
+            {
+                let whole_strings = !self.dec.in_content();
+                let part = rest.get(..limit).unwrap_or(rest);
+                let (n, ready) = match self.scanner.next_piece(part, whole_strings)? {
+                    (n, Some(Piece::Token(t))) => (n, self.dec.token(t)),
+                    (n, Some(Piece::WholeStr(text))) => (n, self.dec.whole_string(text)),
+                    (n, None) => (n, false),
+                };
+                pos = pos.saturating_add(n);
+                if ready {
+                    return Ok(pos);
+                }
             }
         }
         Ok(input.len())

@@ -83,6 +83,16 @@ pub enum Token<'a> {
     Null,
 }
 
+/// What [`Scanner::next_piece`] hands out.
+#[cfg(feature = "fast")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Piece<'a> {
+    /// A token, as [`Scanner::next`] would hand it out.
+    Token(Token<'a>),
+    /// A whole string value: its decoded bytes (no escapes in them), then its end.
+    WholeStr(&'a [u8]),
+}
+
 /// Why the input is not a document this scanner accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -137,9 +147,44 @@ enum Mode {
     /// Inside a number.
     Number(Num),
     /// Inside `true`, `false` or `null`: the literal and how many bytes matched.
-    Literal { lit: &'static [u8], pos: u8 },
+    Literal { lit: Lit, pos: u8 },
     /// The top-level value is complete; only whitespace may follow.
     Done,
+}
+
+/// The literal being read: a byte, not a slice, so that a [`Mode`] fits in a register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lit {
+    True,
+    False,
+    Null,
+}
+
+impl Lit {
+    /// The literal starting with `b` (`t`, `f` or `n`).
+    const fn starting(b: u8) -> Lit {
+        match b {
+            b't' => Lit::True,
+            b'f' => Lit::False,
+            _ => Lit::Null,
+        }
+    }
+
+    const fn text(self) -> &'static [u8] {
+        match self {
+            Lit::True => b"true",
+            Lit::False => b"false",
+            Lit::Null => b"null",
+        }
+    }
+
+    const fn out(self) -> Out {
+        match self {
+            Lit::True => Out::Bool(true),
+            Lit::False => Out::Bool(false),
+            Lit::Null => Out::Null,
+        }
+    }
 }
 
 /// Number grammar states (RFC 8259 §6): `-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?`.
@@ -175,6 +220,16 @@ impl Num {
             _ => None,
         }
     }
+}
+
+/// Where [`Scanner::members`] starts: at a key's opening quote, right after a key (its
+/// `:` next), or at the `,` after a value.
+#[cfg(feature = "fast")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Member {
+    Key,
+    Colon,
+    Comma,
 }
 
 /// Escape decoding inside a string.
@@ -291,6 +346,10 @@ impl Scanner {
         }
         let mut i = 0;
         while i < input.len() {
+            #[cfg(feature = "fast")]
+            if let Some((used, tok)) = self.whole_token(input, i) {
+                return Ok((used, Some(tok)));
+            }
             let (used, out) = match self.step(input, i) {
                 Ok(r) => r,
                 Err(e) => {
@@ -304,6 +363,98 @@ impl Scanner {
             }
         }
         Ok((input.len(), None))
+    }
+
+    /// [`Scanner::next`], taking a token that lies whole in `input` at once: a key (with its
+    /// `:`), a number, and with `whole_strings` a string value, handed out as
+    /// [`Piece::WholeStr`] (its [`Token::Str`] and [`Token::StrEnd`] in one). Keys and numbers
+    /// borrow `input`. Any other byte, or a token cut by the end of `input`, an escape or a
+    /// control byte, takes the grammar step of [`Scanner::next`]: the decoded content is the
+    /// same either way.
+    ///
+    /// # Errors
+    /// As [`Scanner::next`].
+    #[cfg(feature = "fast")]
+    pub(crate) fn next_piece<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        whole_strings: bool,
+    ) -> Result<(usize, Option<Piece<'a>>), JsonError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut i = 0;
+        while let Some(&b) = input.get(i) {
+            if let Some((used, tok)) = self.whole_token(input, i) {
+                return Ok((used, Some(Piece::Token(tok))));
+            }
+            if whole_strings && b == b'"' && matches!(self.mode, Mode::Value | Mode::ValueOrEnd) {
+                let start = i + 1;
+                let rest = input.get(start..).unwrap_or(&[]);
+                let run = string_run(rest);
+                if rest.get(run) == Some(&b'"') {
+                    self.value_end();
+                    let end = start + run + 1;
+                    let used = end + self.comma(input, end);
+                    let text = rest.get(..run).unwrap_or(&[]);
+                    return Ok((used, Some(Piece::WholeStr(text))));
+                }
+            }
+            let (used, out) = match self.step(input, i) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.error = Some(e);
+                    return Err(e);
+                }
+            };
+            i = i.saturating_add(used);
+            if let Some(out) = out {
+                return Ok((i, Some(Piece::Token(self.token(out, input)))));
+            }
+        }
+        Ok((input.len(), None))
+    }
+
+    /// A key (with its `:`) or a number that starts at `i` and lies whole in `input`, taken
+    /// at once and borrowing `input`: the bytes consumed up to its end and the token. `None`
+    /// (nothing consumed) for anything else, which takes the grammar step.
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn whole_token<'a>(&mut self, input: &'a [u8], i: usize) -> Option<(usize, Token<'a>)> {
+        let b = *input.get(i)?;
+        match (self.mode, b) {
+            (Mode::Key | Mode::KeyOrEnd, b'"') => {
+                let start = i + 1;
+                let rest = input.get(start..).unwrap_or(&[]);
+                let run = string_run(rest);
+                if run > KEY_CAP || rest.get(run) != Some(&b'"') {
+                    return None;
+                }
+                self.key_len = 0;
+                self.key_truncated = false;
+                self.mode = Mode::Colon;
+                let end = start + run + 1;
+                let used = end + self.colon(input, end);
+                Some((used, Token::Key(rest.get(..run).unwrap_or(&[]))))
+            }
+            (Mode::Value | Mode::ValueOrEnd, b'-' | b'0'..=b'9') => {
+                let st = match b {
+                    b'-' => Num::Minus,
+                    b'0' => Num::Zero,
+                    _ => Num::Int,
+                };
+                let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
+                let end = i + 1 + run;
+                // Ended by a byte that is in `input`; anything else takes the steps.
+                if !st.complete() || end - i > NUMBER_CAP || end >= input.len() {
+                    return None;
+                }
+                self.value_end();
+                let used = end + self.comma(input, end);
+                Some((used, Token::Number(input.get(i..end).unwrap_or(&[]))))
+            }
+            _ => None,
+        }
     }
 
     /// Consumes the rest of a value nobody wants, producing no tokens: the value that follows
@@ -358,9 +509,11 @@ impl Scanner {
     /// checked exactly as [`Scanner::next`] checks them (the same errors, depth bound and
     /// split independence); only the tokens are not handed out.
     ///
-    /// With the `fast` feature the common bytes of compact JSON (plain string runs, quotes,
-    /// `:`, `,`, number bytes) are taken in a tight loop; every other byte goes through the
-    /// same grammar step as [`Scanner::next`].
+    /// With the `fast` feature the common shapes of compact JSON are taken in tight loops:
+    /// object members `"key":value,` and array elements `value,` whose value is a string or
+    /// a number lying whole in the input, one after the other, and brackets and literals at
+    /// once; a token cut by the end of the input goes on from the mode it stands in, and
+    /// every other byte goes through the same grammar step as [`Scanner::next`].
     ///
     /// # Errors
     /// As [`Scanner::next`].
@@ -371,27 +524,48 @@ impl Scanner {
         }
         let mut i = 0;
         while let Some(&b) = input.get(i) {
-            let plain = self.esc == Esc::None && self.high.is_none();
-            let ended = match (self.mode, b) {
-                (Mode::Str { key }, b'"') if plain => {
-                    i += 1;
-                    if key {
-                        self.mode = Mode::Colon;
-                    } else {
-                        self.value_end();
+            let ended = match self.mode {
+                Mode::Str { key } if self.esc == Esc::None && self.high.is_none() && b >= 0x20 => {
+                    match b {
+                        b'"' if key => {
+                            i += 1;
+                            match self.members(input, &mut i, depth, Member::Colon)? {
+                                Some(next) => self.mode = next,
+                                None => return Ok((i, true)),
+                            }
+                            false
+                        }
+                        b'"' => {
+                            i += 1;
+                            self.mode = self.after_value();
+                            true
+                        }
+                        b'\\' => {
+                            self.esc = Esc::Backslash;
+                            i += 1;
+                            false
+                        }
+                        _ => {
+                            i += string_run(input.get(i..).unwrap_or(&[]));
+                            false
+                        }
                     }
-                    !key
                 }
-                (Mode::Str { .. }, 0x20..) if plain && b != b'\\' => {
-                    i += string_run(input.get(i..).unwrap_or(&[]));
+                Mode::Colon if b == b':' => {
+                    match self.members(input, &mut i, depth, Member::Colon)? {
+                        Some(next) => self.mode = next,
+                        None => return Ok((i, true)),
+                    }
                     false
                 }
-                (Mode::Colon, b':') => {
-                    self.mode = Mode::Value;
-                    i += 1;
+                Mode::AfterValue if b == b',' && self.top_is_object() => {
+                    match self.members(input, &mut i, depth, Member::Comma)? {
+                        Some(next) => self.mode = next,
+                        None => return Ok((i, true)),
+                    }
                     false
                 }
-                (Mode::AfterValue, b',') => {
+                Mode::AfterValue if b == b',' => {
                     self.mode = if self.top_is_object() {
                         Mode::Key
                     } else {
@@ -400,52 +574,123 @@ impl Scanner {
                     i += 1;
                     false
                 }
-                (Mode::Key | Mode::KeyOrEnd, b'"') => {
-                    self.mode = Mode::Str { key: true };
-                    i += 1;
+                Mode::Key | Mode::KeyOrEnd if b == b'"' => {
+                    match self.members(input, &mut i, depth, Member::Key)? {
+                        Some(next) => self.mode = next,
+                        None => return Ok((i, true)),
+                    }
                     false
                 }
-                (Mode::Value | Mode::ValueOrEnd, b'"') => {
-                    self.mode = Mode::Str { key: false };
+                Mode::KeyOrEnd | Mode::AfterValue if b == b'}' && self.top_is_object() => {
+                    self.depth -= 1;
+                    self.mode = self.after_value();
                     i += 1;
-                    false
+                    true
                 }
-                (Mode::Number(mut st), _) if st.step(b).is_some() => {
-                    // The bytes that continue the number; only their count is kept.
-                    let start = i;
-                    while let Some(next) = input.get(i).and_then(|&c| st.step(c)) {
-                        st = next;
+                Mode::ValueOrEnd | Mode::AfterValue
+                    if b == b']' && self.depth > 0 && !self.top_is_object() =>
+                {
+                    self.depth -= 1;
+                    self.mode = self.after_value();
+                    i += 1;
+                    true
+                }
+                Mode::Value | Mode::ValueOrEnd => match b {
+                    b'"' | b'-' | b'0'..=b'9' => {
+                        // Strings and numbers, each whole in the input: one value, or the
+                        // elements `v,v,` of an array one after the other without going back
+                        // to the dispatch. A value cut by the end of the input leaves its mode.
+                        loop {
+                            match input.get(i) {
+                                Some(b'"') => {
+                                    let run = string_run(input.get(i + 1..).unwrap_or(&[]));
+                                    if input.get(i + 1 + run) != Some(&b'"') {
+                                        self.mode = Mode::Str { key: false };
+                                        i += run + 1;
+                                        break;
+                                    }
+                                    i += run + 2;
+                                }
+                                Some(&c @ (b'-' | b'0'..=b'9')) => {
+                                    let st = match c {
+                                        b'-' => Num::Minus,
+                                        b'0' => Num::Zero,
+                                        _ => Num::Int,
+                                    };
+                                    self.num_len = 0;
+                                    let rest = input.get(i + 1..).unwrap_or(&[]);
+                                    let (st, run) = number_run(st, rest);
+                                    i += run + 1;
+                                    if let Some(next) =
+                                        self.number_end(st, run + 1, input.get(i).is_some())?
+                                    {
+                                        self.mode = next;
+                                        break;
+                                    }
+                                }
+                                _ => {
+                                    self.mode = Mode::Value;
+                                    break;
+                                }
+                            }
+                            // The value ended.
+                            self.mode = self.after_value();
+                            if usize::from(self.depth) == depth {
+                                return Ok((i, true));
+                            }
+                            if self.mode != Mode::AfterValue
+                                || self.top_is_object()
+                                || input.get(i) != Some(&b',')
+                            {
+                                break;
+                            }
+                            // The `,`: the next element starts.
+                            i += 1;
+                        }
+                        false
+                    }
+                    b't' | b'f' | b'n' => {
+                        let lit = Lit::starting(b).text();
+                        if input.get(i..i + lit.len()) == Some(lit) {
+                            i += lit.len();
+                            self.mode = self.after_value();
+                            true
+                        } else {
+                            self.skip_step(input, &mut i)?
+                        }
+                    }
+                    b'{' | b'[' => {
+                        let object = b == b'{';
+                        if let Err(e) = self.push(object) {
+                            self.error = Some(e);
+                            return Err(e);
+                        }
+                        self.mode = if object {
+                            Mode::KeyOrEnd
+                        } else {
+                            Mode::ValueOrEnd
+                        };
                         i += 1;
+                        false
                     }
-                    let len = usize::from(self.num_len).saturating_add(i - start);
-                    if len > NUMBER_CAP {
-                        self.error = Some(JsonError::NumberTooLong);
-                        return Err(JsonError::NumberTooLong);
-                    }
-                    self.num_len = len as u8;
-                    self.mode = Mode::Number(st);
-                    false
-                }
-                _ => match self.step(input, i) {
-                    Ok((used, out)) => {
-                        i = i.saturating_add(used);
-                        matches!(
-                            out,
-                            Some(
-                                Out::Number
-                                    | Out::StrEnd
-                                    | Out::Bool(_)
-                                    | Out::Null
-                                    | Out::ObjectEnd
-                                    | Out::ArrayEnd
-                            )
-                        )
-                    }
-                    Err(e) => {
-                        self.error = Some(e);
-                        return Err(e);
-                    }
+                    _ => self.skip_step(input, &mut i)?,
                 },
+                Mode::Number(st) if b.is_ascii_digit() || st.step(b).is_some() => {
+                    let (st, run) = number_run(st, input.get(i..).unwrap_or(&[]));
+                    i += run;
+                    match self.number_end(st, run, input.get(i).is_some()) {
+                        Ok(Some(next)) => {
+                            self.mode = next;
+                            false
+                        }
+                        Ok(None) => {
+                            self.mode = self.after_value();
+                            true
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ => self.skip_step(input, &mut i)?,
             };
             // A value ended back at `depth` (a `,` after it may have been taken too).
             if ended && usize::from(self.depth) == depth {
@@ -453,6 +698,133 @@ impl Scanner {
             }
         }
         Ok((input.len(), false))
+    }
+
+    /// Members `"key":value,` of the object being skipped, with a string or number value each
+    /// whole in the input, one after the other without going back to the dispatch of
+    /// [`Scanner::skip_value`], entered at `from`. Returns the mode the first byte that is
+    /// anything else stands in, or `None` when a value ended back at `depth` (the skip is
+    /// over; the mode is then written back).
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn members(
+        &mut self,
+        input: &[u8],
+        i: &mut usize,
+        depth: usize,
+        from: Member,
+    ) -> Result<Option<Mode>, JsonError> {
+        let mut at = *i;
+        let mut stage = from;
+        let mode = loop {
+            if stage == Member::Comma {
+                // The `,` after a value; a key must follow.
+                at += 1;
+                if input.get(at) != Some(&b'"') {
+                    break Mode::Key;
+                }
+                stage = Member::Key;
+            }
+            if stage == Member::Key {
+                let run = string_run(input.get(at + 1..).unwrap_or(&[]));
+                if input.get(at + 1 + run) != Some(&b'"') {
+                    // Cut by the end of the input, an escape or a control byte: the run is
+                    // taken, the string arms go on from there.
+                    at += run + 1;
+                    break Mode::Str { key: true };
+                }
+                at += run + 2;
+            }
+            // After the key: its `:` and the value.
+            if input.get(at) != Some(&b':') {
+                break Mode::Colon;
+            }
+            at += 1;
+            match input.get(at) {
+                Some(b'"') => {
+                    let run = string_run(input.get(at + 1..).unwrap_or(&[]));
+                    if input.get(at + 1 + run) != Some(&b'"') {
+                        at += run + 1;
+                        break Mode::Str { key: false };
+                    }
+                    at += run + 2;
+                }
+                Some(&c @ (b'-' | b'0'..=b'9')) => {
+                    let st = match c {
+                        b'-' => Num::Minus,
+                        b'0' => Num::Zero,
+                        _ => Num::Int,
+                    };
+                    self.num_len = 0;
+                    let (st, run) = number_run(st, input.get(at + 1..).unwrap_or(&[]));
+                    at += run + 1;
+                    let ended = input.get(at).is_some();
+                    if let Some(next) = self.number_end(st, run + 1, ended)? {
+                        break next;
+                    }
+                }
+                _ => break Mode::Value,
+            }
+            // The value ended, inside this object.
+            if usize::from(self.depth) == depth {
+                *i = at;
+                self.mode = Mode::AfterValue;
+                return Ok(None);
+            }
+            if input.get(at) != Some(&b',') {
+                break Mode::AfterValue;
+            }
+            stage = Member::Comma;
+        };
+        *i = at;
+        Ok(Some(mode))
+    }
+
+    /// One grammar step of [`Scanner::skip_value`] for a byte its fast arms do not take:
+    /// whether a value ended.
+    #[cfg(feature = "fast")]
+    #[inline(never)]
+    fn skip_step(&mut self, input: &[u8], i: &mut usize) -> Result<bool, JsonError> {
+        match self.step(input, *i) {
+            Ok((used, out)) => {
+                *i = i.saturating_add(used);
+                Ok(matches!(
+                    out,
+                    Some(
+                        Out::Number
+                            | Out::StrEnd
+                            | Out::Bool(_)
+                            | Out::Null
+                            | Out::ObjectEnd
+                            | Out::ArrayEnd
+                    )
+                ))
+            }
+            Err(e) => {
+                self.error = Some(e);
+                Err(e)
+            }
+        }
+    }
+
+    /// After a run of number bytes (`run` of them, in state `st`) that a byte follows
+    /// (`ended`) or not: `Ok(None)` when the number is over, `Ok(Some(mode))` when it goes on
+    /// in the next input. Only the count of its bytes is kept.
+    #[cfg(feature = "fast")]
+    fn number_end(&mut self, st: Num, run: usize, ended: bool) -> Result<Option<Mode>, JsonError> {
+        let len = usize::from(self.num_len).saturating_add(run);
+        let err = if len > NUMBER_CAP {
+            JsonError::NumberTooLong
+        } else if !ended {
+            self.num_len = len as u8;
+            return Ok(Some(Mode::Number(st)));
+        } else if st.complete() {
+            return Ok(None);
+        } else {
+            JsonError::Syntax
+        };
+        self.error = Some(err);
+        Err(err)
     }
 
     fn token<'a>(&'a self, out: Out, input: &'a [u8]) -> Token<'a> {
@@ -474,13 +846,18 @@ impl Scanner {
         }
     }
 
-    /// A value just ended (string, number, literal or container).
-    fn value_end(&mut self) {
-        self.mode = if self.depth == 0 {
+    /// The mode after a value that just ended.
+    fn after_value(&self) -> Mode {
+        if self.depth == 0 {
             Mode::Done
         } else {
             Mode::AfterValue
-        };
+        }
+    }
+
+    /// A value just ended (string, number, literal or container).
+    fn value_end(&mut self) {
+        self.mode = self.after_value();
     }
 
     fn top_is_object(&self) -> bool {
@@ -535,21 +912,17 @@ impl Scanner {
                 None => Err(JsonError::Syntax),
             },
             Mode::Literal { lit, pos } => {
-                if lit.get(usize::from(pos)) != Some(&b) {
+                let text = lit.text();
+                if text.get(usize::from(pos)) != Some(&b) {
                     return Err(JsonError::Syntax);
                 }
                 let pos = pos + 1;
-                if usize::from(pos) < lit.len() {
+                if usize::from(pos) < text.len() {
                     self.mode = Mode::Literal { lit, pos };
                     return Ok((1, None));
                 }
                 self.value_end();
-                let out = match lit.first() {
-                    Some(b't') => Out::Bool(true),
-                    Some(b'f') => Out::Bool(false),
-                    _ => Out::Null,
-                };
-                Ok((1, Some(out)))
+                Ok((1, Some(lit.out())))
             }
             _ if ws => Ok((1, None)),
             Mode::Done => Err(JsonError::TrailingData),
@@ -659,12 +1032,10 @@ impl Scanner {
                 Ok((1, None))
             }
             b't' | b'f' | b'n' => {
-                let lit: &'static [u8] = match b {
-                    b't' => b"true",
-                    b'f' => b"false",
-                    _ => b"null",
+                self.mode = Mode::Literal {
+                    lit: Lit::starting(b),
+                    pos: 1,
                 };
-                self.mode = Mode::Literal { lit, pos: 1 };
                 Ok((1, None))
             }
             b'-' | b'0'..=b'9' => {
@@ -862,38 +1233,142 @@ pub(crate) fn string_run(s: &[u8]) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-    let mut words = s.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        let x = u64::from_le_bytes(bytes);
+    let flags = |word: &[u8]| {
+        let x = u64::from_le_bytes(<[u8; 8]>::try_from(word).ok()?);
         let flags = (x.wrapping_sub(ONES * 0x20) & !x
             | zero(x ^ (ONES * u64::from(b'"')))
             | zero(x ^ (ONES * u64::from(b'\\'))))
             & HIGH;
+        Some(flags)
+    };
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let Some(flags) = flags(word) else {
+            break;
+        };
         if flags != 0 {
             return at + (flags.trailing_zeros() / 8) as usize;
         }
         at += 8;
     }
     let tail = words.remainder();
+    if tail.is_empty() {
+        return at;
+    }
+    // The last eight bytes, overlapping ones already found plain: those raise no flag (and
+    // no borrow), so the lowest flag is still the first such byte.
+    if let Some(last) = s.len().checked_sub(8)
+        && let Some(flags) = s.get(last..).and_then(flags)
+    {
+        return match flags {
+            0 => s.len(),
+            _ => last + (flags.trailing_zeros() / 8) as usize,
+        };
+    }
     at + tail
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .unwrap_or(tail.len())
 }
 
-/// Encodes a scalar value (never a surrogate here) into `out`; returns the length.
-fn encode_utf8(cp: u32, out: &mut [u8]) -> usize {
-    let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
-    let mut tmp = [0u8; 4];
-    let s = c.encode_utf8(&mut tmp).as_bytes();
-    match out.get_mut(..s.len()) {
-        Some(dst) => copy_bytes(dst, s),
-        None => 0,
+/// The number bytes at the start of `s` continuing a number in state `st`: the state after
+/// them and their count. The grammar's parts are taken in their order (integer, fraction,
+/// exponent), each digit run in a tight loop: no dispatch on the state per byte.
+#[cfg(feature = "fast")]
+#[inline(always)]
+fn number_run(mut st: Num, s: &[u8]) -> (Num, usize) {
+    let digit = |i: usize| s.get(i).is_some_and(u8::is_ascii_digit);
+    let digits = |mut i: usize| {
+        while digit(i) {
+            i += 1;
+        }
+        i
+    };
+    let mut i = 0;
+    if st == Num::Minus {
+        match s.get(i) {
+            Some(b'0') => st = Num::Zero,
+            Some(b'1'..=b'9') => st = Num::Int,
+            _ => return (st, i),
+        }
+        i += 1;
     }
+    if st == Num::Int {
+        i = digits(i);
+    }
+    if matches!(st, Num::Zero | Num::Int) {
+        match s.get(i) {
+            Some(b'.') => st = Num::Dot,
+            Some(b'e' | b'E') => st = Num::Exp,
+            _ => return (st, i),
+        }
+        i += 1;
+    }
+    if st == Num::Dot {
+        if !digit(i) {
+            return (st, i);
+        }
+        st = Num::Frac;
+        i += 1;
+    }
+    if st == Num::Frac {
+        i = digits(i);
+        if !matches!(s.get(i), Some(b'e' | b'E')) {
+            return (st, i);
+        }
+        st = Num::Exp;
+        i += 1;
+    }
+    if st == Num::Exp {
+        match s.get(i) {
+            Some(b'+' | b'-') => st = Num::ExpSign,
+            Some(b'0'..=b'9') => st = Num::ExpDigits,
+            _ => return (st, i),
+        }
+        i += 1;
+    }
+    if st == Num::ExpSign {
+        if !digit(i) {
+            return (st, i);
+        }
+        st = Num::ExpDigits;
+        i += 1;
+    }
+    if st == Num::ExpDigits {
+        i = digits(i);
+    }
+    (st, i)
+}
+
+/// Encodes a scalar value (never a surrogate here; U+FFFD past U+10FFFF) into `out`; returns
+/// the length, 0 when `out` is too short. Written out rather than through `char`: half the
+/// flash.
+fn encode_utf8(cp: u32, out: &mut [u8]) -> usize {
+    let cp = if cp > 0x10FFFF { 0xFFFD } else { cp };
+    let len = match cp {
+        0..=0x7F => 1,
+        0x80..=0x7FF => 2,
+        0x800..=0xFFFF => 3,
+        _ => 4,
+    };
+    let Some((first, rest)) = out.get_mut(..len).and_then(|d| d.split_first_mut()) else {
+        return 0;
+    };
+    // Continuation bytes carry six bits each, the last ones first.
+    let mut c = cp;
+    for b in rest.iter_mut().rev() {
+        *b = 0x80 | (c & 0x3F) as u8;
+        c >>= 6;
+    }
+    // The lead byte: as many high bits set as the length (none for ASCII).
+    let lead = if len == 1 {
+        0
+    } else {
+        (0xFF00u16 >> len) as u8
+    };
+    *first = lead | c as u8;
+    len
 }
 
 /// The length of `bytes` without a trailing incomplete UTF-8 sequence.

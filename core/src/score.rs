@@ -17,17 +17,70 @@ impl Score {
     /// Parses a JSON number (`-0.35`, `1`, `5.2e-1`, `1E2`). Returns `None` for anything that
     /// is not a JSON number.
     pub fn parse(text: &[u8]) -> Option<Score> {
+        #[cfg(feature = "fast")]
+        if let Some(score) = Self::parse_plain(text) {
+            return Some(score);
+        }
+        Self::parse_any(text)
+    }
+
+    /// [`Score::parse`] for the common shape `-?d{1,5}(.d+)?`, in one pass with no saturation
+    /// (at most nine digits are kept, so the value fits); `None` for any other text, which
+    /// [`Score::parse_any`] then reads.
+    #[cfg(feature = "fast")]
+    #[inline]
+    fn parse_plain(text: &[u8]) -> Option<Score> {
         let (neg, rest) = match text.split_first() {
             Some((b'-', r)) => (true, r),
             _ => (false, text),
         };
-        // The grammar, the digit counts, and the value of the mantissa up to its fourth
-        // fractional digit (what a number without an exponent needs: later digits are
-        // truncated away).
+        let digit = |i: usize| {
+            rest.get(i)
+                .filter(|c| c.is_ascii_digit())
+                .map(|&c| c - b'0')
+        };
+        let mut v: i32 = 0;
+        let mut i = 0;
+        while let Some(d) = digit(i) {
+            if i == 5 {
+                return None;
+            }
+            v = v * 10 + i32::from(d);
+            i += 1;
+        }
+        if i == 0 {
+            return None;
+        }
+        let mut scale = Self::SCALE;
+        if rest.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while let Some(d) = digit(i) {
+                if scale > 1 {
+                    scale /= 10;
+                    v = v * 10 + i32::from(d);
+                }
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+        }
+        if i != rest.len() {
+            return None;
+        }
+        let magnitude = v * scale;
+        Some(Score(if neg { -magnitude } else { magnitude }))
+    }
+
+    /// [`Score::parse`] for any text.
+    fn parse_any(text: &[u8]) -> Option<Score> {
+        let (neg, rest) = match text.split_first() {
+            Some((b'-', r)) => (true, r),
+            _ => (false, text),
+        };
+        // The grammar and the digit counts; the exponent starts at `i`.
         let (mut digits, mut frac_digits, mut seen_dot) = (0i32, 0i32, false);
-        // The magnitude, saturating: anything at or above `i32::MAX` ends as `i32::MAX`, so 32
-        // bits are enough (no 64-bit arithmetic on 32-bit targets).
-        let mut v: u32 = 0;
         let mut i = 0;
         while let Some(&c) = rest.get(i) {
             match c {
@@ -35,9 +88,6 @@ impl Score {
                     digits = digits.saturating_add(1);
                     if seen_dot {
                         frac_digits = frac_digits.saturating_add(1);
-                    }
-                    if frac_digits <= 4 {
-                        v = v.saturating_mul(10).saturating_add(u32::from(c - b'0'));
                     }
                 }
                 b'.' if !seen_dot => seen_dot = true,
@@ -51,7 +101,6 @@ impl Score {
         }
         let mantissa = rest.get(..i).unwrap_or(&[]);
         let mut exp: i32 = 0;
-        let mut shift = 4 - frac_digits.min(4);
         if let Some(e) = rest.get(i + 1..).filter(|_| i < rest.len()) {
             let (eneg, exp_digits) = match e.split_first() {
                 Some((b'-', d)) => (true, d),
@@ -70,19 +119,21 @@ impl Score {
             if eneg {
                 exp = -exp;
             }
-            // With an exponent: value × 10^4 = (mantissa digits as an integer) × 10^shift. A
-            // negative shift drops that many trailing digits, which truncates toward zero
-            // exactly as a division would, without a 64-bit division routine on 32-bit targets.
-            shift = exp.saturating_sub(frac_digits).saturating_add(4);
-            let keep = digits.saturating_add(shift.min(0));
-            v = 0;
-            for d in mantissa
-                .iter()
-                .filter(|c| c.is_ascii_digit())
-                .take(keep.max(0) as usize)
-            {
-                v = v.saturating_mul(10).saturating_add(u32::from(d - b'0'));
-            }
+        }
+        // value × 10^4 = (mantissa digits as an integer) × 10^shift. A negative shift drops
+        // that many trailing digits (fractional digits past the fourth, without an exponent),
+        // which truncates toward zero exactly as a division would, without a 64-bit division
+        // routine on 32-bit targets. The magnitude saturates: anything at or above `i32::MAX`
+        // ends as `i32::MAX`, so 32 bits are enough.
+        let shift = exp.saturating_sub(frac_digits).saturating_add(4);
+        let keep = digits.saturating_add(shift.min(0));
+        let mut v: u32 = 0;
+        for d in mantissa
+            .iter()
+            .filter(|c| c.is_ascii_digit())
+            .take(keep.max(0) as usize)
+        {
+            v = v.saturating_mul(10).saturating_add(u32::from(d - b'0'));
         }
         for _ in 0..shift.clamp(0, 20) {
             v = v.saturating_mul(10);
@@ -172,6 +223,22 @@ mod tests {
             let v = i128::from(mant);
             let scaled = if shift >= 0 { v * 10i128.pow(shift as u32) } else { v / 10i128.pow((-shift) as u32) };
             let want = scaled.clamp(0, i128::from(i32::MAX)) as i32;
+            prop_assert_eq!(Score::parse(text.as_bytes()), Some(Score(if neg { -want } else { want })), "{}", text);
+        }
+
+        /// The one-pass reading of common numbers agrees with the general one, on number-like
+        /// text of every shape.
+        #[test]
+        fn common_shapes_agree(text in "-?[0-9]{0,7}(\\.[0-9]{0,7})?([eE][+-]?[0-9]{0,2})?") {
+            prop_assert_eq!(Score::parse(text.as_bytes()), Score::parse_any(text.as_bytes()), "{}", text);
+        }
+
+        /// Fractional digits past the fourth are truncated toward zero, without an exponent.
+        #[test]
+        fn extra_fraction_digits_truncate(int in 0i64..200_000, frac in "[0-9]{5,9}", neg in any::<bool>()) {
+            extern crate std;
+            let text = std::format!("{}{}.{}", if neg { "-" } else { "" }, int, frac);
+            let want = (int * 10_000 + frac[..4].parse::<i64>().unwrap()) as i32;
             prop_assert_eq!(Score::parse(text.as_bytes()), Some(Score(if neg { -want } else { want })), "{}", text);
         }
 

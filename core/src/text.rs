@@ -65,6 +65,12 @@ impl<const N: usize> Text<N> {
         valid_prefix(self.buf.get(..usize::from(self.len)).unwrap_or(&[]))
     }
 
+    /// The bytes pushed, as they are (possibly not UTF-8, unlike [`Text::as_str`]).
+    #[cfg(feature = "fast")]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
     /// `true` when bytes were dropped (capacity reached) or the text was marked truncated.
     pub const fn is_truncated(&self) -> bool {
         self.truncated

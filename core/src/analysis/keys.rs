@@ -17,20 +17,25 @@ use super::elements::Field as F;
     feature = "beliefs"
 ))]
 use super::elements::Kind;
+#[cfg(feature = "fast")]
+use super::lookup::{NameIndex, buckets_for};
 use super::{Count, Frame, Slot};
 
 /// A key as written: the container it belongs to, its bytes, what it names.
 type Row = (Frame, &'static [u8], Slot);
 
+#[cfg(not(feature = "fast"))]
 /// A key as stored: its container, its length in the table's byte string, what it names.
 type Packed = (Frame, u8, Slot);
 
+#[cfg(not(feature = "fast"))]
 /// A packed table: its rows, and their keys one after the other.
 struct Table {
     rows: &'static [Packed],
     keys: &'static [u8],
 }
 
+#[cfg(not(feature = "fast"))]
 /// Total bytes of the keys of `rows`.
 const fn key_bytes(rows: &[Row]) -> usize {
     let mut total = 0;
@@ -42,6 +47,7 @@ const fn key_bytes(rows: &[Row]) -> usize {
     total
 }
 
+#[cfg(not(feature = "fast"))]
 /// The rows of `rows` with lengths in place of keys (`R` = `rows.len()`).
 const fn pack_rows<const R: usize>(rows: &[Row]) -> [Packed; R] {
     let mut out = [(Frame::Root, 0, Slot::Ignore); R];
@@ -56,6 +62,7 @@ const fn pack_rows<const R: usize>(rows: &[Row]) -> [Packed; R] {
     out
 }
 
+#[cfg(not(feature = "fast"))]
 /// The keys of `rows`, one after the other (`B` = `key_bytes(rows)`).
 const fn pack_keys<const B: usize>(rows: &[Row]) -> [u8; B] {
     let mut out = [0; B];
@@ -74,6 +81,7 @@ const fn pack_keys<const B: usize>(rows: &[Row]) -> [u8; B] {
     out
 }
 
+#[cfg(not(feature = "fast"))]
 /// Packs a table of [`Row`]s at compile time.
 macro_rules! packed {
     ($rows:expr) => {{
@@ -587,6 +595,7 @@ const CONVERSATION_KEYS: &[Row] = &[
     ),
 ];
 
+#[cfg(not(feature = "fast"))]
 /// Every table the enabled features bring, the core's first.
 static TABLES: &[Table] = &[
     packed!(KEYS),
@@ -607,6 +616,7 @@ static TABLES: &[Table] = &[
 ];
 
 /// What `key` names inside a container of kind `frame` (`Slot::Ignore`: nothing read).
+#[cfg(not(feature = "fast"))]
 #[inline(never)] // one search loop, not one per caller
 pub(super) fn slot(frame: Frame, key: &[u8]) -> Slot {
     for table in TABLES {
@@ -620,4 +630,119 @@ pub(super) fn slot(frame: Frame, key: &[u8]) -> Slot {
         }
     }
     Slot::Ignore
+}
+
+/// Every table the enabled features bring, as written.
+#[cfg(any(test, feature = "fast"))]
+const ROW_SETS: &[&[Row]] = &[
+    KEYS,
+    #[cfg(feature = "details")]
+    DETAIL_KEYS,
+    #[cfg(feature = "choices")]
+    CHOICE_KEYS,
+    #[cfg(feature = "trajectory")]
+    TRAJECTORY_KEYS,
+    #[cfg(feature = "patterns")]
+    PATTERN_KEYS,
+    #[cfg(feature = "growth")]
+    GROWTH_KEYS,
+    #[cfg(feature = "beliefs")]
+    BELIEF_KEYS,
+    #[cfg(feature = "conversation")]
+    CONVERSATION_KEYS,
+];
+
+/// How many rows [`ROW_SETS`] holds.
+#[cfg(feature = "fast")]
+const ROW_COUNT: usize = {
+    let mut total = 0;
+    let mut i = 0;
+    while i < ROW_SETS.len() {
+        total += ROW_SETS[i].len();
+        i += 1;
+    }
+    total
+};
+
+/// The rows of [`ROW_SETS`] one after the other.
+#[cfg(feature = "fast")]
+static ROWS: [(Frame, Slot); ROW_COUNT] = {
+    let mut out = [(Frame::Root, Slot::Ignore); ROW_COUNT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < ROW_SETS.len() {
+        let mut j = 0;
+        while j < ROW_SETS[i].len() {
+            let (frame, _, slot) = ROW_SETS[i][j];
+            out[at] = (frame, slot);
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+/// The keys of [`ROWS`], hashed.
+#[cfg(feature = "fast")]
+static KEY_INDEX: NameIndex<ROW_COUNT, { buckets_for(ROW_COUNT) }> = {
+    let mut keys: [&'static [u8]; ROW_COUNT] = [&[]; ROW_COUNT];
+    let mut at = 0;
+    let mut i = 0;
+    while i < ROW_SETS.len() {
+        let mut j = 0;
+        while j < ROW_SETS[i].len() {
+            keys[at] = ROW_SETS[i][j].1;
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    NameIndex::new(&keys)
+};
+
+/// What `key` names inside a container of kind `frame` (`Slot::Ignore`: nothing read): the
+/// first row of that frame among the rows with that key.
+#[cfg(feature = "fast")]
+pub(super) fn slot(frame: Frame, key: &[u8]) -> Slot {
+    for i in KEY_INDEX.find(key) {
+        if let Some(&(f, slot)) = ROWS.get(i)
+            && f == frame
+        {
+            return slot;
+        }
+    }
+    Slot::Ignore
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key finds the first row of its frame, whichever search is compiled; keys that
+    /// differ by a byte, a length or a frame find nothing.
+    #[test]
+    fn every_row_is_found_and_nothing_else() {
+        let rows = || ROW_SETS.iter().flat_map(|set| set.iter().copied());
+        for (frame, key, _) in rows() {
+            let first = rows().find(|&(f, k, _)| f == frame && k == key);
+            assert_eq!(Some(slot(frame, key)), first.map(|r| r.2), "{:?}", key);
+            let mut changed = key.to_vec();
+            for at in [0, key.len() / 2, key.len() - 1] {
+                changed[at] ^= 0x20;
+                let found = slot(frame, &changed);
+                assert!(
+                    found == Slot::Ignore || rows().any(|(f, k, _)| f == frame && k == changed),
+                    "{:?}",
+                    changed
+                );
+                changed[at] ^= 0x20;
+            }
+            let short = &key[..key.len() - 1];
+            let first = rows().find(|&(f, k, _)| f == frame && k == short);
+            assert_eq!(slot(frame, short), first.map_or(Slot::Ignore, |r| r.2));
+            assert_eq!(slot(Frame::Raw, key), Slot::Ignore);
+        }
+        assert_eq!(slot(Frame::Root, b""), Slot::Ignore);
+    }
 }

@@ -986,6 +986,11 @@ fn open_enum_names_round_trip() {
             assert_eq!(as_str(&value), *name);
             assert_eq!(position(name.as_bytes()), Some(i));
             assert_eq!(from_position(i), Some(value));
+            // Near misses: another case, one byte short.
+            let upper = name.to_ascii_uppercase();
+            assert_eq!(position(upper.as_bytes()), None);
+            let short = &name.as_bytes()[..name.len() - 1];
+            assert_ne!(position(short), Some(i));
         }
         assert_eq!(from_position(names.len()), None);
         assert_eq!(position(b"not-a-name"), None);
@@ -1031,4 +1036,33 @@ fn open_enum_names_round_trip() {
     let c = Category::Surprise;
     assert_eq!(c.known_position(), Some(Category::NAMES.len() - 1));
     assert_eq!(Category::parse("x").known_position(), None);
+}
+
+/// A label read from the body parses as its visible text does, known or not, valid UTF-8 or
+/// not, cut or not.
+#[cfg(feature = "fast")]
+#[test]
+fn labels_parse_as_their_text() {
+    let mut labels: Vec<&[u8]> = Category::NAMES.iter().map(|n| n.as_bytes()).collect();
+    labels.extend([
+        &b"fear\xff"[..],
+        b"fea",
+        b"FEAR",
+        b"",
+        b"\xc3",
+        b"a-label-longer-than-its-capacity-of-24",
+    ]);
+    for bytes in labels {
+        let mut label = Label::new();
+        label.push_bytes(bytes);
+        assert_eq!(
+            Category::parse_label(&label),
+            Category::parse(label.as_str()),
+            "{bytes:?}"
+        );
+        assert_eq!(
+            DiscoveryLevel::parse_label(&label),
+            DiscoveryLevel::parse(label.as_str())
+        );
+    }
 }

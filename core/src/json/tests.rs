@@ -51,8 +51,24 @@ fn push(out: &mut Vec<T>, tok: Token<'_>) {
     out.push(t);
 }
 
-/// Scans `input` cut at the given points (sorted, in bounds).
+/// Scans `input` cut at the given points (sorted, in bounds). With the `fast` feature,
+/// [`Scanner::next_piece`] (whole string values or not) must give the same tokens and errors.
 fn scan(input: &[u8], cuts: &[usize]) -> Result<Vec<T>, JsonError> {
+    let got = scan_with(input, cuts, None);
+    #[cfg(feature = "fast")]
+    for whole_strings in [false, true] {
+        let pieces = scan_with(input, cuts, Some(whole_strings));
+        assert_eq!(pieces, got, "next_piece, whole strings {whole_strings}");
+    }
+    got
+}
+
+/// [`scan`] with [`Scanner::next`] (`None`) or [`Scanner::next_piece`] (`Some(whole_strings)`).
+fn scan_with(
+    input: &[u8],
+    cuts: &[usize],
+    #[allow(unused_variables)] pieces: Option<bool>,
+) -> Result<Vec<T>, JsonError> {
     let mut s = Scanner::new();
     let mut out = Vec::new();
     let mut start = 0;
@@ -61,6 +77,25 @@ fn scan(input: &[u8], cuts: &[usize]) -> Result<Vec<T>, JsonError> {
     for end in bounds {
         let mut part = &input[start..end];
         loop {
+            #[cfg(feature = "fast")]
+            if let Some(whole_strings) = pieces {
+                let (n, piece) = s.next_piece(part, whole_strings)?;
+                part = &part[n..];
+                match piece {
+                    Some(Piece::Token(t)) => push(&mut out, t),
+                    Some(Piece::WholeStr(text)) => {
+                        if !text.is_empty() {
+                            push(&mut out, Token::Str(text));
+                        }
+                        push(&mut out, Token::StrEnd);
+                    }
+                    None => {
+                        assert!(part.is_empty());
+                        break;
+                    }
+                }
+                continue;
+            }
             let (n, tok) = s.next(part)?;
             part = &part[n..];
             match tok {
@@ -577,20 +612,32 @@ fn skipped_values_leave_the_rest_intact_at_every_split() {
 #[test]
 fn skipped_values_are_still_checked() {
     let bad: &[&[u8]] = &[
-        br#"{"x":{"a":[1,2}]}"#,     // bracket mismatch
-        br#"{"x":[1,2}"#,            // bracket mismatch, document cut
-        br#"{"x":"abc}"#,            // unterminated string
-        br#"{"x":{"a":"b\q"}}"#,     // bad escape
-        br#"{"x":{"a":"b\u12g4"}}"#, // bad \u digit
-        b"{\"x\":\"a\x01\"}",        // raw control byte
-        br#"{"x":{"a" 1}}"#,         // missing colon
-        br#"{"x":[1,,2]}"#,          // missing value
-        br#"{"x":[01]}"#,            // number grammar
-        br#"{"x":[tru]}"#,           // literal
-        br#"{"x":{a:1}}"#,           // unquoted key
-        br#"{"y":[[1],}"#,           // trailing comma in a skipped container
-        br#"{"x":[1]]}"#,            // extra closer after the value
-        br#"{"x":1} 2"#,             // trailing data
+        br#"{"x":{"a":[1,2}]}"#,      // bracket mismatch
+        br#"{"x":[1,2}"#,             // bracket mismatch, document cut
+        br#"{"x":"abc}"#,             // unterminated string
+        br#"{"x":{"a":"b\q"}}"#,      // bad escape
+        br#"{"x":{"a":"b\u12g4"}}"#,  // bad \u digit
+        b"{\"x\":\"a\x01\"}",         // raw control byte
+        br#"{"x":{"a" 1}}"#,          // missing colon
+        br#"{"x":[1,,2]}"#,           // missing value
+        br#"{"x":[01]}"#,             // number grammar
+        br#"{"x":[tru]}"#,            // literal
+        br#"{"x":{a:1}}"#,            // unquoted key
+        br#"{"y":[[1],}"#,            // trailing comma in a skipped container
+        br#"{"x":[1]]}"#,             // extra closer after the value
+        br#"{"x":1} 2"#,              // trailing data
+        br#"{"x":{"a":01}}"#,         // number grammar in a member
+        br#"{"x":{"a":1.,"b":2}}"#,   // number grammar in a member
+        br#"{"x":{"a":-}}"#,          // number grammar in a member
+        br#"{"x":{"a":"b",}}"#,       // trailing comma after a member
+        br#"{"x":{"a":1 "b":2}}"#,    // missing comma between members
+        br#"{"x":{"a":"b"]}"#,        // bracket mismatch after a member
+        b"{\"x\":{\"a\":\"b\x01\"}}", // raw control byte in a member's value
+        br#"{"x":{"a\q":1}}"#,        // bad escape in a member's key
+        br#"{"x":["a",]}"#,           // trailing comma after an element
+        br#"{"x":["a" "b"]}"#,        // missing comma between elements
+        br#"{"x":[1,"a"}"#,           // bracket mismatch after elements
+        br#"{"x":[0.5,-]}"#,          // number grammar in an element
     ];
     for doc in bad {
         let want = whole(doc);
@@ -603,6 +650,11 @@ fn skipped_values_are_still_checked() {
         );
     }
     let long = std::format!(r#"{{"x":[{}]}}"#, "1".repeat(NUMBER_CAP + 1));
+    assert_eq!(
+        skipping_agrees(long.as_bytes()),
+        Err(JsonError::NumberTooLong)
+    );
+    let long = std::format!(r#"{{"x":{{"a":{}}}}}"#, "1".repeat(NUMBER_CAP + 1));
     assert_eq!(
         skipping_agrees(long.as_bytes()),
         Err(JsonError::NumberTooLong)
@@ -640,5 +692,131 @@ proptest! {
         prop_assert_eq!(scan_skipping(bytes, &cuts), want.clone());
         let every: Vec<usize> = (1..bytes.len()).collect();
         prop_assert_eq!(scan_skipping(bytes, &every), want);
+    }
+}
+
+/// The number runs of the fast paths follow the grammar step byte by byte: the same state
+/// and length, from every state, for every text of up to five bytes over the number alphabet.
+#[cfg(feature = "fast")]
+#[test]
+fn number_runs_agree_with_the_grammar_step() {
+    let states = [
+        Num::Minus,
+        Num::Zero,
+        Num::Int,
+        Num::Dot,
+        Num::Frac,
+        Num::Exp,
+        Num::ExpSign,
+        Num::ExpDigits,
+    ];
+    let alphabet = b"01.eE+-x";
+    let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+    for len in 1..=5 {
+        let mut longer = Vec::new();
+        for t in texts.iter().filter(|t| t.len() == len - 1) {
+            for &c in alphabet {
+                let mut u = t.clone();
+                u.push(c);
+                longer.push(u);
+            }
+        }
+        texts.extend(longer);
+    }
+    for &start in &states {
+        for text in &texts {
+            let mut st = start;
+            let mut n = 0;
+            while let Some(next) = text.get(n).and_then(|&c| st.step(c)) {
+                st = next;
+                n += 1;
+            }
+            assert_eq!(number_run(start, text), (st, n), "{start:?} {text:?}");
+        }
+    }
+}
+
+proptest! {
+    /// The run of plain string bytes is the prefix before the first `"`, `\` or control byte,
+    /// whatever the length and wherever that byte is (word-at-a-time search included).
+    #[test]
+    fn string_runs_stop_at_the_first_special_byte(bytes in proptest::collection::vec(
+        prop_oneof![8 => 0x20u8..0x7F, 1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20,
+                    2 => 0x80u8..=0xFF], 0..40)) {
+        for start in 0..=bytes.len() {
+            let rest = &bytes[start..];
+            let first = rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+            prop_assert_eq!(string_run(rest), first.unwrap_or(rest.len()));
+        }
+    }
+}
+
+/// The UTF-8 encoder writes what `char` does for every scalar value, and nothing into a
+/// buffer too short.
+#[test]
+fn encodes_every_scalar_value_as_char_does() {
+    for cp in (0..0xD800).chain(0xE000..0x11_0000) {
+        let c = char::from_u32(cp).unwrap();
+        let mut want = [0u8; 4];
+        let want = c.encode_utf8(&mut want).as_bytes();
+        let mut got = [0u8; 4];
+        assert_eq!(encode_utf8(cp, &mut got), want.len());
+        assert_eq!(&got[..want.len()], want, "{cp:#x}");
+        assert_eq!(encode_utf8(cp, &mut got[..want.len() - 1]), 0);
+    }
+    let mut got = [0u8; 4];
+    assert_eq!(encode_utf8(0x11_0000, &mut got), 3);
+    assert_eq!(&got[..3], &REPLACEMENT);
+}
+
+/// An object element of an array skipped right after its `{` (as the decoder skips the
+/// choices it does not read): the skip ends with the element, nested objects and all, and
+/// the array goes on, at every split point.
+#[test]
+fn skipping_an_element_object_ends_with_the_element() {
+    let doc = br#"{"c":[{"i":1,"m":{"t":{"u":"v"}},"f":true},{"i":2}],"n":3}"#;
+    let want = vec![
+        T::Os,
+        k("c"),
+        T::As,
+        T::Os,
+        T::Os,
+        k("i"),
+        T::Num(b"2".to_vec()),
+        T::Oe,
+        T::Ae,
+        k("n"),
+        T::Num(b"3".to_vec()),
+        T::Oe,
+    ];
+    for cut in 0..=doc.len() {
+        let mut s = Scanner::new();
+        let mut out = Vec::new();
+        let mut skip = None;
+        let mut skipped = false;
+        for part in [&doc[..cut], &doc[cut..]] {
+            let mut part = part;
+            while !part.is_empty() {
+                if let Some(depth) = skip {
+                    let (n, over) = s.skip_value(part, depth).unwrap();
+                    part = &part[n..];
+                    if over {
+                        skip = None;
+                    }
+                    continue;
+                }
+                let (n, tok) = s.next(part).unwrap();
+                part = &part[n..];
+                let Some(t) = tok else { break };
+                // The first element: the `{` right after the `[`.
+                if t == Token::ObjectStart && out.last() == Some(&T::As) && !skipped {
+                    skip = Some(2);
+                    skipped = true;
+                }
+                push(&mut out, t);
+            }
+        }
+        s.finish().unwrap();
+        assert_eq!(out, want, "cut at {cut}");
     }
 }

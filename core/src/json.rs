@@ -971,9 +971,8 @@ impl Scanner {
         if len.saturating_add(run) > NUMBER_CAP {
             return Err(JsonError::NumberTooLong);
         }
-        if let (Some(dst), Some(src)) = (self.num.get_mut(len..len + run), rest.get(..run)) {
-            dst.copy_from_slice(src);
-        }
+        let digits = rest.get(..run).unwrap_or(&[]);
+        crate::text::copy_bytes(self.num.get_mut(len..).unwrap_or(&mut []), digits);
         self.num_len = (len + run) as u8;
         Ok((run, None))
     }

@@ -125,12 +125,12 @@ fn valid_prefix(bytes: &[u8]) -> &str {
 /// `copy_from_slice`, whose length check the optimiser cannot always remove, it has no panic
 /// path.
 pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) -> usize {
-    let n = dst.len().min(src.len());
-    // Both halves are exactly `n` long, visibly so to the optimiser: a plain memcpy.
-    if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
-        d.copy_from_slice(s);
+    // A counted loop the optimiser turns into memcpy; `copy_from_slice`'s length check
+    // survives wherever its implementation is not inlined (opt-level "z" outlines it).
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
     }
-    n
+    dst.len().min(src.len())
 }
 
 /// `buf.copy_within(from..end, to)` for `to <= from <= end <= buf.len()`, and nothing

@@ -4,11 +4,17 @@
 # Builds size-probe (kaiko), peer-probe (the peers) and empty-probe (the runtime alone) and
 # prints .text + .rodata of each, and above the empty image.
 # Needs: rustup target thumbv7em-none-eabihf, arm-none-eabi-size (binutils-arm-none-eabi).
+# `size-report.sh fast,details` measures the probes with those kaiko-core features on: the
+# difference to the default run is what the features cost.
 set -euo pipefail
+features=()
+if [ $# -gt 0 ] && [ -n "$1" ]; then
+    features=(--features "$(printf '%s' "$1" | sed 's/\([^,]*\)/kaiko-core\/\1/g')")
+fi
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 fw=$root/examples/firmware-qemu
-(cd "$fw" && cargo build --release --bins --quiet)
+(cd "$fw" && cargo build --release --bins --quiet "${features[@]}")
 target_dir=${CARGO_TARGET_DIR:-$fw/target}
 case $target_dir in /*) ;; *) target_dir=$fw/$target_dir ;; esac
 out=$target_dir/thumbv7em-none-eabihf/release

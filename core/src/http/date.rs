@@ -364,6 +364,31 @@ mod tests {
         }
     }
 
+    /// The fixed-offset IMF-fixdate reader agrees with the templates on dates with any one
+    /// byte changed (case, digits, separators, the zone).
+    #[cfg(feature = "fast")]
+    #[test]
+    fn imf_fixdate_agrees_with_the_templates() {
+        let dates: [&[u8]; 4] = [
+            b"Sun, 06 Nov 1994 08:49:37 GMT",
+            b"Tue, 29 Feb 2000 12:00:00 GMT",
+            b"Fri, 31 Dec 9999 23:59:59 GMT",
+            b"Thu, 01 Jan 1970 00:00:00 GMT",
+        ];
+        for date in dates {
+            assert!(imf_fixdate(date).is_some());
+            for at in 0..date.len() {
+                for b in 0..=u8::MAX {
+                    let mut s = date.to_vec();
+                    s[at] = b;
+                    if s.get(3) == Some(&b',') {
+                        assert_eq!(imf_fixdate(&s), parse_any(&s), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn never_panics(s in proptest::collection::vec(any::<u8>(), 0..40)) {

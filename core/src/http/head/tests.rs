@@ -768,7 +768,7 @@ proptest! {
         let wire = head_of_lines(&lines, crlf);
         let whole = run(max, &[&wire]);
         let pieces: Vec<&[u8]> = wire.chunks(piece).collect();
-        prop_assert_eq!(run(max, &pieces), whole.clone(), "pieces of {}", piece);
+        prop_assert_eq!(run(max, &pieces), whole, "pieces of {}", piece);
         prop_assert_eq!(run(max, &split_at_cuts(&wire, &cuts)), whole);
     }
 }
@@ -789,7 +789,7 @@ fn typical_head_cut_at_every_pair_of_points() {
           Vary: Origin\r\n\
           \r\nBODY";
     let whole = run(DEFAULT_MAX_HEAD, &[wire]);
-    let (_, Some(h)) = whole.clone().unwrap() else {
+    let (_, Some(h)) = whole.unwrap() else {
         panic!("a complete head");
     };
     assert_eq!(

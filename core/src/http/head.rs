@@ -127,28 +127,28 @@ enum Field {
     Link,
 }
 
-/// The kept names, lower-case, shortest first. Only the tables built from it below are in
-/// the image: the names one after the other, without pointers or lengths.
+/// The kept names, lower-case. Only the tables built from it below are in the image: the
+/// names one after the other, without pointers or lengths, and a hash table of their indices.
 const FIELDS: &[(&[u8], Field)] = &[
+    (b"content-length", Field::ContentLength),
+    (b"transfer-encoding", Field::TransferEncoding),
+    (b"connection", Field::Connection),
+    (b"content-type", Field::ContentType),
     (b"date", Field::Date),
+    (b"retry-after", Field::RetryAfter),
+    (b"retry-after-ms", Field::RetryAfterMs),
+    (b"x-ratelimit-limit", Field::RateLimitLimit),
+    (b"x-ratelimit-remaining", Field::RateLimitRemaining),
+    (b"x-ratelimit-reset", Field::RateLimitReset),
+    (b"x-request-id", Field::RequestId),
+    (b"request-id", Field::RequestId),
+    (b"x-amzn-requestid", Field::RequestId),
+    (b"apigw-requestid", Field::RequestId),
+    (b"deprecation", Field::Deprecation),
+    (b"kaiko-deprecation", Field::Deprecation),
+    (b"sunset", Field::Sunset),
     #[cfg(feature = "details")]
     (b"link", Field::Link),
-    (b"sunset", Field::Sunset),
-    (b"connection", Field::Connection),
-    (b"request-id", Field::RequestId),
-    (b"retry-after", Field::RetryAfter),
-    (b"deprecation", Field::Deprecation),
-    (b"content-type", Field::ContentType),
-    (b"x-request-id", Field::RequestId),
-    (b"content-length", Field::ContentLength),
-    (b"retry-after-ms", Field::RetryAfterMs),
-    (b"apigw-requestid", Field::RequestId),
-    (b"x-amzn-requestid", Field::RequestId),
-    (b"transfer-encoding", Field::TransferEncoding),
-    (b"x-ratelimit-limit", Field::RateLimitLimit),
-    (b"x-ratelimit-reset", Field::RateLimitReset),
-    (b"kaiko-deprecation", Field::Deprecation),
-    (b"x-ratelimit-remaining", Field::RateLimitRemaining),
 ];
 
 /// [`FIELDS`]' names one after the other.
@@ -157,8 +157,15 @@ const NAMES: [u8; names_len()] = names();
 const STARTS: [u8; FIELDS.len() + 1] = starts();
 /// [`FIELDS`]' fields.
 const KINDS: [Field; FIELDS.len()] = kinds();
-/// The names `n` bytes long are the entries `BY_LEN[n]..BY_LEN[n + 1]`.
-const BY_LEN: [u8; NAME_CAP + 2] = by_len();
+/// The index in [`FIELDS`] of the name in each [`slot`], `u8::MAX` for none.
+const SLOTS: [u8; 32] = slots();
+
+/// Where a name of `len` bytes starting with `first` and ending with `penult` and one more
+/// byte goes in [`SLOTS`], in any case. No two kept names share a slot (checked when the
+/// table is built), so one comparison tells whether a name is kept.
+const fn slot(len: usize, first: u8, penult: u8) -> usize {
+    (len + 6 * (first | 0x20) as usize + (penult | 0x20) as usize) % 32
+}
 
 const fn names_len() -> usize {
     let mut n = 0;
@@ -192,9 +199,8 @@ const fn starts() -> [u8; FIELDS.len() + 1] {
     let mut out = [0; FIELDS.len() + 1];
     let mut i = 0;
     while i < FIELDS.len() {
-        // Sorted by length, and none longer than the name buffer.
-        assert!(FIELDS[i].0.len() <= NAME_CAP);
-        assert!(i == 0 || FIELDS[i - 1].0.len() <= FIELDS[i].0.len());
+        // None longer than the name buffer, none shorter than the word compare needs.
+        assert!(FIELDS[i].0.len() <= NAME_CAP && FIELDS[i].0.len() >= 4);
         out[i + 1] = out[i] + FIELDS[i].0.len() as u8;
         i += 1;
     }
@@ -211,17 +217,15 @@ const fn kinds() -> [Field; FIELDS.len()] {
     out
 }
 
-const fn by_len() -> [u8; NAME_CAP + 2] {
-    let mut out = [0; NAME_CAP + 2];
-    let mut n = 0;
-    while n < NAME_CAP + 2 {
-        // The first entry at least `n` bytes long.
-        let mut i = 0;
-        while i < FIELDS.len() && FIELDS[i].0.len() < n {
-            i += 1;
-        }
-        out[n] = i as u8;
-        n += 1;
+const fn slots() -> [u8; 32] {
+    let mut out = [u8::MAX; 32];
+    let mut i = 0;
+    while i < FIELDS.len() {
+        let name = FIELDS[i].0;
+        let at = slot(name.len(), name[0], name[name.len() - 2]);
+        assert!(out[at] == u8::MAX, "two kept names share a slot");
+        out[at] = i as u8;
+        i += 1;
     }
     out
 }
@@ -230,20 +234,19 @@ impl Field {
     /// The field named `name`, in any case (the names are lower-case letters and `-`, which
     /// `| 0x20` leaves as they are; no other tchar becomes one of them).
     fn from_name(name: &[u8]) -> Field {
-        let len = name.len();
-        let (Some(&first), Some(&end)) = (BY_LEN.get(len), BY_LEN.get(len + 1)) else {
+        let [first, .., penult, _] = *name else {
             return Field::Other;
         };
-        for i in usize::from(first)..usize::from(end) {
-            let (Some(&start), Some(&kind)) = (STARTS.get(i), KINDS.get(i)) else {
-                break;
-            };
-            let candidate = NAMES.get(usize::from(start)..).unwrap_or(&[]);
-            if eq_folded(candidate, name) {
-                return kind;
-            }
+        let i = usize::from(SLOTS[slot(name.len(), first, penult)]);
+        let (Some(&start), Some(&end), Some(&kind)) =
+            (STARTS.get(i), STARTS.get(i + 1), KINDS.get(i))
+        else {
+            return Field::Other;
+        };
+        match NAMES.get(usize::from(start)..usize::from(end)) {
+            Some(kept) if kept.len() == name.len() && eq_folded(kept, name) => kind,
+            _ => Field::Other,
         }
-        Field::Other
     }
 
     /// Comma-separated lists (RFC 9110 §5.6.1), processed element by element so their total
@@ -640,7 +643,7 @@ impl HeadParser {
         };
         // A name equal to a kept one is made of tchar (it holds no control byte); any other
         // is checked.
-        if name.is_empty() || field == Field::Other && !name.iter().all(|&b| is_tchar(b)) {
+        if name.is_empty() || field == Field::Other && !is_token(name) {
             return Ok(0);
         }
         match after.first() {
@@ -1199,6 +1202,50 @@ fn find_colon_or_control(s: &[u8]) -> Option<usize> {
 /// The index of the first `needle` in `s`.
 fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
     find(s, |x| byte_flags(x, needle), |b| b == needle)
+}
+
+/// Whether `name` is made of tchar (RFC 9110 §5.6.2).
+fn is_token(name: &[u8]) -> bool {
+    #[cfg(feature = "fast")]
+    if is_alphanumeric_or_dash(name) {
+        return true;
+    }
+    name.iter().all(|&b| is_tchar(b))
+}
+
+#[cfg(feature = "fast")]
+/// Whether `s`, at least eight bytes long, is made of ASCII letters, digits and `-` (the
+/// names servers send), eight bytes at a time (the last word overlapping the one before).
+fn is_alphanumeric_or_dash(s: &[u8]) -> bool {
+    let n = s.len();
+    if n < 8 {
+        return false;
+    }
+    let mut at = 0;
+    loop {
+        let Some(&word) = s.get(at..).and_then(<[u8]>::first_chunk::<8>) else {
+            return false;
+        };
+        let x = u64::from_le_bytes(word);
+        if x & HIGH != 0 {
+            return false;
+        }
+        // For bytes below 0x80, with no carry between them: `b >= lo` sets the high bit of
+        // `b + (0x80 - lo)`, `b > hi` that of `b + (0x7f - hi)`.
+        let at_least = |x: u64, lo: u8| x.wrapping_add(ONES * u64::from(0x80 - lo)) & HIGH;
+        let at_most = |x: u64, hi: u8| !x.wrapping_add(ONES * u64::from(0x7f - hi)) & HIGH;
+        let folded = x | (ONES * 0x20);
+        let letters = at_least(folded, b'a') & at_most(folded, b'z');
+        let digits = at_least(x, b'0') & at_most(x, b'9');
+        let dashes = at_least(x, b'-') & at_most(x, b'-');
+        if letters | digits | dashes != HIGH {
+            return false;
+        }
+        if at == n - 8 {
+            return true;
+        }
+        at = (at + 8).min(n - 8);
+    }
 }
 
 /// tchar (RFC 9110 §5.6.2): one bit per ASCII byte.

@@ -316,7 +316,13 @@ impl Fields {
     /// Built field by field (a `const` would be copied whole from flash).
     const fn new() -> Fields {
         Fields {
-            head: ResponseHead::new(0),
+            // Framing and keep-alive are settled at the end of the head: zeros until then,
+            // which are cheaper to write.
+            head: ResponseHead {
+                framing: Framing::Empty,
+                keep_alive: false,
+                ..ResponseHead::new(0)
+            },
             content_length: None,
             http10: false,
             te_present: false,
@@ -978,41 +984,31 @@ fn finish_field(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Resul
         return finish_element(f, field, v, overflow);
     }
     let head = &mut f.head;
+    // Numbers and dates cut at the buffer are not interpreted.
+    let saturate = matches!(field, Field::RetryAfter | Field::RetryAfterMs);
+    let number = if overflow { None } else { parse_u64(v, saturate) };
+    let date = match field {
+        Field::Date | Field::RetryAfter | Field::Sunset if !overflow && number.is_none() => {
+            parse_http_date(v)
+        }
+        _ => None,
+    };
+    let small = number.and_then(|n| u32::try_from(n).ok());
     match field {
         Field::ContentType => head.content_type = content_type(v, overflow),
-        Field::Date if !overflow => {
-            if let Some(t) = parse_http_date(v) {
-                head.date = Some(t);
-            }
-        }
+        Field::Date if date.is_some() => head.date = date,
         // RFC 9110 §10.2.3: delta-seconds or an HTTP-date.
-        Field::RetryAfter if !overflow => {
-            if let Some(s) = parse_u64(v, true) {
+        Field::RetryAfter => {
+            if let Some(s) = number {
                 head.retry_after = Some(RetryAfter::Seconds(u32::try_from(s).unwrap_or(u32::MAX)));
-            } else if let Some(t) = parse_http_date(v) {
+            } else if let Some(t) = date {
                 head.retry_after = Some(RetryAfter::Date(t));
             }
         }
-        Field::RetryAfterMs if !overflow => {
-            if let Some(ms) = parse_u64(v, true) {
-                head.retry_after_ms = Some(ms);
-            }
-        }
-        Field::RateLimitLimit if !overflow => {
-            if let Some(n) = parse_u64(v, false).and_then(|n| u32::try_from(n).ok()) {
-                head.rate_limit.limit = Some(n);
-            }
-        }
-        Field::RateLimitRemaining if !overflow => {
-            if let Some(n) = parse_u64(v, false).and_then(|n| u32::try_from(n).ok()) {
-                head.rate_limit.remaining = Some(n);
-            }
-        }
-        Field::RateLimitReset if !overflow => {
-            if let Some(n) = parse_u64(v, false) {
-                head.rate_limit.reset = Some(n);
-            }
-        }
+        Field::RetryAfterMs if number.is_some() => head.retry_after_ms = number,
+        Field::RateLimitLimit if small.is_some() => head.rate_limit.limit = small,
+        Field::RateLimitRemaining if small.is_some() => head.rate_limit.remaining = small,
+        Field::RateLimitReset if number.is_some() => head.rate_limit.reset = number,
         Field::RequestId if !f.request_id_seen && !v.is_empty() => {
             f.request_id_seen = true;
             head.request_id.push_bytes(v);
@@ -1031,10 +1027,8 @@ fn finish_field(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Resul
         // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
         Field::Sunset => {
             head.deprecated = true;
-            if !overflow {
-                let date = parse_http_date(v).and_then(|t| u32::try_from(t).ok());
-                head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
-            }
+            let date = date.and_then(|t| u32::try_from(t).ok());
+            head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
         }
         _ => {}
     }

@@ -45,7 +45,9 @@ fn parse_any(s: &[u8]) -> Option<u64> {
         None => (s.get(..3)?, s.get(3..)?, ASCTIME),
     };
     let known = if template == RFC850 {
-        LONG_DAYS.iter().any(|d| weekday.eq_ignore_ascii_case(d))
+        LONG_DAYS
+            .split(|&b| b == b' ')
+            .any(|d| weekday.eq_ignore_ascii_case(d))
     } else {
         SHORT_DAYS
             .chunks_exact(3)
@@ -174,15 +176,8 @@ fn fields(s: &[u8], template: &[u8]) -> Option<[u32; 6]> {
 /// The day and month names, three letters each, one after the other.
 const SHORT_DAYS: &[u8; 21] = b"montuewedthufrisatsun";
 const MONTHS: &[u8; 36] = b"janfebmaraprmayjunjulaugsepoctnovdec";
-const LONG_DAYS: [&[u8]; 7] = [
-    b"monday",
-    b"tuesday",
-    b"wednesday",
-    b"thursday",
-    b"friday",
-    b"saturday",
-    b"sunday",
-];
+/// The long day names, separated by spaces (no table of pointers).
+const LONG_DAYS: &[u8] = b"monday tuesday wednesday thursday friday saturday sunday";
 
 fn is_leap(y: u32) -> bool {
     y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))

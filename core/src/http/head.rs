@@ -370,6 +370,16 @@ impl LineBuf {
         self.len = self.len.saturating_add(1).min(NAME_CAP as u8 + 1);
     }
 
+    /// [`push_name`](Self::push_name) for each byte of `name`, copied at once.
+    #[cfg(feature = "fast")]
+    fn append_name(&mut self, name: &[u8]) {
+        let len = usize::from(self.len);
+        let room = self.buf.get_mut(len..NAME_CAP).unwrap_or(&mut []);
+        copy_bytes(room, name);
+        // At most `NAME_CAP + 1`.
+        self.len = len.saturating_add(name.len()).min(NAME_CAP + 1) as u8;
+    }
+
     /// The field the buffered name names.
     fn name_field(&self) -> Field {
         let len = usize::from(self.len);
@@ -453,7 +463,12 @@ impl LineBuf {
     #[cfg(feature = "fast")]
     fn value_bytes(&mut self, f: &mut Fields, run: &[u8], ends: bool) -> Result<(), HeadError> {
         if !self.field.keeps_value() {
-            return if ends { self.finish(f, false) } else { Ok(()) };
+            // Only the presence of `Deprecation` counts.
+            return if ends && self.field != Field::Other {
+                self.finish(f, false)
+            } else {
+                Ok(())
+            };
         }
         let mut run = run;
         if self.field.is_list() {
@@ -661,10 +676,11 @@ impl HeadParser {
             }
             Some(_) => Ok(0),
             None => {
-                // The name goes on in the next slice.
+                // The name goes on in the next slice (it is made of tchar).
                 self.line.len = 0;
+                self.line.append_name(name);
                 self.state = State::Name;
-                self.name_run(name)
+                Ok(end)
             }
         }
     }
@@ -675,11 +691,7 @@ impl HeadParser {
     fn name_run(&mut self, s: &[u8]) -> Result<usize, HeadError> {
         let run = s.iter().position(|&b| !is_tchar(b)).unwrap_or(s.len());
         let line = &mut self.line;
-        let len = usize::from(line.len);
-        let room = line.buf.get_mut(len..NAME_CAP).unwrap_or(&mut []);
-        copy_bytes(room, s.get(..run).unwrap_or(&[]));
-        // At most `NAME_CAP + 1`.
-        line.len = len.saturating_add(run).min(NAME_CAP + 1) as u8;
+        line.append_name(s.get(..run).unwrap_or(&[]));
         if s.get(run) != Some(&b':') {
             return Ok(run);
         }
@@ -986,7 +998,11 @@ fn finish_field(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Resul
     let head = &mut f.head;
     // Numbers and dates cut at the buffer are not interpreted.
     let saturate = matches!(field, Field::RetryAfter | Field::RetryAfterMs);
-    let number = if overflow { None } else { parse_u64(v, saturate) };
+    let number = if overflow {
+        None
+    } else {
+        parse_u64(v, saturate)
+    };
     let date = match field {
         Field::Date | Field::RetryAfter | Field::Sunset if !overflow && number.is_none() => {
             parse_http_date(v)

@@ -361,10 +361,10 @@ impl LineBuf {
         }
     }
 
-    /// A name byte (names are matched in any case, so it is stored as it is).
+    /// A name byte (names are matched in any case, so it is stored as it is). A byte past
+    /// `NAME_CAP` may be stored too: such a name is none of the kept ones anyway.
     fn push_name(&mut self, b: u8) {
-        let len = usize::from(self.len);
-        if let Some(slot) = self.buf.get_mut(..NAME_CAP).and_then(|n| n.get_mut(len)) {
+        if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
             *slot = b;
         }
         self.len = self.len.saturating_add(1).min(NAME_CAP as u8 + 1);
@@ -527,6 +527,15 @@ impl HeadParser {
     ///
     /// Not enough bytes yet is `Ok((input.len(), None))`, never an error.
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
+        let parsed = self.consume(input);
+        if let Err(e) = parsed {
+            // Sticky: every later call returns it.
+            self.state = State::Failed(e);
+        }
+        parsed
+    }
+
+    fn consume(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
         let mut i = 0;
         loop {
             match self.state {
@@ -539,14 +548,11 @@ impl HeadParser {
                 return Ok((input.len(), None));
             }
             if self.seen >= self.max_head {
-                return Err(self.fail(HeadError::TooLarge));
+                return Err(HeadError::TooLarge);
             }
             let room = self.max_head - self.seen;
             let rest = rest.get(..room).unwrap_or(rest);
-            let n = match self.bulk(rest) {
-                Ok(n) => n,
-                Err(e) => return Err(self.fail(e)),
-            };
+            let n = self.bulk(rest)?;
             self.seen += n;
             i += n;
             // The byte the bulk path left, if any: the byte steps decide it.
@@ -555,10 +561,8 @@ impl HeadParser {
             };
             self.seen += 1;
             i += 1;
-            match self.step(b) {
-                Ok(true) => return Ok((i, Some(self.f.head))),
-                Ok(false) => {}
-                Err(e) => return Err(self.fail(e)),
+            if self.step(b)? {
+                return Ok((i, Some(self.f.head)));
             }
         }
     }
@@ -732,11 +736,6 @@ impl HeadParser {
     /// Bytes of the current (non-interim) head consumed so far, for diagnostics.
     pub fn bytes_seen(&self) -> usize {
         self.seen
-    }
-
-    fn fail(&mut self, e: HeadError) -> HeadError {
-        self.state = State::Failed(e);
-        e
     }
 
     /// One byte; `Ok(true)` when it completed the final head.
@@ -1214,13 +1213,10 @@ fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
     find(s, |x| byte_flags(x, needle), |b| b == needle)
 }
 
+#[cfg(feature = "fast")]
 /// Whether `name` is made of tchar (RFC 9110 §5.6.2).
 fn is_token(name: &[u8]) -> bool {
-    #[cfg(feature = "fast")]
-    if is_alphanumeric_or_dash(name) {
-        return true;
-    }
-    name.iter().all(|&b| is_tchar(b))
+    is_alphanumeric_or_dash(name) || name.iter().all(|&b| is_tchar(b))
 }
 
 #[cfg(feature = "fast")]

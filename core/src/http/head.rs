@@ -913,7 +913,12 @@ impl HeadParser {
 
 /// The buffered value (or list element), trailing OWS trimmed.
 fn value(val: &[u8], len: u8) -> &[u8] {
-    let mut v = val.get(..usize::from(len)).unwrap_or(&[]);
+    trim_end(val.get(..usize::from(len)).unwrap_or(&[]))
+}
+
+/// `v` without trailing OWS.
+fn trim_end(v: &[u8]) -> &[u8] {
+    let mut v = v;
     while let [rest @ .., b' ' | b'\t'] = v {
         v = rest;
     }
@@ -929,9 +934,7 @@ fn buffered(raw: &[u8]) -> (&[u8], bool) {
     while let [b' ' | b'\t', rest @ ..] = v {
         v = rest;
     }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
+    let v = trim_end(v);
     match v.split_at_checked(VALUE_CAP) {
         Some((kept, lost)) => (value(kept, VALUE_CAP as u8), !lost.is_empty()),
         None => (v, false),
@@ -1057,14 +1060,11 @@ fn content_type(v: &[u8], overflow: bool) -> ContentType {
     let Some(end) = semicolon.or(if overflow { None } else { Some(v.len()) }) else {
         return ContentType::Other;
     };
-    let mut t = v.get(..end).unwrap_or(&[]);
-    while let [rest @ .., b' ' | b'\t'] = t {
-        t = rest;
-    }
-    let ends_json = t.len() > 5
-        && t.get(t.len() - 5..)
-            .is_some_and(|s| s.eq_ignore_ascii_case(b"+json"));
-    if t.eq_ignore_ascii_case(b"application/json") || (ends_json && t.contains(&b'/')) {
+    let t = trim_end(v.get(..end).unwrap_or(&[]));
+    let structured_json = t.split_last_chunk::<5>().is_some_and(|(kind, suffix)| {
+        suffix.eq_ignore_ascii_case(b"+json") && kind.contains(&b'/')
+    });
+    if structured_json || t.eq_ignore_ascii_case(b"application/json") {
         ContentType::Json
     } else if t.eq_ignore_ascii_case(b"text/event-stream") {
         ContentType::EventStream

@@ -352,15 +352,6 @@ struct LineBuf {
 }
 
 impl LineBuf {
-    const fn new() -> LineBuf {
-        LineBuf {
-            buf: [0; VALUE_CAP],
-            len: 0,
-            overflow: false,
-            field: Field::Other,
-        }
-    }
-
     /// A name byte (names are matched in any case, so it is stored as it is). A byte past
     /// `NAME_CAP` may be stored too: such a name is none of the kept ones anyway.
     fn push_name(&mut self, b: u8) {
@@ -507,7 +498,6 @@ pub struct HeadParser {
 
 impl HeadParser {
     /// A parser that rejects heads longer than `max_head` bytes (see [`DEFAULT_MAX_HEAD`]).
-    #[inline(never)] // one copy of the field-by-field initialisation, not one per caller
     pub const fn new(max_head: usize) -> Self {
         HeadParser {
             max_head,
@@ -515,7 +505,12 @@ impl HeadParser {
             state: State::Start,
             interim: 0,
             f: Fields::new(),
-            line: LineBuf::new(),
+            line: LineBuf {
+                buf: [0; VALUE_CAP],
+                len: 0,
+                overflow: false,
+                field: Field::Other,
+            },
         }
     }
 
@@ -527,25 +522,28 @@ impl HeadParser {
     ///
     /// Not enough bytes yet is `Ok((input.len(), None))`, never an error.
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
-        let parsed = self.consume(input);
-        if let Err(e) = parsed {
-            // Sticky: every later call returns it.
-            self.state = State::Failed(e);
+        match self.consume(input) {
+            Ok((n, done)) => Ok((n, done.then_some(self.f.head))),
+            Err(e) => {
+                // Sticky: every later call returns it.
+                self.state = State::Failed(e);
+                Err(e)
+            }
         }
-        parsed
     }
 
-    fn consume(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
+    /// [`parse`](Self::parse): bytes consumed, and whether they completed the head.
+    fn consume(&mut self, input: &[u8]) -> Result<(usize, bool), HeadError> {
         let mut i = 0;
         loop {
             match self.state {
-                State::Done => return Ok((i, None)),
+                State::Done => return Ok((i, false)),
                 State::Failed(e) => return Err(e),
                 _ => {}
             }
             let rest = input.get(i..).unwrap_or(&[]);
             if rest.is_empty() {
-                return Ok((input.len(), None));
+                return Ok((input.len(), false));
             }
             if self.seen >= self.max_head {
                 return Err(HeadError::TooLarge);
@@ -562,7 +560,7 @@ impl HeadParser {
             self.seen += 1;
             i += 1;
             if self.step(b)? {
-                return Ok((i, Some(self.f.head)));
+                return Ok((i, true));
             }
         }
     }

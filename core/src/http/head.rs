@@ -1,16 +1,19 @@
 //! Incremental HTTP/1.1 response-head parser (RFC 9112 §4–§6, RFC 9110 §5).
 //!
 //! [`HeadParser`] is a byte-driven state machine: it accepts the head in any fragmentation,
-//! one byte at a time included, and buffers only one header name (32 bytes, longer names are
-//! of no interest) and the value of a header it keeps (64 bytes). The result never depends on
-//! how the input was split, and no input makes it panic.
+//! one byte at a time included, and buffers only the header line being read, in one 64-byte
+//! buffer: its name until the colon (32 bytes: longer names are of no interest), then its
+//! value if the header is kept. The result never depends on how the input was split, and no
+//! input makes it panic.
 //!
-//! Within one slice it does not go byte by byte: a reason phrase or the value of a header it
-//! does not keep is skipped in one scan, and with the `fast` feature a whole header line is
-//! found (line end and colon eight bytes at a time) and interpreted at once, and name and
-//! value runs are copied at once. The byte steps take over at the slice's edges and for any
-//! line that is not plain (a control byte, HTAB, an invalid name), so they also decide every
-//! error; the tests compare both paths.
+//! It does not go byte by byte: a reason phrase or the value of a header it does not keep is
+//! skipped in one scan. With the `fast` feature, header lines are taken whole (colon and line
+//! end found eight bytes at a time, kept names by one hash lookup and compare) and
+//! interpreted in place; a line cut by the end of a slice continues in the next one the same
+//! way, its name or value appended to the buffer and an unkept value skipped in one scan.
+//! The byte steps take over for anything that is not plain (a control byte, an invalid name
+//! byte, a CR at a slice's end), so they also decide every error; the tests compare both
+//! paths at every split.
 //!
 //! ```text
 //!            ┌──────────── interim 1xx head: skipped ◀──────────┐
@@ -22,9 +25,10 @@
 //! ```
 //!
 //! Why not httparse: it needs the whole head in one contiguous buffer (up to `max_head` bytes
-//! of RAM); this parser needs none. Measured cost (thumbv7em-none-eabihf, opt-level "z"):
-//! about 2.3 KB of code, plus 1.9 KB for [`parse_http_date`](super::parse_http_date) (`Date`,
-//! `Retry-After`); the parser's state is 352 bytes on a 64-bit host, 184 of them the
+//! of RAM); this parser needs none. Measured cost (thumbv7em-none-eabihf, opt-level "z",
+//! without `fast`): about 2.2 KB of code, plus 0.7 KB for
+//! [`parse_http_date`](super::parse_http_date) (`Date`, `Retry-After`, `Sunset`); the
+//! parser's state is 280 bytes there (288 on a 64-bit host), 176 of them the
 //! [`ResponseHead`] being filled.
 //!
 //! Invariants: at most `max_head` bytes of one head are consumed before

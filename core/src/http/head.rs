@@ -1,16 +1,19 @@
 //! Incremental HTTP/1.1 response-head parser (RFC 9112 §4–§6, RFC 9110 §5).
 //!
 //! [`HeadParser`] is a byte-driven state machine: it accepts the head in any fragmentation,
-//! one byte at a time included, and buffers only one header name (32 bytes, longer names are
-//! of no interest) and the value of a header it keeps (64 bytes). The result never depends on
-//! how the input was split, and no input makes it panic.
+//! one byte at a time included, and buffers only the header line being read, in one 64-byte
+//! buffer: its name until the colon (32 bytes: longer names are of no interest), then its
+//! value if the header is kept. The result never depends on how the input was split, and no
+//! input makes it panic.
 //!
-//! Within one slice it does not go byte by byte: a reason phrase or the value of a header it
-//! does not keep is skipped in one scan, and with the `fast` feature a whole header line is
-//! found (line end and colon eight bytes at a time) and interpreted at once, and name and
-//! value runs are copied at once. The byte steps take over at the slice's edges and for any
-//! line that is not plain (a control byte, HTAB, an invalid name), so they also decide every
-//! error; the tests compare both paths.
+//! It does not go byte by byte: a reason phrase or the value of a header it does not keep is
+//! skipped in one scan. With the `fast` feature, header lines are taken whole (colon and line
+//! end found eight bytes at a time, kept names by one hash lookup and compare) and
+//! interpreted in place; a line cut by the end of a slice continues in the next one the same
+//! way, its name or value appended to the buffer and an unkept value skipped in one scan.
+//! The byte steps take over for anything that is not plain (a control byte, an invalid name
+//! byte, a CR at a slice's end), so they also decide every error; the tests compare both
+//! paths at every split.
 //!
 //! ```text
 //!            ┌──────────── interim 1xx head: skipped ◀──────────┐
@@ -22,9 +25,10 @@
 //! ```
 //!
 //! Why not httparse: it needs the whole head in one contiguous buffer (up to `max_head` bytes
-//! of RAM); this parser needs none. Measured cost (thumbv7em-none-eabihf, opt-level "z"):
-//! about 2.3 KB of code, plus 1.9 KB for [`parse_http_date`](super::parse_http_date) (`Date`,
-//! `Retry-After`); the parser's state is 352 bytes on a 64-bit host, 184 of them the
+//! of RAM); this parser needs none. Measured cost (thumbv7em-none-eabihf, opt-level "z",
+//! without `fast`): about 2.2 KB of code, plus 0.7 KB for
+//! [`parse_http_date`](super::parse_http_date) (`Date`, `Retry-After`, `Sunset`); the
+//! parser's state is 280 bytes there (288 on a 64-bit host), 176 of them the
 //! [`ResponseHead`] being filled.
 //!
 //! Invariants: at most `max_head` bytes of one head are consumed before
@@ -60,6 +64,10 @@ const MAX_INTERIM: u8 = 8;
 const NAME_CAP: usize = 32;
 /// Values of kept headers are buffered up to this length.
 const VALUE_CAP: usize = 64;
+/// With the `fast` feature, fewer bytes than this left in a slice go to the byte steps
+/// (measured: pieces of 1 to 4 bytes parse fastest so).
+#[cfg(feature = "fast")]
+const SHORT_RUN: usize = 4;
 
 /// Why a response head was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +111,7 @@ impl fmt::Display for HeadError {
 
 impl core::error::Error for HeadError {}
 
-/// The headers the parser keeps (matched on the lower-cased name).
+/// The headers the parser keeps (matched on the name in any case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Field {
@@ -127,6 +135,8 @@ enum Field {
     Link,
 }
 
+/// The kept names, lower-case. Only the tables built from it below are in the image: the
+/// names one after the other, without pointers or lengths, and a hash table of their indices.
 const FIELDS: &[(&[u8], Field)] = &[
     (b"content-length", Field::ContentLength),
     (b"transfer-encoding", Field::TransferEncoding),
@@ -149,16 +159,117 @@ const FIELDS: &[(&[u8], Field)] = &[
     (b"link", Field::Link),
 ];
 
+/// [`FIELDS`]' names one after the other.
+const NAMES: [u8; names_len()] = names();
+/// Where each name starts in [`NAMES`], and where the last one ends.
+const STARTS: [u8; FIELDS.len() + 1] = starts();
+/// [`FIELDS`]' fields.
+const KINDS: [Field; FIELDS.len()] = kinds();
+/// The index in [`FIELDS`] of the name in each [`slot`], `u8::MAX` for none.
+const SLOTS: [u8; 32] = slots();
+
+/// Where a name of `len` bytes starting with `first` and ending with `penult` and one more
+/// byte goes in [`SLOTS`], in any case. No two kept names share a slot (checked when the
+/// table is built), so one comparison tells whether a name is kept.
+const fn slot(len: usize, first: u8, penult: u8) -> usize {
+    (len + 6 * (first | 0x20) as usize + (penult | 0x20) as usize) % 32
+}
+
+const fn names_len() -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < FIELDS.len() {
+        n += FIELDS[i].0.len();
+        i += 1;
+    }
+    n
+}
+
+const fn names() -> [u8; names_len()] {
+    let mut out = [0; names_len()];
+    let mut at = 0;
+    let mut i = 0;
+    while i < FIELDS.len() {
+        let name = FIELDS[i].0;
+        let mut j = 0;
+        while j < name.len() {
+            out[at] = name[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+const fn starts() -> [u8; FIELDS.len() + 1] {
+    assert!(names_len() <= u8::MAX as usize);
+    let mut out = [0; FIELDS.len() + 1];
+    let mut i = 0;
+    while i < FIELDS.len() {
+        // None longer than the name buffer, none shorter than the word compare needs.
+        assert!(FIELDS[i].0.len() <= NAME_CAP && FIELDS[i].0.len() >= 4);
+        out[i + 1] = out[i] + FIELDS[i].0.len() as u8;
+        i += 1;
+    }
+    out
+}
+
+const fn kinds() -> [Field; FIELDS.len()] {
+    let mut out = [Field::Other; FIELDS.len()];
+    let mut i = 0;
+    while i < FIELDS.len() {
+        out[i] = FIELDS[i].1;
+        i += 1;
+    }
+    out
+}
+
+const fn slots() -> [u8; 32] {
+    let mut out = [u8::MAX; 32];
+    let mut i = 0;
+    while i < FIELDS.len() {
+        let name = FIELDS[i].0;
+        let at = slot(name.len(), name[0], name[name.len() - 2]);
+        assert!(out[at] == u8::MAX, "two kept names share a slot");
+        out[at] = i as u8;
+        i += 1;
+    }
+    out
+}
+
 impl Field {
-    /// The field named `name`, in any case (the names above are lower-case letters and `-`,
-    /// which `| 0x20` leaves as they are; no other tchar becomes one of them).
+    /// The field named `name` (in the input), compared eight bytes at a time.
+    #[cfg(feature = "fast")]
     fn from_name(name: &[u8]) -> Field {
-        FIELDS
-            .iter()
-            .find(|(n, _)| {
-                n.len() == name.len() && n.iter().zip(name).all(|(&a, &b)| a == b | 0x20)
-            })
-            .map_or(Field::Other, |(_, f)| *f)
+        Self::lookup(name, eq_folded)
+    }
+
+    /// The field named `name` just written to the line buffer, compared byte by byte: a wide
+    /// load of bytes stored a few at a time stalls until they are written.
+    fn from_buffered_name(name: &[u8]) -> Field {
+        Self::lookup(name, |kept, name| {
+            kept.iter().zip(name).all(|(&a, &b)| a == b | 0x20)
+        })
+    }
+
+    /// The field named `name`, in any case (the names are lower-case letters and `-`, which
+    /// `| 0x20` leaves as they are; no other tchar becomes one of them): the one kept name in
+    /// its slot, if `eq` says it is `name`.
+    fn lookup(name: &[u8], eq: impl Fn(&[u8], &[u8]) -> bool) -> Field {
+        let [first, .., penult, _] = *name else {
+            return Field::Other;
+        };
+        let i = usize::from(SLOTS[slot(name.len(), first, penult)]);
+        let (Some(&start), Some(&end), Some(&kind)) =
+            (STARTS.get(i), STARTS.get(i + 1), KINDS.get(i))
+        else {
+            return Field::Other;
+        };
+        match NAMES.get(usize::from(start)..usize::from(end)) {
+            Some(kept) if kept.len() == name.len() && eq(kept, name) => kind,
+            _ => Field::Other,
+        }
     }
 
     /// Comma-separated lists (RFC 9110 §5.6.1), processed element by element so their total
@@ -168,6 +279,11 @@ impl Field {
             self,
             Field::ContentLength | Field::TransferEncoding | Field::Connection
         )
+    }
+
+    /// Whether the value is interpreted (buffered), not only the header's presence.
+    fn keeps_value(self) -> bool {
+        !matches!(self, Field::Other | Field::Deprecation)
     }
 }
 
@@ -208,14 +324,8 @@ enum State {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Fields {
     head: ResponseHead,
-    http10: bool,
-    name: [u8; NAME_CAP],
-    name_len: usize,
-    field: Field,
-    val: [u8; VALUE_CAP],
-    val_len: usize,
-    val_overflow: bool,
     content_length: Option<u64>,
+    http10: bool,
     te_present: bool,
     te_any: bool,
     te_chunked: u8,
@@ -226,24 +336,169 @@ struct Fields {
 }
 
 impl Fields {
-    const NEW: Fields = Fields {
-        head: ResponseHead::new(0),
-        http10: false,
-        name: [0; NAME_CAP],
-        name_len: 0,
-        field: Field::Other,
-        val: [0; VALUE_CAP],
-        val_len: 0,
-        val_overflow: false,
-        content_length: None,
-        te_present: false,
-        te_any: false,
-        te_chunked: 0,
-        te_chunked_last: false,
-        conn_close: false,
-        conn_keep_alive: false,
-        request_id_seen: false,
-    };
+    /// Built field by field (a `const` would be copied whole from flash).
+    const fn new() -> Fields {
+        Fields {
+            // Framing and keep-alive are settled at the end of the head: zeros until then,
+            // which are cheaper to write.
+            head: ResponseHead {
+                framing: Framing::Empty,
+                keep_alive: false,
+                ..ResponseHead::new(0)
+            },
+            content_length: None,
+            http10: false,
+            te_present: false,
+            te_any: false,
+            te_chunked: 0,
+            te_chunked_last: false,
+            conn_close: false,
+            conn_keep_alive: false,
+            request_id_seen: false,
+        }
+    }
+}
+
+/// The header line being read: its name until the colon, then which field it is and its
+/// value (or the current list element). One buffer serves both, as the name is not needed
+/// once the field is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+struct LineBuf {
+    buf: [u8; VALUE_CAP],
+    /// Bytes of the name (up to `NAME_CAP + 1`: longer names are none of the kept ones), then
+    /// of the value.
+    len: u8,
+    /// Value bytes past the buffer were lost.
+    overflow: bool,
+    field: Field,
+}
+
+impl LineBuf {
+    /// A name byte (names are matched in any case, so it is stored as it is). A byte past
+    /// `NAME_CAP` may be stored too: such a name is none of the kept ones anyway.
+    fn push_name(&mut self, b: u8) {
+        if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
+            *slot = b;
+        }
+        self.len = self.len.saturating_add(1).min(NAME_CAP as u8 + 1);
+    }
+
+    /// [`push_name`](Self::push_name) for each byte of `name`, copied at once.
+    #[cfg(feature = "fast")]
+    fn append_name(&mut self, name: &[u8]) {
+        let len = usize::from(self.len);
+        let room = self.buf.get_mut(len..NAME_CAP).unwrap_or(&mut []);
+        copy_bytes(room, name);
+        // At most `NAME_CAP + 1`.
+        self.len = len.saturating_add(name.len()).min(NAME_CAP + 1) as u8;
+    }
+
+    /// The field the buffered name names.
+    fn name_field(&self) -> Field {
+        let len = usize::from(self.len);
+        match self.buf.get(..len) {
+            Some(name) if len <= NAME_CAP => Field::from_buffered_name(name),
+            _ => Field::Other,
+        }
+    }
+
+    /// The colon after the name: the buffer now holds the value of `field`.
+    fn begin_value(&mut self, f: &mut Fields, field: Field) {
+        self.field = field;
+        if field == Field::TransferEncoding {
+            f.te_present = true;
+        }
+        self.len = 0;
+        self.overflow = false;
+    }
+
+    /// Buffers a value byte: leading OWS skipped, bytes past the capacity dropped and noted
+    /// (trailing OWS past the capacity is not a loss, it would be trimmed anyway).
+    fn push_value(&mut self, b: u8) {
+        let ows = b == b' ' || b == b'\t';
+        if self.len == 0 && ows {
+            return;
+        }
+        match self.buf.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = b;
+                self.len += 1;
+            }
+            None if !ows => self.overflow = true,
+            None => {}
+        }
+    }
+
+    /// [`push_value`](Self::push_value) for each byte of `bytes`, copied at once.
+    #[cfg(feature = "fast")]
+    fn push_run(&mut self, bytes: &[u8]) {
+        let mut bytes = bytes;
+        if self.len == 0 {
+            while let [b' ' | b'\t', rest @ ..] = bytes {
+                bytes = rest;
+            }
+        }
+        let room = self.buf.get_mut(usize::from(self.len)..).unwrap_or(&mut []);
+        let taken = copy_bytes(room, bytes);
+        // `taken` fits the 64-byte buffer.
+        self.len = self.len.saturating_add(taken as u8);
+        let lost = bytes.get(taken..).unwrap_or(&[]);
+        if lost.iter().any(|&b| b != b' ' && b != b'\t') {
+            self.overflow = true;
+        }
+    }
+
+    /// Ends the buffered value (`element`: the list element) and hands it to
+    /// [`finish_element`] or [`finish_field`]; the buffer is then empty.
+    fn finish(&mut self, f: &mut Fields, element: bool) -> Result<(), HeadError> {
+        let v = value(&self.buf, self.len);
+        let r = finish_value(f, self.field, v, self.overflow, element);
+        self.len = 0;
+        self.overflow = false;
+        r
+    }
+
+    /// [`finish`](Self::finish) with `last` as the value's final bytes. Bytes that end the
+    /// value where it started are interpreted in place, not copied.
+    #[cfg(feature = "fast")]
+    fn finish_with(&mut self, f: &mut Fields, last: &[u8], element: bool) -> Result<(), HeadError> {
+        if self.len == 0 {
+            // Nothing buffered (so nothing lost either): the buffer stays as it is.
+            let (v, overflow) = buffered(last);
+            return finish_value(f, self.field, v, overflow, element);
+        }
+        self.push_run(last);
+        self.finish(f, element)
+    }
+
+    /// Value bytes free of control characters other than HTAB (`ends`: the line ends right
+    /// after them): list elements finished at each comma, the rest buffered or finished.
+    #[cfg(feature = "fast")]
+    fn value_bytes(&mut self, f: &mut Fields, run: &[u8], ends: bool) -> Result<(), HeadError> {
+        if !self.field.keeps_value() {
+            // Only the presence of `Deprecation` counts.
+            return if ends && self.field != Field::Other {
+                self.finish(f, false)
+            } else {
+                Ok(())
+            };
+        }
+        let mut run = run;
+        if self.field.is_list() {
+            while let Some(comma) = find_byte(run, b',') {
+                let (element, rest) = run.split_at_checked(comma).unwrap_or((run, &[]));
+                self.finish_with(f, element, true)?;
+                run = rest.get(1..).unwrap_or(&[]);
+            }
+        }
+        if ends {
+            self.finish_with(f, run, false)
+        } else {
+            self.push_run(run);
+            Ok(())
+        }
+    }
 }
 
 /// Incremental parser of one HTTP/1.x response head, interim 1xx responses skipped.
@@ -257,10 +512,11 @@ impl Fields {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HeadParser {
     max_head: usize,
-    state: State,
     seen: usize,
+    state: State,
     interim: u8,
     f: Fields,
+    line: LineBuf,
 }
 
 impl HeadParser {
@@ -268,10 +524,16 @@ impl HeadParser {
     pub const fn new(max_head: usize) -> Self {
         HeadParser {
             max_head,
-            state: State::Start,
             seen: 0,
+            state: State::Start,
             interim: 0,
-            f: Fields::NEW,
+            f: Fields::new(),
+            line: LineBuf {
+                buf: [0; VALUE_CAP],
+                len: 0,
+                overflow: false,
+                field: Field::Other,
+            },
         }
     }
 
@@ -283,82 +545,60 @@ impl HeadParser {
     ///
     /// Not enough bytes yet is `Ok((input.len(), None))`, never an error.
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
+        match self.consume(input) {
+            Ok((n, done)) => Ok((n, done.then_some(self.f.head))),
+            Err(e) => {
+                // Sticky: every later call returns it.
+                self.state = State::Failed(e);
+                Err(e)
+            }
+        }
+    }
+
+    /// [`parse`](Self::parse): bytes consumed, and whether they completed the head.
+    fn consume(&mut self, input: &[u8]) -> Result<(usize, bool), HeadError> {
         let mut i = 0;
-        while let Some(&b) = input.get(i) {
+        loop {
             match self.state {
-                State::Done => return Ok((i, None)),
+                State::Done => return Ok((i, false)),
                 State::Failed(e) => return Err(e),
                 _ => {}
             }
+            let rest = input.get(i..).unwrap_or(&[]);
+            if rest.is_empty() {
+                return Ok((input.len(), false));
+            }
             if self.seen >= self.max_head {
-                return Err(self.fail(HeadError::TooLarge));
+                return Err(HeadError::TooLarge);
             }
             let room = self.max_head - self.seen;
-            let rest = input.get(i..).unwrap_or(&[]);
-            let bulk = self.bulk(rest.get(..room).unwrap_or(rest));
-            match bulk {
-                Ok(0) => {}
-                Ok(n) => {
-                    self.seen += n;
-                    i += n;
-                    continue;
-                }
-                Err(e) => return Err(self.fail(e)),
-            }
+            let rest = rest.get(..room).unwrap_or(rest);
+            let n = self.bulk(rest)?;
+            self.seen += n;
+            i += n;
+            // The byte the bulk path left, if any: the byte steps decide it.
+            let Some(&b) = rest.get(n) else {
+                continue;
+            };
             self.seen += 1;
             i += 1;
-            match self.step(b) {
-                Ok(true) => return Ok((i, Some(self.f.head))),
-                Ok(false) => {}
-                Err(e) => return Err(self.fail(e)),
+            if self.step(b)? {
+                return Ok((i, true));
             }
         }
-        match self.state {
-            State::Failed(e) => Err(e),
-            _ => Ok((input.len(), None)),
-        }
     }
 
-    /// In a state where plain bytes change nothing but the position.
-    fn skipping(&self) -> bool {
-        match self.state {
-            State::Reason => true,
-            State::Value => matches!(self.f.field, Field::Other | Field::Deprecation),
-            _ => false,
-        }
-    }
-
-    /// Bytes taken at once from `rest` (at most the room left in the head) before the byte
-    /// steps: 0 for none. With the `fast` feature, a whole status line prefix or header line,
-    /// or a run of name or value bytes; without it, a run of bytes that only advance the
-    /// position (a reason phrase, the value of a header not kept). The byte steps take over at
-    /// the slice's edges and for anything unusual, so the outcome never depends on the split.
-    #[cfg(feature = "fast")]
-    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
-        match self.state {
-            State::LineStart => {
-                // Line after line while they are whole in `rest`.
-                let mut taken = 0;
-                loop {
-                    let n = self.header_line(rest.get(taken..).unwrap_or(&[]))?;
-                    if n == 0 {
-                        return Ok(taken);
-                    }
-                    taken += n;
-                }
-            }
-            State::Start => self.status_prefix(rest),
-            _ if self.skipping() => Ok(find_control(rest).unwrap_or(rest.len())),
-            State::Name => Ok(self.name_run(rest)),
-            State::Value => Ok(self.value_run(rest)),
-            _ => Ok(0),
-        }
-    }
-
-    /// See the `fast` version above.
+    /// Bytes taken at once from the start of `rest` (at most the room left in the head) before
+    /// the byte steps take the next one: without the `fast` feature, a run of bytes that only
+    /// advance the position (a reason phrase, the value of a header not kept).
     #[cfg(not(feature = "fast"))]
     fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
-        if !self.skipping() {
+        let skipping = match self.state {
+            State::Reason => true,
+            State::Value => !self.line.field.keeps_value(),
+            _ => false,
+        };
+        if !skipping {
             return Ok(0);
         }
         Ok(rest
@@ -367,120 +607,150 @@ impl HeadParser {
             .count())
     }
 
+    /// With the `fast` feature: the status line's version and status, the reason phrase, and
+    /// header lines, whole or in part (a line begun in an earlier slice continues where it
+    /// stopped: its name or value bytes are appended, an unkept value skipped), until a byte
+    /// that is not plain (CR without LF, a control byte, an invalid name byte) or the end of
+    /// `rest`. The byte steps take over there, and so they decide every error; the outcome
+    /// never depends on the split.
     #[cfg(feature = "fast")]
-    /// `HTTP/1.x NNN` (a status of 100–999) at the start of a status line, all in `rest`:
-    /// consumes those 12 bytes and leaves the rest of the line to the byte steps. 0 when
-    /// `rest` holds anything else.
-    fn status_prefix(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
-        let Some(&[h0, h1, h2, h3, h4, h5, h6, minor, sp, d0, d1, d2]) = rest.first_chunk() else {
-            return Ok(0);
+    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+        let mut at = 0;
+        loop {
+            let s = rest.get(at..).unwrap_or(&[]);
+            if s.len() < SHORT_RUN {
+                // A few bytes cost less to step through than to scan.
+                return Ok(at);
+            }
+            let n = match self.state {
+                State::LineStart => self.line_start(s)?,
+                State::Value => self.value_run(s)?,
+                State::Name => self.name_run(s)?,
+                State::Start => self.status_prefix(s),
+                State::AfterStatus if s.first() == Some(&b' ') => {
+                    self.state = State::Reason;
+                    1
+                }
+                State::Reason => self.reason_run(s),
+                _ => 0,
+            };
+            if n == 0 {
+                return Ok(at);
+            }
+            at += n;
+        }
+    }
+
+    #[cfg(feature = "fast")]
+    /// `HTTP/1.x NNN` (a status of 100–999) at the start of a status line, all in `s`:
+    /// consumes those 12 bytes. 0 when `s` holds anything else.
+    fn status_prefix(&mut self, s: &[u8]) -> usize {
+        let Some(&[h0, h1, h2, h3, h4, h5, h6, minor, sp, d0, d1, d2]) = s.first_chunk() else {
+            return 0;
         };
         if [h0, h1, h2, h3, h4, h5, h6] != *b"HTTP/1."
             || !minor.is_ascii_digit()
             || sp != b' '
             || ![d0, d1, d2].iter().all(u8::is_ascii_digit)
         {
-            return Ok(0);
+            return 0;
         }
         let digit = |d: u8| u16::from(d.wrapping_sub(b'0'));
         let status = digit(d0) * 100 + digit(d1) * 10 + digit(d2);
         if status < 100 {
-            return Ok(0);
+            return 0;
         }
         self.f.http10 = minor == b'0';
         self.f.head.status = status;
         self.state = State::AfterStatus;
-        Ok(12)
+        12
     }
 
     #[cfg(feature = "fast")]
-    /// A whole header line in `rest` (name, colon, a value free of control characters, CRLF or
-    /// LF), interpreted at once. 0 when `rest` does not hold one: the line is left to the byte
-    /// steps, which also produce its errors.
-    fn header_line(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
-        let Some(end) = find_control(rest) else {
-            return Ok(0);
-        };
-        let (line, len) = match (rest.get(end), rest.get(end + 1)) {
-            (Some(b'\n'), _) => (rest.get(..end).unwrap_or(&[]), end + 1),
-            (Some(b'\r'), Some(b'\n')) => (rest.get(..end).unwrap_or(&[]), end + 2),
-            _ => return Ok(0),
-        };
-        let Some(colon) = find_byte(line, b':') else {
-            return Ok(0);
-        };
-        let name = line.get(..colon).unwrap_or(&[]);
-        let value = line.get(colon.saturating_add(1)..).unwrap_or(&[]);
+    /// The reason phrase up to its first control byte, and the line end if it follows.
+    fn reason_run(&mut self, s: &[u8]) -> usize {
+        let end = find_control(s).unwrap_or(s.len());
+        match line_end(s, end) {
+            0 => end,
+            n => {
+                self.state = State::LineStart;
+                end + n
+            }
+        }
+    }
+
+    #[cfg(feature = "fast")]
+    /// A header line from its start: the name up to the colon (or the end of `s`), then the
+    /// value as [`value_run`](Self::value_run) takes it. 0 when the name is empty, is not
+    /// made of tchar, or ends in a control byte: the byte steps reject those.
+    fn line_start(&mut self, s: &[u8]) -> Result<usize, HeadError> {
+        let end = find_colon_or_control(s).unwrap_or(s.len());
+        let (name, after) = s.split_at_checked(end).unwrap_or((s, &[]));
         let field = if name.len() > NAME_CAP {
             Field::Other
         } else {
             Field::from_name(name)
         };
-        // A name equal to a kept one is made of tchar (the line has no control bytes); any
-        // other is checked byte by byte.
-        if name.is_empty() || field == Field::Other && !name.iter().all(|&b| is_tchar(b)) {
+        // A name equal to a kept one is made of tchar (it holds no control byte); any other
+        // is checked.
+        if name.is_empty() || field == Field::Other && !is_token(name) {
             return Ok(0);
         }
-        let f = &mut self.f;
-        f.field = field;
-        if f.field == Field::TransferEncoding {
-            f.te_present = true;
-        }
-        if f.field.is_list() {
-            for element in value.split(|&b| b == b',') {
-                let (v, overflow) = buffered(element);
-                finish_element(f, v, overflow)?;
+        match after.first() {
+            Some(b':') => {
+                self.line.begin_value(&mut self.f, field);
+                self.state = State::Value;
+                let value = after.get(1..).unwrap_or(&[]);
+                Ok(end + 1 + self.value_run(value)?)
             }
-        } else if f.field != Field::Other {
-            let (v, overflow) = buffered(value);
-            finish_field(f, v, overflow)?;
+            Some(_) => Ok(0),
+            None => {
+                // The name goes on in the next slice (it is made of tchar).
+                self.line.len = 0;
+                self.line.append_name(name);
+                self.state = State::Name;
+                Ok(end)
+            }
         }
-        Ok(len)
     }
 
     #[cfg(feature = "fast")]
-    /// The tchar bytes at the start of `rest`, pushed to the name as [`push_name`] would.
-    fn name_run(&mut self, rest: &[u8]) -> usize {
-        let run = rest
-            .iter()
-            .position(|&b| !is_tchar(b))
-            .unwrap_or(rest.len());
-        let f = &mut self.f;
-        let room = f.name.get_mut(f.name_len..).unwrap_or(&mut []);
-        for (slot, b) in room.iter_mut().zip(rest.get(..run).unwrap_or(&[])) {
-            *slot = b.to_ascii_lowercase();
+    /// The tchar bytes at the start of `s`, appended to the name, then the colon and the
+    /// value if they follow.
+    fn name_run(&mut self, s: &[u8]) -> Result<usize, HeadError> {
+        let run = s.iter().position(|&b| !is_tchar(b)).unwrap_or(s.len());
+        let line = &mut self.line;
+        line.append_name(s.get(..run).unwrap_or(&[]));
+        if s.get(run) != Some(&b':') {
+            return Ok(run);
         }
-        f.name_len = f.name_len.saturating_add(run).min(NAME_CAP + 1);
-        run
+        line.begin_value(&mut self.f, line.name_field());
+        self.state = State::Value;
+        let value = s.get(run + 1..).unwrap_or(&[]);
+        Ok(run + 1 + self.value_run(value)?)
     }
 
     #[cfg(feature = "fast")]
-    /// The bytes at the start of `rest` that a kept value only buffers (no control byte,
-    /// no `,` in a list), pushed as [`push_value`] would.
-    fn value_run(&mut self, rest: &[u8]) -> usize {
-        let mut run = rest
-            .get(..find_control(rest).unwrap_or(rest.len()))
-            .unwrap_or(&[]);
-        if self.f.field.is_list()
-            && let Some(comma) = run.iter().position(|&b| b == b',')
-        {
-            run = run.get(..comma).unwrap_or(&[]);
-        }
-        let len = run.len();
-        let f = &mut self.f;
-        if f.val_len == 0 {
-            while let [b' ' | b'\t', rest @ ..] = run {
-                run = rest;
+    /// Value bytes up to the first control byte other than HTAB, or the end of `s`, then the
+    /// line end if it follows (the field is finished and the next line begins). An unkept
+    /// value is skipped in one scan.
+    fn value_run(&mut self, s: &[u8]) -> Result<usize, HeadError> {
+        let mut end = 0;
+        let end = loop {
+            let tail = s.get(end..).unwrap_or(&[]);
+            match find_control(tail) {
+                Some(p) if tail.get(p) == Some(&b'\t') => end += p + 1,
+                Some(p) => break end + p,
+                None => break s.len(),
             }
+        };
+        let run = s.get(..end).unwrap_or(&[]);
+        let eol = line_end(s, end);
+        self.line.value_bytes(&mut self.f, run, eol > 0)?;
+        if eol > 0 {
+            self.state = State::LineStart;
         }
-        let room = f.val.get_mut(f.val_len..).unwrap_or(&mut []);
-        let taken = copy_bytes(room, run);
-        f.val_len += taken;
-        let lost = run.get(taken..).unwrap_or(&[]);
-        if lost.iter().any(|&b| b != b' ' && b != b'\t') {
-            f.val_overflow = true;
-        }
-        len
+        Ok(end + eol)
     }
 
     /// Forgets everything: the parser is ready for the next response on the connection.
@@ -493,15 +763,11 @@ impl HeadParser {
         self.seen
     }
 
-    fn fail(&mut self, e: HeadError) -> HeadError {
-        self.state = State::Failed(e);
-        e
-    }
-
     /// One byte; `Ok(true)` when it completed the final head.
     fn step(&mut self, b: u8) -> Result<bool, HeadError> {
         const VERSION: &[u8; 7] = b"HTTP/1.";
         let f = &mut self.f;
+        let line = &mut self.line;
         self.state = match self.state {
             State::Start => match b {
                 // Robustness: empty lines before the status line are skipped (RFC 9112 §2.2).
@@ -561,8 +827,8 @@ impl HeadParser {
                 b'\r' => State::Lf(Line::Final),
                 b'\n' => return self.end_of_head(),
                 _ if is_tchar(b) => {
-                    f.name_len = 0;
-                    push_name(f, b);
+                    line.len = 0;
+                    line.push_name(b);
                     State::Name
                 }
                 // Includes SP/HTAB: obs-fold is rejected (RFC 9112 §5.2).
@@ -570,21 +836,11 @@ impl HeadParser {
             },
             State::Name => match b {
                 b':' => {
-                    let name = f.name.get(..f.name_len).unwrap_or(&[]);
-                    f.field = if f.name_len > NAME_CAP {
-                        Field::Other
-                    } else {
-                        Field::from_name(name)
-                    };
-                    f.val_len = 0;
-                    f.val_overflow = false;
-                    if f.field == Field::TransferEncoding {
-                        f.te_present = true;
-                    }
+                    line.begin_value(f, line.name_field());
                     State::Value
                 }
                 _ if is_tchar(b) => {
-                    push_name(f, b);
+                    line.push_name(b);
                     State::Name
                 }
                 // Whitespace before the colon must be rejected (RFC 9112 §5.1).
@@ -593,28 +849,28 @@ impl HeadParser {
             State::Value => match b {
                 b'\r' => State::Lf(Line::Header),
                 b'\n' => {
-                    finish_buffered_field(f)?;
+                    line.finish(f, false)?;
                     State::LineStart
                 }
                 // RFC 9110 §5.5: CR, LF and NUL must not appear in values; other controls
                 // are not field-vchar either.
                 0..=0x08 | 0x0a..=0x1f | 0x7f => return Err(HeadError::BadHeaderValue),
-                b',' if f.field.is_list() => {
-                    finish_buffered_element(f)?;
+                b',' if line.field.is_list() => {
+                    line.finish(f, true)?;
                     State::Value
                 }
                 _ => {
-                    if f.field != Field::Other && f.field != Field::Deprecation {
-                        push_value(f, b);
+                    if line.field.keeps_value() {
+                        line.push_value(b);
                     }
                     State::Value
                 }
             },
-            State::Lf(line) => match (b, line) {
+            State::Lf(kind) => match (b, kind) {
                 (b'\n', Line::Leading) => State::Start,
                 (b'\n', Line::Status) => State::LineStart,
                 (b'\n', Line::Header) => {
-                    finish_buffered_field(f)?;
+                    line.finish(f, false)?;
                     State::LineStart
                 }
                 (b'\n', Line::Final) => return self.end_of_head(),
@@ -637,7 +893,8 @@ impl HeadParser {
             if self.interim > MAX_INTERIM {
                 return Err(HeadError::TooManyInterim);
             }
-            self.f = Fields::NEW;
+            // Reset in place: a new parser would be built on the stack and copied.
+            self.f = Fields::new();
             self.seen = 0;
             self.state = State::Start;
             return Ok(false);
@@ -679,33 +936,14 @@ impl HeadParser {
     }
 }
 
-fn push_name(f: &mut Fields, b: u8) {
-    if let Some(slot) = f.name.get_mut(f.name_len) {
-        *slot = b.to_ascii_lowercase();
-    }
-    f.name_len = f.name_len.saturating_add(1).min(NAME_CAP + 1);
-}
-
-/// Buffers a value byte: leading OWS skipped, bytes past the capacity dropped and noted
-/// (trailing OWS past the capacity is not a loss, it would be trimmed anyway).
-fn push_value(f: &mut Fields, b: u8) {
-    let ows = b == b' ' || b == b'\t';
-    if f.val_len == 0 && ows {
-        return;
-    }
-    match f.val.get_mut(f.val_len) {
-        Some(slot) => {
-            *slot = b;
-            f.val_len += 1;
-        }
-        None if !ows => f.val_overflow = true,
-        None => {}
-    }
-}
-
 /// The buffered value (or list element), trailing OWS trimmed.
-fn value(val: &[u8], len: usize) -> &[u8] {
-    let mut v = val.get(..len).unwrap_or(&[]);
+fn value(val: &[u8], len: u8) -> &[u8] {
+    trim_end(val.get(..usize::from(len)).unwrap_or(&[]))
+}
+
+/// `v` without trailing OWS.
+fn trim_end(v: &[u8]) -> &[u8] {
+    let mut v = v;
     while let [rest @ .., b' ' | b'\t'] = v {
         v = rest;
     }
@@ -714,44 +952,43 @@ fn value(val: &[u8], len: usize) -> &[u8] {
 
 #[cfg(feature = "fast")]
 /// What the value buffer holds after `raw` (a value or list element without its line end)
-/// was pushed byte by byte, trailing OWS trimmed, and whether bytes were lost: the bulk path's
-/// equivalent of [`push_value`] then [`value`].
+/// was pushed to an empty buffer, trailing OWS trimmed, and whether bytes were lost: the
+/// same as [`LineBuf::push_run`] then [`value`], without the copy.
 fn buffered(raw: &[u8]) -> (&[u8], bool) {
     let mut v = raw;
     while let [b' ' | b'\t', rest @ ..] = v {
         v = rest;
     }
-    let kept = value(v, VALUE_CAP.min(v.len()));
-    let overflow = value(v, v.len()).len() > VALUE_CAP;
-    (kept, overflow)
+    let v = trim_end(v);
+    match v.split_at_checked(VALUE_CAP) {
+        Some((kept, lost)) => (value(kept, VALUE_CAP as u8), !lost.is_empty()),
+        None => (v, false),
+    }
 }
 
-/// [`finish_element`] on the buffered element, which it then clears.
-fn finish_buffered_element(f: &mut Fields) -> Result<(), HeadError> {
-    let val = f.val;
-    let r = finish_element(f, value(&val, f.val_len), f.val_overflow);
-    f.val_len = 0;
-    f.val_overflow = false;
-    r
-}
-
-/// [`finish_field`] on the buffered value.
-fn finish_buffered_field(f: &mut Fields) -> Result<(), HeadError> {
-    let val = f.val;
-    let r = finish_field(f, value(&val, f.val_len), f.val_overflow);
-    f.val_len = 0;
-    f.val_overflow = false;
-    r
+/// [`finish_element`] (`element`) or [`finish_field`].
+fn finish_value(
+    f: &mut Fields,
+    field: Field,
+    v: &[u8],
+    overflow: bool,
+    element: bool,
+) -> Result<(), HeadError> {
+    if element {
+        finish_element(f, field, v, overflow)
+    } else {
+        finish_field(f, field, v, overflow)
+    }
 }
 
 /// One element of a list header (CL, TE, Connection), at a comma or the end of the line:
 /// `v` with OWS trimmed, `overflow` when bytes past the value buffer were lost.
-fn finish_element(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadError> {
-    match f.field {
+fn finish_element(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Result<(), HeadError> {
+    match field {
         Field::ContentLength => {
             // RFC 9110 §8.6: a list of identical values may be taken as one; differing
             // values, empty elements and non-digits are errors.
-            let n = if overflow { None } else { parse_u64(v) };
+            let n = if overflow { None } else { parse_u64(v, false) };
             match (n, f.content_length) {
                 (None, _) => return Err(HeadError::BadContentLength),
                 (Some(n), Some(old)) if n != old => return Err(HeadError::BadContentLength),
@@ -781,46 +1018,40 @@ fn finish_element(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadEr
 
 /// The end of a header line (`v` and `overflow` as for [`finish_element`]). Bad values of
 /// informational headers are ignored: a garbled rate-limit header never fails a response.
-fn finish_field(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadError> {
-    if f.field.is_list() {
-        return finish_element(f, v, overflow);
+fn finish_field(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Result<(), HeadError> {
+    if field.is_list() {
+        return finish_element(f, field, v, overflow);
     }
     let head = &mut f.head;
-    match f.field {
-        Field::ContentType => head.content_type = content_type(v, overflow),
-        Field::Date if !overflow => {
-            if let Some(t) = parse_http_date(v) {
-                head.date = Some(t);
-            }
+    // Numbers and dates cut at the buffer are not interpreted.
+    let saturate = matches!(field, Field::RetryAfter | Field::RetryAfterMs);
+    let number = if overflow {
+        None
+    } else {
+        parse_u64(v, saturate)
+    };
+    let date = match field {
+        Field::Date | Field::RetryAfter | Field::Sunset if !overflow && number.is_none() => {
+            parse_http_date(v)
         }
+        _ => None,
+    };
+    let small = number.and_then(|n| u32::try_from(n).ok());
+    match field {
+        Field::ContentType => head.content_type = content_type(v, overflow),
+        Field::Date if date.is_some() => head.date = date,
         // RFC 9110 §10.2.3: delta-seconds or an HTTP-date.
-        Field::RetryAfter if !overflow => {
-            if let Some(s) = parse_u64_saturating(v) {
+        Field::RetryAfter => {
+            if let Some(s) = number {
                 head.retry_after = Some(RetryAfter::Seconds(u32::try_from(s).unwrap_or(u32::MAX)));
-            } else if let Some(t) = parse_http_date(v) {
+            } else if let Some(t) = date {
                 head.retry_after = Some(RetryAfter::Date(t));
             }
         }
-        Field::RetryAfterMs if !overflow => {
-            if let Some(ms) = parse_u64_saturating(v) {
-                head.retry_after_ms = Some(ms);
-            }
-        }
-        Field::RateLimitLimit if !overflow => {
-            if let Some(n) = parse_u64(v).and_then(|n| u32::try_from(n).ok()) {
-                head.rate_limit.limit = Some(n);
-            }
-        }
-        Field::RateLimitRemaining if !overflow => {
-            if let Some(n) = parse_u64(v).and_then(|n| u32::try_from(n).ok()) {
-                head.rate_limit.remaining = Some(n);
-            }
-        }
-        Field::RateLimitReset if !overflow => {
-            if let Some(n) = parse_u64(v) {
-                head.rate_limit.reset = Some(n);
-            }
-        }
+        Field::RetryAfterMs if number.is_some() => head.retry_after_ms = number,
+        Field::RateLimitLimit if small.is_some() => head.rate_limit.limit = small,
+        Field::RateLimitRemaining if small.is_some() => head.rate_limit.remaining = small,
+        Field::RateLimitReset if number.is_some() => head.rate_limit.reset = number,
         Field::RequestId if !f.request_id_seen && !v.is_empty() => {
             f.request_id_seen = true;
             head.request_id.push_bytes(v);
@@ -829,7 +1060,6 @@ fn finish_field(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadErro
             }
         }
         Field::Deprecation => head.deprecated = true,
-        // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
         #[cfg(feature = "details")]
         Field::Link if head.link.is_empty() && !v.is_empty() => {
             head.link.push_bytes(v);
@@ -837,12 +1067,11 @@ fn finish_field(f: &mut Fields, v: &[u8], overflow: bool) -> Result<(), HeadErro
                 head.link.mark_truncated();
             }
         }
+        // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
         Field::Sunset => {
             head.deprecated = true;
-            if !overflow {
-                let date = parse_http_date(v).and_then(|t| u32::try_from(t).ok());
-                head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
-            }
+            let date = date.and_then(|t| u32::try_from(t).ok());
+            head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
         }
         _ => {}
     }
@@ -856,14 +1085,11 @@ fn content_type(v: &[u8], overflow: bool) -> ContentType {
     let Some(end) = semicolon.or(if overflow { None } else { Some(v.len()) }) else {
         return ContentType::Other;
     };
-    let mut t = v.get(..end).unwrap_or(&[]);
-    while let [rest @ .., b' ' | b'\t'] = t {
-        t = rest;
-    }
-    let ends_json = t.len() > 5
-        && t.get(t.len() - 5..)
-            .is_some_and(|s| s.eq_ignore_ascii_case(b"+json"));
-    if t.eq_ignore_ascii_case(b"application/json") || (ends_json && t.contains(&b'/')) {
+    let t = trim_end(v.get(..end).unwrap_or(&[]));
+    let structured_json = t.split_last_chunk::<5>().is_some_and(|(kind, suffix)| {
+        suffix.eq_ignore_ascii_case(b"+json") && kind.contains(&b'/')
+    });
+    if structured_json || t.eq_ignore_ascii_case(b"application/json") {
         ContentType::Json
     } else if t.eq_ignore_ascii_case(b"text/event-stream") {
         ContentType::EventStream
@@ -874,81 +1100,181 @@ fn content_type(v: &[u8], overflow: bool) -> ContentType {
     }
 }
 
-/// Decimal digits only; `None` when empty, not digits, or over `u64::MAX`.
-fn parse_u64(v: &[u8]) -> Option<u64> {
+/// Decimal digits only; `None` when empty or not digits. Past `u64::MAX`: `None`, or
+/// `u64::MAX` when `saturate`.
+fn parse_u64(v: &[u8], saturate: bool) -> Option<u64> {
     if v.is_empty() {
         return None;
     }
-    v.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
+    let mut n = 0u64;
+    for &b in v {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
             return None;
         }
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
+        n = match n.checked_mul(10).and_then(|n| n.checked_add(u64::from(d))) {
+            Some(n) => n,
+            None if saturate => u64::MAX,
+            None => return None,
+        };
+    }
+    Some(n)
 }
 
-/// Decimal digits only; saturates at `u64::MAX`.
-fn parse_u64_saturating(v: &[u8]) -> Option<u64> {
-    if v.is_empty() || !v.iter().all(u8::is_ascii_digit) {
+#[cfg(feature = "fast")]
+/// Whether `name` is the first `name.len()` bytes of `kept` (lower-case letters and `-`) in
+/// any case.
+fn eq_folded(kept: &[u8], name: &[u8]) -> bool {
+    eq_folded_words(kept, name)
+        .unwrap_or_else(|| kept.iter().zip(name).all(|(&a, &b)| a == b | 0x20))
+}
+
+#[cfg(feature = "fast")]
+/// [`eq_folded`] eight (or four) bytes at a time, the last word overlapping the one before;
+/// `None` for names shorter than four bytes.
+fn eq_folded_words(kept: &[u8], name: &[u8]) -> Option<bool> {
+    fn word<const N: usize>(s: &[u8], at: usize) -> Option<[u8; N]> {
+        s.get(at..)?.first_chunk().copied()
+    }
+    let n = name.len();
+    if n >= 8 {
+        let mut at = 0;
+        loop {
+            let a = u64::from_le_bytes(word(kept, at)?);
+            let b = u64::from_le_bytes(word(name, at)?);
+            if a != b | (ONES * 0x20) {
+                return Some(false);
+            }
+            if at == n - 8 {
+                return Some(true);
+            }
+            at = (at + 8).min(n - 8);
+        }
+    }
+    if n < 4 {
         return None;
     }
-    Some(v.iter().fold(0u64, |n, &b| {
-        n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-    }))
+    let (a, b) = (word::<4>(kept, 0)?, word::<4>(name, 0)?);
+    let (c, d) = (word::<4>(kept, n - 4)?, word::<4>(name, n - 4)?);
+    let fold = |w: [u8; 4]| u32::from_le_bytes(w) | 0x2020_2020;
+    Some(u32::from_le_bytes(a) == fold(b) && u32::from_le_bytes(c) == fold(d))
 }
 
 #[cfg(feature = "fast")]
-/// The index of the first control character (below 0x20, HTAB included) or DEL in `s`: the
-/// end of a run of bytes that may appear inside a reason phrase or a field value and end
-/// nothing (RFC 9110 §5.5, RFC 9112 §4). A run stopped by an HTAB is resumed by the caller.
-///
-/// Eight bytes at a time: a byte `b` is flagged when `b - 0x20` borrows (`b < 0x20`) or
-/// `b ^ 0x7f` is zero. A borrow only flags bytes above a flagged one, so the lowest flag is
-/// the first such byte.
+/// The length of the line end (LF or CRLF) at `s[at..]`; 0 when there is none.
+fn line_end(s: &[u8], at: usize) -> usize {
+    match (s.get(at), s.get(at + 1)) {
+        (Some(b'\n'), _) => 1,
+        (Some(b'\r'), Some(b'\n')) => 2,
+        _ => 0,
+    }
+}
+
+#[cfg(feature = "fast")]
+const ONES: u64 = 0x0101_0101_0101_0101;
+#[cfg(feature = "fast")]
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+#[cfg(feature = "fast")]
+/// The high bit of each byte of `x` that is a control character (below 0x20, HTAB included)
+/// or DEL: `b - 0x20` borrows (`b < 0x20`) or `b ^ 0x7f` is zero. A borrow only flags bytes
+/// above a flagged one, so the lowest flag is always a true one.
+fn control_flags(x: u64) -> u64 {
+    let del = x ^ (ONES * 0x7f);
+    (x.wrapping_sub(ONES * 0x20) & !x | del.wrapping_sub(ONES) & !del) & HIGH
+}
+
+#[cfg(feature = "fast")]
+/// The high bit of each byte of `x` equal to `needle` (a zero byte of `x ^ needle`, flagged as
+/// in [`control_flags`]).
+fn byte_flags(x: u64, needle: u8) -> u64 {
+    let x = x ^ (ONES * u64::from(needle));
+    x.wrapping_sub(ONES) & !x & HIGH
+}
+
+#[cfg(feature = "fast")]
+/// The index of the first byte of `s` that `flags` flags (eight bytes at a time) or `is`
+/// accepts (the last few bytes).
+fn find(s: &[u8], flags: impl Fn(u64) -> u64, is: impl Fn(u8) -> bool) -> Option<usize> {
+    let mut words = s.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        let found = flags(u64::from_le_bytes(bytes));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let tail = words.remainder();
+    tail.iter().position(|&b| is(b)).map(|p| at + p)
+}
+
+#[cfg(feature = "fast")]
+/// The index of the first control character or DEL in `s`: the end of a run of bytes that
+/// may appear inside a reason phrase or a field value and end nothing (RFC 9110 §5.5,
+/// RFC 9112 §4). A run stopped by an HTAB is resumed by the caller.
 fn find_control(s: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = s.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        let x = u64::from_le_bytes(bytes);
-        let del = x ^ (ONES * 0x7f);
-        let flags = (x.wrapping_sub(ONES * 0x20) & !x | del.wrapping_sub(ONES) & !del) & HIGH;
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let tail = words.remainder();
-    tail.iter()
-        .position(|&b| b < 0x20 || b == 0x7f)
-        .map(|p| at + p)
+    find(s, control_flags, |b| b < 0x20 || b == 0x7f)
 }
 
 #[cfg(feature = "fast")]
-/// The index of the first `needle` in `s`, eight bytes at a time (a zero byte of
-/// `word ^ needle` flagged as in [`find_control`]).
+/// The index of the first colon, control character or DEL in `s`: where a header name ends.
+fn find_colon_or_control(s: &[u8]) -> Option<usize> {
+    find(
+        s,
+        |x| control_flags(x) | byte_flags(x, b':'),
+        |b| b < 0x20 || b == 0x7f || b == b':',
+    )
+}
+
+#[cfg(feature = "fast")]
+/// The index of the first `needle` in `s`.
 fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = s.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        let x = u64::from_le_bytes(bytes) ^ (ONES * u64::from(needle));
-        let flags = x.wrapping_sub(ONES) & !x & HIGH;
-        if flags != 0 {
-            return Some(at + (flags.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
+    find(s, |x| byte_flags(x, needle), |b| b == needle)
+}
+
+#[cfg(feature = "fast")]
+/// Whether `name` is made of tchar (RFC 9110 §5.6.2).
+fn is_token(name: &[u8]) -> bool {
+    is_alphanumeric_or_dash(name) || name.iter().all(|&b| is_tchar(b))
+}
+
+#[cfg(feature = "fast")]
+/// Whether `s`, at least eight bytes long, is made of ASCII letters, digits and `-` (the
+/// names servers send), eight bytes at a time (the last word overlapping the one before).
+fn is_alphanumeric_or_dash(s: &[u8]) -> bool {
+    let n = s.len();
+    if n < 8 {
+        return false;
     }
-    let tail = words.remainder();
-    tail.iter().position(|&b| b == needle).map(|p| at + p)
+    let mut at = 0;
+    loop {
+        let Some(&word) = s.get(at..).and_then(<[u8]>::first_chunk::<8>) else {
+            return false;
+        };
+        let x = u64::from_le_bytes(word);
+        if x & HIGH != 0 {
+            return false;
+        }
+        // For bytes below 0x80, with no carry between them: `b >= lo` sets the high bit of
+        // `b + (0x80 - lo)`, `b > hi` that of `b + (0x7f - hi)`.
+        let at_least = |x: u64, lo: u8| x.wrapping_add(ONES * u64::from(0x80 - lo)) & HIGH;
+        let at_most = |x: u64, hi: u8| !x.wrapping_add(ONES * u64::from(0x7f - hi)) & HIGH;
+        let folded = x | (ONES * 0x20);
+        let letters = at_least(folded, b'a') & at_most(folded, b'z');
+        let digits = at_least(x, b'0') & at_most(x, b'9');
+        let dashes = at_least(x, b'-') & at_most(x, b'-');
+        if letters | digits | dashes != HIGH {
+            return false;
+        }
+        if at == n - 8 {
+            return true;
+        }
+        at = (at + 8).min(n - 8);
+    }
 }
 
 /// tchar (RFC 9110 §5.6.2): one bit per ASCII byte.

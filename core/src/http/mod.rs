@@ -2,8 +2,8 @@
 //! ([`BodyDecoder`]) and HTTP dates ([`parse_http_date`]).
 //!
 //! The head parser is written here rather than taken from httparse because it must accept a
-//! head in pieces of any size without holding it: it keeps one header name (32 B) and the
-//! value of a header it interprets (64 B), never the head. The types below are what a call
+//! head in pieces of any size without holding it: it keeps the header line being read in one
+//! 64-byte buffer (its name, then the value of a header it interprets), never the head. The types below are what a call
 //! keeps of a response: the status, the framing after RFC 9112 §6.3, and the headers the
 //! retry policy and the caller need.
 

@@ -696,21 +696,43 @@ proptest! {
     }
 }
 
-/// Header names the bulk path treats differently: kept single values, lists, unkept, invalid.
-const LINE_NAMES: [&[u8]; 12] = [
+/// Header names the bulk path treats differently: kept single values, lists, unkept, invalid,
+/// longer than the name buffer, obs-fold (a line starting with whitespace).
+const LINE_NAMES: [&[u8]; 17] = [
     b"Content-Length",
     b"transfer-encoding",
     b"Connection",
     b"Content-Type",
     b"Date",
     b"Retry-After",
+    b"retry-after-ms",
     b"X-RateLimit-Limit",
     b"X-Request-Id",
     b"Deprecation",
+    b"Sunset",
     b"Vary",
     b"Bad Name",
     b"",
+    b"X-A-Header-Name-Longer-Than-The-Buffer",
+    b" folded",
+    b"\tfolded",
 ];
+
+/// A head of `lines` (name index, value), each ended by CRLF or LF.
+fn head_of_lines(lines: &[(usize, Vec<u8>)], crlf: bool) -> Vec<u8> {
+    let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for (name, value) in lines {
+        wire.extend_from_slice(LINE_NAMES[*name]);
+        wire.push(b':');
+        wire.extend_from_slice(value);
+        wire.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+    }
+    wire.extend_from_slice(b"\r\nBODY");
+    wire
+}
+
+/// Value bytes: OWS, commas, controls, bare CRs and LFs, colons, UTF-8.
+const VALUE_BYTES: &[u8] = b"a0 ,\t\x01\x7f\r\n:;x\xc3";
 
 proptest! {
     /// Whole header lines taken at once give what the byte steps give, for values with OWS,
@@ -718,21 +740,101 @@ proptest! {
     #[test]
     fn whole_lines_parse_as_byte_steps_do(
         lines in proptest::collection::vec(
-            (0..LINE_NAMES.len(), proptest::collection::vec(prop::sample::select(&b"a0 ,\t\x01\x7f\r:;x\xc3"[..]), 0..90)),
+            (0..LINE_NAMES.len(), proptest::collection::vec(prop::sample::select(VALUE_BYTES), 0..90)),
             0..8,
         ),
         crlf in any::<bool>(),
         max in 40usize..400,
     ) {
-        let mut wire = b"HTTP/1.1 200 OK\r\n".to_vec();
-        for (name, value) in &lines {
-            wire.extend_from_slice(LINE_NAMES[*name]);
-            wire.push(b':');
-            wire.extend_from_slice(value);
-            wire.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
-        }
-        wire.extend_from_slice(b"\r\nBODY");
+        let wire = head_of_lines(&lines, crlf);
         let bytes: Vec<&[u8]> = wire.chunks(1).collect();
         prop_assert_eq!(run(max, &[&wire]), run(max, &bytes));
+    }
+
+    /// A line cut anywhere (inside its name, its value, a list element, its CRLF, before the
+    /// colon of a long name) continues in the next piece as if it had been whole: pieces of
+    /// any size and arbitrary cuts give what one slice gives, errors and `TooLarge` included.
+    #[test]
+    fn lines_cut_anywhere_parse_as_whole_lines_do(
+        lines in proptest::collection::vec(
+            (0..LINE_NAMES.len(), proptest::collection::vec(prop::sample::select(VALUE_BYTES), 0..90)),
+            0..8,
+        ),
+        crlf in any::<bool>(),
+        max in 40usize..400,
+        piece in 1usize..80,
+        cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..12),
+    ) {
+        let wire = head_of_lines(&lines, crlf);
+        let whole = run(max, &[&wire]);
+        let pieces: Vec<&[u8]> = wire.chunks(piece).collect();
+        prop_assert_eq!(run(max, &pieces), whole, "pieces of {}", piece);
+        prop_assert_eq!(run(max, &split_at_cuts(&wire, &cuts)), whole);
+    }
+}
+
+/// A realistic head cut at every pair of points: every line is cut in every place twice, so a
+/// line also continues across three pieces.
+#[test]
+fn typical_head_cut_at_every_pair_of_points() {
+    let wire: &[u8] = b"HTTP/1.1 429 Too Many Requests\r\n\
+          Date: Wed, 25 Nov 2026 15:00:00 GMT\r\n\
+          Content-Type: application/json\r\n\
+          Content-Length: 12, 12\r\n\
+          Connection: keep-alive\r\n\
+          X-Request-Id: \t req-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef-too-long \r\n\
+          Retry-After: 7\r\n\
+          X-RateLimit-Reset: 1735862400\r\n\
+          Access-Control-Allow-Credentials: true\r\n\
+          Vary: Origin\r\n\
+          \r\nBODY";
+    let whole = run(DEFAULT_MAX_HEAD, &[wire]);
+    let (_, Some(h)) = whole.unwrap() else {
+        panic!("a complete head");
+    };
+    assert_eq!(
+        (h.status, h.framing, h.retry_after),
+        (429, Framing::Length(12), Some(RetryAfter::Seconds(7)))
+    );
+    assert!(h.request_id.is_truncated());
+    for i in 0..=wire.len() {
+        for j in i..=wire.len() {
+            let parts = [&wire[..i], &wire[i..j], &wire[j..]];
+            assert_eq!(run(DEFAULT_MAX_HEAD, &parts), whole, "cut at {i} and {j}");
+        }
+    }
+}
+
+/// Errors found in a line that continues across pieces are the ones found in one slice.
+#[test]
+fn errors_in_lines_cut_anywhere() {
+    for (bad, e) in [
+        (&b"HTTP/1.1 200 OK\r\nX-Long-Name-Of-Forty-Bytes-Or-So-Here: a\r\n folded\r\n\r\n"[..], HeadError::BadHeader),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 10, 11\r\n\r\n", HeadError::BadContentLength),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 1111111111111111111111111111111111111111111111111111111111111111111111\r\n\r\n", HeadError::BadContentLength),
+        (b"HTTP/1.1 200 OK\r\nX-Request-Id: abc\rdef\r\n\r\n", HeadError::BadHeader),
+        (b"HTTP/1.1 200 OK\r\nVary: Origin\x00\r\n\r\n", HeadError::BadHeaderValue),
+        (b"HTTP/1.1 200 OK\r\nContent-Type : text/html\r\n\r\n", HeadError::BadHeader),
+        (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", HeadError::BadTransferEncoding),
+    ] {
+        assert_eq!(err(bad), e, "{:?}", core::str::from_utf8(bad));
+        for i in 0..=bad.len() {
+            for j in i..=bad.len() {
+                let parts = [&bad[..i], &bad[i..j], &bad[j..]];
+                assert_eq!(run(DEFAULT_MAX_HEAD, &parts), Err(e), "cut at {i} and {j}");
+            }
+        }
+    }
+    // Too long: the bound is hit inside a line that continues across pieces.
+    let wire = b"HTTP/1.1 200 OK\r\nX-Request-Id: 0123456789abcdef\r\nVary: Origin\r\n\r\n";
+    for max in [20, 30, 40, wire.len() - 3] {
+        for piece in 1..wire.len() {
+            let pieces: Vec<&[u8]> = wire.chunks(piece).collect();
+            assert_eq!(
+                run(max, &pieces),
+                Err(HeadError::TooLarge),
+                "max {max}, pieces of {piece}"
+            );
+        }
     }
 }

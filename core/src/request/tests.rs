@@ -1,5 +1,6 @@
 extern crate std;
 
+use super::sink::copy_short;
 use super::*;
 use proptest::prelude::*;
 use std::string::{String, ToString};
@@ -289,7 +290,7 @@ fn json_escaping() {
     for (input, want) in cases {
         let mut buf = [0u8; 64];
         let mut w = Sink::new(&mut buf);
-        w.json_str(input);
+        w.field("", input);
         let n = w.len;
         assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want, "{input:?}");
         assert_eq!(serde_json::from_str::<String>(want).unwrap(), input);
@@ -591,12 +592,12 @@ fn validation_sizes() {
     assert_eq!(Request::analyze(&light).validate(), Ok(()));
     // Exactly at the limit is fine; one byte over is not.
     let base = Request::Analyze {
-        model: "",
+        model: "m",
         messages: &[Message::user("x")],
     };
     let mut count = Sink::counting();
-    base.write_body(&mut count);
-    let model = "m".repeat(MAX_BODY_BYTES - count.len);
+    base.body(&mut count).unwrap();
+    let model = "m".repeat(MAX_BODY_BYTES - count.len + 1);
     assert_eq!(
         Request::Analyze {
             model: &model,
@@ -605,7 +606,7 @@ fn validation_sizes() {
         .validate(),
         Ok(())
     );
-    let model = "m".repeat(MAX_BODY_BYTES - count.len + 1);
+    let model = "m".repeat(MAX_BODY_BYTES - count.len + 2);
     let req = Request::Analyze {
         model: &model,
         messages: &[Message::user("x")],

@@ -1,0 +1,206 @@
+//! The request on the wire: the head and the JSON body, each checked as it is written.
+//!
+//! Both writers run twice over the same input: first into a counting [`Sink`] (where every
+//! check runs before any byte reaches the caller's buffer, and the body's length becomes
+//! `Content-Length`), then into the buffer. The checks run in the order of the fields, which
+//! is the order of the refusals documented on [`Request::validate`].
+
+use super::fault::{self, Fault, HEADER_MIN, LINE_MIN, Param, non_empty, visible};
+use super::sink::Sink;
+use super::{ChatRequest, MAX_BODY_BYTES, Message, Method, Request, RequestHead};
+use crate::key::Auth;
+use crate::request::InvalidReason;
+
+impl Request<'_> {
+    /// The JSON body's length, every field checked.
+    pub(super) fn body_len(&self) -> Result<usize, Fault> {
+        let mut count = Sink::counting();
+        self.body(&mut count)?;
+        if count.len > MAX_BODY_BYTES {
+            return Err(Fault::new(Param::Messages, InvalidReason::TooLarge));
+        }
+        Ok(count.len)
+    }
+
+    /// The JSON body (spec §3.1, §3.8 field names); nothing for GET, whose path parameters
+    /// are checked here all the same, so that every check of the request runs in one place.
+    pub(super) fn body(&self, w: &mut Sink<'_>) -> Result<(), Fault> {
+        match *self {
+            Request::Analyze { model, messages } | Request::BatchAnalyze { model, messages } => {
+                analysis(model, None, messages, w)
+            }
+            Request::AnalyzeInContext {
+                model,
+                context_id,
+                messages,
+            } => analysis(model, Some(context_id), messages, w),
+            Request::ContextState { context_id } => {
+                fault::path_param(fault::context_id(context_id)?, Param::ContextId)
+            }
+            Request::MessageLookup {
+                context_id,
+                external_id,
+            } => {
+                fault::path_param(fault::context_id(context_id)?, Param::ContextId)?;
+                fault::path_param(external_id, Param::ExternalId)
+            }
+            Request::ChatCompletion(ref c) => chat(c, w),
+        }
+    }
+
+    /// The request line and header lines, up to the empty line; `body_len` must be what
+    /// [`Request::body`] writes. Checks the head strings bound for the request line or a
+    /// header.
+    pub(super) fn head(
+        &self,
+        head: &RequestHead<'_>,
+        body_len: usize,
+        w: &mut Sink<'_>,
+    ) -> Result<(), Fault> {
+        let base = head.base;
+        visible(non_empty(base.host, Param::Host)?, Param::Host, LINE_MIN)?;
+        let post = self.method() == Method::Post;
+        w.str(if post { "POST " } else { "GET " });
+        // `BaseUrl::parse` gives an empty prefix or one starting with `/`; a hand-built
+        // prefix without it would not be an origin-form target (RFC 9112 §3.2.1).
+        if !base.prefix.is_empty() && !base.prefix.starts_with('/') {
+            w.byte(b'/');
+        }
+        w.str(visible(base.prefix, Param::Prefix, LINE_MIN)?);
+        if base.needs_version() {
+            w.str("/v2");
+        }
+        let (start, first, middle, second) = match *self {
+            Request::Analyze { .. } => ("/emotions/analysis", "", "", ""),
+            Request::AnalyzeInContext { context_id, .. } => {
+                ("/emotions/", context_id, "/analysis", "")
+            }
+            Request::ContextState { context_id } => ("/emotions/", context_id, "", ""),
+            Request::MessageLookup {
+                context_id,
+                external_id,
+            } => ("/emotions/", context_id, "/message/", external_id),
+            Request::BatchAnalyze { .. } => ("/emotions/batch-analysis", "", "", ""),
+            Request::ChatCompletion(_) => ("/chat/completions", "", "", ""),
+        };
+        w.str(start);
+        w.path_segment(first);
+        w.str(middle);
+        w.path_segment(second);
+        w.str(" HTTP/1.1\r\nHost: ");
+        w.str(base.host);
+        if !base.is_default_port() {
+            w.byte(b':');
+            w.uint(u32::from(base.port));
+        }
+        let user_agent = visible(head.user_agent, Param::UserAgent, HEADER_MIN)?;
+        if !user_agent.is_empty() {
+            w.str("\r\nUser-Agent: ");
+            w.str(user_agent);
+        }
+        w.str("\r\nAccept: application/json");
+        if let Request::ChatCompletion(ChatRequest { stream: true, .. }) = self {
+            w.str(", text/event-stream");
+        }
+        w.str(match head.auth {
+            Auth::XApiKey => "\r\nx-api-key: ",
+            Auth::Bearer => "\r\nAuthorization: Bearer ",
+        });
+        // Visible ASCII by construction (`ApiKey::new`).
+        w.str(head.key.expose_secret());
+        let idempotency_key = visible(head.idempotency_key, Param::IdempotencyKey, HEADER_MIN)?;
+        if post {
+            w.str("\r\nContent-Type: application/json\r\nContent-Length: ");
+            // At most MAX_BODY_BYTES: checked before the head is written.
+            w.uint(u32::try_from(body_len).unwrap_or(u32::MAX));
+            if !idempotency_key.is_empty() {
+                w.str("\r\nIdempotency-Key: ");
+                w.str(idempotency_key);
+            }
+        }
+        if !head.keep_alive {
+            w.str("\r\nConnection: close");
+        }
+        w.str("\r\n\r\n");
+        Ok(())
+    }
+}
+
+/// The §3.1 body; for a context analysis the `context_id` of the path is checked between
+/// `model` and `messages`, where the refusals put it.
+fn analysis(
+    model: &str,
+    context_id: Option<&str>,
+    messages: &[Message<'_>],
+    w: &mut Sink<'_>,
+) -> Result<(), Fault> {
+    w.field("{\"model\":", non_empty(model, Param::Model)?);
+    if let Some(id) = context_id {
+        fault::path_param(fault::context_id(id)?, Param::ContextId)?;
+    }
+    fault::message_count(messages.len())?;
+    let mut open = ",\"messages\":[{";
+    for m in messages {
+        w.str(open);
+        open = ",{";
+        if let Some(role) = m.role {
+            w.field("\"role\":", fault::role(role)?);
+            w.byte(b',');
+        }
+        if let Some(id) = m.external_id {
+            w.field("\"externalId\":", id);
+            w.byte(b',');
+        }
+        w.field(
+            "\"content\":{\"text\":",
+            fault::text(m.text, Param::Text)?,
+        );
+        w.byte(b'}');
+        if let Some(ts) = m.timestamp {
+            w.field(",\"timestamp\":", ts);
+        }
+        w.byte(b'}');
+    }
+    w.str("]}");
+    Ok(())
+}
+
+/// The §3.8 body: the `context_id` travels in the body, so only its length is checked.
+fn chat(c: &ChatRequest<'_>, w: &mut Sink<'_>) -> Result<(), Fault> {
+    w.field("{\"model\":", non_empty(c.model, Param::Model)?);
+    w.field(
+        ",\"emotion_model\":",
+        non_empty(c.emotion_model, Param::EmotionModel)?,
+    );
+    if let Some(id) = c.context_id {
+        w.field(",\"context_id\":", fault::context_id(id)?);
+    }
+    fault::message_count(c.messages.len())?;
+    let mut open = ",\"messages\":[{\"role\":";
+    for m in c.messages {
+        w.field(open, fault::role(m.role)?);
+        open = "},{\"role\":";
+        w.field(",\"content\":", fault::text(m.content, Param::Content)?);
+    }
+    w.str("}]");
+    if c.temperature.is_some() || c.max_tokens.is_some() {
+        w.str(",\"model_params\":{");
+        if let Some(t) = c.temperature {
+            w.str("\"temperature\":");
+            w.decimal(t);
+        }
+        if let Some(n) = c.max_tokens {
+            if c.temperature.is_some() {
+                w.byte(b',');
+            }
+            w.str("\"max_tokens\":");
+            w.uint(n);
+        }
+        w.byte(b'}');
+    }
+    if c.stream {
+        w.str(",\"stream\":true");
+    }
+    w.byte(b'}');
+    Ok(())
+}

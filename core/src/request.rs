@@ -486,21 +486,28 @@ impl<'a> Request<'a> {
     /// A buffer shorter than the request gives [`WriteError::BufferTooSmall`] with the exact
     /// length needed, and `out` is left untouched; so is it on [`WriteError::Invalid`].
     pub fn write(&self, head: &RequestHead<'_>, out: &mut [u8]) -> Result<usize, WriteError> {
-        // A counting pass checks everything before a byte is written: the body first (its
-        // length goes into the head), then the head.
-        let mut count = Sink::counting();
-        let counted = self
+        // Everything is checked before a byte is written: the body in a counting pass (its
+        // length goes into the head), then the head strings.
+        let body_len = self
             .body_len()
-            .and_then(|body_len| self.head(head, body_len, &mut count).map(|()| body_len));
-        let body_len = counted.map_err(Invalid::from)?;
-        let needed = count.len.saturating_add(body_len);
-        if out.len() < needed {
-            return Err(WriteError::BufferTooSmall { needed });
+            .and_then(|n| wire::check_head(head).map(|()| n))
+            .map_err(Invalid::from)?;
+        // A buffer with room for the longest head these strings can make needs no count.
+        #[cfg(feature = "fast")]
+        let fits = out.len() >= self.head_bound(head).saturating_add(body_len);
+        #[cfg(not(feature = "fast"))]
+        let fits = false;
+        if !fits {
+            let mut count = Sink::counting();
+            self.head(head, body_len, &mut count);
+            let needed = count.len.saturating_add(body_len);
+            if out.len() < needed {
+                return Err(WriteError::BufferTooSmall { needed });
+            }
         }
         let mut w = Sink::new(out);
-        self.head(head, body_len, &mut w)
-            .and_then(|()| self.body(&mut w))
-            .map_err(Invalid::from)?;
+        self.head(head, body_len, &mut w);
+        self.body(&mut w).map_err(Invalid::from)?;
         Ok(w.len)
     }
 }

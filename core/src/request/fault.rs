@@ -83,12 +83,12 @@ pub(super) const HEADER_MIN: u8 = b' ';
 /// which would end the request target or be read as whitespace around the host.
 pub(super) const LINE_MIN: u8 = b'!';
 
-/// `s` if it holds no byte below `min` and no DEL.
-pub(super) fn visible(s: &str, param: Param, min: u8) -> Result<&str, Fault> {
+/// No byte below `min` and no DEL in `s`.
+pub(super) fn visible(s: &str, param: Param, min: u8) -> Result<(), Fault> {
     if has_below_or_del(s.as_bytes(), min) {
         return Err(Fault::new(param, InvalidReason::ControlByte));
     }
-    Ok(s)
+    Ok(())
 }
 
 #[cfg(not(feature = "fast"))]
@@ -118,25 +118,27 @@ fn has_below_or_del(s: &[u8], min: u8) -> bool {
     words.remainder().iter().any(|&b| b < min || b == 0x7F)
 }
 
-/// `s` if it is not empty.
-pub(super) fn non_empty(s: &str, param: Param) -> Result<&str, Fault> {
+/// `s` is not empty.
+pub(super) fn non_empty(s: &str, param: Param) -> Result<(), Fault> {
     if s.is_empty() {
         return Err(Fault::new(param, InvalidReason::Empty));
     }
-    Ok(s)
+    Ok(())
 }
 
 /// A `context_id`: present and at most [`MAX_CONTEXT_ID_BYTES`].
-pub(super) fn context_id(id: &str) -> Result<&str, Fault> {
-    if non_empty(id, Param::ContextId)?.len() > MAX_CONTEXT_ID_BYTES {
+pub(super) fn context_id(id: &str) -> Result<(), Fault> {
+    non_empty(id, Param::ContextId)?;
+    if id.len() > MAX_CONTEXT_ID_BYTES {
         return Err(Fault::new(Param::ContextId, InvalidReason::TooLong));
     }
-    Ok(id)
+    Ok(())
 }
 
 /// A path parameter: present, and no control byte (it reaches the request line).
 pub(super) fn path_param(s: &str, param: Param) -> Result<(), Fault> {
-    visible(non_empty(s, param)?, param, HEADER_MIN).map(|_| ())
+    non_empty(s, param)?;
+    visible(s, param, HEADER_MIN)
 }
 
 /// A `messages` array of 1 to [`MAX_MESSAGES`] entries.
@@ -148,24 +150,25 @@ pub(super) fn message_count(n: usize) -> Result<(), Fault> {
     }
 }
 
-/// `role` if it is one of [`super::ROLES`].
-pub(super) fn role(role: &str) -> Result<&str, Fault> {
+/// `role` is one of [`super::ROLES`].
+pub(super) fn role(role: &str) -> Result<(), Fault> {
     if role.len() > MAX_ROLE_BYTES {
         return Err(Fault::new(Param::Role, InvalidReason::TooLong));
     }
     if !matches!(role, "user" | "assistant" | "system") {
         return Err(Fault::new(Param::Role, InvalidReason::BadRole));
     }
-    Ok(role)
+    Ok(())
 }
 
 /// A message text: present, and at most [`MAX_TEXT_CHARS`] UTF-16 units.
-pub(super) fn text(text: &str, param: Param) -> Result<&str, Fault> {
+pub(super) fn text(text: &str, param: Param) -> Result<(), Fault> {
+    non_empty(text, param)?;
     // A text of at most MAX_TEXT_CHARS bytes has at most as many UTF-16 units.
-    if non_empty(text, param)?.len() > MAX_TEXT_CHARS && utf16_len(text) > MAX_TEXT_CHARS {
+    if text.len() > MAX_TEXT_CHARS && utf16_len(text) > MAX_TEXT_CHARS {
         return Err(Fault::new(param, InvalidReason::TooLong));
     }
-    Ok(text)
+    Ok(())
 }
 
 /// Length as the backend's JavaScript validator counts it: one UTF-16 unit per character,

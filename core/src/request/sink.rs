@@ -74,18 +74,16 @@ impl<'o> Sink<'o> {
         let a = s.0.unsigned_abs();
         let scale = Score::SCALE.unsigned_abs();
         self.uint(a / scale);
-        let frac = a % scale;
+        let mut frac = a % scale;
         if frac != 0 {
-            let digits = [
-                b'.',
-                (frac / 1000) as u8,
-                (frac / 100 % 10) as u8,
-                (frac / 10 % 10) as u8,
-                (frac % 10) as u8,
-            ];
-            let keep = digits.iter().rposition(|&d| d != 0).map_or(0, |i| i + 1);
-            let digits = digits.map(|d| if d < 10 { b'0' + d } else { d });
-            self.bytes(digits.get(..keep).unwrap_or(&[]));
+            self.byte(b'.');
+        }
+        // Digit by digit until the rest is zero: no trailing zeros.
+        let mut unit = scale / 10;
+        while frac != 0 && unit != 0 {
+            self.byte(b'0' + (frac / unit) as u8);
+            frac %= unit;
+            unit /= 10;
         }
     }
 

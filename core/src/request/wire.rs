@@ -34,14 +34,12 @@ impl Request<'_> {
                 context_id,
                 messages,
             } => analysis(model, Some(context_id), messages, w),
-            Request::ContextState { context_id } => {
-                fault::path_param(fault::context_id(context_id)?, Param::ContextId)
-            }
+            Request::ContextState { context_id } => path_id(context_id),
             Request::MessageLookup {
                 context_id,
                 external_id,
             } => {
-                fault::path_param(fault::context_id(context_id)?, Param::ContextId)?;
+                path_id(context_id)?;
                 fault::path_param(external_id, Param::ExternalId)
             }
             Request::ChatCompletion(ref c) => chat(c, w),
@@ -49,16 +47,9 @@ impl Request<'_> {
     }
 
     /// The request line and header lines, up to the empty line; `body_len` must be what
-    /// [`Request::body`] writes. Checks the head strings bound for the request line or a
-    /// header.
-    pub(super) fn head(
-        &self,
-        head: &RequestHead<'_>,
-        body_len: usize,
-        w: &mut Sink<'_>,
-    ) -> Result<(), Fault> {
+    /// [`Request::body`] writes and `head` must have passed [`check_head`].
+    pub(super) fn head(&self, head: &RequestHead<'_>, body_len: usize, w: &mut Sink<'_>) {
         let base = head.base;
-        visible(non_empty(base.host, Param::Host)?, Param::Host, LINE_MIN)?;
         let post = self.method() == Method::Post;
         w.str(if post { "POST " } else { "GET " });
         // `BaseUrl::parse` gives an empty prefix or one starting with `/`; a hand-built
@@ -66,23 +57,11 @@ impl Request<'_> {
         if !base.prefix.is_empty() && !base.prefix.starts_with('/') {
             w.byte(b'/');
         }
-        w.str(visible(base.prefix, Param::Prefix, LINE_MIN)?);
+        w.str(base.prefix);
         if base.needs_version() {
             w.str("/v2");
         }
-        let (start, first, middle, second) = match *self {
-            Request::Analyze { .. } => ("/emotions/analysis", "", "", ""),
-            Request::AnalyzeInContext { context_id, .. } => {
-                ("/emotions/", context_id, "/analysis", "")
-            }
-            Request::ContextState { context_id } => ("/emotions/", context_id, "", ""),
-            Request::MessageLookup {
-                context_id,
-                external_id,
-            } => ("/emotions/", context_id, "/message/", external_id),
-            Request::BatchAnalyze { .. } => ("/emotions/batch-analysis", "", "", ""),
-            Request::ChatCompletion(_) => ("/chat/completions", "", "", ""),
-        };
+        let (start, first, middle, second) = self.path();
         w.str(start);
         w.path_segment(first);
         w.str(middle);
@@ -93,10 +72,9 @@ impl Request<'_> {
             w.byte(b':');
             w.uint(u32::from(base.port));
         }
-        let user_agent = visible(head.user_agent, Param::UserAgent, HEADER_MIN)?;
-        if !user_agent.is_empty() {
+        if !head.user_agent.is_empty() {
             w.str("\r\nUser-Agent: ");
-            w.str(user_agent);
+            w.str(head.user_agent);
         }
         w.str("\r\nAccept: application/json");
         if let Request::ChatCompletion(ChatRequest { stream: true, .. }) = self {
@@ -108,22 +86,82 @@ impl Request<'_> {
         });
         // Visible ASCII by construction (`ApiKey::new`).
         w.str(head.key.expose_secret());
-        let idempotency_key = visible(head.idempotency_key, Param::IdempotencyKey, HEADER_MIN)?;
         if post {
             w.str("\r\nContent-Type: application/json\r\nContent-Length: ");
             // At most MAX_BODY_BYTES: checked before the head is written.
             w.uint(u32::try_from(body_len).unwrap_or(u32::MAX));
-            if !idempotency_key.is_empty() {
+            if !head.idempotency_key.is_empty() {
                 w.str("\r\nIdempotency-Key: ");
-                w.str(idempotency_key);
+                w.str(head.idempotency_key);
             }
         }
         if !head.keep_alive {
             w.str("\r\nConnection: close");
         }
         w.str("\r\n\r\n");
-        Ok(())
     }
+
+    /// The path after the prefix and `/v2`: text, a segment, text, a segment (segments
+    /// percent-encoded, empty ones absent).
+    fn path(&self) -> (&'static str, &str, &'static str, &str) {
+        match *self {
+            Request::Analyze { .. } => ("/emotions/analysis", "", "", ""),
+            Request::AnalyzeInContext { context_id, .. } => {
+                ("/emotions/", context_id, "/analysis", "")
+            }
+            Request::ContextState { context_id } => ("/emotions/", context_id, "", ""),
+            Request::MessageLookup {
+                context_id,
+                external_id,
+            } => ("/emotions/", context_id, "/message/", external_id),
+            Request::BatchAnalyze { .. } => ("/emotions/batch-analysis", "", "", ""),
+            Request::ChatCompletion(_) => ("/chat/completions", "", "", ""),
+        }
+    }
+
+    /// At least as many bytes as [`Request::head`] writes, from lengths alone: every
+    /// constant piece at its longest, each path segment byte as `%XX`.
+    #[cfg(feature = "fast")]
+    pub(super) fn head_bound(&self, head: &RequestHead<'_>) -> usize {
+        let (_, first, _, second) = self.path();
+        [
+            head.base.host.len(),
+            head.base.prefix.len(),
+            first.len().saturating_mul(3),
+            second.len().saturating_mul(3),
+            head.user_agent.len(),
+            head.key.expose_secret().len(),
+            head.idempotency_key.len(),
+        ]
+        .iter()
+        .fold(HEAD_CONSTANTS, |sum, &n| sum.saturating_add(n))
+    }
+}
+
+/// Bytes of the head that do not come from the request or the head strings, at most:
+/// `POST `, a `/` before the prefix, `/v2`, the longest path text, ` HTTP/1.1\r\nHost: `,
+/// `:65535`, the header names and values written whole, and the 7 digits of
+/// [`MAX_BODY_BYTES`].
+#[cfg(feature = "fast")]
+const HEAD_CONSTANTS: usize = 5 + 1 + 3 + 24 + 17 + 6 + 14 + 26 + 19 + 24 + 50 + 7 + 19 + 19 + 4;
+
+/// The head strings bound for the request line or a header, in this order: host (present, no
+/// control byte or space), prefix (no control byte or space), user agent and idempotency key
+/// (no control byte). The key is visible ASCII by construction (`ApiKey::new`).
+pub(super) fn check_head(head: &RequestHead<'_>) -> Result<(), Fault> {
+    non_empty(head.base.host, Param::Host)?;
+    visible(head.base.host, Param::Host, LINE_MIN)?;
+    visible(head.base.prefix, Param::Prefix, LINE_MIN)?;
+    visible(head.user_agent, Param::UserAgent, HEADER_MIN)?;
+    visible(head.idempotency_key, Param::IdempotencyKey, HEADER_MIN)?;
+    Ok(())
+}
+
+/// A `context_id` in the path: present, at most [`super::MAX_CONTEXT_ID_BYTES`], no control
+/// byte.
+fn path_id(id: &str) -> Result<(), Fault> {
+    fault::context_id(id)?;
+    fault::path_param(id, Param::ContextId)
 }
 
 /// The §3.1 body; for a context analysis the `context_id` of the path is checked between
@@ -134,9 +172,10 @@ fn analysis(
     messages: &[Message<'_>],
     w: &mut Sink<'_>,
 ) -> Result<(), Fault> {
-    w.field("{\"model\":", non_empty(model, Param::Model)?);
+    non_empty(model, Param::Model)?;
+    w.field("{\"model\":", model);
     if let Some(id) = context_id {
-        fault::path_param(fault::context_id(id)?, Param::ContextId)?;
+        path_id(id)?;
     }
     fault::message_count(messages.len())?;
     let mut open = ",\"messages\":[{";
@@ -144,17 +183,16 @@ fn analysis(
         w.str(open);
         open = ",{";
         if let Some(role) = m.role {
-            w.field("\"role\":", fault::role(role)?);
+            fault::role(role)?;
+            w.field("\"role\":", role);
             w.byte(b',');
         }
         if let Some(id) = m.external_id {
             w.field("\"externalId\":", id);
             w.byte(b',');
         }
-        w.field(
-            "\"content\":{\"text\":",
-            fault::text(m.text, Param::Text)?,
-        );
+        fault::text(m.text, Param::Text)?;
+        w.field("\"content\":{\"text\":", m.text);
         w.byte(b'}');
         if let Some(ts) = m.timestamp {
             w.field(",\"timestamp\":", ts);
@@ -167,20 +205,22 @@ fn analysis(
 
 /// The §3.8 body: the `context_id` travels in the body, so only its length is checked.
 fn chat(c: &ChatRequest<'_>, w: &mut Sink<'_>) -> Result<(), Fault> {
-    w.field("{\"model\":", non_empty(c.model, Param::Model)?);
-    w.field(
-        ",\"emotion_model\":",
-        non_empty(c.emotion_model, Param::EmotionModel)?,
-    );
+    non_empty(c.model, Param::Model)?;
+    w.field("{\"model\":", c.model);
+    non_empty(c.emotion_model, Param::EmotionModel)?;
+    w.field(",\"emotion_model\":", c.emotion_model);
     if let Some(id) = c.context_id {
-        w.field(",\"context_id\":", fault::context_id(id)?);
+        fault::context_id(id)?;
+        w.field(",\"context_id\":", id);
     }
     fault::message_count(c.messages.len())?;
     let mut open = ",\"messages\":[{\"role\":";
     for m in c.messages {
-        w.field(open, fault::role(m.role)?);
+        fault::role(m.role)?;
+        w.field(open, m.role);
         open = "},{\"role\":";
-        w.field(",\"content\":", fault::text(m.content, Param::Content)?);
+        fault::text(m.content, Param::Content)?;
+        w.field(",\"content\":", m.content);
     }
     w.str("}]");
     if c.temperature.is_some() || c.max_tokens.is_some() {

@@ -66,7 +66,7 @@ use crate::error::{ApiError, ErrorCode, ErrorType};
 use crate::key::{ApiKey, Auth};
 use crate::score::Score;
 use crate::text::Text;
-use sink::Sink;
+use wire::Unwritten;
 
 mod fault;
 mod sink;
@@ -486,29 +486,10 @@ impl<'a> Request<'a> {
     /// A buffer shorter than the request gives [`WriteError::BufferTooSmall`] with the exact
     /// length needed, and `out` is left untouched; so is it on [`WriteError::Invalid`].
     pub fn write(&self, head: &RequestHead<'_>, out: &mut [u8]) -> Result<usize, WriteError> {
-        // Everything is checked before a byte is written: the body in a counting pass (its
-        // length goes into the head), then the head strings.
-        let body_len = self
-            .body_len()
-            .and_then(|n| wire::check_head(head).map(|()| n))
-            .map_err(Invalid::from)?;
-        // A buffer with room for the longest head these strings can make needs no count.
-        #[cfg(feature = "fast")]
-        let fits = out.len() >= self.head_bound(head).saturating_add(body_len);
-        #[cfg(not(feature = "fast"))]
-        let fits = false;
-        if !fits {
-            let mut count = Sink::counting();
-            self.head(head, body_len, &mut count);
-            let needed = count.len.saturating_add(body_len);
-            if out.len() < needed {
-                return Err(WriteError::BufferTooSmall { needed });
-            }
-        }
-        let mut w = Sink::new(out);
-        self.head(head, body_len, &mut w);
-        self.body(&mut w).map_err(Invalid::from)?;
-        Ok(w.len)
+        self.write_into(head, out).map_err(|e| match e {
+            Unwritten::Invalid(fault) => WriteError::Invalid(fault.into()),
+            Unwritten::TooSmall(needed) => WriteError::BufferTooSmall { needed },
+        })
     }
 }
 

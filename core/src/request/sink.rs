@@ -95,7 +95,9 @@ impl<'o> Sink<'o> {
         let mut rest = value.as_bytes();
         loop {
             let run = crate::json::string_run(rest);
-            let (plain, tail) = rest.split_at_checked(run).unwrap_or((rest, &[]));
+            let Some((plain, tail)) = rest.split_at_checked(run) else {
+                break;
+            };
             self.bytes(plain);
             let Some((&b, tail)) = tail.split_first() else {
                 break;

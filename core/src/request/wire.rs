@@ -11,7 +11,47 @@ use super::{ChatRequest, MAX_BODY_BYTES, Message, Method, Request, RequestHead};
 use crate::key::Auth;
 use crate::request::InvalidReason;
 
+/// Why [`Request::write`] wrote nothing, in two registers.
+pub(super) enum Unwritten {
+    Invalid(Fault),
+    TooSmall(usize),
+}
+
+impl From<Fault> for Unwritten {
+    fn from(fault: Fault) -> Self {
+        Unwritten::Invalid(fault)
+    }
+}
+
 impl Request<'_> {
+    /// [`Request::write`]: everything is checked before a byte is written, the body in a
+    /// counting pass (its length goes into the head), then the head strings.
+    pub(super) fn write_into(
+        &self,
+        head: &RequestHead<'_>,
+        out: &mut [u8],
+    ) -> Result<usize, Unwritten> {
+        let body_len = self.body_len()?;
+        check_head(head)?;
+        // A buffer with room for the longest head these strings can make needs no count.
+        #[cfg(feature = "fast")]
+        let fits = out.len() >= self.head_bound(head).saturating_add(body_len);
+        #[cfg(not(feature = "fast"))]
+        let fits = false;
+        if !fits {
+            let mut count = Sink::counting();
+            self.head(head, body_len, &mut count);
+            let needed = count.len.saturating_add(body_len);
+            if out.len() < needed {
+                return Err(Unwritten::TooSmall(needed));
+            }
+        }
+        let mut w = Sink::new(out);
+        self.head(head, body_len, &mut w);
+        self.body(&mut w)?;
+        Ok(w.len)
+    }
+
     /// The JSON body's length, every field checked.
     pub(super) fn body_len(&self) -> Result<usize, Fault> {
         let mut count = Sink::counting();
@@ -54,7 +94,7 @@ impl Request<'_> {
         w.str(if post { "POST " } else { "GET " });
         // `BaseUrl::parse` gives an empty prefix or one starting with `/`; a hand-built
         // prefix without it would not be an origin-form target (RFC 9112 §3.2.1).
-        if !base.prefix.is_empty() && !base.prefix.starts_with('/') {
+        if base.prefix.as_bytes().first().is_some_and(|&b| b != b'/') {
             w.byte(b'/');
         }
         w.str(base.prefix);

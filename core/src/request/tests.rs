@@ -1,6 +1,6 @@
 extern crate std;
 
-use super::sink::copy_short;
+use super::sink::{Sink, copy_short};
 use super::*;
 use proptest::prelude::*;
 use std::string::{String, ToString};

@@ -7,7 +7,7 @@
 
 use super::fault::{self, Fault, HEADER_MIN, LINE_MIN, Param, non_empty, visible};
 use super::sink::Sink;
-use super::{ChatRequest, MAX_BODY_BYTES, Message, Method, Request, RequestHead};
+use super::{ChatMessage, ChatRequest, MAX_BODY_BYTES, Message, Method, Request, RequestHead};
 use crate::key::Auth;
 use crate::request::InvalidReason;
 
@@ -67,13 +67,18 @@ impl Request<'_> {
     pub(super) fn body(&self, w: &mut Sink<'_>) -> Result<(), Fault> {
         match *self {
             Request::Analyze { model, messages } | Request::BatchAnalyze { model, messages } => {
-                analysis(model, None, messages, w)
+                json(model, None, Messages::Analysis(messages), w)
             }
             Request::AnalyzeInContext {
                 model,
                 context_id,
                 messages,
-            } => analysis(model, Some(context_id), messages, w),
+            } => {
+                // Refused in this order: `model`, the path's `context_id`, `messages`.
+                non_empty(model, Param::Model)?;
+                path_id(context_id)?;
+                json(model, None, Messages::Analysis(messages), w)
+            }
             Request::ContextState { context_id } => path_id(context_id),
             Request::MessageLookup {
                 context_id,
@@ -82,7 +87,7 @@ impl Request<'_> {
                 path_id(context_id)?;
                 fault::path_param(external_id, Param::ExternalId)
             }
-            Request::ChatCompletion(ref c) => chat(c, w),
+            Request::ChatCompletion(ref c) => json(c.model, Some(c), Messages::Chat(c.messages), w),
         }
     }
 
@@ -204,22 +209,62 @@ fn path_id(id: &str) -> Result<(), Fault> {
     fault::path_param(id, Param::ContextId)
 }
 
-/// The §3.1 body; for a context analysis the `context_id` of the path is checked between
-/// `model` and `messages`, where the refusals put it.
-fn analysis(
+/// The `messages` of either body.
+#[derive(Clone, Copy)]
+enum Messages<'r> {
+    /// §3.1: the text under `content.text`, with the optional fields.
+    Analysis(&'r [Message<'r>]),
+    /// §3.8: the text as `content`, always with a role.
+    Chat(&'r [ChatMessage<'r>]),
+}
+
+impl<'r> Messages<'r> {
+    fn len(self) -> usize {
+        match self {
+            Messages::Analysis(m) => m.len(),
+            Messages::Chat(m) => m.len(),
+        }
+    }
+
+    /// Message `i` in the §3.1 shape.
+    fn get(self, i: usize) -> Option<Message<'r>> {
+        match self {
+            Messages::Analysis(m) => m.get(i).copied(),
+            Messages::Chat(m) => m.get(i).map(|c| Message {
+                role: Some(c.role),
+                text: c.content,
+                external_id: None,
+                timestamp: None,
+            }),
+        }
+    }
+}
+
+/// Either JSON body: the §3.1 body is the §3.8 body (`chat`) without `emotion_model`,
+/// `context_id`, `model_params` and `stream`, and with each text under `content.text`.
+fn json(
     model: &str,
-    context_id: Option<&str>,
-    messages: &[Message<'_>],
+    chat: Option<&ChatRequest<'_>>,
+    messages: Messages<'_>,
     w: &mut Sink<'_>,
 ) -> Result<(), Fault> {
     non_empty(model, Param::Model)?;
     w.field("{\"model\":", model);
-    if let Some(id) = context_id {
-        path_id(id)?;
+    if let Some(c) = chat {
+        non_empty(c.emotion_model, Param::EmotionModel)?;
+        w.field(",\"emotion_model\":", c.emotion_model);
+        // Sent in the body, not the path: only its length is checked.
+        if let Some(id) = c.context_id {
+            fault::context_id(id)?;
+            w.field(",\"context_id\":", id);
+        }
     }
     fault::message_count(messages.len())?;
+    let is_chat = matches!(messages, Messages::Chat(_));
     let mut open = ",\"messages\":[{";
-    for m in messages {
+    let mut i = 0;
+    while let Some(m) = messages.get(i) {
+        i += 1;
         w.str(open);
         open = ",{";
         if let Some(role) = m.role {
@@ -231,55 +276,39 @@ fn analysis(
             w.field("\"externalId\":", id);
             w.byte(b',');
         }
-        fault::text(m.text, Param::Text)?;
-        w.field("\"content\":{\"text\":", m.text);
-        w.byte(b'}');
+        if is_chat {
+            fault::text(m.text, Param::Content)?;
+            w.field("\"content\":", m.text);
+        } else {
+            fault::text(m.text, Param::Text)?;
+            w.field("\"content\":{\"text\":", m.text);
+            w.byte(b'}');
+        }
         if let Some(ts) = m.timestamp {
             w.field(",\"timestamp\":", ts);
         }
         w.byte(b'}');
     }
-    w.str("]}");
-    Ok(())
-}
-
-/// The §3.8 body: the `context_id` travels in the body, so only its length is checked.
-fn chat(c: &ChatRequest<'_>, w: &mut Sink<'_>) -> Result<(), Fault> {
-    non_empty(c.model, Param::Model)?;
-    w.field("{\"model\":", c.model);
-    non_empty(c.emotion_model, Param::EmotionModel)?;
-    w.field(",\"emotion_model\":", c.emotion_model);
-    if let Some(id) = c.context_id {
-        fault::context_id(id)?;
-        w.field(",\"context_id\":", id);
-    }
-    fault::message_count(c.messages.len())?;
-    let mut open = ",\"messages\":[{\"role\":";
-    for m in c.messages {
-        fault::role(m.role)?;
-        w.field(open, m.role);
-        open = "},{\"role\":";
-        fault::text(m.content, Param::Content)?;
-        w.field(",\"content\":", m.content);
-    }
-    w.str("}]");
-    if c.temperature.is_some() || c.max_tokens.is_some() {
-        w.str(",\"model_params\":{");
-        if let Some(t) = c.temperature {
-            w.str("\"temperature\":");
-            w.decimal(t);
-        }
-        if let Some(n) = c.max_tokens {
-            if c.temperature.is_some() {
-                w.byte(b',');
+    w.byte(b']');
+    if let Some(c) = chat {
+        if c.temperature.is_some() || c.max_tokens.is_some() {
+            w.str(",\"model_params\":{");
+            if let Some(t) = c.temperature {
+                w.str("\"temperature\":");
+                w.decimal(t);
             }
-            w.str("\"max_tokens\":");
-            w.uint(n);
+            if let Some(n) = c.max_tokens {
+                if c.temperature.is_some() {
+                    w.byte(b',');
+                }
+                w.str("\"max_tokens\":");
+                w.uint(n);
+            }
+            w.byte(b'}');
         }
-        w.byte(b'}');
-    }
-    if c.stream {
-        w.str(",\"stream\":true");
+        if c.stream {
+            w.str(",\"stream\":true");
+        }
     }
     w.byte(b'}');
     Ok(())

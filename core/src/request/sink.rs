@@ -8,10 +8,6 @@ use crate::score::Score;
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 
-/// Bytes that stay as they are in a path segment (RFC 3986 §3.3): `unreserved`,
-/// `sub-delims`, `:` and `@` (letters and digits are tested apart).
-const SEGMENT_MARKS: &[u8] = b"-._~!$&'()*+,;=:@";
-
 pub(super) struct Sink<'o> {
     out: &'o mut [u8],
     /// Bytes written so far, or counted once `out` is full (saturating).
@@ -129,7 +125,9 @@ impl<'o> Sink<'o> {
     pub(super) fn path_segment(&mut self, s: &str) {
         let dots = !s.is_empty() && s.bytes().all(|b| b == b'.');
         for b in s.bytes() {
-            let keep = b.is_ascii_alphanumeric() || SEGMENT_MARKS.contains(&b);
+            // `unreserved`, `sub-delims`, `:` and `@` (`&` to `.` is `&'()*+,-.`).
+            let keep = b.is_ascii_alphanumeric()
+                || matches!(b, b'!' | b'$' | b'&'..=b'.' | b':' | b';' | b'=' | b'@' | b'_' | b'~');
             if keep && !dots {
                 self.byte(b);
             } else {

@@ -74,12 +74,10 @@ impl<'o> Sink<'o> {
         if frac != 0 {
             self.byte(b'.');
         }
-        // Digit by digit until the rest is zero: no trailing zeros.
-        let mut unit = scale / 10;
-        while frac != 0 && unit != 0 {
-            self.byte(b'0' + (frac / unit) as u8);
-            frac %= unit;
-            unit /= 10;
+        // The leading decimal, then the rest shifted up one place, until nothing is left.
+        while frac != 0 {
+            self.byte(b'0' + (frac / (scale / 10)) as u8);
+            frac = frac % (scale / 10) * 10;
         }
     }
 

@@ -206,7 +206,7 @@ pub(super) fn check_head(head: &RequestHead<'_>) -> Result<(), Fault> {
 /// byte.
 fn path_id(id: &str) -> Result<(), Fault> {
     fault::context_id(id)?;
-    fault::path_param(id, Param::ContextId)
+    visible(id, Param::ContextId, HEADER_MIN)
 }
 
 /// The `messages` of either body.

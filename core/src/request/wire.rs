@@ -261,6 +261,11 @@ fn json(
     }
     fault::message_count(messages.len())?;
     let is_chat = matches!(messages, Messages::Chat(_));
+    let (text_param, text_key) = if is_chat {
+        (Param::Content, "\"content\":")
+    } else {
+        (Param::Text, "\"content\":{\"text\":")
+    };
     let mut open = ",\"messages\":[{";
     let mut i = 0;
     while let Some(m) = messages.get(i) {
@@ -276,12 +281,9 @@ fn json(
             w.field("\"externalId\":", id);
             w.byte(b',');
         }
-        if is_chat {
-            fault::text(m.text, Param::Content)?;
-            w.field("\"content\":", m.text);
-        } else {
-            fault::text(m.text, Param::Text)?;
-            w.field("\"content\":{\"text\":", m.text);
+        fault::text(m.text, text_param)?;
+        w.field(text_key, m.text);
+        if !is_chat {
             w.byte(b'}');
         }
         if let Some(ts) = m.timestamp {

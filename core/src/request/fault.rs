@@ -24,21 +24,24 @@ pub(super) enum Param {
     IdempotencyKey,
 }
 
-/// The names of [`Param`], in its order: a table rather than a match (smaller code).
+/// The names of [`Param`], in its order: a table rather than a match (smaller code). A name
+/// that starts or ends another points into it, so that its bytes are stored once.
 const NAMES: [&str; 12] = [
-    "model",
-    "emotion_model",
-    "messages",
+    EMOTION_MODEL.split_at(8).1,
+    EMOTION_MODEL,
+    TEXT.split_at(8).0,
     "messages.role",
-    "messages.content.text",
-    "messages.content",
-    "context_id",
+    TEXT,
+    TEXT.split_at(16).0,
+    CONTEXT_ID_TOO_LONG.split_at(10).0,
     "external_id",
     "host",
     "prefix",
     "User-Agent",
     "Idempotency-Key",
 ];
+const EMOTION_MODEL: &str = "emotion_model";
+const TEXT: &str = "messages.content.text";
 
 impl Param {
     fn as_str(self) -> &'static str {

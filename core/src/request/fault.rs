@@ -3,6 +3,7 @@
 
 use super::{CONTEXT_ID_TOO_LONG, CONTROL_BYTE, Invalid, InvalidReason, MAX_ROLE_BYTES, ROLES};
 use super::{MAX_CONTEXT_ID_BYTES, MAX_MESSAGES, MAX_TEXT_CHARS};
+use super::wire::{IDEMPOTENCY_KEY_LINE, USER_AGENT_LINE};
 use crate::error::ErrorCode;
 use crate::text::Text;
 
@@ -37,8 +38,8 @@ const NAMES: [&str; 12] = [
     "external_id",
     "host",
     "prefix",
-    "User-Agent",
-    "Idempotency-Key",
+    USER_AGENT_LINE.split_at(2).1.split_at(10).0,
+    IDEMPOTENCY_KEY_LINE.split_at(2).1.split_at(15).0,
 ];
 const EMOTION_MODEL: &str = "emotion_model";
 const TEXT: &str = "messages.content.text";

@@ -118,7 +118,7 @@ impl Request<'_> {
             w.uint(u32::from(base.port));
         }
         if !head.user_agent.is_empty() {
-            w.str("\r\nUser-Agent: ");
+            w.str(USER_AGENT_LINE);
             w.str(head.user_agent);
         }
         w.str("\r\nAccept: application/json");
@@ -136,7 +136,7 @@ impl Request<'_> {
             // At most MAX_BODY_BYTES: checked before the head is written.
             w.uint(u32::try_from(body_len).unwrap_or(u32::MAX));
             if !head.idempotency_key.is_empty() {
-                w.str("\r\nIdempotency-Key: ");
+                w.str(IDEMPOTENCY_KEY_LINE);
                 w.str(head.idempotency_key);
             }
         }
@@ -189,6 +189,11 @@ impl Request<'_> {
 /// [`MAX_BODY_BYTES`].
 #[cfg(feature = "fast")]
 const HEAD_CONSTANTS: usize = 5 + 1 + 3 + 24 + 17 + 6 + 14 + 26 + 19 + 24 + 50 + 7 + 19 + 19 + 4;
+
+/// The start of the `User-Agent` line (its name is also the parameter of a refusal).
+pub(super) const USER_AGENT_LINE: &str = "\r\nUser-Agent: ";
+/// The start of the `Idempotency-Key` line (its name is also the parameter of a refusal).
+pub(super) const IDEMPOTENCY_KEY_LINE: &str = "\r\nIdempotency-Key: ";
 
 /// The head strings bound for the request line or a header, in this order: host (present, no
 /// control byte or space), prefix (no control byte or space), user agent and idempotency key

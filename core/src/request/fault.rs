@@ -1,9 +1,9 @@
 //! What the request writer refuses, as two bytes: the checks inside the writer return it in
 //! a register, and one conversion builds the [`Invalid`] with the server's status and code.
 
+use super::wire::{IDEMPOTENCY_KEY_LINE, USER_AGENT_LINE};
 use super::{CONTEXT_ID_TOO_LONG, CONTROL_BYTE, Invalid, InvalidReason, MAX_ROLE_BYTES, ROLES};
 use super::{MAX_CONTEXT_ID_BYTES, MAX_MESSAGES, MAX_TEXT_CHARS};
-use super::wire::{IDEMPOTENCY_KEY_LINE, USER_AGENT_LINE};
 use crate::error::ErrorCode;
 use crate::text::Text;
 

@@ -125,7 +125,10 @@ impl<'o> Sink<'o> {
         for b in s.bytes() {
             // `unreserved`, `sub-delims`, `:` and `@` (`&` to `.` is `&'()*+,-.`).
             let keep = b.is_ascii_alphanumeric()
-                || matches!(b, b'!' | b'$' | b'&'..=b'.' | b':' | b';' | b'=' | b'@' | b'_' | b'~');
+                || matches!(
+                    b,
+                    b'!' | b'$' | b'&'..=b'.' | b':' | b';' | b'=' | b'@' | b'_' | b'~'
+                );
             if keep && !dots {
                 self.byte(b);
             } else {

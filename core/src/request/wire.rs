@@ -188,7 +188,8 @@ impl Request<'_> {
 /// `:65535`, the header names and values written whole, and the 7 digits of
 /// [`MAX_BODY_BYTES`].
 #[cfg(feature = "fast")]
-const HEAD_CONSTANTS: usize = 5 + 1 + 3 + 24 + 17 + 6 + 14 + 26 + 19 + 24 + 50 + 7 + 19 + 19 + 4;
+pub(super) const HEAD_CONSTANTS: usize =
+    5 + 1 + 3 + 24 + 17 + 6 + 14 + 26 + 19 + 24 + 50 + 7 + 19 + 19 + 4;
 
 /// The start of the `User-Agent` line (its name is also the parameter of a refusal).
 pub(super) const USER_AGENT_LINE: &str = "\r\nUser-Agent: ";

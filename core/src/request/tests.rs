@@ -1155,7 +1155,7 @@ mod head_bound {
             body_len in 0usize..=MAX_BODY_BYTES,
         ) {
             let k = key();
-            let base = BaseUrl { host: &a, prefix: &prefix, port, tls, ..BaseUrl::PRODUCTION };
+            let base = BaseUrl { host: &a, prefix: &prefix, port, tls };
             let mut h = head(&base, &k);
             h.user_agent = &b;
             h.idempotency_key = &a;

@@ -179,6 +179,8 @@ pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
         }
         4..=7 => words::<4>(dst, src),
         8..=16 => words::<8>(dst, src),
+        17..=32 => words::<16>(dst, src),
+        33..=64 => words::<32>(dst, src),
         _ => false,
     };
     if !done {

@@ -989,9 +989,9 @@ proptest! {
 
 #[test]
 fn short_copies_copy_every_length() {
-    let src: Vec<u8> = (1..=40).collect();
+    let src: Vec<u8> = (1..=80).collect();
     for n in 0..=src.len() {
-        let mut dst = [0u8; 40];
+        let mut dst = [0u8; 80];
         copy_short(&mut dst[..n], &src[..n]);
         assert_eq!(&dst[..n], &src[..n], "length {n}");
         assert!(dst[n..].iter().all(|&b| b == 0), "nothing past length {n}");

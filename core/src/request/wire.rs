@@ -1,9 +1,11 @@
-//! The request on the wire: the head and the JSON body, each checked as it is written.
+//! The request on the wire: the head and the JSON body, from one writer each.
 //!
-//! Both writers run twice over the same input: first into a counting [`Sink`] (where every
-//! check runs before any byte reaches the caller's buffer, and the body's length becomes
-//! `Content-Length`), then into the buffer. The checks run in the order of the fields, which
-//! is the order of the refusals documented on [`Request::validate`].
+//! The body writer checks each field as it writes it; the head's strings are checked before
+//! the head is written ([`check_head`]). [`Request::write`] first runs the body writer into a
+//! counting [`Sink`], so that every check runs before a byte reaches the caller's buffer and
+//! the count becomes `Content-Length`; then it counts the head (unless, with `fast`, the buffer
+//! holds the longest head the strings can make), and writes both. The checks run in the order
+//! of the fields, which is the order of the refusals documented on [`Request::validate`].
 
 use super::fault::{self, Fault, HEADER_MIN, LINE_MIN, Param, non_empty, visible};
 use super::sink::Sink;

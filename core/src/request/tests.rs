@@ -1,6 +1,6 @@
 extern crate std;
 
-use super::fault::{Fault, Param};
+use super::fault::{Fault, HEADER_MIN, LINE_MIN, Param, visible};
 use super::sink::{Sink, copy_short};
 #[cfg(feature = "fast")]
 use super::wire::HEAD_CONSTANTS;
@@ -1169,5 +1169,19 @@ mod head_bound {
                 prop_assert!(head_len(&req, &h, body_len) <= req.head_bound(&h));
             }
         }
+    }
+}
+
+proptest! {
+    /// The check of the head strings (eight bytes at a time with `fast`) refuses exactly the
+    /// strings with a byte below the limit or DEL, wherever that byte is.
+    #[test]
+    fn visible_is_its_definition(
+        s in "[ -~]{0,24}[\\x00-\\x7f]?[ -~]{0,24}|\\PC{0,12}|[\\x00-\\x7f]{0,24}",
+        line in any::<bool>(),
+    ) {
+        let min = if line { LINE_MIN } else { HEADER_MIN };
+        let want = s.bytes().any(|b| b < min || b == 0x7F);
+        prop_assert_eq!(visible(&s, Param::Host, min).is_err(), want);
     }
 }

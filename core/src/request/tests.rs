@@ -1,5 +1,9 @@
 extern crate std;
 
+use super::fault::{Fault, HEADER_MIN, LINE_MIN, Param, visible};
+use super::sink::{Sink, copy_short};
+#[cfg(feature = "fast")]
+use super::wire::HEAD_CONSTANTS;
 use super::*;
 use proptest::prelude::*;
 use std::string::{String, ToString};
@@ -289,7 +293,7 @@ fn json_escaping() {
     for (input, want) in cases {
         let mut buf = [0u8; 64];
         let mut w = Sink::new(&mut buf);
-        w.json_str(input);
+        w.field("", input);
         let n = w.len;
         assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want, "{input:?}");
         assert_eq!(serde_json::from_str::<String>(want).unwrap(), input);
@@ -591,12 +595,12 @@ fn validation_sizes() {
     assert_eq!(Request::analyze(&light).validate(), Ok(()));
     // Exactly at the limit is fine; one byte over is not.
     let base = Request::Analyze {
-        model: "",
+        model: "m",
         messages: &[Message::user("x")],
     };
     let mut count = Sink::counting();
-    base.write_body(&mut count);
-    let model = "m".repeat(MAX_BODY_BYTES - count.len);
+    base.body(&mut count).unwrap();
+    let model = "m".repeat(MAX_BODY_BYTES - count.len + 1);
     assert_eq!(
         Request::Analyze {
             model: &model,
@@ -605,7 +609,7 @@ fn validation_sizes() {
         .validate(),
         Ok(())
     );
-    let model = "m".repeat(MAX_BODY_BYTES - count.len + 1);
+    let model = "m".repeat(MAX_BODY_BYTES - count.len + 2);
     let req = Request::Analyze {
         model: &model,
         messages: &[Message::user("x")],
@@ -985,11 +989,199 @@ proptest! {
 
 #[test]
 fn short_copies_copy_every_length() {
-    let src: Vec<u8> = (1..=40).collect();
+    let src: Vec<u8> = (1..=80).collect();
     for n in 0..=src.len() {
-        let mut dst = [0u8; 40];
+        let mut dst = [0u8; 80];
         copy_short(&mut dst[..n], &src[..n]);
         assert_eq!(&dst[..n], &src[..n], "length {n}");
         assert!(dst[n..].iter().all(|&b| b == 0), "nothing past length {n}");
+    }
+}
+
+#[test]
+fn parameter_names() {
+    let names = [
+        (Param::Model, "model"),
+        (Param::EmotionModel, "emotion_model"),
+        (Param::Messages, "messages"),
+        (Param::Role, "messages.role"),
+        (Param::Text, "messages.content.text"),
+        (Param::Content, "messages.content"),
+        (Param::ContextId, "context_id"),
+        (Param::ExternalId, "external_id"),
+        (Param::Host, "host"),
+        (Param::Prefix, "prefix"),
+        (Param::UserAgent, "User-Agent"),
+        (Param::IdempotencyKey, "Idempotency-Key"),
+    ];
+    for (param, name) in names {
+        let e = Invalid::from(Fault::new(param, InvalidReason::Empty));
+        assert_eq!(e.param, name, "{param:?}");
+    }
+}
+
+/// The requests of the properties below: every kind, every string taken from the inputs.
+fn every_kind<'a>(
+    a: &'a str,
+    b: &'a str,
+    c: &'a str,
+    messages: &'a [Message<'a>],
+    chat_messages: &'a [ChatMessage<'a>],
+    stream: bool,
+) -> [Request<'a>; 6] {
+    [
+        Request::Analyze { model: a, messages },
+        Request::AnalyzeInContext {
+            model: c,
+            context_id: a,
+            messages,
+        },
+        Request::context_state(b),
+        Request::message_lookup(a, c),
+        Request::batch_analyze(messages),
+        Request::chat(ChatRequest {
+            context_id: Some(c),
+            temperature: Some(Score(-12_345)),
+            max_tokens: Some(u32::MAX),
+            stream,
+            ..ChatRequest::new(a, chat_messages)
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// A buffer of any size holds the whole request or is left as it was: every refusal is
+    /// found before a byte is written, and a short buffer reports the exact length.
+    #[test]
+    fn all_or_nothing_at_every_size(
+        a in "user|[a-z]{1,8}|\\PC{0,12}|[\\x00-\\x7f]{0,12}",
+        b in "[a-z.]{1,8}|\\PC{0,12}|[\\x00-\\x7f]{0,12}",
+        c in "[a-z]{1,8}|\\PC{0,12}",
+        host in "h|\\PC{0,6}",
+        prefix in "|/v2|/a b|/p[\\x00-\\x7f]{0,3}",
+        idempotency_key in "k|[\\x00-\\x7f]{0,4}",
+        stream in any::<bool>(),
+        size in 0usize..700,
+    ) {
+        let k = key();
+        let base = BaseUrl { host: &host, prefix: &prefix, ..BaseUrl::PRODUCTION };
+        let mut h = head(&base, &k);
+        h.user_agent = &b;
+        h.idempotency_key = &idempotency_key;
+        let messages = [Message { role: Some(&a), text: &b, external_id: Some(&c), timestamp: Some(&a) }];
+        let chat_messages = [ChatMessage { role: &a, content: &b }];
+        for req in every_kind(&a, &b, &c, &messages, &chat_messages, stream) {
+            let whole = write(&req, &h);
+            let mut buf = vec![0xAAu8; size];
+            let got = req.write(&h, &mut buf);
+            match got {
+                Ok(n) => {
+                    prop_assert_eq!(Ok(&buf[..n]), whole.as_deref());
+                    prop_assert!(buf[n..].iter().all(|&x| x == 0xAA));
+                }
+                Err(e) => {
+                    prop_assert!(buf.iter().all(|&x| x == 0xAA), "{:?} wrote into the buffer", e);
+                    match e {
+                        WriteError::BufferTooSmall { needed } => {
+                            prop_assert!(needed > size);
+                            prop_assert_eq!(whole.map(|w| w.len()), Ok(needed));
+                        }
+                        WriteError::Invalid(_) => prop_assert_eq!(whole, Err(e)),
+                    }
+                }
+            }
+            // The body's refusals are those of `validate`; the head's come after them.
+            if let Err(e) = req.validate() {
+                prop_assert_eq!(got, Err(WriteError::Invalid(e)));
+            }
+        }
+    }
+}
+
+/// With `fast`, a buffer that holds the longest head the strings can make skips the count
+/// of the head: the bound must never be below the head written.
+#[cfg(feature = "fast")]
+mod head_bound {
+    use super::*;
+
+    fn head_len(req: &Request<'_>, h: &RequestHead<'_>, body_len: usize) -> usize {
+        let mut count = Sink::counting();
+        req.head(h, body_len, &mut count);
+        count.len
+    }
+
+    #[test]
+    fn longest_constant_pieces() {
+        let k = key();
+        // One byte for each string, a prefix without its slash and without `/v2`, a port,
+        // Bearer, streaming, a closing connection and a 7-digit Content-Length: every
+        // optional piece at once.
+        let base = BaseUrl {
+            host: "h",
+            prefix: "p",
+            port: 65_535,
+            ..BaseUrl::PRODUCTION
+        };
+        let mut h = RequestHead::new(&base, &k, "i");
+        h.user_agent = "u";
+        h.auth = Auth::Bearer;
+        h.keep_alive = false;
+        let strings = 4 + KEY.len();
+        let m = [ChatMessage::user("x")];
+        let chat = Request::chat(ChatRequest {
+            stream: true,
+            ..ChatRequest::new("m", &m)
+        });
+        for req in [chat, Request::batch_analyze(&[])] {
+            let len = head_len(&req, &h, MAX_BODY_BYTES);
+            assert!(len - strings <= HEAD_CONSTANTS, "{req:?}: {len}");
+            assert!(len <= req.head_bound(&h));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn bound_holds(
+            a in "\\PC{0,20}|[\\x00-\\xff]{0,20}",
+            b in "\\PC{0,20}|\\.{1,3}",
+            prefix in "|/v2|p|/a/v2|/x",
+            port in any::<u16>(),
+            tls in any::<bool>(),
+            bearer in any::<bool>(),
+            keep_alive in any::<bool>(),
+            stream in any::<bool>(),
+            body_len in 0usize..=MAX_BODY_BYTES,
+        ) {
+            let k = key();
+            let base = BaseUrl { host: &a, prefix: &prefix, port, tls };
+            let mut h = head(&base, &k);
+            h.user_agent = &b;
+            h.idempotency_key = &a;
+            h.keep_alive = keep_alive;
+            if bearer {
+                h.auth = Auth::Bearer;
+            }
+            let messages = [Message::user("x")];
+            let chat_messages = [ChatMessage::user("x")];
+            for req in every_kind(&a, &b, &b, &messages, &chat_messages, stream) {
+                prop_assert!(head_len(&req, &h, body_len) <= req.head_bound(&h));
+            }
+        }
+    }
+}
+
+proptest! {
+    /// The check of the head strings (eight bytes at a time with `fast`) refuses exactly the
+    /// strings with a byte below the limit or DEL, wherever that byte is.
+    #[test]
+    fn visible_is_its_definition(
+        s in "[ -~]{0,24}[\\x00-\\x7f]?[ -~]{0,24}|\\PC{0,12}|[\\x00-\\x7f]{0,24}",
+        line in any::<bool>(),
+    ) {
+        let min = if line { LINE_MIN } else { HEADER_MIN };
+        let want = s.bytes().any(|b| b < min || b == 0x7F);
+        prop_assert_eq!(visible(&s, Param::Host, min).is_err(), want);
     }
 }

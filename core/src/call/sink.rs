@@ -5,7 +5,7 @@
 
 use crate::analysis::{Output, SuccessParser};
 use crate::error::ErrorBody;
-use crate::http::{BodyDecoder, ContentType, HeadParser, ResponseHead};
+use crate::http::{BodyDecoder, ContentType, HeadReader, ResponseHead};
 use crate::stream::{EventStreamBody, EventStreamError};
 
 use super::outcome::{Failure, ProtocolError, Retry, Success};
@@ -17,7 +17,7 @@ pub(super) enum Sink {
     /// No attempt in flight.
     Idle,
     /// The request went out (or is going out); its response head is being read.
-    Head(HeadParser),
+    Head(HeadReader),
     /// The response head was read; its body is being decoded.
     Body(Response),
     /// The attempt failed and another one is scheduled.
@@ -26,10 +26,9 @@ pub(super) enum Sink {
     Done(Result<Success, Failure>),
 }
 
-/// A response whose head has been read.
+/// A response whose head has been read (the head itself is the call's).
 #[derive(Debug)]
 pub(super) struct Response {
-    pub(super) head: ResponseHead,
     pub(super) framing: BodyDecoder,
     pub(super) body: Body,
 }

@@ -552,6 +552,8 @@ impl HeadParser {
     /// `None`); [`reset`](Self::reset) makes it ready for a new response.
     ///
     /// Not enough bytes yet is `Ok((input.len(), None))`, never an error.
+    // Inlined: the head is copied once, straight to where the caller keeps it.
+    #[inline]
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
         let (n, done) = self.reader.parse_into(&mut self.head, input)?;
         Ok((n, done.then_some(self.head)))

@@ -530,7 +530,8 @@ impl<'a> Call<'a> {
     /// The outcome, once the call is over.
     pub fn outcome(&self) -> Option<Result<&Success, &Failure>> {
         match &self.sink {
-            Sink::Done(r) => Some(r.as_ref()),
+            Sink::Succeeded(s) => Some(Ok(s)),
+            Sink::Failed(f) => Some(Err(f)),
             _ => None,
         }
     }
@@ -569,7 +570,8 @@ impl<'a> Call<'a> {
                 None => Action::Receive { deadline },
             },
             State::Done => match &self.sink {
-                Sink::Done(r) => Action::Done(r.as_ref()),
+                Sink::Succeeded(s) => Action::Done(Ok(s)),
+                Sink::Failed(f) => Action::Done(Err(f)),
                 // The outcome is always stored with `State::Done`.
                 _ => Action::Sleep {
                     until: self.call_deadline,
@@ -823,7 +825,7 @@ impl<'a> Call<'a> {
     #[inline(never)] // built apart from the sink it replaces: a copy, not an overlapping move
     fn succeed(&mut self, success: Success) {
         self.state = State::Done;
-        self.sink = Sink::Done(Ok(success));
+        self.sink = Sink::Succeeded(success);
     }
 
     /// The wall clock at `now`, in milliseconds since the Unix epoch.
@@ -895,12 +897,12 @@ impl<'a> Call<'a> {
     fn end(&mut self, cause: Cause, stop: Stop, sent: bool) {
         self.state = State::Done;
         self.retry_pending = false;
-        self.sink = Sink::Done(Err(Failure {
+        self.sink = Sink::Failed(Failure {
             cause,
             stop,
             attempts: self.attempts,
             sent,
-        }));
+        });
     }
 
     /// Applies the deadlines `now` has reached.

@@ -59,7 +59,7 @@ use crate::analysis::Moment;
 use crate::analysis::Pattern;
 use crate::analysis::{Emotion, Output};
 use crate::base_url::BaseUrl;
-use crate::http::{BodyDecoder, HeadReader, ResponseHead, blank_head};
+use crate::http::{BodyDecoder, HeadReader, ResponseHead, blank_head, clear_head};
 use crate::idempotency::IdempotencyKey;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
@@ -642,7 +642,7 @@ impl<'a> Call<'a> {
         self.state = State::Sending;
         self.phase_deadline = now + self.config.policy.timeouts.first_byte;
         self.response_deadline = now + self.config.policy.timeouts.response;
-        self.head = blank_head();
+        clear_head(&mut self.head);
         self.sink = Sink::Head(HeadReader::new(self.config.max_head));
         debug!("kaiko: attempt {} handed out ({} bytes)", self.attempts, n);
         Ok(n)

@@ -330,6 +330,12 @@ pub(crate) const fn blank_head() -> ResponseHead {
     }
 }
 
+/// Makes `head` a [`blank_head`] (out of line: one copy of the clearing for every caller).
+#[inline(never)]
+pub(crate) fn clear_head(head: &mut ResponseHead) {
+    *head = blank_head();
+}
+
 /// What one head's headers said about its framing and connection, beyond the
 /// [`ResponseHead`] itself; reset for each interim response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -957,7 +963,7 @@ impl HeadReader {
             }
             // Reset in place: a new parser would be built on the stack and copied.
             self.f = Fields::new();
-            *head = blank_head();
+            clear_head(head);
             self.seen = 0;
             self.state = State::Start;
             return Ok(false);

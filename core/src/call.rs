@@ -59,7 +59,7 @@ use crate::analysis::Moment;
 use crate::analysis::Pattern;
 use crate::analysis::{Emotion, Output};
 use crate::base_url::BaseUrl;
-use crate::http::{BodyDecoder, HeadParser};
+use crate::http::{BodyDecoder, HeadReader, ResponseHead, blank_head, clear_head};
 use crate::idempotency::IdempotencyKey;
 use crate::key::{ApiKey, Auth};
 use crate::request::{Invalid, Method, Request, RequestHead, USER_AGENT, WriteError};
@@ -387,6 +387,9 @@ pub struct Call<'a> {
     response_deadline: Instant,
     call_deadline: Instant,
     clock: Option<(Instant, u64)>,
+    /// The current attempt's response head: filled in place while the sink reads it, then
+    /// read while the body is decoded (outside the sink, so that it is never copied).
+    head: ResponseHead,
     sink: Sink,
 }
 
@@ -438,6 +441,7 @@ impl<'a> Call<'a> {
             response_deadline: Instant::MAX,
             call_deadline: config.policy.deadline.map_or(Instant::MAX, |d| now + d),
             clock: None,
+            head: blank_head(),
             sink: Sink::Idle,
         })
     }
@@ -526,7 +530,8 @@ impl<'a> Call<'a> {
     /// The outcome, once the call is over.
     pub fn outcome(&self) -> Option<Result<&Success, &Failure>> {
         match &self.sink {
-            Sink::Done(r) => Some(r.as_ref()),
+            Sink::Succeeded(s) => Some(Ok(s)),
+            Sink::Failed(f) => Some(Err(f)),
             _ => None,
         }
     }
@@ -565,7 +570,8 @@ impl<'a> Call<'a> {
                 None => Action::Receive { deadline },
             },
             State::Done => match &self.sink {
-                Sink::Done(r) => Action::Done(r.as_ref()),
+                Sink::Succeeded(s) => Action::Done(Ok(s)),
+                Sink::Failed(f) => Action::Done(Err(f)),
                 // The outcome is always stored with `State::Done`.
                 _ => Action::Sleep {
                     until: self.call_deadline,
@@ -636,7 +642,8 @@ impl<'a> Call<'a> {
         self.state = State::Sending;
         self.phase_deadline = now + self.config.policy.timeouts.first_byte;
         self.response_deadline = now + self.config.policy.timeouts.response;
-        self.sink = Sink::Head(HeadParser::new(self.config.max_head));
+        clear_head(&mut self.head);
+        self.sink = Sink::Head(HeadReader::new(self.config.max_head));
         debug!("kaiko: attempt {} handed out ({} bytes)", self.attempts, n);
         Ok(n)
     }
@@ -708,21 +715,20 @@ impl<'a> Call<'a> {
 
     #[inline(never)] // its large temporaries stay out of the driver loop's frame
     fn read_head(&mut self, now: Instant, input: &[u8]) -> usize {
-        let Sink::Head(parser) = &mut self.sink else {
+        let Sink::Head(reader) = &mut self.sink else {
             return 0;
         };
-        match parser.parse(input) {
-            Ok((n, None)) => n,
-            Ok((n, Some(head))) => {
-                let framing = BodyDecoder::new(head.framing);
+        match reader.parse_into(&mut self.head, input) {
+            Ok((n, false)) => n,
+            Ok((n, true)) => {
+                let framing = BodyDecoder::new(self.head.framing);
                 self.state = if framing.is_done() {
                     State::Finishing
                 } else {
                     State::Body
                 };
                 self.sink = Sink::Body(Response {
-                    body: Body::for_head(&head),
-                    head,
+                    body: Body::for_head(&self.head),
                     framing,
                 });
                 n
@@ -776,7 +782,7 @@ impl<'a> Call<'a> {
             Ok(false) => {}
             Err(e) => return self.fail_attempt(now, Cause::Protocol(e), None),
         }
-        if !response.head.keep_alive {
+        if !self.head.keep_alive {
             self.drop_connection();
         } else if self.conn != Conn::None {
             self.conn = Conn::Reused;
@@ -786,7 +792,7 @@ impl<'a> Call<'a> {
         let Sink::Body(response) = &self.sink else {
             return;
         };
-        let head = &response.head;
+        let head = &self.head;
         let parser = match &response.body {
             Body::Json(json) => json,
             Body::Stream(stream) => stream.json(),
@@ -819,7 +825,7 @@ impl<'a> Call<'a> {
     #[inline(never)] // built apart from the sink it replaces: a copy, not an overlapping move
     fn succeed(&mut self, success: Success) {
         self.state = State::Done;
-        self.sink = Sink::Done(Ok(success));
+        self.sink = Sink::Succeeded(success);
     }
 
     /// The wall clock at `now`, in milliseconds since the Unix epoch.
@@ -891,12 +897,12 @@ impl<'a> Call<'a> {
     fn end(&mut self, cause: Cause, stop: Stop, sent: bool) {
         self.state = State::Done;
         self.retry_pending = false;
-        self.sink = Sink::Done(Err(Failure {
+        self.sink = Sink::Failed(Failure {
             cause,
             stop,
             attempts: self.attempts,
             sent,
-        }));
+        });
     }
 
     /// Applies the deadlines `now` has reached.

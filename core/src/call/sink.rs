@@ -5,7 +5,7 @@
 
 use crate::analysis::{Output, SuccessParser};
 use crate::error::ErrorBody;
-use crate::http::{BodyDecoder, ContentType, HeadParser, ResponseHead};
+use crate::http::{BodyDecoder, ContentType, HeadReader, ResponseHead};
 use crate::stream::{EventStreamBody, EventStreamError};
 
 use super::outcome::{Failure, ProtocolError, Retry, Success};
@@ -17,19 +17,21 @@ pub(super) enum Sink {
     /// No attempt in flight.
     Idle,
     /// The request went out (or is going out); its response head is being read.
-    Head(HeadParser),
+    Head(HeadReader),
     /// The response head was read; its body is being decoded.
     Body(Response),
     /// The attempt failed and another one is scheduled.
     Retry(Retry),
-    /// The call is over.
-    Done(Result<Success, Failure>),
+    /// The call succeeded. (Success and failure are variants of their own rather than one
+    /// `Result`: ending the call then takes less code, 20 B on thumbv7em.)
+    Succeeded(Success),
+    /// The call failed.
+    Failed(Failure),
 }
 
-/// A response whose head has been read.
+/// A response whose head has been read (the head itself is the call's).
 #[derive(Debug)]
 pub(super) struct Response {
-    pub(super) head: ResponseHead,
     pub(super) framing: BodyDecoder,
     pub(super) body: Body,
 }
@@ -38,8 +40,10 @@ pub(super) struct Response {
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
 // Tag then payload: the JSON parser of a plain body and of an event stream sit at the same
-// offset, so taking an output does not branch on the framing.
-#[repr(C, u8)]
+// offset, so taking an output does not branch on the framing. A 4-byte tag takes no more room
+// than a 1-byte one on a 32-bit target (the payload is 4-aligned there) and, as the sink's
+// variant tag lives in it, its code writes whole words: 20 B less code on thumbv7em.
+#[repr(C, u32)]
 pub(super) enum Body {
     /// A JSON success body.
     Json(SuccessParser),

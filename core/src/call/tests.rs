@@ -272,6 +272,35 @@ fn retry_after_then_success_keeps_the_idempotency_key_and_the_connection() {
 }
 
 #[test]
+fn a_retry_reports_nothing_of_the_failed_attempt_s_head() {
+    let mut call = analyze_call(42);
+    let mut seen = Vec::new();
+    send(&mut call, t(0), false, &mut seen);
+    let first = error_response(
+        429,
+        "Retry-After: 1\r\nX-Request-Id: req-first\r\nDeprecation: true\r\n",
+        ENVELOPE_429,
+    );
+    feed(&mut call, t(10), &first, &[], &mut seen);
+    assert_eq!(last_retry(&seen).at, t(1010));
+    assert!(matches!(
+        next(&mut call, t(1010), &mut seen),
+        Step::Transmit(_)
+    ));
+    send(&mut call, t(1010), true, &mut seen);
+    feed(&mut call, t(1020), &ok_response(QUICKSTART), &[], &mut seen);
+    let success = done(&seen).as_ref().unwrap();
+    assert_eq!(success.attempts, 2);
+    assert_eq!(
+        success.request_id.as_str(),
+        "",
+        "the second response has none"
+    );
+    assert!(!success.deprecated);
+    assert_eq!(success.rate_limit.remaining, Some(59));
+}
+
+#[test]
 fn four_xx_is_not_retried() {
     let body = r#"{"error":{"type":"invalid_request_error","code":"missing_field","message":"The 'messages' field is required","param":"messages","request_id":"req-7f65ab21d1"}}"#;
     let mut call = analyze_call(1);

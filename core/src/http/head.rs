@@ -319,11 +319,28 @@ enum State {
     Failed(HeadError),
 }
 
-/// Everything collected from one head; reset for each interim response.
+/// A head before its first byte is read. Framing and keep-alive are settled at the end of the
+/// head: zeros until then, which are cheaper to write. Built field by field (a `const` would
+/// be copied whole from flash).
+pub(crate) const fn blank_head() -> ResponseHead {
+    ResponseHead {
+        framing: Framing::Empty,
+        keep_alive: false,
+        ..ResponseHead::new(0)
+    }
+}
+
+/// Makes `head` a [`blank_head`] (out of line: one copy of the clearing for every caller).
+#[inline(never)]
+pub(crate) fn clear_head(head: &mut ResponseHead) {
+    *head = blank_head();
+}
+
+/// What one head's headers said about its framing and connection, beyond the
+/// [`ResponseHead`] itself; reset for each interim response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 struct Fields {
-    head: ResponseHead,
     content_length: Option<u64>,
     http10: bool,
     te_present: bool,
@@ -339,13 +356,6 @@ impl Fields {
     /// Built field by field (a `const` would be copied whole from flash).
     const fn new() -> Fields {
         Fields {
-            // Framing and keep-alive are settled at the end of the head: zeros until then,
-            // which are cheaper to write.
-            head: ResponseHead {
-                framing: Framing::Empty,
-                keep_alive: false,
-                ..ResponseHead::new(0)
-            },
             content_length: None,
             http10: false,
             te_present: false,
@@ -451,9 +461,14 @@ impl LineBuf {
 
     /// Ends the buffered value (`element`: the list element) and hands it to
     /// [`finish_element`] or [`finish_field`]; the buffer is then empty.
-    fn finish(&mut self, f: &mut Fields, element: bool) -> Result<(), HeadError> {
+    fn finish(
+        &mut self,
+        f: &mut Fields,
+        head: &mut ResponseHead,
+        element: bool,
+    ) -> Result<(), HeadError> {
         let v = value(&self.buf, self.len);
-        let r = finish_value(f, self.field, v, self.overflow, element);
+        let r = finish_value(f, head, self.field, v, self.overflow, element);
         self.len = 0;
         self.overflow = false;
         r
@@ -462,24 +477,36 @@ impl LineBuf {
     /// [`finish`](Self::finish) with `last` as the value's final bytes. Bytes that end the
     /// value where it started are interpreted in place, not copied.
     #[cfg(feature = "fast")]
-    fn finish_with(&mut self, f: &mut Fields, last: &[u8], element: bool) -> Result<(), HeadError> {
+    fn finish_with(
+        &mut self,
+        f: &mut Fields,
+        head: &mut ResponseHead,
+        last: &[u8],
+        element: bool,
+    ) -> Result<(), HeadError> {
         if self.len == 0 {
             // Nothing buffered (so nothing lost either): the buffer stays as it is.
             let (v, overflow) = buffered(last);
-            return finish_value(f, self.field, v, overflow, element);
+            return finish_value(f, head, self.field, v, overflow, element);
         }
         self.push_run(last);
-        self.finish(f, element)
+        self.finish(f, head, element)
     }
 
     /// Value bytes free of control characters other than HTAB (`ends`: the line ends right
     /// after them): list elements finished at each comma, the rest buffered or finished.
     #[cfg(feature = "fast")]
-    fn value_bytes(&mut self, f: &mut Fields, run: &[u8], ends: bool) -> Result<(), HeadError> {
+    fn value_bytes(
+        &mut self,
+        f: &mut Fields,
+        head: &mut ResponseHead,
+        run: &[u8],
+        ends: bool,
+    ) -> Result<(), HeadError> {
         if !self.field.keeps_value() {
             // Only the presence of `Deprecation` counts.
             return if ends && self.field != Field::Other {
-                self.finish(f, false)
+                self.finish(f, head, false)
             } else {
                 Ok(())
             };
@@ -488,12 +515,12 @@ impl LineBuf {
         if self.field.is_list() {
             while let Some(comma) = find_byte(run, b',') {
                 let (element, rest) = run.split_at_checked(comma).unwrap_or((run, &[]));
-                self.finish_with(f, element, true)?;
+                self.finish_with(f, head, element, true)?;
                 run = rest.get(1..).unwrap_or(&[]);
             }
         }
         if ends {
-            self.finish_with(f, run, false)
+            self.finish_with(f, head, run, false)
         } else {
             self.push_run(run);
             Ok(())
@@ -511,6 +538,49 @@ impl LineBuf {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HeadParser {
+    reader: HeadReader,
+    head: ResponseHead,
+}
+
+impl HeadParser {
+    /// A parser that rejects heads longer than `max_head` bytes (see [`DEFAULT_MAX_HEAD`]).
+    pub const fn new(max_head: usize) -> Self {
+        HeadParser {
+            reader: HeadReader::new(max_head),
+            head: blank_head(),
+        }
+    }
+
+    /// Consumes bytes of the response head. Returns how many bytes were consumed and, once the
+    /// final CRLF of a non-1xx head was consumed, the head. Bytes after the head are NOT
+    /// consumed. Interim 1xx responses (e.g. 100 Continue) are consumed and skipped entirely.
+    /// After `Some(head)` the parser is finished (later calls consume nothing and return
+    /// `None`); [`reset`](Self::reset) makes it ready for a new response.
+    ///
+    /// Not enough bytes yet is `Ok((input.len(), None))`, never an error.
+    // Inlined: the head is copied once, straight to where the caller keeps it.
+    #[inline]
+    pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
+        let (n, done) = self.reader.parse_into(&mut self.head, input)?;
+        Ok((n, done.then_some(self.head)))
+    }
+
+    /// Forgets everything: the parser is ready for the next response on the connection.
+    pub fn reset(&mut self) {
+        *self = HeadParser::new(self.reader.max_head);
+    }
+
+    /// Bytes of the current (non-interim) head consumed so far, for diagnostics.
+    pub fn bytes_seen(&self) -> usize {
+        self.reader.seen
+    }
+}
+
+/// [`HeadParser`] without the head it fills: the head is the caller's, so that a call keeps
+/// one head for the whole response instead of copying it out of the parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub(crate) struct HeadReader {
     max_head: usize,
     seen: usize,
     state: State,
@@ -519,10 +589,11 @@ pub struct HeadParser {
     line: LineBuf,
 }
 
-impl HeadParser {
-    /// A parser that rejects heads longer than `max_head` bytes (see [`DEFAULT_MAX_HEAD`]).
-    pub const fn new(max_head: usize) -> Self {
-        HeadParser {
+impl HeadReader {
+    /// A reader that rejects heads longer than `max_head` bytes; the head it fills must start
+    /// as [`blank_head`].
+    pub(crate) const fn new(max_head: usize) -> Self {
+        HeadReader {
             max_head,
             seen: 0,
             state: State::Start,
@@ -537,16 +608,15 @@ impl HeadParser {
         }
     }
 
-    /// Consumes bytes of the response head. Returns how many bytes were consumed and, once the
-    /// final CRLF of a non-1xx head was consumed, the head. Bytes after the head are NOT
-    /// consumed. Interim 1xx responses (e.g. 100 Continue) are consumed and skipped entirely.
-    /// After `Some(head)` the parser is finished (later calls consume nothing and return
-    /// `None`); [`reset`](Self::reset) makes it ready for a new response.
-    ///
-    /// Not enough bytes yet is `Ok((input.len(), None))`, never an error.
-    pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
-        match self.consume(input) {
-            Ok((n, done)) => Ok((n, done.then_some(self.f.head))),
+    /// [`HeadParser::parse`], filling `head` in place: bytes consumed, and whether they
+    /// completed the head.
+    pub(crate) fn parse_into(
+        &mut self,
+        head: &mut ResponseHead,
+        input: &[u8],
+    ) -> Result<(usize, bool), HeadError> {
+        match self.consume(head, input) {
+            Ok(r) => Ok(r),
             Err(e) => {
                 // Sticky: every later call returns it.
                 self.state = State::Failed(e);
@@ -555,8 +625,12 @@ impl HeadParser {
         }
     }
 
-    /// [`parse`](Self::parse): bytes consumed, and whether they completed the head.
-    fn consume(&mut self, input: &[u8]) -> Result<(usize, bool), HeadError> {
+    /// [`parse_into`](Self::parse_into) before a failure is made sticky.
+    fn consume(
+        &mut self,
+        head: &mut ResponseHead,
+        input: &[u8],
+    ) -> Result<(usize, bool), HeadError> {
         let mut i = 0;
         loop {
             match self.state {
@@ -573,7 +647,7 @@ impl HeadParser {
             }
             let room = self.max_head - self.seen;
             let rest = rest.get(..room).unwrap_or(rest);
-            let n = self.bulk(rest)?;
+            let n = self.bulk(head, rest)?;
             self.seen += n;
             i += n;
             // The byte the bulk path left, if any: the byte steps decide it.
@@ -582,7 +656,7 @@ impl HeadParser {
             };
             self.seen += 1;
             i += 1;
-            if self.step(b)? {
+            if self.step(head, b)? {
                 return Ok((i, true));
             }
         }
@@ -592,7 +666,7 @@ impl HeadParser {
     /// the byte steps take the next one: without the `fast` feature, a run of bytes that only
     /// advance the position (a reason phrase, the value of a header not kept).
     #[cfg(not(feature = "fast"))]
-    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+    fn bulk(&mut self, _head: &mut ResponseHead, rest: &[u8]) -> Result<usize, HeadError> {
         let skipping = match self.state {
             State::Reason => true,
             State::Value => !self.line.field.keeps_value(),
@@ -614,7 +688,7 @@ impl HeadParser {
     /// `rest`. The byte steps take over there, and so they decide every error; the outcome
     /// never depends on the split.
     #[cfg(feature = "fast")]
-    fn bulk(&mut self, rest: &[u8]) -> Result<usize, HeadError> {
+    fn bulk(&mut self, head: &mut ResponseHead, rest: &[u8]) -> Result<usize, HeadError> {
         let mut at = 0;
         loop {
             let s = rest.get(at..).unwrap_or(&[]);
@@ -623,10 +697,10 @@ impl HeadParser {
                 return Ok(at);
             }
             let n = match self.state {
-                State::LineStart => self.line_start(s)?,
-                State::Value => self.value_run(s)?,
-                State::Name => self.name_run(s)?,
-                State::Start => self.status_prefix(s),
+                State::LineStart => self.line_start(head, s)?,
+                State::Value => self.value_run(head, s)?,
+                State::Name => self.name_run(head, s)?,
+                State::Start => self.status_prefix(head, s),
                 State::AfterStatus if s.first() == Some(&b' ') => {
                     self.state = State::Reason;
                     1
@@ -644,7 +718,7 @@ impl HeadParser {
     #[cfg(feature = "fast")]
     /// `HTTP/1.x NNN` (a status of 100–999) at the start of a status line, all in `s`:
     /// consumes those 12 bytes. 0 when `s` holds anything else.
-    fn status_prefix(&mut self, s: &[u8]) -> usize {
+    fn status_prefix(&mut self, head: &mut ResponseHead, s: &[u8]) -> usize {
         let Some(&[h0, h1, h2, h3, h4, h5, h6, minor, sp, d0, d1, d2]) = s.first_chunk() else {
             return 0;
         };
@@ -661,7 +735,7 @@ impl HeadParser {
             return 0;
         }
         self.f.http10 = minor == b'0';
-        self.f.head.status = status;
+        head.status = status;
         self.state = State::AfterStatus;
         12
     }
@@ -683,7 +757,7 @@ impl HeadParser {
     /// A header line from its start: the name up to the colon (or the end of `s`), then the
     /// value as [`value_run`](Self::value_run) takes it. 0 when the name is empty, is not
     /// made of tchar, or ends in a control byte: the byte steps reject those.
-    fn line_start(&mut self, s: &[u8]) -> Result<usize, HeadError> {
+    fn line_start(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
         let end = find_colon_or_control(s).unwrap_or(s.len());
         let (name, after) = s.split_at_checked(end).unwrap_or((s, &[]));
         let field = if name.len() > NAME_CAP {
@@ -701,7 +775,7 @@ impl HeadParser {
                 self.line.begin_value(&mut self.f, field);
                 self.state = State::Value;
                 let value = after.get(1..).unwrap_or(&[]);
-                Ok(end + 1 + self.value_run(value)?)
+                Ok(end + 1 + self.value_run(head, value)?)
             }
             Some(_) => Ok(0),
             None => {
@@ -717,7 +791,7 @@ impl HeadParser {
     #[cfg(feature = "fast")]
     /// The tchar bytes at the start of `s`, appended to the name, then the colon and the
     /// value if they follow.
-    fn name_run(&mut self, s: &[u8]) -> Result<usize, HeadError> {
+    fn name_run(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
         let run = s.iter().position(|&b| !is_tchar(b)).unwrap_or(s.len());
         let line = &mut self.line;
         line.append_name(s.get(..run).unwrap_or(&[]));
@@ -727,14 +801,14 @@ impl HeadParser {
         line.begin_value(&mut self.f, line.name_field());
         self.state = State::Value;
         let value = s.get(run + 1..).unwrap_or(&[]);
-        Ok(run + 1 + self.value_run(value)?)
+        Ok(run + 1 + self.value_run(head, value)?)
     }
 
     #[cfg(feature = "fast")]
     /// Value bytes up to the first control byte other than HTAB, or the end of `s`, then the
     /// line end if it follows (the field is finished and the next line begins). An unkept
     /// value is skipped in one scan.
-    fn value_run(&mut self, s: &[u8]) -> Result<usize, HeadError> {
+    fn value_run(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
         let mut end = 0;
         let end = loop {
             let tail = s.get(end..).unwrap_or(&[]);
@@ -746,25 +820,20 @@ impl HeadParser {
         };
         let run = s.get(..end).unwrap_or(&[]);
         let eol = line_end(s, end);
-        self.line.value_bytes(&mut self.f, run, eol > 0)?;
+        self.line.value_bytes(&mut self.f, head, run, eol > 0)?;
         if eol > 0 {
             self.state = State::LineStart;
         }
         Ok(end + eol)
     }
 
-    /// Forgets everything: the parser is ready for the next response on the connection.
-    pub fn reset(&mut self) {
-        *self = HeadParser::new(self.max_head);
-    }
-
     /// Bytes of the current (non-interim) head consumed so far, for diagnostics.
-    pub fn bytes_seen(&self) -> usize {
+    pub(crate) fn bytes_seen(&self) -> usize {
         self.seen
     }
 
     /// One byte; `Ok(true)` when it completed the final head.
-    fn step(&mut self, b: u8) -> Result<bool, HeadError> {
+    fn step(&mut self, head: &mut ResponseHead, b: u8) -> Result<bool, HeadError> {
         const VERSION: &[u8; 7] = b"HTTP/1.";
         let f = &mut self.f;
         let line = &mut self.line;
@@ -797,12 +866,11 @@ impl HeadParser {
             },
             State::Status(n) => match b {
                 b'0'..=b'9' => {
-                    let status = f
-                        .head
+                    let status = head
                         .status
                         .saturating_mul(10)
                         .saturating_add(u16::from(b - b'0'));
-                    f.head.status = status;
+                    head.status = status;
                     match n + 1 {
                         3 if status < 100 => return Err(HeadError::BadStatusLine),
                         3 => State::AfterStatus,
@@ -825,7 +893,7 @@ impl HeadParser {
             },
             State::LineStart => match b {
                 b'\r' => State::Lf(Line::Final),
-                b'\n' => return self.end_of_head(),
+                b'\n' => return self.end_of_head(head),
                 _ if is_tchar(b) => {
                     line.len = 0;
                     line.push_name(b);
@@ -849,14 +917,14 @@ impl HeadParser {
             State::Value => match b {
                 b'\r' => State::Lf(Line::Header),
                 b'\n' => {
-                    line.finish(f, false)?;
+                    line.finish(f, head, false)?;
                     State::LineStart
                 }
                 // RFC 9110 §5.5: CR, LF and NUL must not appear in values; other controls
                 // are not field-vchar either.
                 0..=0x08 | 0x0a..=0x1f | 0x7f => return Err(HeadError::BadHeaderValue),
                 b',' if line.field.is_list() => {
-                    line.finish(f, true)?;
+                    line.finish(f, head, true)?;
                     State::Value
                 }
                 _ => {
@@ -870,10 +938,10 @@ impl HeadParser {
                 (b'\n', Line::Leading) => State::Start,
                 (b'\n', Line::Status) => State::LineStart,
                 (b'\n', Line::Header) => {
-                    line.finish(f, false)?;
+                    line.finish(f, head, false)?;
                     State::LineStart
                 }
-                (b'\n', Line::Final) => return self.end_of_head(),
+                (b'\n', Line::Final) => return self.end_of_head(head),
                 (_, Line::Leading | Line::Status) => return Err(HeadError::BadStatusLine),
                 (_, Line::Header | Line::Final) => return Err(HeadError::BadHeader),
             },
@@ -883,8 +951,8 @@ impl HeadParser {
     }
 
     /// The empty line ending a head: skip an interim response or settle the framing.
-    fn end_of_head(&mut self) -> Result<bool, HeadError> {
-        let status = self.f.head.status;
+    fn end_of_head(&mut self, head: &mut ResponseHead) -> Result<bool, HeadError> {
+        let status = head.status;
         if status == 101 {
             return Err(HeadError::UnexpectedSwitch);
         }
@@ -895,6 +963,7 @@ impl HeadParser {
             }
             // Reset in place: a new parser would be built on the stack and copied.
             self.f = Fields::new();
+            clear_head(head);
             self.seen = 0;
             self.state = State::Start;
             return Ok(false);
@@ -911,7 +980,7 @@ impl HeadParser {
         }
         // RFC 9112 §6.3, in order: no content; Transfer-Encoding (its final coding decides,
         // Content-Length is ignored); Content-Length; else read until close.
-        f.head.framing = if empty {
+        head.framing = if empty {
             Framing::Empty
         } else if f.te_present {
             if f.te_chunked_last {
@@ -927,9 +996,9 @@ impl HeadParser {
         // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
         // A close-delimited body ends the connection; TE together with CL may be smuggling
         // (RFC 9112 §6.3 item 3), so that connection is not reused either.
-        f.head.keep_alive = (if f.http10 { f.conn_keep_alive } else { true })
+        head.keep_alive = (if f.http10 { f.conn_keep_alive } else { true })
             && !f.conn_close
-            && f.head.framing != Framing::UntilClose
+            && head.framing != Framing::UntilClose
             && !(f.te_present && f.content_length.is_some());
         self.state = State::Done;
         Ok(true)
@@ -969,6 +1038,7 @@ fn buffered(raw: &[u8]) -> (&[u8], bool) {
 /// [`finish_element`] (`element`) or [`finish_field`].
 fn finish_value(
     f: &mut Fields,
+    head: &mut ResponseHead,
     field: Field,
     v: &[u8],
     overflow: bool,
@@ -977,7 +1047,7 @@ fn finish_value(
     if element {
         finish_element(f, field, v, overflow)
     } else {
-        finish_field(f, field, v, overflow)
+        finish_field(f, head, field, v, overflow)
     }
 }
 
@@ -1018,11 +1088,16 @@ fn finish_element(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Res
 
 /// The end of a header line (`v` and `overflow` as for [`finish_element`]). Bad values of
 /// informational headers are ignored: a garbled rate-limit header never fails a response.
-fn finish_field(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Result<(), HeadError> {
+fn finish_field(
+    f: &mut Fields,
+    head: &mut ResponseHead,
+    field: Field,
+    v: &[u8],
+    overflow: bool,
+) -> Result<(), HeadError> {
     if field.is_list() {
         return finish_element(f, field, v, overflow);
     }
-    let head = &mut f.head;
     // Numbers and dates cut at the buffer are not interpreted.
     let saturate = matches!(field, Field::RetryAfter | Field::RetryAfterMs);
     let number = if overflow {

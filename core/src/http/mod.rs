@@ -14,6 +14,7 @@ mod head;
 pub use body::{BodyDecoder, BodyError, Decoded};
 pub use date::{RFC850_REFERENCE_YEAR, parse_http_date};
 pub use head::{DEFAULT_MAX_HEAD, HeadError, HeadParser};
+pub(crate) use head::{HeadReader, blank_head, clear_head};
 
 use core::num::NonZeroU32;
 

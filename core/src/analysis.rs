@@ -252,11 +252,8 @@ impl RawScores {
             return;
         };
         let len = usize::from(self.len);
-        #[cfg(not(feature = "fast"))]
-        let pos = self.iter().position(|(_, s)| score > s).unwrap_or(len);
         // Every kept id is a known position: the scores alone give the place, without
         // turning the ids back into categories.
-        #[cfg(feature = "fast")]
         let pos = (self.scores.iter().take(len))
             .take_while(|&&s| score <= s)
             .count();

@@ -35,6 +35,8 @@ impl<const N: usize> PartialEq for Text<N> {
 
 impl<const N: usize> Eq for Text<N> {}
 
+// The methods that pass the work on are always inlined: calling the shared routine directly
+// costs no more than calling a per-capacity copy of the method.
 impl<const N: usize> Text<N> {
     /// An empty text.
     pub const fn new() -> Self {
@@ -60,6 +62,7 @@ impl<const N: usize> Text<N> {
 
     /// Appends bytes (UTF-8, possibly a fragment of a longer string). What does not fit is
     /// dropped and the text is marked truncated.
+    #[inline(always)]
     pub fn push_bytes(&mut self, bytes: &[u8]) {
         self.any().push_bytes(bytes);
     }
@@ -70,11 +73,13 @@ impl<const N: usize> Text<N> {
     }
 
     /// Empties the text.
+    #[inline(always)]
     pub fn clear(&mut self) {
         self.any().clear();
     }
 
     /// The longest valid UTF-8 prefix of what was pushed.
+    #[inline(always)]
     pub fn as_str(&self) -> &str {
         let any: &AnyText = &self.0;
         any.as_str()

@@ -1373,22 +1373,18 @@ fn encode_utf8(cp: u32, out: &mut [u8]) -> usize {
 /// The length of `bytes` without a trailing incomplete UTF-8 sequence.
 pub(crate) fn utf8_boundary(bytes: &[u8]) -> usize {
     let len = bytes.len();
-    // Look back at most 3 bytes for the lead byte of the last character.
-    for back in 1..=3.min(len) {
-        let i = len - back;
-        let b = bytes.get(i).copied().unwrap_or(0);
-        if b & 0xC0 == 0x80 {
-            continue; // continuation byte
-        }
-        let need = match b {
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF7 => 4,
-            _ => 1,
-        };
-        return if back < need { i } else { len };
-    }
-    len
+    // The lead byte of the last character is among the last 3 bytes, or it is complete.
+    let tail = bytes.get(len.saturating_sub(3)..).unwrap_or(&[]);
+    let Some((at, &lead)) = tail.iter().enumerate().rfind(|(_, b)| *b & 0xC0 != 0x80) else {
+        return len;
+    };
+    // A lead byte's high 1 bits give its sequence length.
+    let need = match lead {
+        0xC0..=0xF7 => (!lead).leading_zeros() as usize,
+        _ => 1,
+    };
+    let back = tail.len() - at;
+    if back < need { len - back } else { len }
 }
 
 #[cfg(test)]

@@ -1049,6 +1049,8 @@ impl Decoder {
     }
 
     /// A value of the current container ended: arrays count their elements.
+    // Out of line on the firmware path: it ends most tokens.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn value_done(&mut self) {
         let i = usize::from(self.depth).wrapping_sub(1);
         if let Some(n) = self.index.get_mut(i) {

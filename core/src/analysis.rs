@@ -1645,12 +1645,13 @@ impl SuccessParser {
         if self.dec.ready != Ready::Nothing || (self.dec.carry_len > 0 && self.dec.drain_carry()) {
             return Ok(0);
         }
+        // Every step consumes at most the bytes it is given: `pos` never passes `input.len()`.
         let mut pos = 0;
         while pos < input.len() {
             let rest = input.get(pos..).unwrap_or(&[]);
             if let Some(depth) = self.dec.skip {
                 let (n, over) = self.scanner.skip_value(rest, usize::from(depth))?;
-                pos = pos.saturating_add(n);
+                pos += n;
                 if over {
                     self.dec.skipped(depth);
                 }
@@ -1665,7 +1666,7 @@ impl SuccessParser {
             #[cfg(not(feature = "fast"))]
             {
                 let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
-                pos = pos.saturating_add(n);
+                pos += n;
                 if let Some(t) = tok
                     && self.dec.token(t)
                 {
@@ -1681,7 +1682,7 @@ impl SuccessParser {
                     (n, Some(Piece::WholeStr(text))) => (n, self.dec.whole_string(text)),
                     (n, None) => (n, false),
                 };
-                pos = pos.saturating_add(n);
+                pos += n;
                 if ready {
                     return Ok(pos);
                 }

@@ -357,7 +357,8 @@ impl Scanner {
                     return Err(e);
                 }
             };
-            i = i.saturating_add(used);
+            // A step consumes at most the bytes left: `i` never passes `input.len()`.
+            i += used;
             if let Some(out) = out {
                 return Ok((i, Some(self.token(out, input))));
             }
@@ -472,7 +473,7 @@ impl Scanner {
         let mut i = 0;
         while i < input.len() {
             let (used, ended) = self.skip_part(input.get(i..).unwrap_or(&[]))?;
-            i = i.saturating_add(used);
+            i += used; // at most the bytes left
             // A value ended back at `depth` (a `,` after it may have been taken too).
             if ended && usize::from(self.depth) == depth {
                 return Ok((i, true));

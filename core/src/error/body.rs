@@ -276,11 +276,10 @@ impl Fields {
                     self.message.mark_truncated();
                     return;
                 }
-                if self.space {
-                    self.message.push_bytes(b" ");
-                    self.space = false;
-                }
-                self.message.push_bytes(&[b]);
+                // The owed space and the byte, in one push.
+                let pair = [b' ', b];
+                self.message.push_bytes(pair.get(2 - need..).unwrap_or(&[]));
+                self.space = false;
                 self.text_len = self.text_len.saturating_add(need as u8);
             }
         }

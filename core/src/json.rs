@@ -1146,28 +1146,29 @@ impl Scanner {
     /// A complete `\uXXXX` code unit (RFC 8259 §7: astral characters are surrogate pairs).
     fn code_unit(&mut self, key: bool, unit: u16) -> Option<Out> {
         let mut buf = [0u8; SCRATCH_CAP];
-        let mut len = 0;
         let is_high = (0xD800..0xDC00).contains(&unit);
         let is_low = (0xDC00..0xE000).contains(&unit);
-        if let Some(high) = self.high.take() {
-            if is_low {
+        let len = match self.high.take() {
+            Some(high) if is_low => {
                 let cp = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
-                len = encode_utf8(cp, &mut buf);
-                return self.emit(key, buf.get(..len).unwrap_or(&[]));
+                encode_utf8(cp, &mut buf)
             }
-            // The pending high surrogate stands alone.
-            if let Some(dst) = buf.get_mut(..3) {
-                copy_bytes(dst, &REPLACEMENT);
-                len = 3;
+            pending => {
+                // A pending high surrogate not followed by a low one stands alone.
+                let mut len = 0;
+                if pending.is_some() {
+                    len = encode_utf8(0xFFFD, &mut buf);
+                }
+                if is_high {
+                    self.high = Some(unit);
+                } else {
+                    let cp = if is_low { 0xFFFD } else { u32::from(unit) };
+                    let (_, tail) = buf.split_at_mut(len);
+                    len += encode_utf8(cp, tail);
+                }
+                len
             }
-        }
-        if is_high {
-            self.high = Some(unit);
-        } else {
-            let cp = if is_low { 0xFFFD } else { u32::from(unit) };
-            let (_, tail) = buf.split_at_mut(len);
-            len += encode_utf8(cp, tail);
-        }
+        };
         if len == 0 {
             return None;
         }

@@ -1065,12 +1065,18 @@ impl Scanner {
         let Some(&b) = input.get(i) else {
             return Ok((0, None));
         };
+        // A high surrogate not followed by `\u`: it stands alone (`\uD83D\n`: the escape
+        // after it is decoded next).
+        let lone = match self.esc {
+            Esc::None => b != b'\\',
+            Esc::Backslash => b != b'u',
+            Esc::Hex { .. } => false,
+        };
+        if lone && self.high.is_some() {
+            self.high = None;
+            return Ok((0, self.emit(key, &REPLACEMENT)));
+        }
         match self.esc {
-            Esc::None if self.high.is_some() && b != b'\\' => {
-                // A high surrogate not followed by an escape: it stands alone.
-                self.high = None;
-                Ok((0, self.emit(key, &REPLACEMENT)))
-            }
             Esc::None => match b {
                 b'"' => {
                     self.value_end_or_colon(key);
@@ -1101,11 +1107,6 @@ impl Scanner {
                     }
                 }
             },
-            Esc::Backslash if self.high.is_some() && b != b'u' => {
-                // `\uD83D\n`: the high surrogate stands alone; the escape is decoded next.
-                self.high = None;
-                Ok((0, self.emit(key, &REPLACEMENT)))
-            }
             Esc::Backslash if b == b'u' => {
                 self.esc = Esc::Hex { n: 0, val: 0 };
                 Ok((1, None))

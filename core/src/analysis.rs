@@ -1732,8 +1732,7 @@ impl SuccessParser {
     /// accumulating.
     pub fn reset(&mut self) {
         let summary = self.dec.summary;
-        self.scanner = Scanner::new();
-        self.dec = Decoder::new();
+        *self = Self::new();
         self.dec.summary = summary;
     }
 

@@ -1013,29 +1013,32 @@ impl Decoder {
     /// index, or whatever the last key named.
     fn take_slot(&mut self) -> Slot {
         let slot = core::mem::replace(&mut self.slot, Slot::Ignore);
+        // The enclosing container and the index of this value in it (none at the top level).
         let i = usize::from(self.depth).wrapping_sub(1);
-        match self.top() {
-            None if self.depth == 0 => slot,
-            Some(Frame::Choices) if self.index.get(i) == Some(&0) => Slot::Choice,
-            Some(Frame::EmotionList) => Slot::Item(self.index.get(i).copied().unwrap_or(0)),
+        let (Some(&frame), Some(&n)) = (self.frames.get(i), self.index.get(i)) else {
+            return slot;
+        };
+        match frame {
+            Frame::Choices if n == 0 => Slot::Choice,
+            Frame::EmotionList => Slot::Item(n),
             // Every choice is read, for its `finish_reason`; only the first one's text.
             #[cfg(feature = "choices")]
-            Some(Frame::Choices) => Slot::Choice,
+            Frame::Choices => Slot::Choice,
             #[cfg(not(feature = "choices"))]
-            Some(Frame::Choices) => Slot::Ignore,
+            Frame::Choices => Slot::Ignore,
             #[cfg(any(
                 feature = "trajectory",
                 feature = "patterns",
                 feature = "growth",
                 feature = "beliefs"
             ))]
-            Some(Frame::List(kind)) => Slot::Element(kind, self.index.get(i).copied().unwrap_or(0)),
+            Frame::List(kind) => Slot::Element(kind, n),
             #[cfg(any(feature = "trajectory", feature = "patterns"))]
-            Some(Frame::Entries) => Slot::Field(Field::ListEntry),
+            Frame::Entries => Slot::Field(Field::ListEntry),
             #[cfg(feature = "patterns")]
-            Some(Frame::ActivePatterns) => Slot::Detail(Detail::ActivePattern),
+            Frame::ActivePatterns => Slot::Detail(Detail::ActivePattern),
             #[cfg(feature = "conversation")]
-            Some(Frame::Strings(entry)) => Slot::Detail(entry),
+            Frame::Strings(entry) => Slot::Detail(entry),
             _ => slot,
         }
     }

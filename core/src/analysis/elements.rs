@@ -7,10 +7,10 @@
 
 #[cfg(any(feature = "choices", feature = "details"))]
 use super::Label;
-#[cfg(any(feature = "choices", feature = "details"))]
-use crate::text::AnyText;
 #[cfg(feature = "details")]
 use crate::score::Score;
+#[cfg(any(feature = "choices", feature = "details"))]
+use crate::text::AnyText;
 #[cfg(feature = "details")]
 use crate::text::Text;
 

@@ -1182,9 +1182,7 @@ impl Scanner {
             self.push_key(bytes);
             return None;
         }
-        let n = bytes.len().min(SCRATCH_CAP);
-        let (dst, src) = (self.scratch.get_mut(..n)?, bytes.get(..n)?);
-        Some(Out::Scratch(copy_bytes(dst, src) as u8))
+        Some(Out::Scratch(copy_bytes(&mut self.scratch, bytes) as u8))
     }
 
     fn value_end_or_colon(&mut self, key: bool) {
@@ -1197,11 +1195,10 @@ impl Scanner {
 
     fn push_key(&mut self, bytes: &[u8]) {
         let len = usize::from(self.key_len);
-        let take = bytes.len().min(KEY_CAP - len);
-        if let (Some(dst), Some(src)) = (self.key.get_mut(len..len + take), bytes.get(..take)) {
-            self.key_len += copy_bytes(dst, src) as u8;
-        }
-        if take < bytes.len() {
+        let copied = copy_bytes(self.key.get_mut(len..).unwrap_or(&mut []), bytes);
+        // `len + copied <= KEY_CAP`.
+        self.key_len = (len + copied) as u8;
+        if copied < bytes.len() {
             self.key_truncated = true;
         }
     }

@@ -80,7 +80,7 @@ use elements::Kind;
 use crate::json::Piece;
 use crate::json::{JsonError, Scanner, Token};
 use crate::score::Score;
-use crate::text::Text;
+use crate::text::{AnyText, Text};
 
 /// Capacity of labels (roles, categories, raw-score keys, model names).
 pub const LABEL_CAP: usize = 24;
@@ -252,11 +252,8 @@ impl RawScores {
             return;
         };
         let len = usize::from(self.len);
-        #[cfg(not(feature = "fast"))]
-        let pos = self.iter().position(|(_, s)| score > s).unwrap_or(len);
         // Every kept id is a known position: the scores alone give the place, without
         // turning the ids back into categories.
-        #[cfg(feature = "fast")]
         let pos = (self.scores.iter().take(len))
             .take_while(|&&s| score <= s)
             .count();
@@ -888,21 +885,6 @@ const FRAMES: usize = 6;
 /// Largest decoded piece of one escape (see `json`), kept over when a chunk fills mid-piece.
 const CARRY_CAP: usize = 8;
 
-/// A text that string pieces can be written into, whatever its capacity.
-trait Sink {
-    fn clear(&mut self);
-    fn push(&mut self, bytes: &[u8]);
-}
-
-impl<const N: usize> Sink for Text<N> {
-    fn clear(&mut self) {
-        Text::clear(self);
-    }
-    fn push(&mut self, bytes: &[u8]) {
-        self.push_bytes(bytes);
-    }
-}
-
 /// Everything of [`SuccessParser`] but the scanner (so tokens borrowing the scanner can be
 /// handled while it is borrowed).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1031,29 +1013,32 @@ impl Decoder {
     /// index, or whatever the last key named.
     fn take_slot(&mut self) -> Slot {
         let slot = core::mem::replace(&mut self.slot, Slot::Ignore);
+        // The enclosing container and the index of this value in it (none at the top level).
         let i = usize::from(self.depth).wrapping_sub(1);
-        match self.top() {
-            None if self.depth == 0 => slot,
-            Some(Frame::Choices) if self.index.get(i) == Some(&0) => Slot::Choice,
-            Some(Frame::EmotionList) => Slot::Item(self.index.get(i).copied().unwrap_or(0)),
+        let (Some(&frame), Some(&n)) = (self.frames.get(i), self.index.get(i)) else {
+            return slot;
+        };
+        match frame {
+            Frame::Choices if n == 0 => Slot::Choice,
+            Frame::EmotionList => Slot::Item(n),
             // Every choice is read, for its `finish_reason`; only the first one's text.
             #[cfg(feature = "choices")]
-            Some(Frame::Choices) => Slot::Choice,
+            Frame::Choices => Slot::Choice,
             #[cfg(not(feature = "choices"))]
-            Some(Frame::Choices) => Slot::Ignore,
+            Frame::Choices => Slot::Ignore,
             #[cfg(any(
                 feature = "trajectory",
                 feature = "patterns",
                 feature = "growth",
                 feature = "beliefs"
             ))]
-            Some(Frame::List(kind)) => Slot::Element(kind, self.index.get(i).copied().unwrap_or(0)),
+            Frame::List(kind) => Slot::Element(kind, n),
             #[cfg(any(feature = "trajectory", feature = "patterns"))]
-            Some(Frame::Entries) => Slot::Field(Field::ListEntry),
+            Frame::Entries => Slot::Field(Field::ListEntry),
             #[cfg(feature = "patterns")]
-            Some(Frame::ActivePatterns) => Slot::Detail(Detail::ActivePattern),
+            Frame::ActivePatterns => Slot::Detail(Detail::ActivePattern),
             #[cfg(feature = "conversation")]
-            Some(Frame::Strings(entry)) => Slot::Detail(entry),
+            Frame::Strings(entry) => Slot::Detail(entry),
             _ => slot,
         }
     }
@@ -1067,6 +1052,8 @@ impl Decoder {
     }
 
     /// A value of the current container ended: arrays count their elements.
+    // Out of line on the firmware path: it ends most tokens.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn value_done(&mut self) {
         let i = usize::from(self.depth).wrapping_sub(1);
         if let Some(n) = self.index.get_mut(i) {
@@ -1074,71 +1061,71 @@ impl Decoder {
         }
     }
 
-    fn sink(&mut self, slot: Slot) -> Option<&mut dyn Sink> {
+    fn sink(&mut self, slot: Slot) -> Option<&mut AnyText> {
         Some(match slot {
-            Slot::Object => &mut self.summary.object,
-            Slot::Model => &mut self.summary.model,
-            Slot::Id => &mut self.summary.id,
-            Slot::ContextId => &mut self.summary.context_id,
-            Slot::MetaContextId if !self.top_context => &mut self.summary.context_id,
+            Slot::Object => self.summary.object.any(),
+            Slot::Model => self.summary.model.any(),
+            Slot::Id => self.summary.id.any(),
+            Slot::ContextId => self.summary.context_id.any(),
+            Slot::MetaContextId if !self.top_context => self.summary.context_id.any(),
             #[cfg(not(feature = "choices"))]
-            Slot::FinishReason => &mut self.summary.finish_reason,
+            Slot::FinishReason => self.summary.finish_reason.any(),
             #[cfg(feature = "choices")]
             Slot::FinishReason => match &mut self.element {
-                Element::Choice(c) => &mut c.finish_reason,
+                Element::Choice(c) => c.finish_reason.any(),
                 _ => return None,
             },
             #[cfg(feature = "details")]
             Slot::Detail(d) => {
                 let x = &mut self.summary.details;
                 match d {
-                    Detail::EmotionModel => &mut x.emotion_model,
-                    Detail::DataQuality => &mut x.data_quality,
-                    Detail::ExternalId => &mut x.external_id,
-                    Detail::MessageId => &mut x.message_id,
-                    Detail::Window => &mut x.baseline.window,
-                    Detail::AverageComplexity => &mut x.baseline.average_complexity,
+                    Detail::EmotionModel => x.emotion_model.any(),
+                    Detail::DataQuality => x.data_quality.any(),
+                    Detail::ExternalId => x.external_id.any(),
+                    Detail::MessageId => x.message_id.any(),
+                    Detail::Window => x.baseline.window.any(),
+                    Detail::AverageComplexity => x.baseline.average_complexity.any(),
                     #[cfg(feature = "trajectory")]
-                    Detail::MomentumEmotion => &mut x.trajectory.momentum.current_emotion,
+                    Detail::MomentumEmotion => x.trajectory.momentum.current_emotion.any(),
                     #[cfg(feature = "trajectory")]
-                    Detail::MomentumDirection => &mut x.trajectory.momentum.direction,
+                    Detail::MomentumDirection => x.trajectory.momentum.direction.any(),
                     #[cfg(feature = "trajectory")]
-                    Detail::MomentumPotential => &mut x.trajectory.momentum.discovery_potential,
-                    Detail::Direction => &mut x.trend.direction,
-                    Detail::Mode => &mut x.conversation_mode.mode,
+                    Detail::MomentumPotential => x.trajectory.momentum.discovery_potential.any(),
+                    Detail::Direction => x.trend.direction.any(),
+                    Detail::Mode => x.conversation_mode.mode.any(),
                     #[cfg(feature = "trajectory")]
-                    Detail::BreakthroughType => &mut x.trajectory.breakthrough_type,
+                    Detail::BreakthroughType => x.trajectory.breakthrough_type.any(),
                     #[cfg(feature = "trajectory")]
-                    Detail::Insights => &mut x.trajectory.insights,
+                    Detail::Insights => x.trajectory.insights.any(),
                     #[cfg(feature = "growth")]
-                    Detail::RecentStart => &mut x.growth.recent.start,
+                    Detail::RecentStart => x.growth.recent.start.any(),
                     #[cfg(feature = "growth")]
-                    Detail::RecentEnd => &mut x.growth.recent.end,
+                    Detail::RecentEnd => x.growth.recent.end.any(),
                     #[cfg(feature = "growth")]
-                    Detail::HistoricalStart => &mut x.growth.historical.start,
+                    Detail::HistoricalStart => x.growth.historical.start.any(),
                     #[cfg(feature = "growth")]
-                    Detail::HistoricalEnd => &mut x.growth.historical.end,
+                    Detail::HistoricalEnd => x.growth.historical.end.any(),
                     #[cfg(feature = "growth")]
-                    Detail::GrowthSummary => &mut x.growth.summary,
+                    Detail::GrowthSummary => x.growth.summary.any(),
                     #[cfg(feature = "beliefs")]
-                    Detail::BeliefSummary => &mut x.beliefs.summary,
+                    Detail::BeliefSummary => x.beliefs.summary.any(),
                     #[cfg(feature = "patterns")]
-                    Detail::PatternSummary => &mut x.patterns.summary,
+                    Detail::PatternSummary => x.patterns.summary.any(),
                     #[cfg(feature = "patterns")]
-                    Detail::ActivePattern => &mut x.patterns.active,
+                    Detail::ActivePattern => x.patterns.active.any(),
                     #[cfg(feature = "conversation")]
-                    Detail::PersonalityMode => &mut self.label,
+                    Detail::PersonalityMode => self.label.any(),
                     #[cfg(feature = "conversation")]
-                    _ => return x.conversation_mode.text(d).map(|t| t as &mut dyn Sink),
+                    _ => return x.conversation_mode.text(d).map(Text::any),
                     #[cfg(not(feature = "conversation"))]
                     _ => return None,
                 }
             }
-            Slot::Text => &mut self.element.emotion()?.text,
+            Slot::Text => self.element.emotion()?.text.any(),
             #[cfg(any(feature = "choices", feature = "details"))]
             Slot::Field(f) => return self.element.sink(f),
             Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel => {
-                &mut self.label
+                self.label.any()
             }
             _ => return None,
         })
@@ -1276,7 +1263,7 @@ impl Decoder {
                     return self.push_content(piece);
                 }
                 if let Some(sink) = self.sink(slot) {
-                    sink.push(piece);
+                    sink.push_bytes(piece);
                 }
                 false
             }
@@ -1661,12 +1648,13 @@ impl SuccessParser {
         if self.dec.ready != Ready::Nothing || (self.dec.carry_len > 0 && self.dec.drain_carry()) {
             return Ok(0);
         }
+        // Every step consumes at most the bytes it is given: `pos` never passes `input.len()`.
         let mut pos = 0;
         while pos < input.len() {
             let rest = input.get(pos..).unwrap_or(&[]);
             if let Some(depth) = self.dec.skip {
                 let (n, over) = self.scanner.skip_value(rest, usize::from(depth))?;
-                pos = pos.saturating_add(n);
+                pos += n;
                 if over {
                     self.dec.skipped(depth);
                 }
@@ -1681,7 +1669,7 @@ impl SuccessParser {
             #[cfg(not(feature = "fast"))]
             {
                 let (n, tok) = self.scanner.next(rest.get(..limit).unwrap_or(rest))?;
-                pos = pos.saturating_add(n);
+                pos += n;
                 if let Some(t) = tok
                     && self.dec.token(t)
                 {
@@ -1697,7 +1685,7 @@ impl SuccessParser {
                     (n, Some(Piece::WholeStr(text))) => (n, self.dec.whole_string(text)),
                     (n, None) => (n, false),
                 };
-                pos = pos.saturating_add(n);
+                pos += n;
                 if ready {
                     return Ok(pos);
                 }
@@ -1747,8 +1735,7 @@ impl SuccessParser {
     /// accumulating.
     pub fn reset(&mut self) {
         let summary = self.dec.summary;
-        self.scanner = Scanner::new();
-        self.dec = Decoder::new();
+        *self = Self::new();
         self.dec.summary = summary;
     }
 

@@ -357,7 +357,8 @@ impl Scanner {
                     return Err(e);
                 }
             };
-            i = i.saturating_add(used);
+            // A step consumes at most the bytes left: `i` never passes `input.len()`.
+            i += used;
             if let Some(out) = out {
                 return Ok((i, Some(self.token(out, input))));
             }
@@ -472,7 +473,7 @@ impl Scanner {
         let mut i = 0;
         while i < input.len() {
             let (used, ended) = self.skip_part(input.get(i..).unwrap_or(&[]))?;
-            i = i.saturating_add(used);
+            i += used; // at most the bytes left
             // A value ended back at `depth` (a `,` after it may have been taken too).
             if ended && usize::from(self.depth) == depth {
                 return Ok((i, true));
@@ -1064,12 +1065,18 @@ impl Scanner {
         let Some(&b) = input.get(i) else {
             return Ok((0, None));
         };
+        // A high surrogate not followed by `\u`: it stands alone (`\uD83D\n`: the escape
+        // after it is decoded next).
+        let lone = match self.esc {
+            Esc::None => b != b'\\',
+            Esc::Backslash => b != b'u',
+            Esc::Hex { .. } => false,
+        };
+        if lone && self.high.is_some() {
+            self.high = None;
+            return Ok((0, self.emit(key, &REPLACEMENT)));
+        }
         match self.esc {
-            Esc::None if self.high.is_some() && b != b'\\' => {
-                // A high surrogate not followed by an escape: it stands alone.
-                self.high = None;
-                Ok((0, self.emit(key, &REPLACEMENT)))
-            }
             Esc::None => match b {
                 b'"' => {
                     self.value_end_or_colon(key);
@@ -1100,36 +1107,31 @@ impl Scanner {
                     }
                 }
             },
-            Esc::Backslash if self.high.is_some() && b != b'u' => {
-                // `\uD83D\n`: the high surrogate stands alone; the escape is decoded next.
-                self.high = None;
-                Ok((0, self.emit(key, &REPLACEMENT)))
+            Esc::Backslash if b == b'u' => {
+                self.esc = Esc::Hex { n: 0, val: 0 };
+                Ok((1, None))
             }
             Esc::Backslash => {
-                let c = match b {
-                    b'"' => b'"',
-                    b'\\' => b'\\',
-                    b'/' => b'/',
-                    b'b' => 0x08,
-                    b'f' => 0x0C,
-                    b'n' => b'\n',
-                    b'r' => b'\r',
-                    b't' => b'\t',
-                    b'u' => {
-                        self.esc = Esc::Hex { n: 0, val: 0 };
-                        return Ok((1, None));
-                    }
-                    _ => return Err(JsonError::BadEscape),
-                };
+                // The escape letters and what they stand for, side by side: a table lookup
+                // is smaller than a branch per letter.
+                const LETTERS: &[u8; 8] = b"\"\\/bfnrt";
+                const DECODED: &[u8; 8] = b"\"\\/\x08\x0c\n\r\t";
+                let c = LETTERS
+                    .iter()
+                    .position(|&l| l == b)
+                    .and_then(|k| DECODED.get(k))
+                    .ok_or(JsonError::BadEscape)?;
                 self.esc = Esc::None;
-                Ok((1, self.emit(key, &[c])))
+                Ok((1, self.emit(key, &[*c])))
             }
             Esc::Hex { n, val } => {
                 let d = match b {
                     b'0'..=b'9' => b - b'0',
-                    b'a'..=b'f' => b - b'a' + 10,
-                    b'A'..=b'F' => b - b'A' + 10,
-                    _ => return Err(JsonError::BadEscape),
+                    // ASCII letters: setting bit 5 lowercases them.
+                    _ => match b | 0x20 {
+                        l @ b'a'..=b'f' => l - b'a' + 10,
+                        _ => return Err(JsonError::BadEscape),
+                    },
                 };
                 let val = (val << 4) | u16::from(d);
                 if n < 3 {
@@ -1145,28 +1147,29 @@ impl Scanner {
     /// A complete `\uXXXX` code unit (RFC 8259 §7: astral characters are surrogate pairs).
     fn code_unit(&mut self, key: bool, unit: u16) -> Option<Out> {
         let mut buf = [0u8; SCRATCH_CAP];
-        let mut len = 0;
         let is_high = (0xD800..0xDC00).contains(&unit);
         let is_low = (0xDC00..0xE000).contains(&unit);
-        if let Some(high) = self.high.take() {
-            if is_low {
+        let len = match self.high.take() {
+            Some(high) if is_low => {
                 let cp = 0x10000 + ((u32::from(high) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
-                len = encode_utf8(cp, &mut buf);
-                return self.emit(key, buf.get(..len).unwrap_or(&[]));
+                encode_utf8(cp, &mut buf)
             }
-            // The pending high surrogate stands alone.
-            if let Some(dst) = buf.get_mut(..3) {
-                copy_bytes(dst, &REPLACEMENT);
-                len = 3;
+            pending => {
+                // A pending high surrogate not followed by a low one stands alone.
+                let mut len = 0;
+                if pending.is_some() {
+                    len = encode_utf8(0xFFFD, &mut buf);
+                }
+                if is_high {
+                    self.high = Some(unit);
+                } else {
+                    let cp = if is_low { 0xFFFD } else { u32::from(unit) };
+                    let (_, tail) = buf.split_at_mut(len);
+                    len += encode_utf8(cp, tail);
+                }
+                len
             }
-        }
-        if is_high {
-            self.high = Some(unit);
-        } else {
-            let cp = if is_low { 0xFFFD } else { u32::from(unit) };
-            let (_, tail) = buf.split_at_mut(len);
-            len += encode_utf8(cp, tail);
-        }
+        };
         if len == 0 {
             return None;
         }
@@ -1179,9 +1182,7 @@ impl Scanner {
             self.push_key(bytes);
             return None;
         }
-        let n = bytes.len().min(SCRATCH_CAP);
-        let (dst, src) = (self.scratch.get_mut(..n)?, bytes.get(..n)?);
-        Some(Out::Scratch(copy_bytes(dst, src) as u8))
+        Some(Out::Scratch(copy_bytes(&mut self.scratch, bytes) as u8))
     }
 
     fn value_end_or_colon(&mut self, key: bool) {
@@ -1194,11 +1195,10 @@ impl Scanner {
 
     fn push_key(&mut self, bytes: &[u8]) {
         let len = usize::from(self.key_len);
-        let take = bytes.len().min(KEY_CAP - len);
-        if let (Some(dst), Some(src)) = (self.key.get_mut(len..len + take), bytes.get(..take)) {
-            self.key_len += copy_bytes(dst, src) as u8;
-        }
-        if take < bytes.len() {
+        let copied = copy_bytes(self.key.get_mut(len..).unwrap_or(&mut []), bytes);
+        // `len + copied <= KEY_CAP`.
+        self.key_len = (len + copied) as u8;
+        if copied < bytes.len() {
             self.key_truncated = true;
         }
     }
@@ -1373,22 +1373,18 @@ fn encode_utf8(cp: u32, out: &mut [u8]) -> usize {
 /// The length of `bytes` without a trailing incomplete UTF-8 sequence.
 pub(crate) fn utf8_boundary(bytes: &[u8]) -> usize {
     let len = bytes.len();
-    // Look back at most 3 bytes for the lead byte of the last character.
-    for back in 1..=3.min(len) {
-        let i = len - back;
-        let b = bytes.get(i).copied().unwrap_or(0);
-        if b & 0xC0 == 0x80 {
-            continue; // continuation byte
-        }
-        let need = match b {
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF7 => 4,
-            _ => 1,
-        };
-        return if back < need { i } else { len };
-    }
-    len
+    // The lead byte of the last character is among the last 3 bytes, or it is complete.
+    let tail = bytes.get(len.saturating_sub(3)..).unwrap_or(&[]);
+    let Some((at, &lead)) = tail.iter().enumerate().rfind(|(_, b)| *b & 0xC0 != 0x80) else {
+        return len;
+    };
+    // A lead byte's high 1 bits give its sequence length.
+    let need = match lead {
+        0xC0..=0xF7 => (!lead).leading_zeros() as usize,
+        _ => 1,
+    };
+    let back = tail.len() - at;
+    if back < need { len - back } else { len }
 }
 
 #[cfg(test)]

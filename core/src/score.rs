@@ -127,16 +127,16 @@ impl Score {
         // ends as `i32::MAX`, so 32 bits are enough.
         let shift = exp.saturating_sub(frac_digits).saturating_add(4);
         let keep = digits.saturating_add(shift.min(0));
-        let mut v: u32 = 0;
-        for d in mantissa
+        // The kept digits, then as many zeros as the shift asks for (20 saturate anything).
+        let kept = mantissa
             .iter()
             .filter(|c| c.is_ascii_digit())
             .take(keep.max(0) as usize)
-        {
-            v = v.saturating_mul(10).saturating_add(u32::from(d - b'0'));
-        }
-        for _ in 0..shift.clamp(0, 20) {
-            v = v.saturating_mul(10);
+            .map(|d| d - b'0');
+        let zeros = core::iter::repeat_n(0, shift.clamp(0, 20) as usize);
+        let mut v: u32 = 0;
+        for d in kept.chain(zeros) {
+            v = v.saturating_mul(10).saturating_add(u32::from(d));
         }
         // Symmetric range, so negating a parsed score never overflows.
         let magnitude = v.min(i32::MAX as u32) as i32;

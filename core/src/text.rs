@@ -10,30 +10,42 @@ use core::fmt;
 
 /// A string of at most `N` bytes that keeps what fits and remembers whether anything was lost.
 #[derive(Clone, Copy)]
-pub struct Text<const N: usize> {
-    buf: [u8; N],
+pub struct Text<const N: usize>(TextBuf<[u8; N]>);
+
+/// The storage of a [`Text`]: the counters first, so that a `&mut TextBuf<[u8; N]>` coerces to
+/// a `&mut AnyText`, one pointer and the capacity. The work is done on that unsized form: one
+/// copy of each routine in the image for every capacity, and a text chosen at run time among
+/// texts of different capacities is a plain reference.
+#[derive(Clone, Copy)]
+pub(crate) struct TextBuf<B: ?Sized> {
     len: u8,
     truncated: bool,
+    buf: B,
 }
+
+/// A [`Text`] of any capacity.
+pub(crate) type AnyText = TextBuf<[u8]>;
 
 impl<const N: usize> PartialEq for Text<N> {
     /// Equal when the visible strings and the truncation flags are equal.
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str() && self.truncated == other.truncated
+        self.as_str() == other.as_str() && self.0.truncated == other.0.truncated
     }
 }
 
 impl<const N: usize> Eq for Text<N> {}
 
+// The methods that pass the work on are always inlined: calling the shared routine directly
+// costs no more than calling a per-capacity copy of the method.
 impl<const N: usize> Text<N> {
     /// An empty text.
     pub const fn new() -> Self {
         const { assert!(N <= u8::MAX as usize, "Text capacity above 255 bytes") };
-        Text {
-            buf: [0; N],
+        Text(TextBuf {
             len: 0,
             truncated: false,
-        }
+            buf: [0; N],
+        })
     }
 
     /// A text holding as much of `s` as fits.
@@ -43,42 +55,50 @@ impl<const N: usize> Text<N> {
         t
     }
 
+    /// This text as an [`AnyText`].
+    pub(crate) fn any(&mut self) -> &mut AnyText {
+        &mut self.0
+    }
+
     /// Appends bytes (UTF-8, possibly a fragment of a longer string). What does not fit is
     /// dropped and the text is marked truncated.
+    #[inline(always)]
     pub fn push_bytes(&mut self, bytes: &[u8]) {
-        push(&mut self.buf, &mut self.len, &mut self.truncated, bytes);
+        self.any().push_bytes(bytes);
     }
 
     /// Marks the text as truncated (the source said there was more than was kept).
     pub fn mark_truncated(&mut self) {
-        self.truncated = true;
+        self.0.truncated = true;
     }
 
     /// Empties the text.
+    #[inline(always)]
     pub fn clear(&mut self) {
-        clear(&mut self.buf, &mut self.len);
-        self.truncated = false;
+        self.any().clear();
     }
 
     /// The longest valid UTF-8 prefix of what was pushed.
+    #[inline(always)]
     pub fn as_str(&self) -> &str {
-        valid_prefix(self.buf.get(..usize::from(self.len)).unwrap_or(&[]))
+        let any: &AnyText = &self.0;
+        any.as_str()
     }
 
     /// The bytes pushed, as they are (possibly not UTF-8, unlike [`Text::as_str`]).
     #[cfg(feature = "fast")]
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..usize::from(self.len)).unwrap_or(&[])
+        self.0.buf.get(..usize::from(self.0.len)).unwrap_or(&[])
     }
 
     /// `true` when bytes were dropped (capacity reached) or the text was marked truncated.
     pub const fn is_truncated(&self) -> bool {
-        self.truncated
+        self.0.truncated
     }
 
     /// `true` when nothing was kept.
     pub const fn is_empty(&self) -> bool {
-        self.len == 0
+        self.0.len == 0
     }
 
     /// Case-sensitive comparison with `s`.
@@ -87,37 +107,40 @@ impl<const N: usize> Text<N> {
     }
 }
 
-// The work of `Text<N>` is done by the functions below, which take the buffer as a slice:
-// one copy in the image for every capacity instead of one per capacity (never inlined: the
-// optimiser would otherwise paste them back into every `Text<N>` method).
-
-/// Appends `bytes` after the first `len` bytes of `buf`, keeping what fits.
-#[inline(never)]
-fn push(buf: &mut [u8], len: &mut u8, truncated: &mut bool, bytes: &[u8]) {
-    let used = usize::from(*len);
-    let copied = copy_bytes(buf.get_mut(used..).unwrap_or(&mut []), bytes);
-    // `used + copied <= N <= 255`.
-    *len = (used + copied) as u8;
-    if copied < bytes.len() {
-        *truncated = true;
+// Never inlined: the optimiser would otherwise paste them back into every call site.
+impl AnyText {
+    /// Appends `bytes` after the first `len` bytes, keeping what fits.
+    #[inline(never)]
+    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
+        let used = usize::from(self.len);
+        let copied = copy_bytes(self.buf.get_mut(used..).unwrap_or(&mut []), bytes);
+        // `used + copied <= N <= 255`.
+        self.len = (used + copied) as u8;
+        if copied < bytes.len() {
+            self.truncated = true;
+        }
     }
-}
 
-/// Zeroes the first `len` bytes of `buf` (the tail past `len` is always zero) and sets `len`
-/// to 0.
-#[inline(never)]
-fn clear(buf: &mut [u8], len: &mut u8) {
-    if let Some(used) = buf.get_mut(..usize::from(*len)) {
-        used.fill(0);
+    /// Zeroes the first `len` bytes (the tail past `len` is always zero) and the counters.
+    #[inline(never)]
+    pub(crate) fn clear(&mut self) {
+        if let Some(used) = self.buf.get_mut(..usize::from(self.len)) {
+            used.fill(0);
+        }
+        self.len = 0;
+        self.truncated = false;
     }
-    *len = 0;
-}
 
-/// The longest valid UTF-8 prefix of `bytes`.
-fn valid_prefix(bytes: &[u8]) -> &str {
-    match core::str::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or(""),
+    /// The longest valid UTF-8 prefix of what was pushed.
+    #[inline(never)]
+    fn as_str(&self) -> &str {
+        let bytes = self.buf.get(..usize::from(self.len)).unwrap_or(&[]);
+        match core::str::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                core::str::from_utf8(bytes.get(..e.valid_up_to()).unwrap_or(&[])).unwrap_or("")
+            }
+        }
     }
 }
 
@@ -158,7 +181,7 @@ impl<const N: usize> Default for Text<N> {
 impl<const N: usize> fmt::Debug for Text<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)?;
-        if self.truncated {
+        if self.0.truncated {
             f.write_str("…")?;
         }
         Ok(())

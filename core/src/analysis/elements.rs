@@ -6,9 +6,11 @@
 //! "details")` stands for "details or any list".
 
 #[cfg(any(feature = "choices", feature = "details"))]
-use super::{Label, Sink};
+use super::Label;
 #[cfg(feature = "details")]
 use crate::score::Score;
+#[cfg(any(feature = "choices", feature = "details"))]
+use crate::text::AnyText;
 #[cfg(feature = "details")]
 use crate::text::Text;
 
@@ -338,57 +340,57 @@ impl Element {
     /// Where string pieces of `field` go.
     #[cfg(any(feature = "choices", feature = "details"))]
     #[allow(unused_variables)]
-    pub(super) fn sink(&mut self, field: Field) -> Option<&mut dyn Sink> {
+    pub(super) fn sink(&mut self, field: Field) -> Option<&mut AnyText> {
         #[allow(unreachable_patterns)]
         Some(match (self, field) {
             #[cfg(feature = "choices")]
-            (Element::Choice(c), Field::ChoiceRole) => &mut c.role,
+            (Element::Choice(c), Field::ChoiceRole) => c.role.any(),
             #[cfg(feature = "details")]
             (Element::Emotion(e), f) => {
                 let h = e.hostility.as_mut()?;
                 match f {
-                    Field::HostilityLevel => &mut h.level,
-                    Field::LastEscalation => &mut h.last_escalation,
-                    Field::Recommended => &mut h.recommended_response,
+                    Field::HostilityLevel => h.level.any(),
+                    Field::LastEscalation => h.last_escalation.any(),
+                    Field::Recommended => h.recommended_response.any(),
                     _ => return None,
                 }
             }
             #[cfg(feature = "trajectory")]
             (Element::Moment(m), f) => match f {
-                Field::MemoryId => &mut m.memory_id,
-                Field::MomentEmotion => &mut m.emotion,
-                Field::Timestamp => &mut m.timestamp,
-                Field::MomentContext => &mut m.context,
-                Field::ListEntry => &mut m.tags,
+                Field::MemoryId => m.memory_id.any(),
+                Field::MomentEmotion => m.emotion.any(),
+                Field::Timestamp => m.timestamp.any(),
+                Field::MomentContext => m.context.any(),
+                Field::ListEntry => m.tags.any(),
                 _ => return None,
             },
             #[cfg(any(feature = "trajectory", feature = "patterns"))]
             (Element::Pattern(p), f) => match f {
-                Field::PatternId => &mut p.id,
-                Field::PatternType => &mut p.kind,
-                Field::Name => &mut p.name,
+                Field::PatternId => p.id.any(),
+                Field::PatternType => p.kind.any(),
+                Field::Name => p.name.any(),
                 #[cfg(feature = "patterns")]
-                Field::Description => &mut p.description,
+                Field::Description => p.description.any(),
                 #[cfg(feature = "patterns")]
-                Field::Trigger => &mut p.trigger,
+                Field::Trigger => p.trigger.any(),
                 #[cfg(feature = "patterns")]
-                Field::LastOccurrence => &mut p.last_occurrence,
+                Field::LastOccurrence => p.last_occurrence.any(),
                 #[cfg(feature = "patterns")]
-                Field::FirstDetected => &mut p.first_detected,
-                Field::ListEntry => &mut p.sequence,
+                Field::FirstDetected => p.first_detected.any(),
+                Field::ListEntry => p.sequence.any(),
                 _ => return None,
             },
             #[cfg(feature = "growth")]
             (Element::Dimension(d), f) => match f {
-                Field::DimensionName => &mut d.dimension,
-                Field::Description => &mut d.description,
+                Field::DimensionName => d.dimension.any(),
+                Field::Description => d.description.any(),
                 _ => return None,
             },
             #[cfg(feature = "beliefs")]
             (Element::Belief(b), f) => match f {
-                Field::BeliefType => &mut b.kind,
-                Field::BeliefContent => &mut b.content,
-                Field::RawMatch => &mut b.raw_match,
+                Field::BeliefType => b.kind.any(),
+                Field::BeliefContent => b.content.any(),
+                Field::RawMatch => b.raw_match.any(),
                 _ => return None,
             },
             _ => return None,

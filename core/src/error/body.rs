@@ -5,7 +5,7 @@ use super::{ApiError, ErrorCode, ErrorType, MESSAGE_CAP, PARAM_CAP, RAW_CODE_CAP
 use crate::analysis::packed_position;
 use crate::http::{REQUEST_ID_CAP, ResponseHead};
 use crate::json::{Scanner, Token};
-use crate::text::Text;
+use crate::text::{AnyText, Text};
 
 /// Capacity of the validation rule kept from an error's `details`.
 const RULE_CAP: usize = 16;
@@ -112,26 +112,24 @@ impl Fields {
         if let Some(slot) = self.ranks.get_mut(f as usize) {
             *slot = r;
         }
-        match f {
-            Field::Type => self.kind.clear(),
-            Field::Code => self.code.clear(),
-            Field::Message => self.message.clear(),
-            Field::Param => self.param.clear(),
-            Field::RequestId => self.request_id.clear(),
-            Field::Rule => self.rule.clear(),
-        }
+        self.text(f).clear();
         true
     }
 
-    fn append(&mut self, f: Field, bytes: &[u8]) {
+    /// Where the text of `f` is kept.
+    fn text(&mut self, f: Field) -> &mut AnyText {
         match f {
-            Field::Type => self.kind.push_bytes(bytes),
-            Field::Code => self.code.push_bytes(bytes),
-            Field::Message => self.message.push_bytes(bytes),
-            Field::Param => self.param.push_bytes(bytes),
-            Field::RequestId => self.request_id.push_bytes(bytes),
-            Field::Rule => self.rule.push_bytes(bytes),
+            Field::Type => self.kind.any(),
+            Field::Code => self.code.any(),
+            Field::Message => self.message.any(),
+            Field::Param => self.param.any(),
+            Field::RequestId => self.request_id.any(),
+            Field::Rule => self.rule.any(),
         }
+    }
+
+    fn append(&mut self, f: Field, bytes: &[u8]) {
+        self.text(f).push_bytes(bytes);
     }
 
     /// The position of `key` among the keys an error body is read for: the fields (0 to 5,
@@ -278,11 +276,10 @@ impl Fields {
                     self.message.mark_truncated();
                     return;
                 }
-                if self.space {
-                    self.message.push_bytes(b" ");
-                    self.space = false;
-                }
-                self.message.push_bytes(&[b]);
+                // The owed space and the byte, in one push.
+                let pair = [b' ', b];
+                self.message.push_bytes(pair.get(2 - need..).unwrap_or(&[]));
+                self.space = false;
                 self.text_len = self.text_len.saturating_add(need as u8);
             }
         }

@@ -315,6 +315,22 @@ fn utf8_boundary_cuts_incomplete_characters() {
     assert_eq!(utf8_boundary(b""), 0);
 }
 
+#[test]
+fn utf8_boundary_is_the_last_char_boundary_of_valid_text() {
+    let text = "a\u{e9}\u{20ac}\u{1f600}z\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}";
+    for cut in 0..=text.len() {
+        let want = (0..=cut).rev().find(|&k| text.is_char_boundary(k)).unwrap();
+        assert_eq!(utf8_boundary(&text.as_bytes()[..cut]), want, "cut {cut}");
+    }
+    // Bytes that cannot start a character count as complete, as do stray continuations.
+    for lead in [0x80u8, 0xBF, 0xF8, 0xFF] {
+        assert_eq!(utf8_boundary(&[b'a', lead]), 2);
+    }
+    assert_eq!(utf8_boundary(&[0x80, 0x80, 0x80, 0x80]), 4);
+    assert_eq!(utf8_boundary(&[0xF0, 0x80, 0x80]), 0);
+    assert_eq!(utf8_boundary(&[0xF0, 0x80, 0x80, 0x80]), 4);
+}
+
 /// A JSON value with its expected token stream.
 #[derive(Debug, Clone)]
 enum V {

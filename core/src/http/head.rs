@@ -1196,7 +1196,8 @@ fn content_type(v: &[u8], overflow: bool) -> ContentType {
     };
     let t = trim_end(v.get(..end).unwrap_or(&[]));
     let structured_json = t.split_last_chunk::<5>().is_some_and(|(kind, suffix)| {
-        suffix.eq_ignore_ascii_case(b"+json") && kind.contains(&b'/')
+        // A plain scan: `contains` is a word-at-a-time search, three times the code.
+        suffix.eq_ignore_ascii_case(b"+json") && kind.iter().any(|&b| b == b'/')
     });
     if structured_json || t.eq_ignore_ascii_case(b"application/json") {
         ContentType::Json

@@ -39,25 +39,21 @@ fn parse_any(s: &[u8]) -> Option<u64> {
     // The three formats are told apart by what follows the weekday: ", " + digit (IMF),
     // ", " after a long name (RFC 850), or " " (asctime).
     let comma = s.iter().position(|&b| b == b',');
-    let (weekday, rest, template) = match comma {
-        Some(3) => (s.get(..3)?, s.get(3..)?, IMF_FIXDATE),
-        Some(i) => (s.get(..i)?, s.get(i..)?, RFC850),
-        None => (s.get(..3)?, s.get(3..)?, ASCTIME),
+    let (weekday, rest, template, rfc850) = match comma {
+        Some(3) => (s.get(..3)?, s.get(3..)?, IMF_FIXDATE, false),
+        Some(i) => (s.get(..i)?, s.get(i..)?, RFC850, true),
+        None => (s.get(..3)?, s.get(3..)?, ASCTIME, false),
     };
-    let known = if template == RFC850 {
-        LONG_DAYS
-            .split(|&b| b == b' ')
-            .any(|d| weekday.eq_ignore_ascii_case(d))
-    } else {
-        SHORT_DAYS
-            .chunks_exact(3)
-            .any(|d| weekday.eq_ignore_ascii_case(d))
-    };
+    // RFC 850 names the day in full, the others by its first three letters.
+    let known = LONG_DAYS.split(|&b| b == b' ').any(|day| {
+        let day = if rfc850 { day } else { day.get(..3).unwrap_or(day) };
+        weekday.eq_ignore_ascii_case(day)
+    });
     if !known {
         return None;
     }
     let [day, month, mut year, h, m, sec] = fields(rest, template)?;
-    if template == RFC850 {
+    if rfc850 {
         // RFC 9110 §5.6.7: more than 50 years in the future means the previous century.
         year += 2000;
         if u64::from(year) > RFC850_REFERENCE_YEAR + 50 {
@@ -174,6 +170,7 @@ fn fields(s: &[u8], template: &[u8]) -> Option<[u32; 6]> {
 }
 
 /// The day and month names, three letters each, one after the other.
+#[cfg(feature = "fast")]
 const SHORT_DAYS: &[u8; 21] = b"montuewedthufrisatsun";
 const MONTHS: &[u8; 36] = b"janfebmaraprmayjunjulaugsepoctnovdec";
 /// The long day names, separated by spaces (no table of pointers).

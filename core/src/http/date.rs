@@ -176,8 +176,10 @@ const MONTHS: &[u8; 36] = b"janfebmaraprmayjunjulaugsepoctnovdec";
 /// The long day names, separated by spaces (no table of pointers).
 const LONG_DAYS: &[u8] = b"monday tuesday wednesday thursday friday saturday sunday";
 
+/// Gregorian leap year: of the multiples of 4, a multiple of 100 (here: of 25) only when it
+/// is one of 400 (here: of 16), one division instead of two.
 fn is_leap(y: u32) -> bool {
-    y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
+    y.is_multiple_of(4) && (!y.is_multiple_of(25) || y.is_multiple_of(16))
 }
 
 fn days_in_month(y: u32, m: u32) -> u32 {
@@ -209,13 +211,13 @@ fn days_from_civil(y: u32, m: u32, d: u32) -> u32 {
     // 32-bit arithmetic (the result is below 3 000 000): no 64-bit division routine.
     // Years start in March so the leap day is the last day of the year.
     let y = if m <= 2 { y - 1 } else { y };
-    let era = y / 400;
-    let yoe = y - era * 400; // [0, 399]
     let mp = if m > 2 { m - 3 } else { m + 9 }; // [0, 11]
     let doy = (153 * mp + 2) / 5 + d - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
+    // Leap days up to year `y` (the 400-year eras of the original folded in: one division).
+    let centuries = y / 100;
+    let leap_days = y / 4 - centuries + centuries / 4;
     // 719468 = days from 0000-03-01 to 1970-01-01; y ≥ 1969 keeps this non-negative.
-    era * 146_097 + doe - 719_468
+    y * 365 + leap_days + doy - 719_468
 }
 
 #[cfg(test)]
@@ -344,9 +346,17 @@ mod tests {
     }
 
     #[test]
+    fn leap_years_are_the_gregorian_ones() {
+        for y in 1969..=10_000u32 {
+            let gregorian = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+            assert_eq!(is_leap(y), gregorian, "{y}");
+        }
+    }
+
+    #[test]
     fn days_from_civil_matches_a_day_by_day_count() {
         let mut days = 0;
-        for y in 1970..2101 {
+        for y in 1970..=9999 {
             for m in 1..=12 {
                 for d in 1..=days_in_month(y, m) {
                     assert_eq!(days_from_civil(y, m, d), days);

@@ -425,7 +425,9 @@ impl LineBuf {
         if let Some(slot) = self.buf.get_mut(usize::from(self.len)) {
             *slot = b;
         }
-        self.len = self.len.saturating_add(1).min(NAME_CAP as u8 + 1);
+        if usize::from(self.len) <= NAME_CAP {
+            self.len += 1;
+        }
     }
 
     /// [`push_name`](Self::push_name) for each byte of `name`, copied at once.
@@ -900,10 +902,8 @@ impl HeadReader {
             },
             State::Status(n) => match b {
                 b'0'..=b'9' => {
-                    let status = head
-                        .status
-                        .saturating_mul(10)
-                        .saturating_add(u16::from(b - b'0'));
+                    // At most three digits: 999 at most, no overflow.
+                    let status = head.status.wrapping_mul(10).wrapping_add(u16::from(b - b'0'));
                     head.status = status;
                     match n + 1 {
                         3 if status < 100 => return Err(HeadError::BadStatusLine),

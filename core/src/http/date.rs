@@ -46,7 +46,11 @@ fn parse_any(s: &[u8]) -> Option<u64> {
     };
     // RFC 850 names the day in full, the others by its first three letters.
     let known = LONG_DAYS.split(|&b| b == b' ').any(|day| {
-        let day = if rfc850 { day } else { day.get(..3).unwrap_or(day) };
+        let day = if rfc850 {
+            day
+        } else {
+            day.get(..3).unwrap_or(day)
+        };
         weekday.eq_ignore_ascii_case(day)
     });
     if !known {

@@ -3,6 +3,7 @@
 //! Counting over an empty buffer gives the exact length of a request, so one writer serves
 //! both passes (count, then write) and the two can never disagree.
 
+use super::pieces::Piece;
 use crate::score::Score;
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -39,6 +40,12 @@ impl<'o> Sink<'o> {
     #[cfg_attr(feature = "fast", inline(always))]
     pub(super) fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
+    }
+
+    /// A constant piece of the request.
+    #[cfg_attr(feature = "fast", inline(always))]
+    pub(super) fn piece(&mut self, p: Piece) {
+        self.bytes(p.bytes());
     }
 
     #[cfg_attr(feature = "fast", inline(always))]
@@ -83,8 +90,8 @@ impl<'o> Sink<'o> {
 
     /// `key` as it is, then `value` as a JSON string (RFC 8259 §7): `"` `\` and control
     /// bytes escaped, the rest as is. Runs of plain bytes are copied whole.
-    pub(super) fn field(&mut self, key: &str, value: &str) {
-        self.str(key);
+    pub(super) fn field(&mut self, key: Piece, value: &str) {
+        self.piece(key);
         self.byte(b'"');
         let mut rest = value.as_bytes();
         loop {

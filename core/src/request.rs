@@ -69,6 +69,7 @@ use crate::text::Text;
 use wire::Unwritten;
 
 mod fault;
+mod pieces;
 mod sink;
 mod wire;
 

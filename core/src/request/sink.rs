@@ -3,10 +3,30 @@
 //! Counting over an empty buffer gives the exact length of a request, so one writer serves
 //! both passes (count, then write) and the two can never disagree.
 
+use super::pieces::Piece;
 use crate::score::Score;
 
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+/// Hex digits, upper case; `| 0x20` makes one lower case (digits have that bit already).
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The bytes a path segment keeps as they are, one bit each: `unreserved`, `sub-delims`, `:`
+/// and `@` (RFC 3986 §3.3; `&` to `.` is `&'()*+,-.`).
+const SEGMENT_KEEPS: [u8; 16] = {
+    let mut set = [0u8; 16];
+    let mut b = 0u8;
+    while b < 128 {
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'$' | b'&'..=b'.' | b':' | b';' | b'=' | b'@' | b'_' | b'~'
+            )
+        {
+            set[(b >> 3) as usize] |= 1 << (b & 7);
+        }
+        b += 1;
+    }
+    set
+};
 
 pub(super) struct Sink<'o> {
     out: &'o mut [u8],
@@ -39,6 +59,12 @@ impl<'o> Sink<'o> {
     #[cfg_attr(feature = "fast", inline(always))]
     pub(super) fn str(&mut self, s: &str) {
         self.bytes(s.as_bytes());
+    }
+
+    /// A constant piece of the request.
+    #[cfg_attr(feature = "fast", inline(always))]
+    pub(super) fn piece(&mut self, p: Piece) {
+        self.bytes(p.bytes());
     }
 
     #[cfg_attr(feature = "fast", inline(always))]
@@ -83,8 +109,8 @@ impl<'o> Sink<'o> {
 
     /// `key` as it is, then `value` as a JSON string (RFC 8259 §7): `"` `\` and control
     /// bytes escaped, the rest as is. Runs of plain bytes are copied whole.
-    pub(super) fn field(&mut self, key: &str, value: &str) {
-        self.str(key);
+    pub(super) fn field(&mut self, key: Piece, value: &str) {
+        self.piece(key);
         self.byte(b'"');
         let mut rest = value.as_bytes();
         loop {
@@ -109,7 +135,7 @@ impl<'o> Sink<'o> {
             if short != 0 {
                 self.bytes(&[b'\\', short]);
             } else {
-                let hex = |n: u8| HEX_LOWER.get(usize::from(n)).copied().unwrap_or(b'0');
+                let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0') | 0x20;
                 self.bytes(&[b'\\', b'u', b'0', b'0', hex(b >> 4), hex(b & 0x0F)]);
             }
             rest = tail;
@@ -123,16 +149,13 @@ impl<'o> Sink<'o> {
     pub(super) fn path_segment(&mut self, s: &str) {
         let dots = !s.is_empty() && s.bytes().all(|b| b == b'.');
         for b in s.bytes() {
-            // `unreserved`, `sub-delims`, `:` and `@` (`&` to `.` is `&'()*+,-.`).
-            let keep = b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'$' | b'&'..=b'.' | b':' | b';' | b'=' | b'@' | b'_' | b'~'
-                );
+            let keep = SEGMENT_KEEPS
+                .get(usize::from(b >> 3))
+                .is_some_and(|set| set >> (b & 7) & 1 != 0);
             if keep && !dots {
                 self.byte(b);
             } else {
-                let hex = |n: u8| HEX_UPPER.get(usize::from(n)).copied().unwrap_or(b'0');
+                let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
                 self.bytes(&[b'%', hex(b >> 4), hex(b & 0x0F)]);
             }
         }

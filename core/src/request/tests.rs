@@ -293,7 +293,7 @@ fn json_escaping() {
     for (input, want) in cases {
         let mut buf = [0u8; 64];
         let mut w = Sink::new(&mut buf);
-        w.field("", input);
+        w.field(super::pieces::NOTHING, input);
         let n = w.len;
         assert_eq!(core::str::from_utf8(&buf[..n]).unwrap(), want, "{input:?}");
         assert_eq!(serde_json::from_str::<String>(want).unwrap(), input);

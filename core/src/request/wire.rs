@@ -8,6 +8,7 @@
 //! of the fields, which is the order of the refusals documented on [`Request::validate`].
 
 use super::fault::{self, Fault, HEADER_MIN, LINE_MIN, Param, non_empty, visible};
+use super::pieces::{self as piece, Piece};
 use super::sink::Sink;
 use super::{ChatMessage, ChatRequest, MAX_BODY_BYTES, Message, Method, Request, RequestHead};
 use crate::key::Auth;
@@ -98,7 +99,7 @@ impl Request<'_> {
     pub(super) fn head(&self, head: &RequestHead<'_>, body_len: usize, w: &mut Sink<'_>) {
         let base = head.base;
         let post = self.method() == Method::Post;
-        w.str(if post { "POST " } else { "GET " });
+        w.piece(if post { piece::POST } else { piece::GET });
         // `BaseUrl::parse` gives an empty prefix or one starting with `/`; a hand-built
         // prefix without it would not be an origin-form target (RFC 9112 §3.2.1).
         if base.prefix.as_bytes().first().is_some_and(|&b| b != b'/') {
@@ -106,14 +107,14 @@ impl Request<'_> {
         }
         w.str(base.prefix);
         if base.needs_version() {
-            w.str("/v2");
+            w.piece(piece::V2);
         }
         let (start, first, middle, second) = self.path();
-        w.str(start);
+        w.piece(start);
         w.path_segment(first);
-        w.str(middle);
+        w.piece(middle);
         w.path_segment(second);
-        w.str(" HTTP/1.1\r\nHost: ");
+        w.piece(piece::VERSION_HOST);
         w.str(base.host);
         if !base.is_default_port() {
             w.byte(b':');
@@ -123,18 +124,18 @@ impl Request<'_> {
             w.str(USER_AGENT_LINE);
             w.str(head.user_agent);
         }
-        w.str("\r\nAccept: application/json");
+        w.piece(piece::ACCEPT);
         if let Request::ChatCompletion(ChatRequest { stream: true, .. }) = self {
-            w.str(", text/event-stream");
+            w.piece(piece::EVENT_STREAM);
         }
-        w.str(match head.auth {
-            Auth::XApiKey => "\r\nx-api-key: ",
-            Auth::Bearer => "\r\nAuthorization: Bearer ",
+        w.piece(match head.auth {
+            Auth::XApiKey => piece::X_API_KEY,
+            Auth::Bearer => piece::BEARER,
         });
         // Visible ASCII by construction (`ApiKey::new`).
         w.str(head.key.expose_secret());
         if post {
-            w.str("\r\nContent-Type: application/json\r\nContent-Length: ");
+            w.piece(piece::CONTENT_LENGTH);
             // At most MAX_BODY_BYTES: checked before the head is written.
             w.uint(u32::try_from(body_len).unwrap_or(u32::MAX));
             if !head.idempotency_key.is_empty() {
@@ -143,26 +144,28 @@ impl Request<'_> {
             }
         }
         if !head.keep_alive {
-            w.str("\r\nConnection: close");
+            w.piece(piece::CLOSE);
         }
-        w.str("\r\n\r\n");
+        w.piece(piece::END);
     }
 
     /// The path after the prefix and `/v2`: text, a segment, text, a segment (segments
     /// percent-encoded, empty ones absent).
-    fn path(&self) -> (&'static str, &str, &'static str, &str) {
+    fn path(&self) -> (Piece, &str, Piece, &str) {
         match *self {
-            Request::Analyze { .. } => ("/emotions/analysis", "", "", ""),
+            Request::Analyze { .. } => (piece::ANALYZE, "", piece::NOTHING, ""),
             Request::AnalyzeInContext { context_id, .. } => {
-                ("/emotions/", context_id, "/analysis", "")
+                (piece::EMOTIONS, context_id, piece::ANALYSIS, "")
             }
-            Request::ContextState { context_id } => ("/emotions/", context_id, "", ""),
+            Request::ContextState { context_id } => {
+                (piece::EMOTIONS, context_id, piece::NOTHING, "")
+            }
             Request::MessageLookup {
                 context_id,
                 external_id,
-            } => ("/emotions/", context_id, "/message/", external_id),
-            Request::BatchAnalyze { .. } => ("/emotions/batch-analysis", "", "", ""),
-            Request::ChatCompletion(_) => ("/chat/completions", "", "", ""),
+            } => (piece::EMOTIONS, context_id, piece::MESSAGE, external_id),
+            Request::BatchAnalyze { .. } => (piece::BATCH, "", piece::NOTHING, ""),
+            Request::ChatCompletion(_) => (piece::CHAT, "", piece::NOTHING, ""),
         }
     }
 
@@ -257,36 +260,36 @@ fn json(
     w: &mut Sink<'_>,
 ) -> Result<(), Fault> {
     non_empty(model, Param::Model)?;
-    w.field("{\"model\":", model);
+    w.field(piece::MODEL, model);
     if let Some(c) = chat {
         non_empty(c.emotion_model, Param::EmotionModel)?;
-        w.field(",\"emotion_model\":", c.emotion_model);
+        w.field(piece::EMOTION_MODEL, c.emotion_model);
         // Sent in the body, not the path: only its length is checked.
         if let Some(id) = c.context_id {
             fault::context_id(id)?;
-            w.field(",\"context_id\":", id);
+            w.field(piece::CONTEXT_ID, id);
         }
     }
     fault::message_count(messages.len())?;
     let is_chat = matches!(messages, Messages::Chat(_));
     let (text_param, text_key) = if is_chat {
-        (Param::Content, "\"content\":")
+        (Param::Content, piece::CONTENT)
     } else {
-        (Param::Text, "\"content\":{\"text\":")
+        (Param::Text, piece::CONTENT_TEXT)
     };
-    let mut open = ",\"messages\":[{";
+    let mut open = piece::MESSAGES;
     let mut i = 0;
     while let Some(m) = messages.get(i) {
         i += 1;
-        w.str(open);
-        open = ",{";
+        w.piece(open);
+        open = piece::NEXT_MESSAGE;
         if let Some(role) = m.role {
             fault::role(role)?;
-            w.field("\"role\":", role);
+            w.field(piece::ROLE, role);
             w.byte(b',');
         }
         if let Some(id) = m.external_id {
-            w.field("\"externalId\":", id);
+            w.field(piece::EXTERNAL_ID, id);
             w.byte(b',');
         }
         fault::text(m.text, text_param)?;
@@ -295,29 +298,29 @@ fn json(
             w.byte(b'}');
         }
         if let Some(ts) = m.timestamp {
-            w.field(",\"timestamp\":", ts);
+            w.field(piece::TIMESTAMP, ts);
         }
         w.byte(b'}');
     }
     w.byte(b']');
     if let Some(c) = chat {
         if c.temperature.is_some() || c.max_tokens.is_some() {
-            w.str(",\"model_params\":{");
+            w.piece(piece::MODEL_PARAMS);
             if let Some(t) = c.temperature {
-                w.str("\"temperature\":");
+                w.piece(piece::TEMPERATURE);
                 w.decimal(t);
             }
             if let Some(n) = c.max_tokens {
                 if c.temperature.is_some() {
                     w.byte(b',');
                 }
-                w.str("\"max_tokens\":");
+                w.piece(piece::MAX_TOKENS);
                 w.uint(n);
             }
             w.byte(b'}');
         }
         if c.stream {
-            w.str(",\"stream\":true");
+            w.piece(piece::STREAM);
         }
     }
     w.byte(b'}');

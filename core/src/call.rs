@@ -885,9 +885,13 @@ impl<'a> Call<'a> {
                     max_retries: self.config.policy.max_retries,
                     at,
                     delay,
-                    cause,
+                    cause: Cause::Cancelled,
                     sent,
                 });
+                // As in `end`: the cause is copied once, into its place.
+                if let Sink::Retry(retry) = &mut self.sink {
+                    retry.cause = cause;
+                }
             }
             Decision::Stop(stop) => self.end(cause, stop, sent),
         }
@@ -898,11 +902,15 @@ impl<'a> Call<'a> {
         self.state = State::Done;
         self.retry_pending = false;
         self.sink = Sink::Failed(Failure {
-            cause,
+            cause: Cause::Cancelled,
             stop,
             attempts: self.attempts,
             sent,
         });
+        // The large cause goes in last, straight where it is kept: one copy, not two.
+        if let Sink::Failed(failure) = &mut self.sink {
+            failure.cause = cause;
+        }
     }
 
     /// Applies the deadlines `now` has reached.

@@ -79,26 +79,22 @@ impl IdempotencyKey {
             buf: [0; MAX_IDEMPOTENCY_KEY_LEN],
             len: UUID_LEN as u8,
         };
-        let mut out = key.buf.iter_mut();
-        for (i, mut word) in words.into_iter().enumerate() {
-            for j in 0..8 {
-                // The 8-4-4-4-12 groups: dashes before nibbles 8, 12, 16 and 20.
-                if matches!(i, 1 | 2)
-                    && matches!(j, 0 | 4)
-                    && let Some(d) = out.next()
-                {
-                    *d = b'-';
+        // One pass over the text: the 8-4-4-4-12 groups have dashes at 8, 13, 18 and 23, and
+        // every other byte is the next nibble of the words, most significant first.
+        let mut nibbles = 0usize;
+        for (at, d) in key.buf.iter_mut().take(UUID_LEN).enumerate() {
+            *d = if matches!(at, 8 | 13 | 18 | 23) {
+                b'-'
+            } else {
+                let word = words[(nibbles >> 3) & 3];
+                let nibble = (word >> (28 - 4 * (nibbles & 7))) as u8 & 0xF;
+                nibbles += 1;
+                if nibble < 10 {
+                    b'0' + nibble
+                } else {
+                    b'a' - 10 + nibble
                 }
-                word = word.rotate_left(4);
-                let nibble = (word & 0xF) as u8;
-                if let Some(d) = out.next() {
-                    *d = if nibble < 10 {
-                        b'0' + nibble
-                    } else {
-                        b'a' - 10 + nibble
-                    };
-                }
-            }
+            };
         }
         key
     }

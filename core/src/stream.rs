@@ -497,12 +497,9 @@ impl EventStreamBody {
             if self.json.has_output() {
                 return Ok(used);
             }
-            if self.closing {
-                if self.json.end().map_err(EventStreamError::Json)? {
-                    continue; // the event's last piece of text waits to be taken
-                }
-                self.json.reset();
-                self.closing = false;
+            // A finished event's JSON is closed first (shared with the end of the body).
+            if self.end()? {
+                continue; // the event's last piece of text waits to be taken
             }
             let Some(rest) = data.get(used..).filter(|r| !r.is_empty()) else {
                 return Ok(used);

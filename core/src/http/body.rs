@@ -381,10 +381,10 @@ fn take(input: &[u8], pos: usize, left: u64) -> &[u8] {
 }
 
 fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
+    // Setting bit 5 folds `A-F` onto `a-f` and nothing else onto them.
+    match (b, b | 0x20) {
+        (b'0'..=b'9', _) => Some(b - b'0'),
+        (_, l @ b'a'..=b'f') => Some(l - b'a' + 10),
         _ => None,
     }
 }

@@ -48,9 +48,11 @@ enum Shape {
     Text,
 }
 
-/// The fields of an error body read so far.
+/// The fields of an error body read so far. In declaration order (`repr(C)`, all of
+/// alignment 1, so no padding): the texts sit next to each other and are cleared as a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(C)]
 struct Fields {
     depth: u8,
     /// Inside the object under the top-level `error` key.

@@ -49,7 +49,7 @@ enum Shape {
 }
 
 /// The fields of an error body read so far. In declaration order (`repr(C)`, all of
-/// alignment 1, so no padding): the texts sit next to each other and are cleared as a run.
+/// alignment 1, so no padding): the texts sit side by side, which makes clearing them shorter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]

@@ -1605,7 +1605,9 @@ fn parse_count(text: &[u8]) -> Option<u32> {
 /// assert_eq!(p.finish(), Ok(None));
 /// assert_eq!((emotions, p.summary().object.as_str()), (1, "emotions.analysis"));
 /// ```
+// In declaration order (`repr(C)`): the scanner's per-byte state first, at short offsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct SuccessParser {
     scanner: Scanner,
     dec: Decoder,

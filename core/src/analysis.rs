@@ -912,11 +912,11 @@ struct Decoder {
     handed: u8,
     carry_len: u8,
     frames: [Frame; FRAMES],
+    carry: [u8; CARRY_CAP],
     label: Label,
     /// Completion text being gathered: `chunk[..chunk_len]`, of which the first `handed`
     /// bytes were handed out and are dropped before anything is added.
     chunk: [u8; CHUNK_CAP],
-    carry: [u8; CARRY_CAP],
     /// The emotion item or list element being read (one at a time).
     element: Element,
     summary: Summary,
@@ -947,9 +947,9 @@ impl Decoder {
             handed: 0,
             carry_len: 0,
             frames: [Frame::Root; FRAMES],
+            carry: [0; CARRY_CAP],
             label: Label::new(),
             chunk: [0; CHUNK_CAP],
-            carry: [0; CARRY_CAP],
             element: Element::Emotion(Emotion::default()),
             summary: Summary::default(),
         }

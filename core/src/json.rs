@@ -270,9 +270,9 @@ enum Out {
 pub struct Scanner {
     /// Bit `i` set: the container at depth `i + 1` is an object.
     stack: u16,
-    esc: Esc,
     /// A high surrogate waiting for its low half.
     high: Option<u16>,
+    esc: Esc,
     mode: Mode,
     depth: u8,
     key_len: u8,
@@ -297,8 +297,8 @@ impl Scanner {
     pub const fn new() -> Self {
         Scanner {
             stack: 0,
-            esc: Esc::None,
             high: None,
+            esc: Esc::None,
             mode: Mode::Value,
             depth: 0,
             key_len: 0,

@@ -54,6 +54,10 @@ enum Shape {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[repr(C)]
 struct Fields {
+    /// Target of the pending value and the rank of its source.
+    target: Option<(Field, u8)>,
+    /// The string value being written now (its first piece arrived).
+    open: Option<Field>,
     depth: u8,
     /// Inside the object under the top-level `error` key.
     envelope: bool,
@@ -62,10 +66,6 @@ struct Fields {
     /// Where the reading is in a top-level `details` array: 0 outside, 1 after the key,
     /// 2 inside the array, 3 inside its first element, 4 past it.
     details: u8,
-    /// Target of the pending value and the rank of its source.
-    target: Option<(Field, u8)>,
-    /// The string value being written now (its first piece arrived).
-    open: Option<Field>,
     kind: Text<RAW_CODE_CAP>,
     code: Text<RAW_CODE_CAP>,
     message: Text<MESSAGE_CAP>,
@@ -83,12 +83,12 @@ struct Fields {
 impl Fields {
     const fn new() -> Self {
         Fields {
+            target: None,
+            open: None,
             depth: 0,
             envelope: false,
             error_key: false,
             details: 0,
-            target: None,
-            open: None,
             kind: Text::new(),
             code: Text::new(),
             message: Text::new(),

@@ -886,37 +886,40 @@ const FRAMES: usize = 6;
 const CARRY_CAP: usize = 8;
 
 /// Everything of [`SuccessParser`] but the scanner (so tokens borrowing the scanner can be
-/// handled while it is borrowed).
+/// handled while it is borrowed). In declaration order (`repr(C)`): the small fields read on
+/// every token first, where the short load and store forms reach them, and the 4-aligned
+/// ones last, so the only padding is before them, whatever `FRAMES` is.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 struct Decoder {
-    frames: [Frame; FRAMES],
     index: [u16; FRAMES],
+    /// What the next value is for (set by a key).
+    slot: Slot,
+    /// The string value being read and what it is for.
+    string: Option<Slot>,
     /// Open containers (equal to the scanner's depth).
     depth: u8,
     /// A value nobody reads is being skipped (by the scanner, without tokens): the value
     /// after an ignored key, or a container just opened; the depth outside it.
     skip: Option<u8>,
-    /// What the next value is for (set by a key).
-    slot: Slot,
-    /// The string value being read and what it is for.
-    string: Option<Slot>,
     /// Whether `context_id` came from the top level (it wins over `metadata.context_id`).
     top_context: bool,
     /// The known category (position in [`Category::NAMES`]) of the `raw` key just read.
     raw_key: Option<u8>,
+    /// An output is complete and waits, in place, to be taken: nothing is read meanwhile.
+    ready: Ready,
+    chunk_len: u8,
+    handed: u8,
+    carry_len: u8,
+    frames: [Frame; FRAMES],
+    carry: [u8; CARRY_CAP],
     label: Label,
-    /// The emotion item or list element being read (one at a time).
-    element: Element,
     /// Completion text being gathered: `chunk[..chunk_len]`, of which the first `handed`
     /// bytes were handed out and are dropped before anything is added.
     chunk: [u8; CHUNK_CAP],
-    chunk_len: u8,
-    handed: u8,
-    carry: [u8; CARRY_CAP],
-    carry_len: u8,
+    /// The emotion item or list element being read (one at a time).
+    element: Element,
     summary: Summary,
-    /// An output is complete and waits, in place, to be taken: nothing is read meanwhile.
-    ready: Ready,
 }
 
 /// Which finished value waits in the decoder.
@@ -932,23 +935,23 @@ enum Ready {
 impl Decoder {
     fn new() -> Self {
         Decoder {
-            frames: [Frame::Root; FRAMES],
             index: [0; FRAMES],
-            depth: 0,
-            skip: None,
             slot: Slot::Root,
             string: None,
+            depth: 0,
+            skip: None,
             top_context: false,
             raw_key: None,
-            label: Label::new(),
-            element: Element::Emotion(Emotion::default()),
-            chunk: [0; CHUNK_CAP],
+            ready: Ready::Nothing,
             chunk_len: 0,
             handed: 0,
-            carry: [0; CARRY_CAP],
             carry_len: 0,
+            frames: [Frame::Root; FRAMES],
+            carry: [0; CARRY_CAP],
+            label: Label::new(),
+            chunk: [0; CHUNK_CAP],
+            element: Element::Emotion(Emotion::default()),
             summary: Summary::default(),
-            ready: Ready::Nothing,
         }
     }
 
@@ -1602,7 +1605,9 @@ fn parse_count(text: &[u8]) -> Option<u32> {
 /// assert_eq!(p.finish(), Ok(None));
 /// assert_eq!((emotions, p.summary().object.as_str()), (1, "emotions.analysis"));
 /// ```
+// In declaration order (`repr(C)`): the scanner's per-byte state first, at short offsets.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(C)]
 pub struct SuccessParser {
     scanner: Scanner,
     dec: Decoder,

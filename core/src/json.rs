@@ -263,22 +263,25 @@ enum Out {
 ///
 /// Feed it with [`Scanner::next`] until it returns `Ok((n, None))` (all input consumed), then
 /// feed the next bytes. Call [`Scanner::finish`] when the input ends.
+// In declaration order (`repr(C)`): the state read on every byte first, where the short load
+// and store forms reach it, the buffers last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
 pub struct Scanner {
-    mode: Mode,
     /// Bit `i` set: the container at depth `i + 1` is an object.
     stack: u16,
-    depth: u8,
-    esc: Esc,
     /// A high surrogate waiting for its low half.
     high: Option<u16>,
-    key: [u8; KEY_CAP],
+    esc: Esc,
+    mode: Mode,
+    depth: u8,
     key_len: u8,
     key_truncated: bool,
-    num: [u8; NUMBER_CAP],
     num_len: u8,
-    scratch: [u8; SCRATCH_CAP],
     error: Option<JsonError>,
+    key: [u8; KEY_CAP],
+    num: [u8; NUMBER_CAP],
+    scratch: [u8; SCRATCH_CAP],
 }
 
 impl Default for Scanner {
@@ -293,18 +296,18 @@ impl Scanner {
     /// A scanner at the start of a document.
     pub const fn new() -> Self {
         Scanner {
-            mode: Mode::Value,
             stack: 0,
-            depth: 0,
-            esc: Esc::None,
             high: None,
-            key: [0; KEY_CAP],
+            esc: Esc::None,
+            mode: Mode::Value,
+            depth: 0,
             key_len: 0,
             key_truncated: false,
-            num: [0; NUMBER_CAP],
             num_len: 0,
-            scratch: [0; SCRATCH_CAP],
             error: None,
+            key: [0; KEY_CAP],
+            num: [0; NUMBER_CAP],
+            scratch: [0; SCRATCH_CAP],
         }
     }
 

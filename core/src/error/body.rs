@@ -48,10 +48,16 @@ enum Shape {
     Text,
 }
 
-/// The fields of an error body read so far.
+/// The fields of an error body read so far. In declaration order (`repr(C)`, all of
+/// alignment 1, so no padding): the texts sit side by side, which makes clearing them shorter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(C)]
 struct Fields {
+    /// Target of the pending value and the rank of its source.
+    target: Option<(Field, u8)>,
+    /// The string value being written now (its first piece arrived).
+    open: Option<Field>,
     depth: u8,
     /// Inside the object under the top-level `error` key.
     envelope: bool,
@@ -60,10 +66,6 @@ struct Fields {
     /// Where the reading is in a top-level `details` array: 0 outside, 1 after the key,
     /// 2 inside the array, 3 inside its first element, 4 past it.
     details: u8,
-    /// Target of the pending value and the rank of its source.
-    target: Option<(Field, u8)>,
-    /// The string value being written now (its first piece arrived).
-    open: Option<Field>,
     kind: Text<RAW_CODE_CAP>,
     code: Text<RAW_CODE_CAP>,
     message: Text<MESSAGE_CAP>,
@@ -81,12 +83,12 @@ struct Fields {
 impl Fields {
     const fn new() -> Self {
         Fields {
+            target: None,
+            open: None,
             depth: 0,
             envelope: false,
             error_key: false,
             details: 0,
-            target: None,
-            open: None,
             kind: Text::new(),
             code: Text::new(),
             message: Text::new(),

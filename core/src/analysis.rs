@@ -390,30 +390,6 @@ pub enum Output<'a> {
     Belief(&'a Belief),
 }
 
-/// The position of `name` among names stored as their `lens` and their bytes one after the
-/// other in `text`. One search shared by every open enum: a table of slices would cost a
-/// pointer and a length per name, and a search per enum its own copy of the loop.
-#[inline(never)]
-pub(crate) fn packed_position(lens: &[u8], text: &str, name: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    for (i, &len) in lens.iter().enumerate() {
-        let end = at + usize::from(len);
-        if text.as_bytes().get(at..end) == Some(name) {
-            return Some(i);
-        }
-        at = end;
-    }
-    None
-}
-
-/// The name at position `i` of names stored as in [`packed_position`] (empty past the end).
-#[inline(never)]
-fn packed_name<'t>(lens: &[u8], text: &'t str, i: usize) -> &'t str {
-    let at: usize = lens.iter().take(i).map(|&len| usize::from(len)).sum();
-    let len = lens.get(i).map_or(0, |&len| usize::from(len));
-    text.get(at..at + len).unwrap_or("")
-}
-
 macro_rules! open_enum {
     ($ty:ident { $($variant:ident => $text:literal),* $(,)? }) => {
         impl $ty {
@@ -454,7 +430,7 @@ macro_rules! open_enum {
             pub fn as_str(&self) -> &str {
                 match (self, self.known_position()) {
                     (Self::Other(t), _) => t.as_str(),
-                    (_, Some(i)) => packed_name(Self::NAME_LENS, Self::NAME_TEXT, i),
+                    (_, Some(i)) => crate::packed::packed_name(Self::NAME_LENS, Self::NAME_TEXT, i),
                     (_, None) => "",
                 }
             }
@@ -463,7 +439,7 @@ macro_rules! open_enum {
             #[cfg(not(feature = "fast"))]
             #[allow(dead_code)]
             fn position(name: &[u8]) -> Option<usize> {
-                packed_position(Self::NAME_LENS, Self::NAME_TEXT, name)
+                crate::packed::packed_position(Self::NAME_LENS, Self::NAME_TEXT, name)
             }
 
             /// The position in [`Self::NAMES`] of the wire text `name`.

@@ -21,6 +21,7 @@ pub mod call;
 pub mod error;
 pub mod idempotency;
 pub mod key;
+mod packed;
 pub mod request;
 pub mod retry;
 pub mod rng;

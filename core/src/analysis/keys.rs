@@ -69,13 +69,7 @@ const fn pack_keys<const B: usize>(rows: &[Row]) -> [u8; B] {
     let mut at = 0;
     let mut i = 0;
     while i < rows.len() {
-        let key = rows[i].1;
-        let mut j = 0;
-        while j < key.len() {
-            out[at] = key[j];
-            at += 1;
-            j += 1;
-        }
+        at = crate::packed::append(&mut out, at, rows[i].1);
         i += 1;
     }
     out

@@ -2,9 +2,9 @@
 //! fed in pieces of any size, becomes one [`ApiError`].
 
 use super::{ApiError, ErrorCode, ErrorType, MESSAGE_CAP, PARAM_CAP, RAW_CODE_CAP};
-use crate::analysis::packed_position;
 use crate::http::{REQUEST_ID_CAP, ResponseHead};
 use crate::json::{Scanner, Token};
+use crate::packed::packed_position;
 use crate::text::{AnyText, Text};
 
 /// Capacity of the validation rule kept from an error's `details`.

@@ -129,13 +129,7 @@ const fn packed<const T: usize, const N: usize>(names: &[&str; N]) -> [u8; T] {
     let mut out = [0; T];
     let (mut at, mut i) = (0, 0);
     while i < N {
-        let name = names[i].as_bytes();
-        let mut j = 0;
-        while j < name.len() {
-            out[at] = name[j];
-            at += 1;
-            j += 1;
-        }
+        at = crate::packed::append(&mut out, at, names[i].as_bytes());
         i += 1;
     }
     assert!(at == T);

@@ -190,13 +190,7 @@ const fn names() -> [u8; names_len()] {
     let mut at = 0;
     let mut i = 0;
     while i < FIELDS.len() {
-        let name = FIELDS[i].0;
-        let mut j = 0;
-        while j < name.len() {
-            out[at] = name[j];
-            at += 1;
-            j += 1;
-        }
+        at = crate::packed::append(&mut out, at, FIELDS[i].0);
         i += 1;
     }
     out

@@ -42,12 +42,7 @@ fn tight(max_retries: u8) -> Policy {
 }
 
 fn client(url: &str, policy: Policy) -> Client {
-    Client::builder("kaiko_test_hostile")
-        .base_url(url)
-        .without_proxy()
-        .build()
-        .unwrap()
-        .policy(policy)
+    common::direct_client("kaiko_test_hostile", url, policy)
 }
 
 fn analyze_run(c: &mut Client) -> common::Run {

@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration as StdDuration;
 
-use common::{client, client_with, policy, run, sim};
+use common::{client, client_with, direct_client, policy, run, sim};
 use kaiko_core::call::{ConnectionLost, Phase, ProtocolError};
 use kaiko_core::request::Message;
 use kaiko_core::time::Duration;
@@ -203,12 +203,11 @@ fn refused_connection_is_typed() {
         .local_addr()
         .unwrap()
         .port();
-    let mut c = Client::builder("kaiko_test_x")
-        .base_url(&format!("http://127.0.0.1:{port}/v2"))
-        .without_proxy()
-        .build()
-        .unwrap()
-        .policy(no_retries());
+    let mut c = direct_client(
+        "kaiko_test_x",
+        &format!("http://127.0.0.1:{port}/v2"),
+        no_retries(),
+    );
     let r = analyze(&mut c, "hi");
     assert_eq!(
         r.failure().cause,
@@ -270,12 +269,7 @@ fn closing_server(announce: bool, connections: usize) -> (String, std::thread::J
 #[test]
 fn connection_close_makes_the_next_call_reconnect() {
     let (url, server) = closing_server(true, 2);
-    let mut c = Client::builder("kaiko_test_x")
-        .base_url(&url)
-        .without_proxy()
-        .build()
-        .unwrap()
-        .policy(no_retries());
+    let mut c = direct_client("kaiko_test_x", &url, no_retries());
     for _ in 0..2 {
         assert_eq!(analyze(&mut c, "hi").ok().attempts, 1);
     }
@@ -286,12 +280,7 @@ fn connection_close_makes_the_next_call_reconnect() {
 #[test]
 fn idle_close_of_a_reused_connection_is_reconnected_transparently() {
     let (url, server) = closing_server(false, 2);
-    let mut c = Client::builder("kaiko_test_x")
-        .base_url(&url)
-        .without_proxy()
-        .build()
-        .unwrap()
-        .policy(no_retries());
+    let mut c = direct_client("kaiko_test_x", &url, no_retries());
     assert_eq!(analyze(&mut c, "hi").ok().attempts, 1);
     std::thread::sleep(StdDuration::from_millis(150));
     // The kept connection was closed by the server; with no retries allowed, only the

@@ -63,8 +63,14 @@ pub fn client_in(sim: &SimHandle, dialect: Dialect) -> Client {
 }
 
 pub fn client_with_key(sim: &SimHandle, key: &str, policy: Policy) -> Client {
+    direct_client(key, &sim.base_url(), policy)
+}
+
+/// A client of the server at `url`, never through a proxy: a proxy set in the developer's
+/// environment must not see the test traffic.
+pub fn direct_client(key: &str, url: &str, policy: Policy) -> Client {
     Client::builder(key)
-        .base_url(&sim.base_url())
+        .base_url(url)
         .without_proxy()
         .build()
         .expect("client")
@@ -104,12 +110,7 @@ pub fn client(sim: &SimHandle) -> Client {
 }
 
 pub fn client_with(sim: &SimHandle, policy: Policy) -> Client {
-    Client::builder("kaiko_test_e2e")
-        .base_url(&sim.base_url())
-        .without_proxy()
-        .build()
-        .expect("client")
-        .policy(policy)
+    direct_client("kaiko_test_e2e", &sim.base_url(), policy)
 }
 
 /// An owned copy of an [`Event`] (events borrow from the call).

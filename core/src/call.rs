@@ -386,7 +386,7 @@ pub struct Call<'a> {
     phase_deadline: Instant,
     response_deadline: Instant,
     call_deadline: Instant,
-    clock: Option<(Instant, u64)>,
+    clock: Option<(Instant, crate::wide::Wide)>,
     /// The current attempt's response head: filled in place while the sink reads it, then
     /// read while the body is decoded (outside the sink, so that it is never copied).
     head: ResponseHead,
@@ -504,7 +504,7 @@ impl<'a> Call<'a> {
     /// Tells the call the wall-clock time: `unix_secs` at `now`. Used to resolve an HTTP-date
     /// `Retry-After` and `X-RateLimit-Reset` when the response has no `Date` header.
     pub fn set_unix_time(&mut self, now: Instant, unix_secs: u64) {
-        self.clock = Some((now, unix_secs));
+        self.clock = Some((now, crate::wide::Wide::new(unix_secs)));
     }
 
     /// Attempts started so far.
@@ -831,7 +831,8 @@ impl<'a> Call<'a> {
     /// The wall clock at `now`, in milliseconds since the Unix epoch.
     fn unix_now(&self, now: Instant) -> Option<u64> {
         self.clock.map(|(at, unix)| {
-            unix.saturating_mul(1000)
+            unix.get()
+                .saturating_mul(1000)
                 .saturating_add(now.saturating_duration_since(at).as_millis())
         })
     }

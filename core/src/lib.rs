@@ -28,6 +28,7 @@ pub mod rng;
 pub mod score;
 pub mod text;
 pub mod time;
+mod wide;
 
 // The parsers, reachable for fuzzing and benchmarks but not part of the versioned API (as
 // httparse does with its `_benchable` module): they may change in any release.

@@ -204,7 +204,7 @@ pub fn server_wait(
 ) -> Option<Duration> {
     // The wall-clock time (Unix seconds) to wait for, unless the server gave a delay.
     let until = match (head.retry_after_ms, head.retry_after) {
-        (Some(ms), _) => return Some(Duration::from_millis(ms)),
+        (Some(ms), _) => return Some(Duration::from_millis(u64::from(ms))),
         (None, Some(RetryAfter::Seconds(s))) => return Some(Duration::from_secs(u64::from(s))),
         (None, Some(RetryAfter::Date(t))) => t,
         (None, None) => match (
@@ -218,11 +218,11 @@ pub fn server_wait(
     };
     // In milliseconds, so no 64-bit division is needed on 32-bit targets.
     let reference = match head.date {
-        Some(d) => Duration::from_secs(d).as_millis(),
+        Some(d) => Duration::from_secs(u64::from(d)).as_millis(),
         None => unix_now_ms?,
     };
     Some(Duration::from_millis(
-        Duration::from_secs(until)
+        Duration::from_secs(u64::from(until))
             .as_millis()
             .saturating_sub(reference),
     ))

@@ -6,18 +6,18 @@
 /// statistical quality for jitter and key material, not cryptographically secure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct SplitMix64(u64);
+pub struct SplitMix64(crate::wide::Wide);
 
 impl SplitMix64 {
     /// A generator seeded with `seed`; equal seeds give equal streams.
     pub const fn new(seed: u64) -> Self {
-        SplitMix64(seed)
+        SplitMix64(crate::wide::Wide::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        let mut z = self.0.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 = crate::wide::Wide::new(z);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)

@@ -4,89 +4,96 @@
 //! (boot, say); only differences between instants matter. All arithmetic saturates, so a
 //! deadline computed from a huge duration is "never" rather than a wrap-around into the past.
 
+use crate::wide::Wide;
+
 /// A point in time, in milliseconds since a caller-chosen epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Instant(u64);
+pub struct Instant(Wide);
 
 /// A span of time in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Duration(u64);
+pub struct Duration(Wide);
 
 impl Instant {
     /// The earliest instant.
-    pub const ZERO: Instant = Instant(0);
+    pub const ZERO: Instant = Instant(Wide::new(0));
     /// The latest representable instant; used for "no deadline".
-    pub const MAX: Instant = Instant(u64::MAX);
+    pub const MAX: Instant = Instant(Wide::MAX);
 
     /// An instant `ms` milliseconds after the epoch.
     pub const fn from_millis(ms: u64) -> Self {
-        Instant(ms)
+        Instant(Wide::new(ms))
     }
 
     /// Milliseconds since the epoch.
     pub const fn as_millis(self) -> u64 {
-        self.0
+        self.0.get()
     }
 
     /// `self + d`, saturating at [`Instant::MAX`].
     #[must_use]
     pub const fn saturating_add(self, d: Duration) -> Self {
-        Instant(self.0.saturating_add(d.0))
+        Instant(Wide::new(self.as_millis().saturating_add(d.as_millis())))
     }
 
     /// Time from `earlier` to `self`, zero if `earlier` is later.
     #[must_use]
     pub const fn saturating_duration_since(self, earlier: Instant) -> Duration {
-        Duration(self.0.saturating_sub(earlier.0))
+        Duration(Wide::new(
+            self.as_millis().saturating_sub(earlier.as_millis()),
+        ))
     }
 }
 
 impl Duration {
     /// No time at all.
-    pub const ZERO: Duration = Duration(0);
+    pub const ZERO: Duration = Duration(Wide::new(0));
     /// The longest representable duration.
-    pub const MAX: Duration = Duration(u64::MAX);
+    pub const MAX: Duration = Duration(Wide::MAX);
 
     /// A duration of `ms` milliseconds.
     pub const fn from_millis(ms: u64) -> Self {
-        Duration(ms)
+        Duration(Wide::new(ms))
     }
 
     /// A duration of `s` seconds, saturating.
     pub const fn from_secs(s: u64) -> Self {
         // A compare and a plain multiply: smaller than an overflow-checked 64-bit multiply
         // on 32-bit targets, same result.
-        Duration(if s > u64::MAX / 1000 {
+        Duration(Wide::new(if s > u64::MAX / 1000 {
             u64::MAX
         } else {
             s * 1000
-        })
+        }))
     }
 
     /// The duration in milliseconds.
     pub const fn as_millis(self) -> u64 {
-        self.0
+        self.0.get()
     }
 
     /// `self + other`, saturating.
     #[must_use]
     pub const fn saturating_add(self, other: Duration) -> Self {
-        Duration(self.0.saturating_add(other.0))
+        Duration(Wide::new(
+            self.as_millis().saturating_add(other.as_millis()),
+        ))
     }
 
     /// `self * n`, saturating.
     #[must_use]
     pub const fn saturating_mul(self, n: u64) -> Self {
-        Duration(self.0.saturating_mul(n))
+        Duration(Wide::new(self.as_millis().saturating_mul(n)))
     }
 }
 
 impl core::fmt::Display for Duration {
     /// Seconds with two decimals, e.g. `1.08 s`.
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}.{:02} s", self.0 / 1000, (self.0 % 1000) / 10)
+        let ms = self.as_millis();
+        write!(f, "{}.{:02} s", ms / 1000, (ms % 1000) / 10)
     }
 }
 
@@ -105,23 +112,27 @@ mod embassy {
 
     impl From<embassy_time::Instant> for Instant {
         fn from(i: embassy_time::Instant) -> Self {
-            Instant(i.as_millis())
+            Instant::from_millis(i.as_millis())
         }
     }
     impl From<Instant> for embassy_time::Instant {
         fn from(i: Instant) -> Self {
             // Saturating: `Instant::MAX` (no deadline) would overflow embassy's tick count.
-            embassy_time::Instant::from_millis(i.0.min(embassy_time::Instant::MAX.as_millis()))
+            embassy_time::Instant::from_millis(
+                i.as_millis().min(embassy_time::Instant::MAX.as_millis()),
+            )
         }
     }
     impl From<embassy_time::Duration> for Duration {
         fn from(d: embassy_time::Duration) -> Self {
-            Duration(d.as_millis())
+            Duration::from_millis(d.as_millis())
         }
     }
     impl From<Duration> for embassy_time::Duration {
         fn from(d: Duration) -> Self {
-            embassy_time::Duration::from_millis(d.0.min(embassy_time::Duration::MAX.as_millis()))
+            embassy_time::Duration::from_millis(
+                d.as_millis().min(embassy_time::Duration::MAX.as_millis()),
+            )
         }
     }
 }

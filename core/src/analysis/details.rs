@@ -25,7 +25,7 @@ use crate::text::Text;
 #[non_exhaustive]
 pub struct Details {
     /// `created` (chat completions): Unix seconds.
-    pub created: Option<u64>,
+    pub created: Option<u32>,
     /// `emotion_model`.
     pub emotion_model: Label,
     /// `isFallback`: the scores are not the model's.
@@ -359,7 +359,7 @@ impl Details {
         let score = || Score::parse(text);
         let count = || parse_count(text);
         match d {
-            Detail::Created => self.created = parse_count(text).map(u64::from),
+            Detail::Created => self.created = parse_count(text),
             Detail::MessageCount => self.context_message_count = count(),
             Detail::DataPoints => self.baseline.data_point_count = count(),
             Detail::Breakthroughs => self.baseline.breakthrough_count = count(),

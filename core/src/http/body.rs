@@ -31,6 +31,7 @@
 use core::fmt;
 
 use super::Framing;
+use crate::wide::Wide;
 
 /// Chunk-size digits accepted, leading zeros included (16 hex digits fill a `u64`).
 const MAX_SIZE_DIGITS: u16 = 32;
@@ -136,7 +137,7 @@ enum State {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BodyDecoder {
     /// Bytes left of the body or chunk, or the chunk size being read.
-    size: u64,
+    size: Wide,
     /// Chunk-size digits, extension bytes or trailer bytes read so far.
     count: u16,
     state: State,
@@ -153,7 +154,7 @@ impl BodyDecoder {
             Framing::UntilClose => (0, State::UntilClose),
         };
         BodyDecoder {
-            size,
+            size: Wide::new(size),
             count: 0,
             state,
         }
@@ -172,9 +173,9 @@ impl BodyDecoder {
                 State::Done => break,
                 State::Failed(e) => return Err(e),
                 State::Length | State::Data => {
-                    let data = take(input, pos, self.size);
-                    self.size = self.size.saturating_sub(data.len() as u64);
-                    if self.size == 0 {
+                    let data = take(input, pos, self.size.get());
+                    self.size = Wide::new(self.size.get().saturating_sub(data.len() as u64));
+                    if self.size.get() == 0 {
                         self.state = if matches!(self.state, State::Length) {
                             State::Done
                         } else {
@@ -216,7 +217,7 @@ impl BodyDecoder {
             State::Data | State::DataEnd => State::Data,
             _ => return,
         };
-        self.size = self.size.saturating_add(n as u64);
+        self.size = Wide::new(self.size.get().saturating_add(n as u64));
     }
 
     /// The connection closed: `Ok(())` if that ends the body ([`Framing::UntilClose`], or
@@ -253,10 +254,10 @@ impl BodyDecoder {
         self.state = match self.state {
             State::Size => match hex(b) {
                 Some(v) => {
-                    if self.size > u64::MAX >> 4 || self.count >= MAX_SIZE_DIGITS {
+                    if self.size.get() > u64::MAX >> 4 || self.count >= MAX_SIZE_DIGITS {
                         return Err(BodyError::ChunkSizeTooLarge);
                     }
-                    self.size = self.size << 4 | u64::from(v);
+                    self.size = Wide::new(self.size.get() << 4 | u64::from(v));
                     self.count += 1;
                     State::Size
                 }
@@ -344,7 +345,7 @@ impl BodyDecoder {
     /// The chunk-size line ended: the chunk's data, or the trailers after the last chunk.
     fn after_size(&mut self) -> State {
         self.count = 0;
-        if self.size == 0 {
+        if self.size.get() == 0 {
             State::TrailerStart
         } else {
             State::Data
@@ -353,7 +354,7 @@ impl BodyDecoder {
 
     /// The CRLF after a chunk's data: the next chunk-size line starts.
     fn next_chunk(&mut self) -> State {
-        self.size = 0;
+        self.size = Wide::new(0);
         self.count = 0;
         State::Size
     }

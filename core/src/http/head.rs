@@ -1142,7 +1142,10 @@ fn finish_field(
         }
         _ => None,
     };
+    // Unix seconds and counts are kept in 32 bits, as in `ResponseHead`: that keeps the head
+    // and the outcomes that carry it 4-aligned on 32-bit targets.
     let small = number.and_then(|n| u32::try_from(n).ok());
+    let date = date.and_then(|t| u32::try_from(t).ok());
     match field {
         Field::ContentType => head.content_type = content_type(v, overflow),
         Field::Date if date.is_some() => head.date = date,
@@ -1154,10 +1157,12 @@ fn finish_field(
                 head.retry_after = Some(RetryAfter::Date(t));
             }
         }
-        Field::RetryAfterMs if number.is_some() => head.retry_after_ms = number,
+        Field::RetryAfterMs if number.is_some() => {
+            head.retry_after_ms = number.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+        }
         Field::RateLimitLimit if small.is_some() => head.rate_limit.limit = small,
         Field::RateLimitRemaining if small.is_some() => head.rate_limit.remaining = small,
-        Field::RateLimitReset if number.is_some() => head.rate_limit.reset = number,
+        Field::RateLimitReset if small.is_some() => head.rate_limit.reset = small,
         Field::RequestId if !f.request_id_seen && !v.is_empty() => {
             f.request_id_seen = true;
             head.request_id.push_bytes(v);
@@ -1176,7 +1181,6 @@ fn finish_field(
         // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
         Field::Sunset => {
             head.deprecated = true;
-            let date = date.and_then(|t| u32::try_from(t).ok());
             head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
         }
         _ => {}

@@ -64,8 +64,8 @@ pub enum ContentType {
 pub enum RetryAfter {
     /// Wait this many seconds.
     Seconds(u32),
-    /// Wait until this Unix time (seconds).
-    Date(u64),
+    /// Wait until this Unix time (seconds; an HTTP-date past 2106 is not kept).
+    Date(u32),
 }
 
 /// The `X-RateLimit-*` headers (spec §6). Absent headers are `None`.
@@ -76,8 +76,8 @@ pub struct RateLimit {
     pub limit: Option<u32>,
     /// `X-RateLimit-Remaining`: requests left in the window.
     pub remaining: Option<u32>,
-    /// `X-RateLimit-Reset`: Unix time (seconds) when the window resets.
-    pub reset: Option<u64>,
+    /// `X-RateLimit-Reset`: Unix time (seconds) when the window resets; `None` past 2106.
+    pub reset: Option<u32>,
 }
 
 /// What the client keeps of a response head.
@@ -93,12 +93,12 @@ pub struct ResponseHead {
     pub keep_alive: bool,
     /// `Content-Type`.
     pub content_type: ContentType,
-    /// `Date`, as Unix seconds.
-    pub date: Option<u64>,
+    /// `Date`, as Unix seconds; `None` past 2106.
+    pub date: Option<u32>,
     /// `Retry-After`.
     pub retry_after: Option<RetryAfter>,
-    /// `retry-after-ms` (milliseconds).
-    pub retry_after_ms: Option<u64>,
+    /// `retry-after-ms` (milliseconds, saturating at `u32::MAX`, about 49 days).
+    pub retry_after_ms: Option<u32>,
     /// `X-RateLimit-*`.
     pub rate_limit: RateLimit,
     /// `x-request-id`, `request-id`, `x-amzn-requestid` or `apigw-requestid`, first seen wins.

@@ -180,12 +180,12 @@ proptest! {
     /// clock, for every combination of headers.
     #[test]
     fn server_wait_precedence(
-        ms in proptest::option::of(any::<u64>()),
-        after in proptest::option::of((any::<bool>(), any::<u32>(), any::<u64>())),
-        date in proptest::option::of(any::<u64>()),
+        ms in proptest::option::of(any::<u32>()),
+        after in proptest::option::of((any::<bool>(), any::<u32>(), any::<u32>())),
+        date in proptest::option::of(any::<u32>()),
         now in proptest::option::of(any::<u64>()),
         remaining in proptest::option::of(0u32..3),
-        reset in proptest::option::of(any::<u64>()),
+        reset in proptest::option::of(any::<u32>()),
         respect in any::<bool>(),
     ) {
         let mut h = ResponseHead::new(429);
@@ -195,10 +195,10 @@ proptest! {
         h.rate_limit.remaining = remaining;
         h.rate_limit.reset = reset;
         // The rule written out the long way.
-        let reference = date.map(|d| d.saturating_mul(1000)).or(now);
-        let until = |t: u64| reference.map(|r| Duration::from_millis(t.saturating_mul(1000).saturating_sub(r)));
+        let reference = date.map(|d| u64::from(d) * 1000).or(now);
+        let until = |t: u32| reference.map(|r| Duration::from_millis((u64::from(t) * 1000).saturating_sub(r)));
         let from_header = match (ms, h.retry_after) {
-            (Some(ms), _) => Some(Duration::from_millis(ms)),
+            (Some(ms), _) => Some(Duration::from_millis(u64::from(ms))),
             (None, Some(RetryAfter::Seconds(s))) => Some(Duration::from_millis(u64::from(s) * 1000)),
             (None, Some(RetryAfter::Date(t))) => until(t),
             (None, None) => None,

@@ -30,11 +30,11 @@ fn heads_agree() {
     assert_eq!(whole.framing, Framing::Length(peer.content_length.unwrap()));
     assert_eq!(whole.keep_alive, peer.keep_alive);
     assert_eq!(whole.content_type == ContentType::Json, peer.json);
-    assert_eq!(whole.date, peer.date);
+    assert_eq!(whole.date.map(u64::from), peer.date);
     assert_eq!(whole.date, Some(1_736_937_000));
     assert_eq!(whole.rate_limit.limit, peer.limit);
     assert_eq!(whole.rate_limit.remaining, peer.remaining);
-    assert_eq!(whole.rate_limit.reset, peer.reset);
+    assert_eq!(whole.rate_limit.reset.map(u64::from), peer.reset);
     assert_eq!(whole.request_id.as_str(), peer.request_id.as_str());
     assert_eq!(whole.deprecated, peer.deprecated);
 }

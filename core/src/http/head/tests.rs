@@ -575,7 +575,12 @@ fn expected(http10: bool, status: u16, hdrs: &[Hdr]) -> ResponseHead {
             Hdr::Type(i) => h.content_type = TYPES[*i].1,
             Hdr::Limit(n) => h.rate_limit.limit = Some(*n),
             Hdr::Remaining(n) => h.rate_limit.remaining = Some(*n),
-            Hdr::Reset(n) => h.rate_limit.reset = Some(*n),
+            // Past 32 bits (2106) a reset is not kept; an earlier one stays.
+            Hdr::Reset(n) => {
+                if let Ok(n) = u32::try_from(*n) {
+                    h.rate_limit.reset = Some(n);
+                }
+            }
             Hdr::RetryAfter(n) => h.retry_after = Some(RetryAfter::Seconds(*n)),
             Hdr::RequestId(s) if !id_seen => {
                 id_seen = true;

@@ -321,6 +321,31 @@ pub struct Emotion {
     pub hostility: Option<Hostility>,
 }
 
+impl Emotion {
+    /// Empties the item, in place, for the next one at `index` (keeping the role when
+    /// `keep_role`): no second item is built to be copied over it.
+    fn restart(&mut self, index: u16, keep_role: bool) {
+        if !keep_role {
+            self.role.clear();
+        }
+        self.index = index;
+        self.category = None;
+        self.text.clear();
+        self.intensity = None;
+        self.intensity_level = None;
+        self.valence = None;
+        self.arousal = None;
+        self.complexity = None;
+        self.wonder_index = None;
+        self.discovery_level = None;
+        self.raw = RawScores::default();
+        #[cfg(feature = "details")]
+        {
+            self.hostility = None;
+        }
+    }
+}
+
 /// Token usage, under whichever name the server used (spec open question 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -1144,15 +1169,17 @@ impl Decoder {
                     (Slot::Emotions, true) => Frame::EmotionMap,
                     (Slot::Emotions, false) => Frame::EmotionList,
                     (Slot::Item(index), true) => {
-                        let role = match (enclosing, self.element.emotion()) {
-                            (Some(Frame::EmotionMap), Some(item)) => item.role,
-                            _ => Label::new(),
-                        };
-                        self.element = Element::Emotion(Emotion {
-                            index,
-                            role,
-                            ..Emotion::default()
-                        });
+                        // A map item's role was read from its key (see `key_slot`).
+                        let keep_role = enclosing == Some(Frame::EmotionMap);
+                        match self.element.emotion() {
+                            Some(item) => item.restart(index, keep_role),
+                            None => {
+                                self.element = Element::Emotion(Emotion {
+                                    index,
+                                    ..Emotion::default()
+                                })
+                            }
+                        }
                         Frame::Item
                     }
                     (Slot::Raw, true) => Frame::Raw,

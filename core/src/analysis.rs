@@ -934,6 +934,9 @@ enum Ready {
 }
 
 impl Decoder {
+    // Out of line: built in the parser's place, which `SuccessParser::new` only points it at
+    // (16 B less flash on a Cortex-M4 than both built in one function).
+    #[inline(never)]
     fn new() -> Self {
         Decoder {
             index: [0; FRAMES],

@@ -657,7 +657,6 @@ enum Frame {
 
 impl Frame {
     /// Whether this container is an object (else an array).
-    #[cfg(feature = "details")]
     fn is_object(self) -> bool {
         match self {
             Frame::Choices | Frame::EmotionList => false,
@@ -818,19 +817,12 @@ enum Count {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Slot {
     Ignore,
-    /// The top-level value.
-    Root,
     Object,
     Model,
     Id,
     ContextId,
     MetaContextId,
-    Metadata,
-    Usage,
     Count(Count),
-    Choices,
-    Choice,
-    Message,
     FinishReason,
     Content,
     Emotions,
@@ -845,20 +837,10 @@ enum Slot {
     Complexity,
     WonderIndex,
     DiscoveryLevel,
-    Raw,
     RawEntry,
     #[cfg(feature = "details")]
-    Trajectory,
-    #[cfg(feature = "details")]
-    Baseline,
-    #[cfg(feature = "details")]
-    Trend,
-    #[cfg(feature = "details")]
-    Mode,
-    #[cfg(feature = "details")]
     Detail(Detail),
-    /// The value opens a container of this kind.
-    #[cfg(feature = "details")]
+    /// The value opens a container of this kind (the top-level value: the root object).
     Open(Frame),
     /// An element of a [`Frame::List`], by its index.
     #[cfg(any(
@@ -940,7 +922,7 @@ impl Decoder {
     fn new() -> Self {
         Decoder {
             index: [0; FRAMES],
-            slot: Slot::Root,
+            slot: Slot::Open(Frame::Root),
             string: None,
             depth: 0,
             skip: None,
@@ -1026,11 +1008,11 @@ impl Decoder {
             return slot;
         };
         match frame {
-            Frame::Choices if n == 0 => Slot::Choice,
+            Frame::Choices if n == 0 => Slot::Open(Frame::Choice),
             Frame::EmotionList => Slot::Item(n),
             // Every choice is read, for its `finish_reason`; only the first one's text.
             #[cfg(feature = "choices")]
-            Frame::Choices => Slot::Choice,
+            Frame::Choices => Slot::Open(Frame::Choice),
             #[cfg(not(feature = "choices"))]
             Frame::Choices => Slot::Ignore,
             #[cfg(any(
@@ -1154,21 +1136,6 @@ impl Decoder {
                 self.depth = self.depth.saturating_add(1);
                 let object = tok == Token::ObjectStart;
                 let frame = match (slot, object) {
-                    (Slot::Root, true) => Frame::Root,
-                    (Slot::Metadata, true) => Frame::Metadata,
-                    (Slot::Usage, true) => Frame::Usage,
-                    (Slot::Choices, false) => Frame::Choices,
-                    (Slot::Choice, true) => {
-                        #[cfg(feature = "choices")]
-                        {
-                            self.element = Element::Choice(Choice {
-                                index: position,
-                                ..Choice::default()
-                            });
-                        }
-                        Frame::Choice
-                    }
-                    (Slot::Message, true) => Frame::Message,
                     (Slot::Emotions, true) => Frame::EmotionMap,
                     (Slot::Emotions, false) => Frame::EmotionList,
                     (Slot::Item(index), true) => {
@@ -1185,17 +1152,15 @@ impl Decoder {
                         }
                         Frame::Item
                     }
-                    (Slot::Raw, true) => Frame::Raw,
-                    #[cfg(feature = "details")]
-                    (Slot::Trajectory, true) => Frame::Trajectory,
-                    #[cfg(feature = "details")]
-                    (Slot::Baseline, true) => Frame::Baseline,
-                    #[cfg(feature = "details")]
-                    (Slot::Trend, true) => Frame::Trend,
-                    #[cfg(feature = "details")]
-                    (Slot::Mode, true) => Frame::Mode,
-                    #[cfg(feature = "details")]
                     (Slot::Open(frame), object) if object == frame.is_object() => {
+                        #[cfg(feature = "choices")]
+                        if frame == Frame::Choice {
+                            self.element = Element::Choice(Choice {
+                                index: position,
+                                ..Choice::default()
+                            });
+                        }
+                        #[cfg(feature = "details")]
                         if frame == Frame::Hostility
                             && let Some(item) = self.element.emotion()
                         {

@@ -1023,10 +1023,7 @@ impl Scanner {
             }
             b't' | b'f' | b'n' => {
                 let (start, end) = literal(b);
-                self.mode = Mode::Literal {
-                    at: start + 1,
-                    end,
-                };
+                self.mode = Mode::Literal { at: start + 1, end };
                 Ok((1, None))
             }
             b'-' | b'0'..=b'9' => {

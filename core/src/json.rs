@@ -1133,6 +1133,8 @@ impl Scanner {
     }
 
     /// A complete `\uXXXX` code unit (RFC 8259 §7: astral characters are surrogate pairs).
+    // Out of line on the firmware path (88 B less flash): `\u` escapes are rare.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn code_unit(&mut self, key: bool, unit: u16) -> Option<Out> {
         let mut buf = [0u8; SCRATCH_CAP];
         let is_high = (0xD800..0xDC00).contains(&unit);

@@ -246,6 +246,8 @@ impl RawScores {
 
     /// [`RawScores::add`] for a category given by its position in [`Category::NAMES`]
     /// (`None`: not one this version knows).
+    // Out of line on the firmware path: 8 B less flash than pasted into the token loop.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn add_known(&mut self, id: Option<u8>, score: Score) {
         let Some(id) = id.filter(|&i| usize::from(i) < Category::NAMES.len()) else {
             self.truncated = true;

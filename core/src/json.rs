@@ -146,44 +146,23 @@ enum Mode {
     Str { key: bool },
     /// Inside a number.
     Number(Num),
-    /// Inside `true`, `false` or `null`: the literal and how many bytes matched.
-    Literal { lit: Lit, pos: u8 },
+    /// Inside `true`, `false` or `null`: the position in [`LITERALS`] of the next byte, and
+    /// where the literal ends.
+    Literal { at: u8, end: u8 },
     /// The top-level value is complete; only whitespace may follow.
     Done,
 }
 
-/// The literal being read: a byte, not a slice, so that a [`Mode`] fits in a register.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lit {
-    True,
-    False,
-    Null,
-}
+/// `true`, `false` and `null` one after the other: a literal being read is a position in it,
+/// two bytes, so that a [`Mode`] fits in a register.
+const LITERALS: &[u8; 13] = b"truefalsenull";
 
-impl Lit {
-    /// The literal starting with `b` (`t`, `f` or `n`).
-    const fn starting(b: u8) -> Lit {
-        match b {
-            b't' => Lit::True,
-            b'f' => Lit::False,
-            _ => Lit::Null,
-        }
-    }
-
-    const fn text(self) -> &'static [u8] {
-        match self {
-            Lit::True => b"true",
-            Lit::False => b"false",
-            Lit::Null => b"null",
-        }
-    }
-
-    const fn out(self) -> Out {
-        match self {
-            Lit::True => Out::Bool(true),
-            Lit::False => Out::Bool(false),
-            Lit::Null => Out::Null,
-        }
+/// Where the literal starting with `b` (`t`, `f` or `n`) lies in [`LITERALS`].
+const fn literal(b: u8) -> (u8, u8) {
+    match b {
+        b't' => (0, 4),
+        b'f' => (4, 9),
+        _ => (9, 13),
     }
 }
 
@@ -654,7 +633,9 @@ impl Scanner {
                         false
                     }
                     b't' | b'f' | b'n' => {
-                        let lit = Lit::starting(b).text();
+                        let (start, end) = literal(b);
+                        let lit = LITERALS.get(usize::from(start)..usize::from(end));
+                        let lit = lit.unwrap_or(&[]);
                         if input.get(i..i + lit.len()) == Some(lit) {
                             i += lit.len();
                             self.mode = self.after_value();
@@ -915,18 +896,24 @@ impl Scanner {
                 }
                 None => Err(JsonError::Syntax),
             },
-            Mode::Literal { lit, pos } => {
-                let text = lit.text();
-                if text.get(usize::from(pos)) != Some(&b) {
+            Mode::Literal { at, end } => {
+                if LITERALS.get(usize::from(at)) != Some(&b) {
                     return Err(JsonError::Syntax);
                 }
-                let pos = pos + 1;
-                if usize::from(pos) < text.len() {
-                    self.mode = Mode::Literal { lit, pos };
+                let at = at + 1;
+                if at < end {
+                    self.mode = Mode::Literal { at, end };
                     return Ok((1, None));
                 }
                 self.value_end();
-                Ok((1, Some(lit.out())))
+                Ok((
+                    1,
+                    Some(match end {
+                        4 => Out::Bool(true),
+                        9 => Out::Bool(false),
+                        _ => Out::Null,
+                    }),
+                ))
             }
             _ if ws => Ok((1, None)),
             Mode::Done => Err(JsonError::TrailingData),
@@ -1035,10 +1022,8 @@ impl Scanner {
                 Ok((1, None))
             }
             b't' | b'f' | b'n' => {
-                self.mode = Mode::Literal {
-                    lit: Lit::starting(b),
-                    pos: 1,
-                };
+                let (start, end) = literal(b);
+                self.mode = Mode::Literal { at: start + 1, end };
                 Ok((1, None))
             }
             b'-' | b'0'..=b'9' => {
@@ -1148,6 +1133,8 @@ impl Scanner {
     }
 
     /// A complete `\uXXXX` code unit (RFC 8259 §7: astral characters are surrogate pairs).
+    // Out of line on the firmware path (88 B less flash): `\u` escapes are rare.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn code_unit(&mut self, key: bool, unit: u16) -> Option<Out> {
         let mut buf = [0u8; SCRATCH_CAP];
         let is_high = (0xD800..0xDC00).contains(&unit);

@@ -106,18 +106,6 @@ impl Fields {
         self.ranks.get(f as usize).copied().unwrap_or(0)
     }
 
-    /// Starts writing `f` from a source of rank `r`, if that source is trusted enough.
-    fn begin(&mut self, f: Field, r: u8) -> bool {
-        if r < self.rank(f) {
-            return false;
-        }
-        if let Some(slot) = self.ranks.get_mut(f as usize) {
-            *slot = r;
-        }
-        self.text(f).clear();
-        true
-    }
-
     /// Where the text of `f` is kept.
     fn text(&mut self, f: Field) -> &mut AnyText {
         match f {
@@ -128,10 +116,6 @@ impl Fields {
             Field::RequestId => self.request_id.any(),
             Field::Rule => self.rule.any(),
         }
-    }
-
-    fn append(&mut self, f: Field, bytes: &[u8]) {
-        self.text(f).push_bytes(bytes);
     }
 
     /// The position of `key` among the keys an error body is read for: the fields (0 to 5,
@@ -166,9 +150,15 @@ impl Fields {
         FIELDS.get(i).copied()
     }
 
+    // Out of line on the firmware path: pasted into the body-reading loop it costs 48 B
+    // more flash.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn token(&mut self, tok: Token<'_>) {
-        let target = self.target;
-        match tok {
+        // What a key named holds for the one token after it.
+        let target = self.target.take();
+        let error_key = core::mem::take(&mut self.error_key);
+        let depth = self.depth;
+        let (bytes, string) = match tok {
             Token::Key(key) => {
                 // Past the fields: `field`, `rule`, `error`, `details`.
                 const FIELD: usize = 6;
@@ -176,89 +166,94 @@ impl Fields {
                 const ERROR: usize = 8;
                 const DETAILS: usize = 9;
                 let i = Self::key_position(key).unwrap_or(usize::MAX);
-                self.target = match (self.depth, i) {
+                self.target = match (depth, i) {
                     (1, _) => Self::field_at(i).map(|f| (f, rank::FLAT)),
                     (2, _) if self.envelope => Self::field_at(i).map(|f| (f, rank::ENVELOPE)),
                     (3, FIELD) if self.details == 3 => Some((Field::Param, rank::DETAIL)),
                     (3, RULE) if self.details == 3 => Some((Field::Rule, rank::DETAIL)),
                     _ => None,
                 };
-                self.error_key = self.depth == 1 && i == ERROR;
-                if self.depth == 1 && self.details != 4 {
+                self.error_key = depth == 1 && i == ERROR;
+                if depth == 1 && self.details != 4 {
                     self.details = u8::from(i == DETAILS);
                 }
                 return;
             }
-            Token::ObjectStart => {
-                self.depth = self.depth.saturating_add(1);
-                if self.error_key && self.depth == 2 {
+            Token::ObjectStart | Token::ArrayStart => {
+                let depth = depth.saturating_add(1);
+                self.depth = depth;
+                let object = matches!(tok, Token::ObjectStart);
+                if object && error_key && depth == 2 {
                     self.envelope = true;
                 }
-                if self.details == 2 && self.depth == 3 {
-                    self.details = 3;
+                // `details` opens as an array (state 1 to 2) at depth 2, its first element
+                // as an object (2 to 3) at depth 3.
+                let (from, at) = if object { (2, 3) } else { (1, 2) };
+                if self.details == from && depth == at {
+                    self.details = from + 1;
                 }
-            }
-            Token::ArrayStart => {
-                self.depth = self.depth.saturating_add(1);
-                if self.details == 1 && self.depth == 2 {
-                    self.details = 2;
-                }
+                return;
             }
             Token::ObjectEnd | Token::ArrayEnd => {
-                self.depth = self.depth.saturating_sub(1);
-                if self.depth < 2 {
+                let depth = depth.saturating_sub(1);
+                self.depth = depth;
+                if depth < 2 {
                     self.envelope = false;
                 }
                 // Only the first detail counts; a `details` that is not an array of objects
                 // gives nothing.
-                if matches!(self.details, 2 | 3) && self.depth <= 2 {
+                if matches!(self.details, 2 | 3) && depth <= 2 {
                     self.details = 4;
-                }
-            }
-            Token::Str(piece) => {
-                let target = target.or(if self.error_key && self.depth == 1 {
-                    Some((Field::Message, rank::ERROR_STRING))
-                } else {
-                    None
-                });
-                if self.open.is_none() {
-                    self.open = match target {
-                        Some((f, r)) if self.begin(f, r) => Some(f),
-                        _ => None,
-                    };
-                    // Ignore the rest of this value whatever happens.
-                    self.target = None;
-                    self.error_key = false;
-                }
-                if let Some(f) = self.open {
-                    self.append(f, piece);
                 }
                 return;
             }
-            Token::StrEnd => {
-                // An empty string still replaces a value from a less trusted source.
-                if self.open.is_none()
-                    && let Some((f, r)) = target
-                {
-                    self.begin(f, r);
-                }
-                self.open = None;
-            }
+            Token::Str(piece) => (piece, true),
+            // An empty string still replaces a value from a less trusted source.
+            Token::StrEnd => (&[][..], true),
             // A numeric code (`"code": 429`) keeps its text.
-            Token::Number(n) => {
-                if let Some((Field::Code, r)) = target
-                    && self.begin(Field::Code, r)
-                {
-                    self.append(Field::Code, n);
+            Token::Number(n) => (n, false),
+            Token::Bool(_) | Token::Null => return,
+        };
+        let mut write = self.open;
+        let mut fresh = false;
+        if write.is_none() {
+            // A bare string under the top-level `error` key is the message.
+            let target = match target {
+                None if error_key && depth == 1 && matches!(tok, Token::Str(_)) => {
+                    Some((Field::Message, rank::ERROR_STRING))
                 }
+                t => t,
+            };
+            if let Some((f, r)) = target
+                && (string || f == Field::Code)
+                && r >= self.rank(f)
+            {
+                if let Some(slot) = self.ranks.get_mut(f as usize) {
+                    *slot = r;
+                }
+                write = Some(f);
+                fresh = true;
             }
-            Token::Bool(_) | Token::Null => {}
         }
-        self.target = None;
-        self.error_key = false;
+        if let Some(f) = write {
+            let text = self.text(f);
+            if fresh {
+                text.clear();
+            }
+            text.push_bytes(bytes);
+        }
+        // Only a string value goes on in the next piece.
+        self.open = if matches!(tok, Token::Str(_)) {
+            write
+        } else {
+            None
+        };
     }
 
     /// One byte of a non-JSON body: tags are dropped, whitespace runs become one space.
+    // Out of line on the firmware path: pasted into the body-reading loop it costs 20 B
+    // more flash.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn text_byte(&mut self, b: u8) {
         if self.in_tag {
             if b == b'>' {

@@ -1391,8 +1391,10 @@ fn is_alphanumeric_or_dash(s: &[u8]) -> bool {
 
 /// tchar (RFC 9110 §5.6.2): one bit per ASCII byte.
 fn is_tchar(b: u8) -> bool {
-    const fn table() -> [u64; 2] {
-        let mut t = [0u64; 2];
+    // 32-bit words: a shift by a variable amount of a `u64` is a library call on 32-bit
+    // targets.
+    const fn table() -> [u32; 4] {
+        let mut t = [0u32; 4];
         let mut b = 0;
         while b < 128 {
             let c = b as u8;
@@ -1403,16 +1405,16 @@ fn is_tchar(b: u8) -> bool {
                 )
                 || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
             {
-                t[b / 64] |= 1 << (b % 64);
+                t[b / 32] |= 1 << (b % 32);
             }
             b += 1;
         }
         t
     }
-    const TCHAR: [u64; 2] = table();
+    const TCHAR: [u32; 4] = table();
     TCHAR
-        .get(usize::from(b >> 6))
-        .is_some_and(|w| w >> (b & 63) & 1 != 0)
+        .get(usize::from(b >> 5))
+        .is_some_and(|w| w >> (b & 31) & 1 != 0)
 }
 
 #[cfg(test)]

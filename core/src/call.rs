@@ -386,7 +386,8 @@ pub struct Call<'a> {
     phase_deadline: Instant,
     response_deadline: Instant,
     call_deadline: Instant,
-    clock: Option<(Instant, crate::wide::Wide)>,
+    /// The caller's wall clock: Unix seconds at an instant, in 32 bits like the head's dates.
+    clock: Option<(Instant, u32)>,
     /// The current attempt's response head: filled in place while the sink reads it, then
     /// read while the body is decoded (outside the sink, so that it is never copied).
     head: ResponseHead,
@@ -502,9 +503,10 @@ impl<'a> Call<'a> {
     }
 
     /// Tells the call the wall-clock time: `unix_secs` at `now`. Used to resolve an HTTP-date
-    /// `Retry-After` and `X-RateLimit-Reset` when the response has no `Date` header.
+    /// `Retry-After` and `X-RateLimit-Reset` when the response has no `Date` header. Kept in
+    /// 32 bits, as the head's dates are (saturating past 2106).
     pub fn set_unix_time(&mut self, now: Instant, unix_secs: u64) {
-        self.clock = Some((now, crate::wide::Wide::new(unix_secs)));
+        self.clock = Some((now, u32::try_from(unix_secs).unwrap_or(u32::MAX)));
     }
 
     /// Attempts started so far.
@@ -831,9 +833,7 @@ impl<'a> Call<'a> {
     /// The wall clock at `now`, in milliseconds since the Unix epoch.
     fn unix_now(&self, now: Instant) -> Option<u64> {
         self.clock.map(|(at, unix)| {
-            unix.get()
-                .saturating_mul(1000)
-                .saturating_add(now.saturating_duration_since(at).as_millis())
+            (u64::from(unix) * 1000).saturating_add(now.saturating_duration_since(at).as_millis())
         })
     }
 

@@ -216,16 +216,14 @@ pub fn server_wait(
             _ => return None,
         },
     };
-    // In milliseconds, so no 64-bit division is needed on 32-bit targets.
+    // In milliseconds, so no 64-bit division is needed on 32-bit targets; 32-bit seconds
+    // times 1000 cannot overflow 64 bits.
+    let ms = |secs: u32| u64::from(secs) * 1000;
     let reference = match head.date {
-        Some(d) => Duration::from_secs(u64::from(d)).as_millis(),
+        Some(d) => ms(d),
         None => unix_now_ms?,
     };
-    Some(Duration::from_millis(
-        Duration::from_secs(u64::from(until))
-            .as_millis()
-            .saturating_sub(reference),
-    ))
+    Some(Duration::from_millis(ms(until).saturating_sub(reference)))
 }
 
 /// What to do after a failed attempt.

@@ -3,13 +3,13 @@
 //! On 32-bit targets a `u64` field makes its struct 8-aligned, and copying or clearing such a
 //! struct links the 8-aligned memory routines (`__aeabi_memcpy8`, `__aeabi_memclr8`) beside
 //! the 4-aligned ones every program has: ~330 B of flash on thumbv7em. Kept as two words, the
-//! value is the same `u64` in every API; only its storage is split. The high word comes first
-//! so that the derived `Ord` is the numeric order.
+//! value is the same `u64` in every API; only its storage is split.
 
+use core::cmp::Ordering;
 use core::fmt;
 
 /// A `u64` with 4-byte alignment.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub(crate) struct Wide {
     hi: u32,
     lo: u32,
@@ -27,6 +27,19 @@ impl Wide {
 
     pub(crate) const fn get(self) -> u64 {
         (self.hi as u64) << 32 | self.lo as u64
+    }
+}
+
+// Compared as one `u64` (a compare and a subtract with carry), not field by field.
+impl Ord for Wide {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.get().cmp(&other.get())
+    }
+}
+
+impl PartialOrd for Wide {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 

@@ -106,11 +106,11 @@ impl defmt::Format for SseError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Field {
+    /// `id` and unknown fields: ignored. First, so that a new decoder is all zero bytes.
+    Ignored,
     Data,
     Event,
     Retry,
-    /// `id` and unknown fields: ignored.
-    Ignored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

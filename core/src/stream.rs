@@ -490,8 +490,6 @@ impl EventStreamBody {
     ///
     /// # Errors
     /// An event whose data is neither JSON nor `[DONE]`.
-    // Out of line: pasted into the body-reading loop it costs 52 B more flash.
-    #[inline(never)]
     pub fn read(&mut self, data: &[u8]) -> Result<usize, EventStreamError> {
         const DONE: &[u8] = b"[DONE]";
         let mut used = 0;

@@ -385,6 +385,16 @@ pub struct Summary {
     pub details: Details,
 }
 
+impl Summary {
+    /// [`Summary::default`], out of line: built in the decoder's place with one clear, where
+    /// built among the decoder's other fields it is cleared on the stack and copied (16 B
+    /// more flash on a Cortex-M4).
+    #[inline(never)]
+    fn empty() -> Summary {
+        Summary::default()
+    }
+}
+
 /// Something a success body yielded while it was being read, borrowed from the parser
 /// until it reads on.
 ///
@@ -939,7 +949,7 @@ impl Decoder {
             label: Label::new(),
             chunk: [0; CHUNK_CAP],
             element: Element::Emotion(Emotion::default()),
-            summary: Summary::default(),
+            summary: Summary::empty(),
         }
     }
 
@@ -1504,6 +1514,8 @@ impl Decoder {
     }
 
     /// Hands out the ready output; it stays in place (borrowed) until the decoder reads on.
+    // Out of line on the firmware path: 20 B less flash than pasted into each caller.
+    #[cfg_attr(not(feature = "fast"), inline(never))]
     fn take(&mut self) -> Option<Output<'_>> {
         match core::mem::replace(&mut self.ready, Ready::Nothing) {
             Ready::Nothing => None,

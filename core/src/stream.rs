@@ -106,11 +106,11 @@ impl defmt::Format for SseError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 enum Field {
+    /// `id` and unknown fields: ignored. First, so that a new decoder is all zero bytes.
+    Ignored,
     Data,
     Event,
     Retry,
-    /// `id` and unknown fields: ignored.
-    Ignored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,8 +490,6 @@ impl EventStreamBody {
     ///
     /// # Errors
     /// An event whose data is neither JSON nor `[DONE]`.
-    // Out of line: pasted into the body-reading loop it costs 52 B more flash.
-    #[inline(never)]
     pub fn read(&mut self, data: &[u8]) -> Result<usize, EventStreamError> {
         const DONE: &[u8] = b"[DONE]";
         let mut used = 0;

@@ -10,11 +10,13 @@ use crate::text::{AnyText, Text};
 /// Capacity of the validation rule kept from an error's `details`.
 const RULE_CAP: usize = 16;
 
-/// Where a string value of an error body goes.
+/// Where a string value of an error body goes. Numbered from 1, so that `None` is 0 and a
+/// fresh [`Fields`] is all zero bytes: one clear builds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
 enum Field {
-    Type,
+    Type = 1,
     Code,
     Message,
     Param,
@@ -72,7 +74,7 @@ struct Fields {
     param: Text<PARAM_CAP>,
     request_id: Text<REQUEST_ID_CAP>,
     rule: Text<RULE_CAP>,
-    /// Rank of the source of each field, indexed by `Field as usize`; 0 = not seen.
+    /// Rank of the source of each field, at [`Fields::rank_index`]; 0 = not seen.
     ranks: [u8; 6],
     /// Text bodies: inside `<…>`, and whether a space is owed before the next visible byte.
     in_tag: bool,
@@ -103,7 +105,12 @@ impl Fields {
     }
 
     fn rank(&self, f: Field) -> u8 {
-        self.ranks.get(f as usize).copied().unwrap_or(0)
+        self.ranks.get(Self::rank_index(f)).copied().unwrap_or(0)
+    }
+
+    /// Where the rank of `f` is kept in `ranks`.
+    fn rank_index(f: Field) -> usize {
+        usize::from(f as u8).wrapping_sub(1)
     }
 
     /// Where the text of `f` is kept.
@@ -228,7 +235,7 @@ impl Fields {
                 && (string || f == Field::Code)
                 && r >= self.rank(f)
             {
-                if let Some(slot) = self.ranks.get_mut(f as usize) {
+                if let Some(slot) = self.ranks.get_mut(Self::rank_index(f)) {
                     *slot = r;
                 }
                 write = Some(f);

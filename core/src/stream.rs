@@ -51,6 +51,7 @@ use core::fmt;
 use crate::analysis::SuccessParser;
 use crate::json::JsonError;
 use crate::text::Text;
+use crate::wide::Wide;
 
 /// Capacity of an event name in bytes; longer names are truncated.
 pub const EVENT_NAME_CAP: usize = 32;
@@ -146,9 +147,8 @@ pub struct SseDecoder {
     event: Text<EVENT_NAME_CAP>,
     /// `event` holds a type not yet handed out as [`SseItem::Event`].
     event_pending: bool,
-    /// The `retry` value so far, high and low halves (two words, not a `u64`: the decoder
-    /// stays 4-byte aligned, and so does every body holding it)...
-    retry: [u32; 2],
+    /// The `retry` value so far (4-aligned: so is every body holding the decoder)...
+    retry: Wide,
     /// ...valid until a non-digit was seen (a flag, not an `Option`: one byte, not four).
     retry_valid: bool,
     retry_digits: bool,
@@ -175,7 +175,7 @@ impl SseDecoder {
             has_data: false,
             event: Text::new(),
             event_pending: false,
-            retry: [0, 0],
+            retry: Wide::new(0),
             retry_valid: false,
             retry_digits: false,
         }
@@ -372,7 +372,7 @@ impl SseDecoder {
                 self.event_pending = false;
             }
             Field::Retry => {
-                self.retry = [0, 0];
+                self.retry = Wide::new(0);
                 self.retry_valid = true;
                 self.retry_digits = false;
             }
@@ -384,8 +384,9 @@ impl SseDecoder {
         for &b in value {
             match b {
                 b'0'..=b'9' if self.retry_valid => {
-                    let n = join(self.retry);
-                    self.retry = split(n.saturating_mul(10).saturating_add(u64::from(b - b'0')));
+                    let n = self.retry.get();
+                    self.retry =
+                        Wide::new(n.saturating_mul(10).saturating_add(u64::from(b - b'0')));
                 }
                 _ => self.retry_valid = false,
             }
@@ -411,21 +412,11 @@ impl SseDecoder {
             }
             // WHATWG: only a value of nothing but ASCII digits sets the reconnection time.
             Field::Retry if self.retry_digits && self.retry_valid => {
-                Some(SseItem::Retry(join(self.retry)))
+                Some(SseItem::Retry(self.retry.get()))
             }
             _ => None,
         }
     }
-}
-
-/// A `u64` from its high and low halves.
-fn join([hi, lo]: [u32; 2]) -> u64 {
-    u64::from(hi) << 32 | u64::from(lo)
-}
-
-/// A `u64` as its high and low halves.
-fn split(v: u64) -> [u32; 2] {
-    [(v >> 32) as u32, v as u32]
 }
 
 /// A `text/event-stream` success body (spec §4): every event's data is one JSON document

@@ -327,23 +327,41 @@ impl Emotion {
     /// Empties the item, in place, for the next one at `index` (keeping the role when
     /// `keep_role`): no second item is built to be copied over it.
     fn restart(&mut self, index: u16, keep_role: bool) {
+        // Taken apart without `..`: a field added to `Emotion` does not compile until it is
+        // emptied here too.
+        let Emotion {
+            role,
+            index: at,
+            category,
+            text,
+            intensity,
+            intensity_level,
+            valence,
+            arousal,
+            complexity,
+            wonder_index,
+            discovery_level,
+            raw,
+            #[cfg(feature = "details")]
+            hostility,
+        } = self;
         if !keep_role {
-            self.role.clear();
+            role.clear();
         }
-        self.index = index;
-        self.category = None;
-        self.text.clear();
-        self.intensity = None;
-        self.intensity_level = None;
-        self.valence = None;
-        self.arousal = None;
-        self.complexity = None;
-        self.wonder_index = None;
-        self.discovery_level = None;
-        self.raw = RawScores::default();
+        *at = index;
+        *category = None;
+        text.clear();
+        *intensity = None;
+        *intensity_level = None;
+        *valence = None;
+        *arousal = None;
+        *complexity = None;
+        *wonder_index = None;
+        *discovery_level = None;
+        *raw = RawScores::default();
         #[cfg(feature = "details")]
         {
-            self.hostility = None;
+            *hostility = None;
         }
     }
 }

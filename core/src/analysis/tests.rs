@@ -1066,3 +1066,31 @@ fn labels_parse_as_their_text() {
         );
     }
 }
+
+/// An item after a complete one starts empty: nothing of the first survives into the second
+/// (the decoder reuses one item slot), in arrays and in maps (where the key is the role).
+#[test]
+fn an_item_keeps_nothing_of_the_one_before() {
+    let full = r#"{"category":"joy","text":"glad","intensity":0.5,"intensityLevel":"high","valence":0.5,"arousal":0.5,"complexity":"simple","wonderIndex":0.5,"discoveryLevel":"breakthrough","raw":{"joy":0.9},"hostilityState":{"level":"none"}}"#;
+    let array = std::format!(r#"{{"emotions":[{full},{{}}]}}"#);
+    let items = emotions(&decode_all(array.as_bytes()).0);
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0].category, Some(Category::Joy));
+    assert_eq!(
+        items[1],
+        Emotion {
+            index: 1,
+            ..Emotion::default()
+        }
+    );
+    let map = std::format!(r#"{{"emotions":{{"user":{full},"assistant":{{}}}}}}"#);
+    let items = emotions(&decode_all(map.as_bytes()).0);
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        items[1],
+        Emotion {
+            role: label("assistant"),
+            ..Emotion::default()
+        }
+    );
+}

@@ -295,7 +295,7 @@ fn log_future_sizes(
     tls: &mut TlsBuffers<'_>,
 ) {
     use core::mem::size_of_val;
-    use kaiko_embassy::Connect;
+    use kaiko_embassy::{Api, Connect};
     let messages = [Message::user(TEXT)];
     let tls_call = call_tls::<_, Aes128GcmSha256, _, UnixClock>(
         connector,
@@ -318,8 +318,11 @@ fn log_future_sizes(
     let call = client.call(Request::analyze(&messages), 0, on_event);
     let call_size = size_of_val(&call);
     drop(call);
+    let typed = Api::analyze(&mut client, TEXT, None, None, 0, on_event);
+    let typed_size = size_of_val(&typed);
+    drop(typed);
     info!(
-        "future sizes (bytes): tls::call_tls {}, Client::call {}, NetConnector::connect {}",
-        tls_size, call_size, connect_size
+        "future sizes (bytes): tls::call_tls {}, Client::call {}, Api::analyze {}, NetConnector::connect {}",
+        tls_size, call_size, typed_size, connect_size
     );
 }

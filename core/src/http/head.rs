@@ -822,7 +822,12 @@ impl HeadReader {
     /// The tchar bytes at the start of `s`, appended to the name, then the colon and the
     /// value if they follow.
     fn name_run(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
-        let run = s.iter().position(|&b| !is_tchar(b)).unwrap_or(s.len());
+        // Up to the colon at once when all of it is tchar, as names are.
+        let end = find_colon_or_control(s).unwrap_or(s.len());
+        let run = match s.get(..end) {
+            Some(name) if is_token(name) => end,
+            _ => s.iter().position(|&b| !is_tchar(b)).unwrap_or(s.len()),
+        };
         let line = &mut self.line;
         line.append_name(s.get(..run).unwrap_or(&[]));
         if s.get(run) != Some(&b':') {
@@ -839,15 +844,7 @@ impl HeadReader {
     /// line end if it follows (the field is finished and the next line begins). An unkept
     /// value is skipped in one scan.
     fn value_run(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
-        let mut end = 0;
-        let end = loop {
-            let tail = s.get(end..).unwrap_or(&[]);
-            match find_control(tail) {
-                Some(p) if tail.get(p) == Some(&b'\t') => end += p + 1,
-                Some(p) => break end + p,
-                None => break s.len(),
-            }
-        };
+        let end = find_control_except_tab(s).unwrap_or(s.len());
         let run = s.get(..end).unwrap_or(&[]);
         let eol = line_end(s, end);
         self.line.value_bytes(&mut self.f, head, run, eol > 0)?;
@@ -1336,6 +1333,28 @@ fn find_colon_or_control(s: &[u8]) -> Option<usize> {
         |x| control_flags(x) | byte_flags(x, b':'),
         |b| b < 0x20 || b == 0x7f || b == b':',
     )
+}
+
+#[cfg(feature = "fast")]
+/// The high bit of each byte of `x` that is a control character other than HTAB, or DEL,
+/// computed on each byte's low seven bits so that nothing carries into the next byte.
+fn control_except_tab_flags(x: u64) -> u64 {
+    let low = x & !HIGH;
+    // Each sum's high bit: clear when the byte is below 0x20, set when it is DEL, set when
+    // it is not HTAB. `& !x` leaves out bytes of 0x80 and above (obs-text).
+    let below_space = !low.wrapping_add(ONES * 0x60);
+    let del = low.wrapping_add(ONES);
+    let not_tab = (low ^ (ONES * 0x09)).wrapping_add(ONES * 0x7f);
+    (below_space & not_tab | del) & !x & HIGH
+}
+
+#[cfg(feature = "fast")]
+/// The index of the first control character other than HTAB, or DEL, in `s`: where a field
+/// value ends (RFC 9110 §5.5).
+fn find_control_except_tab(s: &[u8]) -> Option<usize> {
+    find(s, control_except_tab_flags, |b| {
+        (b < 0x20 && b != b'\t') || b == 0x7f
+    })
 }
 
 #[cfg(feature = "fast")]

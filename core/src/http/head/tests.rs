@@ -698,7 +698,7 @@ proptest! {
 
 /// Header names the bulk path treats differently: kept single values, lists, unkept, invalid,
 /// longer than the name buffer, obs-fold (a line starting with whitespace).
-const LINE_NAMES: [&[u8]; 17] = [
+const LINE_NAMES: [&[u8]; 19] = [
     b"Content-Length",
     b"transfer-encoding",
     b"Connection",
@@ -716,6 +716,8 @@ const LINE_NAMES: [&[u8]; 17] = [
     b"X-A-Header-Name-Longer-Than-The-Buffer",
     b" folded",
     b"\tfolded",
+    b"X_Odd.Token!Name",
+    b"X-Obs\x80Text",
 ];
 
 /// A head of `lines` (name index, value), each ended by CRLF or LF.
@@ -732,7 +734,8 @@ fn head_of_lines(lines: &[(usize, Vec<u8>)], crlf: bool) -> Vec<u8> {
 }
 
 /// Value bytes: OWS, commas, controls, bare CRs and LFs, colons, UTF-8.
-const VALUE_BYTES: &[u8] = b"a0 ,\t\x01\x7f\r\n:;x\xc3";
+/// Bytes of 0x80 and above whose low seven bits are HTAB, a control or DEL are obs-text.
+const VALUE_BYTES: &[u8] = b"a0 ,\t\x01\x7f\r\n:;x\xc3\x89\x9f\xff";
 
 proptest! {
     /// Whole header lines taken at once give what the byte steps give, for values with OWS,
@@ -835,6 +838,27 @@ fn errors_in_lines_cut_anywhere() {
                 Err(HeadError::TooLarge),
                 "max {max}, pieces of {piece}"
             );
+        }
+    }
+}
+
+/// The word-at-a-time value scan flags exactly the bytes the byte steps reject in a value,
+/// whatever their neighbours (no borrow or carry reaches the next byte).
+#[cfg(feature = "fast")]
+#[test]
+fn value_control_flags_are_exact_per_byte() {
+    let rejected = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+    for b in 0..=u8::MAX {
+        for fill in [0x00, b'\t', b' ', b'a', 0x7f, 0x80, 0x89, 0xff] {
+            for at in 0..8 {
+                let mut word = [fill; 8];
+                word[at] = b;
+                let flags = control_except_tab_flags(u64::from_le_bytes(word));
+                for (i, &c) in word.iter().enumerate() {
+                    let flagged = flags >> (8 * i + 7) & 1 == 1;
+                    assert_eq!(flagged, rejected(c), "byte {c:#04x} at {i} of {word:02x?}");
+                }
+            }
         }
     }
 }

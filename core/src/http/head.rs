@@ -51,8 +51,6 @@ use core::fmt;
 use core::num::NonZeroU32;
 
 use super::{ContentType, Framing, RateLimit, ResponseHead, RetryAfter, parse_http_date};
-#[cfg(feature = "fast")]
-use crate::text::copy_bytes;
 
 /// Default bound on the bytes of one response head (status line and header lines).
 pub const DEFAULT_MAX_HEAD: usize = 8 * 1024;
@@ -429,7 +427,7 @@ impl LineBuf {
     fn append_name(&mut self, name: &[u8]) {
         let len = usize::from(self.len);
         let room = self.buf.get_mut(len..NAME_CAP).unwrap_or(&mut []);
-        copy_bytes(room, name);
+        copy_inline(room, name);
         // At most `NAME_CAP + 1`.
         self.len = len.saturating_add(name.len()).min(NAME_CAP + 1) as u8;
     }
@@ -480,7 +478,7 @@ impl LineBuf {
             }
         }
         let room = self.buf.get_mut(usize::from(self.len)..).unwrap_or(&mut []);
-        let taken = copy_bytes(room, bytes);
+        let taken = copy_inline(room, bytes);
         // `taken` fits the 64-byte buffer.
         self.len = self.len.saturating_add(taken as u8);
         let lost = bytes.get(taken..).unwrap_or(&[]);
@@ -1224,6 +1222,48 @@ fn parse_u64(v: &[u8], saturate: bool) -> Option<u64> {
         };
     }
     Some(n)
+}
+
+#[cfg(feature = "fast")]
+/// [`copy_bytes`](crate::text::copy_bytes) for the line buffer: the parts of a name or value cut by the end of a
+/// slice are short, so they are copied as two overlapping fixed-size words, inline, rather
+/// than through a `memcpy` call each.
+fn copy_inline(dst: &mut [u8], src: &[u8]) -> usize {
+    fn words<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
+        let tail = src.len().saturating_sub(N);
+        let (Some(&first), Some(&last)) = (
+            src.first_chunk::<N>(),
+            src.get(tail..).and_then(<[u8]>::first_chunk::<N>),
+        ) else {
+            return false;
+        };
+        match dst.first_chunk_mut::<N>() {
+            Some(d) => *d = first,
+            None => return false,
+        }
+        match dst.get_mut(tail..).and_then(<[u8]>::first_chunk_mut::<N>) {
+            Some(d) => *d = last,
+            None => return false,
+        }
+        true
+    }
+    let n = dst.len().min(src.len());
+    let (Some(dst), Some(src)) = (dst.get_mut(..n), src.get(..n)) else {
+        return 0;
+    };
+    let done = match n {
+        4..=7 => words::<4>(dst, src),
+        8..=16 => words::<8>(dst, src),
+        17..=32 => words::<16>(dst, src),
+        33..=64 => words::<32>(dst, src),
+        _ => false,
+    };
+    if !done {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+    n
 }
 
 #[cfg(feature = "fast")]

@@ -788,6 +788,16 @@ impl HeadReader {
     fn line_start(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
         let end = find_colon_or_control(s).unwrap_or(s.len());
         let (name, after) = s.split_at_checked(end).unwrap_or((s, &[]));
+        if after.is_empty() {
+            // The name goes on in the next slice: it is looked up once whole.
+            if name.is_empty() || !is_token(name) {
+                return Ok(0);
+            }
+            self.line.len = 0;
+            self.line.append_name(name);
+            self.state = State::Name;
+            return Ok(end);
+        }
         let field = if name.len() > NAME_CAP {
             Field::Other
         } else {
@@ -805,14 +815,7 @@ impl HeadReader {
                 let value = after.get(1..).unwrap_or(&[]);
                 Ok(end + 1 + self.value_run(head, value)?)
             }
-            Some(_) => Ok(0),
-            None => {
-                // The name goes on in the next slice (it is made of tchar).
-                self.line.len = 0;
-                self.line.append_name(name);
-                self.state = State::Name;
-                Ok(end)
-            }
+            _ => Ok(0),
         }
     }
 

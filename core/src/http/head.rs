@@ -1187,6 +1187,9 @@ fn finish_field(
 // `contains` is a word-at-a-time search, three times the code of a plain scan.
 #[allow(clippy::manual_contains)]
 fn content_type(v: &[u8], overflow: bool) -> ContentType {
+    #[cfg(feature = "fast")]
+    let semicolon = find_byte(v, b';');
+    #[cfg(not(feature = "fast"))]
     let semicolon = v.iter().position(|&b| b == b';');
     let Some(end) = semicolon.or(if overflow { None } else { Some(v.len()) }) else {
         return ContentType::Other;

@@ -524,6 +524,9 @@ impl LineBuf {
     /// Value bytes free of control characters other than HTAB (`ends`: the line ends right
     /// after them): list elements finished at each comma, the rest buffered or finished.
     #[cfg(feature = "fast")]
+    // Inlined, as are `value_run`, `finish_value` and `finish_field` with `fast`: a call
+    // to each for every line cost more time than the shared code saves (measured).
+    #[inline(always)]
     fn value_bytes(
         &mut self,
         f: &mut Fields,
@@ -844,6 +847,8 @@ impl HeadReader {
     /// Value bytes up to the first control byte other than HTAB, or the end of `s`, then the
     /// line end if it follows (the field is finished and the next line begins). An unkept
     /// value is skipped in one scan.
+    // Once per line: see `LineBuf::value_bytes`.
+    #[inline(always)]
     fn value_run(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
         let end = find_control_except_tab(s).unwrap_or(s.len());
         let run = s.get(..end).unwrap_or(&[]);
@@ -1065,6 +1070,8 @@ fn buffered(raw: &[u8]) -> (&[u8], bool) {
 }
 
 /// [`finish_element`] (`element`) or [`finish_field`].
+// Once per line: see `LineBuf::value_bytes`.
+#[cfg_attr(feature = "fast", inline(always))]
 fn finish_value(
     f: &mut Fields,
     head: &mut ResponseHead,
@@ -1117,6 +1124,8 @@ fn finish_element(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Res
 
 /// The end of a header line (`v` and `overflow` as for [`finish_element`]). Bad values of
 /// informational headers are ignored: a garbled rate-limit header never fails a response.
+// Once per line: see `LineBuf::value_bytes`.
+#[cfg_attr(feature = "fast", inline(always))]
 fn finish_field(
     f: &mut Fields,
     head: &mut ResponseHead,

@@ -862,3 +862,29 @@ fn value_control_flags_are_exact_per_byte() {
         }
     }
 }
+
+/// A name cut anywhere is looked up from its two parts as it is whole, in any case; names
+/// one byte off are none of the kept ones.
+#[cfg(feature = "fast")]
+#[test]
+fn names_split_in_two_are_looked_up_as_whole_names() {
+    for &(kept, field) in FIELDS {
+        let upper = kept.to_ascii_uppercase();
+        let mut off = kept.to_vec();
+        off[kept.len() / 2] ^= 0x01;
+        let longer = [kept, b"s"].concat();
+        for (name, want) in [
+            (kept, field),
+            (&upper[..], field),
+            (&off[..], Field::Other),
+            (&longer[..], Field::Other),
+            (&kept[..kept.len() - 1], Field::Other),
+        ] {
+            assert_eq!(Field::from_name(name), want, "{name:?}");
+            for at in 0..=name.len() {
+                let (a, b) = name.split_at(at);
+                assert_eq!(Field::from_split_name(a, b), want, "{a:?} + {b:?}");
+            }
+        }
+    }
+}

@@ -1456,67 +1456,47 @@ fn find_byte(s: &[u8], needle: u8) -> Option<usize> {
 }
 
 #[cfg(feature = "fast")]
-/// Whether `name` is made of tchar (RFC 9110 §5.6.2).
+/// Whether `name` is made of tchar (RFC 9110 §5.6.2): a table load per byte, and no branch
+/// until the end (measured faster than eight bytes at a time for the names servers send).
 fn is_token(name: &[u8]) -> bool {
-    is_alphanumeric_or_dash(name) || name.iter().all(|&b| is_tchar(b))
-}
-
-#[cfg(feature = "fast")]
-/// Whether `s`, at least eight bytes long, is made of ASCII letters, digits and `-` (the
-/// names servers send), eight bytes at a time (the last word overlapping the one before).
-fn is_alphanumeric_or_dash(s: &[u8]) -> bool {
-    let n = s.len();
-    if n < 8 {
-        return false;
-    }
-    let mut at = 0;
-    loop {
-        let Some(&word) = s.get(at..).and_then(<[u8]>::first_chunk::<8>) else {
-            return false;
-        };
-        let x = u64::from_le_bytes(word);
-        if x & HIGH != 0 {
-            return false;
-        }
-        // For bytes below 0x80, with no carry between them: `b >= lo` sets the high bit of
-        // `b + (0x80 - lo)`, `b > hi` that of `b + (0x7f - hi)`.
-        let at_least = |x: u64, lo: u8| x.wrapping_add(ONES * u64::from(0x80 - lo)) & HIGH;
-        let at_most = |x: u64, hi: u8| !x.wrapping_add(ONES * u64::from(0x7f - hi)) & HIGH;
-        let folded = x | (ONES * 0x20);
-        let letters = at_least(folded, b'a') & at_most(folded, b'z');
-        let digits = at_least(x, b'0') & at_most(x, b'9');
-        let dashes = at_least(x, b'-') & at_most(x, b'-');
-        if letters | digits | dashes != HIGH {
-            return false;
-        }
-        if at == n - 8 {
-            return true;
-        }
-        at = (at + 8).min(n - 8);
-    }
-}
-
-/// tchar (RFC 9110 §5.6.2): one bit per ASCII byte.
-fn is_tchar(b: u8) -> bool {
-    const fn table() -> [u64; 2] {
-        let mut t = [0u64; 2];
+    const fn table() -> [bool; 256] {
+        let mut t = [false; 256];
         let mut b = 0;
         while b < 128 {
-            let c = b as u8;
-            if c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
-                )
-                || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-            {
-                t[b / 64] |= 1 << (b % 64);
-            }
+            t[b] = TCHAR[b / 64] >> (b % 64) & 1 != 0;
             b += 1;
         }
         t
     }
-    const TCHAR: [u64; 2] = table();
+    const TOKEN: [bool; 256] = table();
+    name.iter()
+        .fold(true, |all, &b| all & TOKEN[usize::from(b)])
+}
+
+/// tchar (RFC 9110 §5.6.2): one bit per ASCII byte.
+const TCHAR: [u64; 2] = tchar_bits();
+
+const fn tchar_bits() -> [u64; 2] {
+    let mut t = [0u64; 2];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
+            )
+            || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+        {
+            t[b / 64] |= 1 << (b % 64);
+        }
+        b += 1;
+    }
+    t
+}
+
+/// Whether `b` is a tchar (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
     TCHAR
         .get(usize::from(b >> 6))
         .is_some_and(|w| w >> (b & 63) & 1 != 0)

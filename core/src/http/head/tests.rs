@@ -888,3 +888,18 @@ fn names_split_in_two_are_looked_up_as_whole_names() {
         }
     }
 }
+
+/// The whole-name tchar check agrees with the byte steps' for every byte at every place.
+#[cfg(feature = "fast")]
+#[test]
+fn token_check_agrees_with_the_byte_steps() {
+    let name = b"X-Custom_Header.Name~42";
+    for b in 0..=u8::MAX {
+        assert_eq!(is_token(&[b]), is_tchar(b), "{b:#04x}");
+        for at in 0..name.len() {
+            let mut n = name.to_vec();
+            n[at] = b;
+            assert_eq!(is_token(&n), is_tchar(b), "{b:#04x} at {at}");
+        }
+    }
+}

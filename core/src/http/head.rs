@@ -817,7 +817,13 @@ impl HeadReader {
     /// value as [`value_run`](Self::value_run) takes it. 0 when the name is empty, is not
     /// made of tchar, or ends in a control byte: the byte steps reject those.
     fn line_start(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
-        let end = find_colon_or_control(s).unwrap_or(s.len());
+        if matches!(s.first(), Some(b'\r' | b'\n')) {
+            // The empty line ending the head: the byte steps take it.
+            return Ok(0);
+        }
+        // Only the colon is searched for: a line holds one, and a name with a control byte
+        // is none of the kept ones and fails the tchar check.
+        let end = find_byte(s, b':').unwrap_or(s.len());
         let (name, after) = s.split_at_checked(end).unwrap_or((s, &[]));
         if after.is_empty() {
             // The name goes on in the next slice: it is looked up once whole.
@@ -1320,10 +1326,14 @@ fn copy_inline(dst: &mut [u8], src: &[u8]) -> usize {
 
 #[cfg(feature = "fast")]
 /// Whether `name` is the first `name.len()` bytes of `kept` (lower-case letters and `-`) in
-/// any case.
+/// any case. Only bytes from 0x40 up are folded (`| 0x20`), so that no byte but a letter
+/// or `-` matches: a name it accepts is made of tchar.
 fn eq_folded(kept: &[u8], name: &[u8]) -> bool {
-    eq_folded_words(kept, name)
-        .unwrap_or_else(|| kept.iter().zip(name).all(|(&a, &b)| a == b | 0x20))
+    eq_folded_words(kept, name).unwrap_or_else(|| {
+        kept.iter()
+            .zip(name)
+            .all(|(&a, &b)| a == b | (b & 0x40) >> 1)
+    })
 }
 
 #[cfg(feature = "fast")]
@@ -1339,7 +1349,7 @@ fn eq_folded_words(kept: &[u8], name: &[u8]) -> Option<bool> {
         loop {
             let a = u64::from_le_bytes(word(kept, at)?);
             let b = u64::from_le_bytes(word(name, at)?);
-            if a != b | (ONES * 0x20) {
+            if a != b | (b & (ONES * 0x40)) >> 1 {
                 return Some(false);
             }
             if at == n - 8 {
@@ -1353,7 +1363,10 @@ fn eq_folded_words(kept: &[u8], name: &[u8]) -> Option<bool> {
     }
     let (a, b) = (word::<4>(kept, 0)?, word::<4>(name, 0)?);
     let (c, d) = (word::<4>(kept, n - 4)?, word::<4>(name, n - 4)?);
-    let fold = |w: [u8; 4]| u32::from_le_bytes(w) | 0x2020_2020;
+    let fold = |w: [u8; 4]| {
+        let x = u32::from_le_bytes(w);
+        x | (x & 0x4040_4040) >> 1
+    };
     Some(u32::from_le_bytes(a) == fold(b) && u32::from_le_bytes(c) == fold(d))
 }
 

@@ -903,3 +903,18 @@ fn token_check_agrees_with_the_byte_steps() {
         }
     }
 }
+
+/// A control byte where a kept name has a letter or `-` (CR is `-` with the 0x20 bit
+/// cleared) makes no kept name: the line is malformed, at every split.
+#[test]
+fn control_bytes_in_kept_names_are_malformed_lines() {
+    for wire in [
+        &b"HTTP/1.1 200 OK\r\nContent\rLength: 5\r\n\r\nBODY"[..],
+        b"HTTP/1.1 200 OK\r\nx\rratelimit\rlimit: 5\r\n\r\nBODY",
+        b"HTTP/1.1 200 OK\r\nDa\x14e: Wed, 15 Jan 2025 10:30:00 GMT\r\n\r\nBODY",
+        b"HTTP/1.1 200 OK\r\nConnection\x00: close\r\n\r\nBODY",
+        b"HTTP/1.1 200 OK\r\nContent-Length 5\r\nVary: Origin\r\n\r\nBODY",
+    ] {
+        assert_eq!(err(wire), HeadError::BadHeader, "{:?}", wire.escape_ascii());
+    }
+}

@@ -703,7 +703,7 @@ proptest! {
 
 /// Header names the bulk path treats differently: kept single values, lists, unkept, invalid,
 /// longer than the name buffer, obs-fold (a line starting with whitespace).
-const LINE_NAMES: [&[u8]; 17] = [
+const LINE_NAMES: [&[u8]; 19] = [
     b"Content-Length",
     b"transfer-encoding",
     b"Connection",
@@ -721,6 +721,8 @@ const LINE_NAMES: [&[u8]; 17] = [
     b"X-A-Header-Name-Longer-Than-The-Buffer",
     b" folded",
     b"\tfolded",
+    b"X_Odd.Token!Name",
+    b"X-Obs\x80Text",
 ];
 
 /// A head of `lines` (name index, value), each ended by CRLF or LF.
@@ -737,7 +739,8 @@ fn head_of_lines(lines: &[(usize, Vec<u8>)], crlf: bool) -> Vec<u8> {
 }
 
 /// Value bytes: OWS, commas, controls, bare CRs and LFs, colons, UTF-8.
-const VALUE_BYTES: &[u8] = b"a0 ,\t\x01\x7f\r\n:;x\xc3";
+/// Bytes of 0x80 and above whose low seven bits are HTAB, a control or DEL are obs-text.
+const VALUE_BYTES: &[u8] = b"a0 ,\t\x01\x7f\r\n:;x\xc3\x89\x9f\xff";
 
 proptest! {
     /// Whole header lines taken at once give what the byte steps give, for values with OWS,
@@ -841,5 +844,82 @@ fn errors_in_lines_cut_anywhere() {
                 "max {max}, pieces of {piece}"
             );
         }
+    }
+}
+
+/// The word-at-a-time value scan flags exactly the bytes the byte steps reject in a value,
+/// whatever their neighbours (no borrow or carry reaches the next byte).
+#[cfg(feature = "fast")]
+#[test]
+fn value_control_flags_are_exact_per_byte() {
+    let rejected = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+    for b in 0..=u8::MAX {
+        for fill in [0x00, b'\t', b' ', b'a', 0x7f, 0x80, 0x89, 0xff] {
+            for at in 0..8 {
+                let mut word = [fill; 8];
+                word[at] = b;
+                let flags = control_except_tab_flags(u64::from_le_bytes(word));
+                for (i, &c) in word.iter().enumerate() {
+                    let flagged = flags >> (8 * i + 7) & 1 == 1;
+                    assert_eq!(flagged, rejected(c), "byte {c:#04x} at {i} of {word:02x?}");
+                }
+            }
+        }
+    }
+}
+
+/// A name cut anywhere is looked up from its two parts as it is whole, in any case; names
+/// one byte off are none of the kept ones.
+#[cfg(feature = "fast")]
+#[test]
+fn names_split_in_two_are_looked_up_as_whole_names() {
+    for &(kept, field) in FIELDS {
+        let upper = kept.to_ascii_uppercase();
+        let mut off = kept.to_vec();
+        off[kept.len() / 2] ^= 0x01;
+        let longer = [kept, b"s"].concat();
+        for (name, want) in [
+            (kept, field),
+            (&upper[..], field),
+            (&off[..], Field::Other),
+            (&longer[..], Field::Other),
+            (&kept[..kept.len() - 1], Field::Other),
+        ] {
+            assert_eq!(Field::from_name(name), want, "{name:?}");
+            for at in 0..=name.len() {
+                let (a, b) = name.split_at(at);
+                assert_eq!(Field::from_split_name(a, b), want, "{a:?} + {b:?}");
+            }
+        }
+    }
+}
+
+/// The whole-name tchar check agrees with the byte steps' for every byte at every place.
+#[cfg(feature = "fast")]
+#[test]
+fn token_check_agrees_with_the_byte_steps() {
+    let name = b"X-Custom_Header.Name~42";
+    for b in 0..=u8::MAX {
+        assert_eq!(is_token(&[b]), is_tchar(b), "{b:#04x}");
+        for at in 0..name.len() {
+            let mut n = name.to_vec();
+            n[at] = b;
+            assert_eq!(is_token(&n), is_tchar(b), "{b:#04x} at {at}");
+        }
+    }
+}
+
+/// A control byte where a kept name has a letter or `-` (CR is `-` with the 0x20 bit
+/// cleared) makes no kept name: the line is malformed, at every split.
+#[test]
+fn control_bytes_in_kept_names_are_malformed_lines() {
+    for wire in [
+        &b"HTTP/1.1 200 OK\r\nContent\rLength: 5\r\n\r\nBODY"[..],
+        b"HTTP/1.1 200 OK\r\nx\rratelimit\rlimit: 5\r\n\r\nBODY",
+        b"HTTP/1.1 200 OK\r\nDa\x14e: Wed, 15 Jan 2025 10:30:00 GMT\r\n\r\nBODY",
+        b"HTTP/1.1 200 OK\r\nConnection\x00: close\r\n\r\nBODY",
+        b"HTTP/1.1 200 OK\r\nContent-Length 5\r\nVary: Origin\r\n\r\nBODY",
+    ] {
+        assert_eq!(err(wire), HeadError::BadHeader, "{:?}", wire.escape_ascii());
     }
 }

@@ -1481,13 +1481,7 @@ fn is_token(name: &[u8]) -> bool {
         let mut t = [false; 256];
         let mut b = 0;
         while b < 256 {
-            let c = b as u8;
-            t[b] = c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
-                )
-                || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~');
+            t[b] = tchar(b as u8);
             b += 1;
         }
         t
@@ -1495,6 +1489,16 @@ fn is_token(name: &[u8]) -> bool {
     const TOKEN: [bool; 256] = table();
     name.iter()
         .fold(true, |all, &b| all & TOKEN[usize::from(b)])
+}
+
+/// tchar (RFC 9110 §5.6.2), the rule both tables are built from.
+const fn tchar(c: u8) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
+        )
+        || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
 }
 
 /// tchar (RFC 9110 §5.6.2): one bit per ASCII byte.
@@ -1505,14 +1509,7 @@ fn is_tchar(b: u8) -> bool {
         let mut t = [0u32; 4];
         let mut b = 0;
         while b < 128 {
-            let c = b as u8;
-            if c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-'
-                )
-                || matches!(c, b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
-            {
+            if tchar(b as u8) {
                 t[b / 32] |= 1 << (b % 32);
             }
             b += 1;

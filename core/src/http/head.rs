@@ -1193,8 +1193,11 @@ fn finish_field(
         _ => None,
     };
     // Unix seconds and counts are kept in 32 bits, as in `ResponseHead`: that keeps the head
-    // and the outcomes that carry it 4-aligned on 32-bit targets.
+    // and the outcomes that carry it 4-aligned on 32-bit targets. A time to wait for past
+    // 2106 saturates (still far beyond any retry cap); a reference date there is not kept.
     let small = number.and_then(|n| u32::try_from(n).ok());
+    let saturated = |t: u64| u32::try_from(t).unwrap_or(u32::MAX);
+    let wait_until = date.map(saturated);
     let date = date.and_then(|t| u32::try_from(t).ok());
     match field {
         Field::ContentType => head.content_type = content_type(v, overflow),
@@ -1202,17 +1205,17 @@ fn finish_field(
         // RFC 9110 §10.2.3: delta-seconds or an HTTP-date.
         Field::RetryAfter => {
             if let Some(s) = number {
-                head.retry_after = Some(RetryAfter::Seconds(u32::try_from(s).unwrap_or(u32::MAX)));
-            } else if let Some(t) = date {
+                head.retry_after = Some(RetryAfter::Seconds(saturated(s)));
+            } else if let Some(t) = wait_until {
                 head.retry_after = Some(RetryAfter::Date(t));
             }
         }
         Field::RetryAfterMs if number.is_some() => {
-            head.retry_after_ms = number.map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+            head.retry_after_ms = number.map(saturated);
         }
         Field::RateLimitLimit if small.is_some() => head.rate_limit.limit = small,
         Field::RateLimitRemaining if small.is_some() => head.rate_limit.remaining = small,
-        Field::RateLimitReset if small.is_some() => head.rate_limit.reset = small,
+        Field::RateLimitReset if number.is_some() => head.rate_limit.reset = number.map(saturated),
         Field::RequestId if !f.request_id_seen && !v.is_empty() => {
             f.request_id_seen = true;
             head.request_id.push_bytes(v);

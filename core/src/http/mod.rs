@@ -64,7 +64,7 @@ pub enum ContentType {
 pub enum RetryAfter {
     /// Wait this many seconds.
     Seconds(u32),
-    /// Wait until this Unix time (seconds; an HTTP-date past 2106 is not kept).
+    /// Wait until this Unix time (seconds; an HTTP-date past 2106 saturates at `u32::MAX`).
     Date(u32),
 }
 
@@ -76,7 +76,8 @@ pub struct RateLimit {
     pub limit: Option<u32>,
     /// `X-RateLimit-Remaining`: requests left in the window.
     pub remaining: Option<u32>,
-    /// `X-RateLimit-Reset`: Unix time (seconds) when the window resets; `None` past 2106.
+    /// `X-RateLimit-Reset`: Unix time (seconds) when the window resets (saturating at
+    /// `u32::MAX`, in 2106).
     pub reset: Option<u32>,
 }
 

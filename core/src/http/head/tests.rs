@@ -355,6 +355,22 @@ fn retry_after_forms() {
     assert_eq!(h.retry_after, Some(RetryAfter::Seconds(120)));
 }
 
+/// Unix seconds are kept in 32 bits: past 2106 a time to wait for saturates (still above any
+/// retry cap), a reference date is not kept.
+#[test]
+fn dates_past_32_bits() {
+    let h = head(
+        b"HTTP/1.1 429 Too Many Requests\r\nDate: Fri, 31 Dec 9999 23:59:59 GMT\r\n\
+          Retry-After: Fri, 31 Dec 9999 23:59:59 GMT\r\nX-RateLimit-Reset: 253402300799\r\n\
+          Sunset: Fri, 31 Dec 9999 23:59:59 GMT\r\n\r\nBODY",
+    );
+    assert_eq!(h.date, None);
+    assert_eq!(h.retry_after, Some(RetryAfter::Date(u32::MAX)));
+    assert_eq!(h.rate_limit.reset, Some(u32::MAX));
+    assert_eq!(h.sunset, None);
+    assert!(h.deprecated);
+}
+
 #[test]
 fn deprecation_headers() {
     assert!(head(b"HTTP/1.1 200 OK\r\nDeprecation: true\r\n\r\nBODY").deprecated);
@@ -575,12 +591,8 @@ fn expected(http10: bool, status: u16, hdrs: &[Hdr]) -> ResponseHead {
             Hdr::Type(i) => h.content_type = TYPES[*i].1,
             Hdr::Limit(n) => h.rate_limit.limit = Some(*n),
             Hdr::Remaining(n) => h.rate_limit.remaining = Some(*n),
-            // Past 32 bits (2106) a reset is not kept; an earlier one stays.
-            Hdr::Reset(n) => {
-                if let Ok(n) = u32::try_from(*n) {
-                    h.rate_limit.reset = Some(n);
-                }
-            }
+            // Past 32 bits (2106) a reset saturates.
+            Hdr::Reset(n) => h.rate_limit.reset = Some(u32::try_from(*n).unwrap_or(u32::MAX)),
             Hdr::RetryAfter(n) => h.retry_after = Some(RetryAfter::Seconds(*n)),
             Hdr::RequestId(s) if !id_seen => {
                 id_seen = true;

@@ -232,6 +232,12 @@ enum Out {
     Key,
     Scratch(u8),
     Input(usize, usize),
+    /// A key lying whole in the input.
+    #[cfg(feature = "fast")]
+    InputKey(usize, usize),
+    /// A number lying whole in the input.
+    #[cfg(feature = "fast")]
+    InputNumber(usize, usize),
     StrEnd,
     Number,
     Bool(bool),
@@ -329,8 +335,14 @@ impl Scanner {
         let mut i = 0;
         while i < input.len() {
             #[cfg(feature = "fast")]
-            if let Some((used, tok)) = self.whole_token(input, i) {
-                return Ok((used, Some(tok)));
+            if let Some((used, out)) = self.whole_token(input, i) {
+                match out {
+                    Some(out) => return Ok((used, Some(self.token(out, input)))),
+                    None => {
+                        i = used;
+                        continue;
+                    }
+                }
             }
             let (used, out) = match self.step(input, i) {
                 Ok(r) => r,
@@ -368,19 +380,34 @@ impl Scanner {
         }
         let mut i = 0;
         while let Some(&b) = input.get(i) {
-            if let Some((used, tok)) = self.whole_token(input, i) {
-                return Ok((used, Some(Piece::Token(tok))));
+            if let Some((used, out)) = self.whole_token(input, i) {
+                match out {
+                    Some(out) => return Ok((used, Some(Piece::Token(self.token(out, input))))),
+                    None => {
+                        i = used;
+                        continue;
+                    }
+                }
             }
             if whole_strings && b == b'"' && matches!(self.mode, Mode::Value | Mode::ValueOrEnd) {
                 let start = i + 1;
                 let rest = input.get(start..).unwrap_or(&[]);
                 let run = string_run(rest);
-                if rest.get(run) == Some(&b'"') {
-                    self.value_end();
-                    let end = start + run + 1;
-                    let used = end + self.comma(input, end);
-                    let text = rest.get(..run).unwrap_or(&[]);
-                    return Ok((used, Some(Piece::WholeStr(text))));
+                match rest.get(run) {
+                    Some(b'"') => {
+                        self.value_end();
+                        let end = start + run + 1;
+                        let used = end + self.comma(input, end);
+                        let text = rest.get(..run).unwrap_or(&[]);
+                        return Ok((used, Some(Piece::WholeStr(text))));
+                    }
+                    // Cut by the end of the input: its first piece now, the rest goes on
+                    // from the string mode.
+                    None if run > 0 => {
+                        self.mode = Mode::Str { key: false };
+                        return Ok((input.len(), Some(Piece::Token(Token::Str(rest)))));
+                    }
+                    _ => {}
                 }
             }
             let (used, out) = match self.step(input, i) {
@@ -398,27 +425,55 @@ impl Scanner {
         Ok((input.len(), None))
     }
 
-    /// A key (with its `:`) or a number that starts at `i` and lies whole in `input`, taken
-    /// at once and borrowing `input`: the bytes consumed up to its end and the token. `None`
+    /// A key (with its `:`) or a number at `i`, taken at once: one that lies whole in `input`
+    /// borrows it, one the end of `input` cuts is kept (at most [`KEY_CAP`] or [`NUMBER_CAP`]
+    /// bytes) and goes on from its mode, and one kept so goes on here in the next input up to
+    /// its end. Returns the bytes consumed up to there and the token, if one ended. `None`
     /// (nothing consumed) for anything else, which takes the grammar step.
     #[cfg(feature = "fast")]
     #[inline(always)]
-    fn whole_token<'a>(&mut self, input: &'a [u8], i: usize) -> Option<(usize, Token<'a>)> {
+    fn whole_token(&mut self, input: &[u8], i: usize) -> Option<(usize, Option<Out>)> {
         let b = *input.get(i)?;
         match (self.mode, b) {
             (Mode::Key | Mode::KeyOrEnd, b'"') => {
                 let start = i + 1;
                 let rest = input.get(start..).unwrap_or(&[]);
                 let run = string_run(rest);
-                if run > KEY_CAP || rest.get(run) != Some(&b'"') {
+                if run > KEY_CAP {
                     return None;
                 }
                 self.key_len = 0;
                 self.key_truncated = false;
+                match rest.get(run) {
+                    Some(b'"') => {
+                        self.mode = Mode::Colon;
+                        let end = start + run + 1;
+                        let used = end + self.colon(input, end);
+                        Some((used, Some(Out::InputKey(start, start + run))))
+                    }
+                    None => {
+                        self.push_key(rest);
+                        self.mode = Mode::Str { key: true };
+                        Some((input.len(), None))
+                    }
+                    // An escape or a control byte: the string steps.
+                    Some(_) => {
+                        self.mode = Mode::Str { key: true };
+                        Some((start, None))
+                    }
+                }
+            }
+            (Mode::Str { key: true }, _) if self.esc == Esc::None && self.high.is_none() => {
+                let rest = input.get(i..).unwrap_or(&[]);
+                let run = string_run(rest);
+                if rest.get(run) != Some(&b'"') {
+                    return None;
+                }
+                self.push_key(rest.get(..run).unwrap_or(&[]));
                 self.mode = Mode::Colon;
-                let end = start + run + 1;
+                let end = i + run + 1;
                 let used = end + self.colon(input, end);
-                Some((used, Token::Key(rest.get(..run).unwrap_or(&[]))))
+                Some((used, Some(self.finish_key())))
             }
             (Mode::Value | Mode::ValueOrEnd, b'-' | b'0'..=b'9') => {
                 let st = match b {
@@ -428,13 +483,42 @@ impl Scanner {
                 };
                 let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
                 let end = i + 1 + run;
-                // Ended by a byte that is in `input`; anything else takes the steps.
-                if !st.complete() || end - i > NUMBER_CAP || end >= input.len() {
+                if end - i > NUMBER_CAP {
+                    return None;
+                }
+                if end >= input.len() {
+                    // Cut by the end of the input: kept, it goes on in the next input.
+                    let text = input.get(i..).unwrap_or(&[]);
+                    self.num_len = copy_bytes(&mut self.num, text) as u8;
+                    self.mode = Mode::Number(st);
+                    return Some((input.len(), None));
+                }
+                // Ended by a byte that is in `input`; an unfinished one takes the steps.
+                if !st.complete() {
                     return None;
                 }
                 self.value_end();
                 let used = end + self.comma(input, end);
-                Some((used, Token::Number(input.get(i..end).unwrap_or(&[]))))
+                Some((used, Some(Out::InputNumber(i, end))))
+            }
+            (Mode::Number(st), _) => {
+                let (st, run) = number_run(st, input.get(i..).unwrap_or(&[]));
+                let end = i + run;
+                let len = usize::from(self.num_len);
+                // Too long, or ended unfinished: the steps report it at its byte.
+                if len + run > NUMBER_CAP || (end < input.len() && !st.complete()) {
+                    return None;
+                }
+                let text = input.get(i..end).unwrap_or(&[]);
+                copy_bytes(self.num.get_mut(len..).unwrap_or(&mut []), text);
+                self.num_len = (len + run) as u8;
+                if end >= input.len() {
+                    self.mode = Mode::Number(st);
+                    return Some((input.len(), None));
+                }
+                self.value_end();
+                let used = end + self.comma(input, end);
+                Some((used, Some(Out::Number)))
             }
             _ => None,
         }
@@ -824,6 +908,10 @@ impl Scanner {
             }
             Out::Scratch(n) => Token::Str(self.scratch.get(..usize::from(n)).unwrap_or(&[])),
             Out::Input(a, b) => Token::Str(input.get(a..b).unwrap_or(&[])),
+            #[cfg(feature = "fast")]
+            Out::InputKey(a, b) => Token::Key(input.get(a..b).unwrap_or(&[])),
+            #[cfg(feature = "fast")]
+            Out::InputNumber(a, b) => Token::Number(input.get(a..b).unwrap_or(&[])),
             Out::StrEnd => Token::StrEnd,
             Out::Number => Token::Number(self.num.get(..usize::from(self.num_len)).unwrap_or(&[])),
             Out::Bool(v) => Token::Bool(v),

@@ -154,6 +154,62 @@ fn scans_a_document() {
     assert_eq!(got, want);
 }
 
+/// Keys and numbers cut by the end of the input are kept and go on in the next input: the
+/// same tokens at every split point, in compact JSON too (no byte between tokens).
+#[test]
+fn cut_keys_and_numbers_go_on_in_the_next_input() {
+    let doc = br#"{"abc":12.5e-3,"d\"e":-0,"f":[10,-2.25E+2,3],"g":0.125}"#;
+    let got = all_splits_agree(doc).unwrap();
+    let num = |n: &str| T::Num(n.as_bytes().to_vec());
+    let want = std::vec![
+        T::Os,
+        k("abc"),
+        num("12.5e-3"),
+        k("d\"e"),
+        num("-0"),
+        k("f"),
+        T::As,
+        num("10"),
+        num("-2.25E+2"),
+        num("3"),
+        T::Ae,
+        k("g"),
+        num("0.125"),
+        T::Oe,
+    ];
+    assert_eq!(got, want);
+    // A key at the capacity, and one past it cut on a character boundary.
+    let exact = "a".repeat(KEY_CAP);
+    let long = std::format!("{}é", "a".repeat(KEY_CAP - 1));
+    let doc = std::format!(r#"{{"{exact}":1,"{long}":2}}"#);
+    let got = all_splits_agree(doc.as_bytes()).unwrap();
+    let cut = "a".repeat(KEY_CAP - 1);
+    let want = std::vec![T::Os, k(&exact), num("1"), k(&cut), num("2"), T::Oe];
+    assert_eq!(got, want);
+}
+
+/// A number cut by the end of the input and ended wrongly or made too long by the next input
+/// gives the error of an unsplit scan, at every split point.
+#[test]
+fn cut_numbers_report_errors_of_the_whole() {
+    let long = "1".repeat(NUMBER_CAP);
+    let cases = [
+        (String::from("[1.]"), JsonError::Syntax),
+        (String::from("[-,1]"), JsonError::Syntax),
+        (String::from("[12e+]"), JsonError::Syntax),
+        (String::from("[01]"), JsonError::Syntax),
+        (std::format!("[{long}1]"), JsonError::NumberTooLong),
+        (std::format!("[{long}.]"), JsonError::NumberTooLong),
+        (std::format!("[{long}"), JsonError::Incomplete),
+    ];
+    for (doc, err) in cases {
+        let doc = doc.as_bytes();
+        for cut in 0..=doc.len() {
+            assert_eq!(scan(doc, &[cut]), Err(err), "{doc:?} cut {cut}");
+        }
+    }
+}
+
 #[test]
 fn decodes_escapes_and_surrogates() {
     let doc = br#"{"k\u00e9\n":"caf\u00e9 \ud83d\ude00 \"q\" \\ \/ \b\f\n\r\t"}"#;

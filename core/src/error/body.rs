@@ -247,7 +247,10 @@ impl Fields {
             if fresh {
                 text.clear();
             }
-            text.push_bytes(bytes);
+            // A string's end adds nothing: no call for it.
+            if !bytes.is_empty() {
+                text.push_bytes(bytes);
+            }
         }
         // Only a string value goes on in the next piece.
         self.open = if matches!(tok, Token::Str(_)) {

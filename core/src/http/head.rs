@@ -455,7 +455,7 @@ impl LineBuf {
     fn append_name(&mut self, name: &[u8]) {
         let len = usize::from(self.len);
         let room = self.buf.get_mut(len..NAME_CAP).unwrap_or(&mut []);
-        copy_inline(room, name);
+        crate::text::copy_short(room, name);
         // At most `NAME_CAP + 1`.
         self.len = len.saturating_add(name.len()).min(NAME_CAP + 1) as u8;
     }
@@ -506,7 +506,7 @@ impl LineBuf {
             }
         }
         let room = self.buf.get_mut(usize::from(self.len)..).unwrap_or(&mut []);
-        let taken = copy_inline(room, bytes);
+        let taken = crate::text::copy_short(room, bytes);
         // `taken` fits the 64-byte buffer.
         self.len = self.len.saturating_add(taken as u8);
         let lost = bytes.get(taken..).unwrap_or(&[]);
@@ -1287,48 +1287,6 @@ fn parse_u64(v: &[u8], saturate: bool) -> Option<u64> {
         };
     }
     Some(n)
-}
-
-#[cfg(feature = "fast")]
-/// [`copy_bytes`](crate::text::copy_bytes) for the line buffer: the parts of a name or value cut by the end of a
-/// slice are short, so they are copied as two overlapping fixed-size words, inline, rather
-/// than through a `memcpy` call each.
-fn copy_inline(dst: &mut [u8], src: &[u8]) -> usize {
-    fn words<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
-        let tail = src.len().saturating_sub(N);
-        let (Some(&first), Some(&last)) = (
-            src.first_chunk::<N>(),
-            src.get(tail..).and_then(<[u8]>::first_chunk::<N>),
-        ) else {
-            return false;
-        };
-        match dst.first_chunk_mut::<N>() {
-            Some(d) => *d = first,
-            None => return false,
-        }
-        match dst.get_mut(tail..).and_then(<[u8]>::first_chunk_mut::<N>) {
-            Some(d) => *d = last,
-            None => return false,
-        }
-        true
-    }
-    let n = dst.len().min(src.len());
-    let (Some(dst), Some(src)) = (dst.get_mut(..n), src.get(..n)) else {
-        return 0;
-    };
-    let done = match n {
-        4..=7 => words::<4>(dst, src),
-        8..=16 => words::<8>(dst, src),
-        17..=32 => words::<16>(dst, src),
-        33..=64 => words::<32>(dst, src),
-        _ => false,
-    };
-    if !done {
-        for (d, s) in dst.iter_mut().zip(src) {
-            *d = *s;
-        }
-    }
-    n
 }
 
 #[cfg(feature = "fast")]

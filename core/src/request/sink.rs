@@ -169,44 +169,8 @@ pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
 }
 
 /// `dst.copy_from_slice(src)` for slices of equal length. Most pieces of a request are a few
-/// bytes long; they are copied as two overlapping fixed-size words, inline, rather than
-/// through a `memcpy` call each.
+/// bytes long: copied inline, not through a `memcpy` call each.
 #[cfg(feature = "fast")]
 pub(super) fn copy_short(dst: &mut [u8], src: &[u8]) {
-    fn words<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
-        let n = src.len();
-        let tail = n.saturating_sub(N);
-        let (Some(d0), Some(s0)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) else {
-            return false;
-        };
-        let head = *s0;
-        let Some(s1) = src.get(tail..).and_then(|s| s.first_chunk::<N>()) else {
-            return false;
-        };
-        let last = *s1;
-        *d0 = head;
-        match dst.get_mut(tail..).and_then(|d| d.first_chunk_mut::<N>()) {
-            Some(d1) => *d1 = last,
-            None => return false,
-        }
-        true
-    }
-    let n = src.len();
-    let done = match n {
-        0 => true,
-        1..=3 => {
-            for (d, s) in dst.iter_mut().zip(src) {
-                *d = *s;
-            }
-            true
-        }
-        4..=7 => words::<4>(dst, src),
-        8..=16 => words::<8>(dst, src),
-        17..=32 => words::<16>(dst, src),
-        33..=64 => words::<32>(dst, src),
-        _ => false,
-    };
-    if !done {
-        crate::text::copy_bytes(dst, src);
-    }
+    crate::text::copy_short(dst, src);
 }

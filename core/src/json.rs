@@ -180,6 +180,15 @@ enum Num {
 }
 
 impl Num {
+    /// The state after a number's first byte (`-` or a digit).
+    const fn start(b: u8) -> Num {
+        match b {
+            b'-' => Num::Minus,
+            b'0' => Num::Zero,
+            _ => Num::Int,
+        }
+    }
+
     /// Whether a number may end in this state.
     const fn complete(self) -> bool {
         matches!(self, Num::Zero | Num::Int | Num::Frac | Num::ExpDigits)
@@ -477,12 +486,7 @@ impl Scanner {
                 }
             }
             (Mode::Value | Mode::ValueOrEnd, b'-' | b'0'..=b'9') => {
-                let st = match b {
-                    b'-' => Num::Minus,
-                    b'0' => Num::Zero,
-                    _ => Num::Int,
-                };
-                let (st, run) = number_run(st, input.get(i + 1..).unwrap_or(&[]));
+                let (st, run) = number_run(Num::start(b), input.get(i + 1..).unwrap_or(&[]));
                 let end = i + 1 + run;
                 if end - i > NUMBER_CAP {
                     return None;
@@ -718,37 +722,9 @@ impl Scanner {
                         // elements `v,v,` of an array one after the other without going back
                         // to the dispatch. A value cut by the end of the input leaves its mode.
                         loop {
-                            match input.get(i) {
-                                Some(b'"') => {
-                                    let run = string_run(input.get(i + 1..).unwrap_or(&[]));
-                                    if input.get(i + 1 + run) != Some(&b'"') {
-                                        self.mode = Mode::Str { key: false };
-                                        i += run + 1;
-                                        break;
-                                    }
-                                    i += run + 2;
-                                }
-                                Some(&c @ (b'-' | b'0'..=b'9')) => {
-                                    let st = match c {
-                                        b'-' => Num::Minus,
-                                        b'0' => Num::Zero,
-                                        _ => Num::Int,
-                                    };
-                                    self.num_len = 0;
-                                    let rest = input.get(i + 1..).unwrap_or(&[]);
-                                    let (st, run) = number_run(st, rest);
-                                    i += run + 1;
-                                    if let Some(next) =
-                                        self.number_end(st, run + 1, input.get(i).is_some())?
-                                    {
-                                        self.mode = next;
-                                        break;
-                                    }
-                                }
-                                _ => {
-                                    self.mode = Mode::Value;
-                                    break;
-                                }
+                            if let Some(next) = self.whole_scalar(input, &mut i)? {
+                                self.mode = next;
+                                break;
                             }
                             // The value ended.
                             self.mode = self.after_value();
@@ -859,30 +835,8 @@ impl Scanner {
                 break Mode::Colon;
             }
             at += 1;
-            match input.get(at) {
-                Some(b'"') => {
-                    let run = string_run(input.get(at + 1..).unwrap_or(&[]));
-                    if input.get(at + 1 + run) != Some(&b'"') {
-                        at += run + 1;
-                        break Mode::Str { key: false };
-                    }
-                    at += run + 2;
-                }
-                Some(&c @ (b'-' | b'0'..=b'9')) => {
-                    let st = match c {
-                        b'-' => Num::Minus,
-                        b'0' => Num::Zero,
-                        _ => Num::Int,
-                    };
-                    self.num_len = 0;
-                    let (st, run) = number_run(st, input.get(at + 1..).unwrap_or(&[]));
-                    at += run + 1;
-                    let ended = input.get(at).is_some();
-                    if let Some(next) = self.number_end(st, run + 1, ended)? {
-                        break next;
-                    }
-                }
-                _ => break Mode::Value,
+            if let Some(next) = self.whole_scalar(input, &mut at)? {
+                break next;
             }
             // The value ended, inside this object.
             if usize::from(self.depth) == depth {
@@ -897,6 +851,32 @@ impl Scanner {
         };
         *i = at;
         Ok(Some(mode))
+    }
+
+    /// A string or number value at `at`, skipped whole: `None` when it ended in `input` (`at`
+    /// just past it), else the mode to go on in (`at` past what was taken: a value cut by the
+    /// end of the input, or [`Mode::Value`] for anything but a string or a number).
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn whole_scalar(&mut self, input: &[u8], at: &mut usize) -> Result<Option<Mode>, JsonError> {
+        match input.get(*at) {
+            Some(b'"') => {
+                let run = string_run(input.get(*at + 1..).unwrap_or(&[]));
+                if input.get(*at + 1 + run) != Some(&b'"') {
+                    *at += run + 1;
+                    return Ok(Some(Mode::Str { key: false }));
+                }
+                *at += run + 2;
+                Ok(None)
+            }
+            Some(&c @ (b'-' | b'0'..=b'9')) => {
+                self.num_len = 0;
+                let (st, run) = number_run(Num::start(c), input.get(*at + 1..).unwrap_or(&[]));
+                *at += run + 1;
+                self.number_end(st, run + 1, input.get(*at).is_some())
+            }
+            _ => Ok(Some(Mode::Value)),
+        }
     }
 
     /// One grammar step of [`Scanner::skip_value`] for a byte its fast arms do not take:
@@ -1171,11 +1151,7 @@ impl Scanner {
                     *first = b;
                 }
                 self.num_len = 1;
-                self.mode = Mode::Number(match b {
-                    b'-' => Num::Minus,
-                    b'0' => Num::Zero,
-                    _ => Num::Int,
-                });
+                self.mode = Mode::Number(Num::start(b));
                 Ok((1, None))
             }
             _ => Err(JsonError::Syntax),

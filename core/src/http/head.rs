@@ -250,17 +250,11 @@ impl Field {
         let (Some(&first), Some(&penult)) = (first, penult) else {
             return Field::Other;
         };
-        let i = usize::from(SLOTS[slot(n, first, penult)]);
-        let (Some(&start), Some(&end), Some(&kind)) =
-            (STARTS.get(i), STARTS.get(i + 1), KINDS.get(i))
-        else {
-            return Field::Other;
-        };
-        let Some(kept) = NAMES.get(usize::from(start)..usize::from(end)) else {
+        let Some((kept, kind)) = Self::kept(n, first, penult) else {
             return Field::Other;
         };
         match kept.split_at_checked(a.len()) {
-            Some((ka, kb)) if kept.len() == n && eq_folded(ka, a) && eq_folded(kb, b) => kind,
+            Some((ka, kb)) if eq_folded(ka, a) && eq_folded(kb, b) => kind,
             _ => Field::Other,
         }
     }
@@ -280,16 +274,24 @@ impl Field {
         let [first, .., penult, _] = *name else {
             return Field::Other;
         };
-        let i = usize::from(SLOTS[slot(name.len(), first, penult)]);
+        match Self::kept(name.len(), first, penult) {
+            Some((kept, kind)) if eq(kept, name) => kind,
+            _ => Field::Other,
+        }
+    }
+
+    /// The one kept name of `len` bytes in the slot of its first and last-but-one byte, and
+    /// its field; `None` when no kept name has that slot and length.
+    #[inline(always)]
+    fn kept(len: usize, first: u8, penult: u8) -> Option<(&'static [u8], Field)> {
+        let i = usize::from(SLOTS[slot(len, first, penult)]);
         let (Some(&start), Some(&end), Some(&kind)) =
             (STARTS.get(i), STARTS.get(i + 1), KINDS.get(i))
         else {
-            return Field::Other;
+            return None;
         };
-        match NAMES.get(usize::from(start)..usize::from(end)) {
-            Some(kept) if kept.len() == name.len() && eq(kept, name) => kind,
-            _ => Field::Other,
-        }
+        let kept = NAMES.get(usize::from(start)..usize::from(end))?;
+        (kept.len() == len).then_some((kept, kind))
     }
 
     /// Comma-separated lists (RFC 9110 §5.6.1), processed element by element so their total

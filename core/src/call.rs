@@ -571,11 +571,10 @@ impl<'a> Call<'a> {
                 // Finishing without output has just been finished above.
                 None => Action::Receive { deadline },
             },
-            State::Done => match &self.sink {
-                Sink::Succeeded(s) => Action::Done(Ok(s)),
-                Sink::Failed(f) => Action::Done(Err(f)),
+            State::Done => match self.outcome() {
+                Some(outcome) => Action::Done(outcome),
                 // The outcome is always stored with `State::Done`.
-                _ => Action::Sleep {
+                None => Action::Sleep {
                     until: self.call_deadline,
                 },
             },

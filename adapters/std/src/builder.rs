@@ -262,7 +262,8 @@ impl ClientBuilder {
                 env => crate::url_string(&env.base_url().ok_or(ClientError::UnknownEnvironment)?),
             },
         };
-        let base = BaseUrl::parse(&base_url).map_err(ClientError::Url)?;
+        let parsed = crate::base::Base::parse(base_url).map_err(ClientError::Url)?;
+        let base = parsed.url();
         let user_agent = match &self.user_agent {
             Some(ua) => check_user_agent(ua)
                 .map_err(ClientError::UserAgent)?
@@ -281,7 +282,7 @@ impl ClientBuilder {
         let extra_roots = self.tls(&base, &mut transport)?;
         Ok(Client {
             api_key: self.api_key.clone(),
-            base_url,
+            base_url: parsed,
             auth: self.auth,
             policy,
             user_agent,

@@ -91,47 +91,66 @@ impl Transport {
     /// Runs `call` to its end. `on_event` returns `false` to stop: the call is cancelled
     /// (and ends in [`Cause::Cancelled`](kaiko_core::call::Cause::Cancelled)).
     #[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call
+    ///
+    /// `now` is the clock read just before. The clock is read again only where time can have
+    /// passed: after each blocking step, and before one that follows an event handler (which
+    /// may take long); a read costs more than deciding the call's next step.
     pub(crate) fn run(
         &mut self,
         call: &mut Call<'_>,
         on_event: &mut dyn FnMut(Event<'_>) -> bool,
+        mut now: Instant,
     ) -> Result<Success, Failure> {
         let (mut start, mut end) = (0usize, 0usize);
+        let mut handler_ran = false;
         self.proxy_failure = None;
         loop {
-            let now = self.now();
+            let action = call.poll_action(now);
+            if handler_ran && !matches!(action, Action::Event(_) | Action::Done(_)) {
+                // The next step may block: its timeout counts from the time it really is.
+                handler_ran = false;
+                now = self.now();
+            }
             let left = |deadline: Instant| {
                 transport::to_std(deadline.saturating_duration_since(now)).max(MIN_TIMEOUT)
             };
-            match call.poll_action(now) {
+            match action {
                 Action::Event(event) => {
+                    handler_ran = true;
                     if !on_event(event) {
                         // Only `Finished` can be refused, and then `Done` comes next anyway.
-                        let _ = call.cancel(now);
+                        let _ = call.cancel(self.now());
                     }
                 }
                 Action::Connect { deadline } => match &self.conn {
                     Some(_) => call.handle_connected(now, true).unwrap_or(()),
-                    None => match self.open(call, left(deadline)) {
-                        Ok(stream) => {
-                            self.conn = Some(stream);
-                            call.handle_connected(self.now(), false).unwrap_or(());
-                        }
-                        Err(ConnectError::TimedOut) => sleep_until(&self.clock, deadline),
-                        Err(ConnectError::Lost(lost)) => call.handle_connection_lost(now, lost),
-                        Err(ConnectError::Proxy(refusal)) => {
-                            self.proxy_failure = Some(refusal);
-                            if refusal.is_retryable() {
-                                // Like a refused connection: the call's policy decides.
-                                call.handle_connection_lost(self.now(), ConnectionLost::Refused);
-                            } else {
-                                // Another attempt would get the same answer (credentials,
-                                // policy, not a proxy at all). Only `Finished` can be
-                                // refused, and this call is not.
-                                let _ = call.cancel(self.now());
+                    None => {
+                        let opened = self.open(call, left(deadline));
+                        now = self.now();
+                        match opened {
+                            Ok(stream) => {
+                                self.conn = Some(stream);
+                                call.handle_connected(now, false).unwrap_or(());
+                            }
+                            Err(ConnectError::TimedOut) => {
+                                sleep_until(&self.clock, deadline);
+                                now = self.now();
+                            }
+                            Err(ConnectError::Lost(lost)) => call.handle_connection_lost(now, lost),
+                            Err(ConnectError::Proxy(refusal)) => {
+                                self.proxy_failure = Some(refusal);
+                                if refusal.is_retryable() {
+                                    // Like a refused connection: the call's policy decides.
+                                    call.handle_connection_lost(now, ConnectionLost::Refused);
+                                } else {
+                                    // Another attempt would get the same answer (credentials,
+                                    // policy, not a proxy at all). Only `Finished` can be
+                                    // refused, and this call is not.
+                                    let _ = call.cancel(now);
+                                }
                             }
                         }
-                    },
+                    }
                 },
                 Action::Transmit { deadline } => {
                     let n = match call.poll_transmit(now, &mut self.out) {
@@ -150,10 +169,11 @@ impl Transport {
                     let sent = self
                         .conn
                         .as_mut()
-                        .map(|c| send(&self.clock, c, bytes, deadline));
+                        .map(|c| send(&self.clock, c, bytes, now, deadline));
+                    now = self.now();
                     (start, end) = (0, 0);
                     match sent {
-                        Some(Ok(())) => call.handle_transmitted(self.now()).unwrap_or(()),
+                        Some(Ok(())) => call.handle_transmitted(now).unwrap_or(()),
                         // The deadline has passed: the call says what that means.
                         Some(Err(e)) if transport::is_timeout(&e) => {}
                         Some(Err(e)) => self.lost(call, transport::lost_kind(&e)),
@@ -167,6 +187,7 @@ impl Transport {
                             c.arm_read(left(deadline))
                                 .and_then(|()| c.read(&mut self.input))
                         });
+                        now = self.now();
                         match read {
                             Some(Ok(0)) => self.lost(call, ConnectionLost::Closed),
                             Some(Ok(n)) => end = n,
@@ -180,13 +201,16 @@ impl Transport {
                     }
                     let bytes = self.input.get(start..end).unwrap_or(&[]);
                     if !bytes.is_empty() {
-                        match call.handle_input(self.now(), bytes) {
+                        match call.handle_input(now, bytes) {
                             Ok(used) => start = (start + used).min(end),
                             Err(_) => (start, end) = (0, 0),
                         }
                     }
                 }
-                Action::Sleep { until } => sleep_until(&self.clock, until),
+                Action::Sleep { until } => {
+                    sleep_until(&self.clock, until);
+                    now = self.now();
+                }
                 Action::Close => self.conn = None,
                 Action::Done(outcome) => return outcome.cloned().map_err(|f| *f),
             }
@@ -233,19 +257,19 @@ impl Transport {
     }
 }
 
-/// Writes `bytes` whole and flushes them, before `deadline` or an error. The timeouts armed
-/// may be shorter than the time left, so one that fires early means "go on": rustls and
-/// `TcpStream` both report in `Ok(n)` what they took, so nothing is sent twice.
+/// Writes `bytes` whole and flushes them, before `deadline` or an error, starting at `now`.
+/// The timeouts armed may be shorter than the time left, so one that fires early means "go
+/// on": rustls and `TcpStream` both report in `Ok(n)` what they took, so nothing is sent twice.
 fn send(
     clock: &StdClock,
     conn: &mut Stream,
     bytes: &[u8],
+    mut now: Instant,
     deadline: Instant,
 ) -> std::io::Result<()> {
     let mut sent = 0;
     loop {
-        let left =
-            transport::to_std(deadline.saturating_duration_since(clock.now())).max(MIN_TIMEOUT);
+        let left = transport::to_std(deadline.saturating_duration_since(now)).max(MIN_TIMEOUT);
         // TLS handshakes read during the first write, so both timeouts apply.
         conn.arm_write(left)?;
         conn.cap_read(left)?;
@@ -261,6 +285,7 @@ fn send(
             Err(e) if transport::is_timeout(&e) && clock.now() < deadline => {}
             Err(e) => return Err(e),
         }
+        now = clock.now();
     }
 }
 

@@ -89,6 +89,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod base;
 mod builder;
 mod drive;
 mod proxy;
@@ -250,7 +251,7 @@ pub const MAX_CONTENT: usize = 1 << 20;
 /// A blocking Kaiko client. One call at a time; the connection is kept alive between calls.
 pub struct Client {
     api_key: String,
-    base_url: String,
+    base_url: base::Base,
     auth: Auth,
     policy: Policy,
     user_agent: String,
@@ -278,7 +279,7 @@ impl fmt::Debug for Client {
         let key = ApiKey::new(&self.api_key).map_err(|_| fmt::Error)?;
         f.debug_struct("Client")
             .field("api_key", &key)
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_str())
             .field("auth", &self.auth)
             .field("policy", &self.policy)
             .field("user_agent", &self.user_agent)
@@ -380,7 +381,7 @@ impl Client {
 
     /// The base URL as given.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        self.base_url.as_str()
     }
 
     /// Sends `key` as the `Idempotency-Key` of the next call, on every attempt of it,
@@ -440,8 +441,7 @@ impl Client {
             .map_err(CallError::IdempotencyKey)?;
         let seed = self.transport.seeds.next_seed();
         let key = ApiKey::new(&self.api_key).map_err(|e| CallError::Setup(ClientError::Key(e)))?;
-        let base =
-            BaseUrl::parse(&self.base_url).map_err(|e| CallError::Setup(ClientError::Url(e)))?;
+        let base = self.base_url.url();
         // Through a proxy elsewhere, even a loopback URL's request crosses the network in
         // the clear (the tunnel is plain TCP up to the proxy).
         let remote_proxy = self
@@ -473,7 +473,7 @@ impl Client {
         if let Some(at) = self.not_before.take() {
             let _ = call.set_not_before(at);
         }
-        let outcome = self.transport.run(&mut call, on_event);
+        let outcome = self.transport.run(&mut call, on_event, now);
         let proxy_refusal = self.transport.take_proxy_failure();
         match outcome {
             Ok(s) => {

@@ -351,15 +351,19 @@ fn write_request(
     idempotency_key: &str,
     out: &mut [u8],
 ) -> Result<usize, WriteError> {
-    let head = RequestHead {
+    request.write(&request_head(config, idempotency_key), out)
+}
+
+/// The head every attempt of a call with `config` sends.
+fn request_head<'h>(config: &'h Config<'_>, idempotency_key: &'h str) -> RequestHead<'h> {
+    RequestHead {
         base: &config.base_url,
         key: &config.api_key,
         auth: config.auth,
         user_agent: config.user_agent,
         idempotency_key,
         keep_alive: true,
-    };
-    request.write(&head, out)
+    }
 }
 
 /// One logical API call. See the [module docs](self) for the driving loop.
@@ -416,14 +420,9 @@ impl<'a> Call<'a> {
         if !base.tls && !base.is_loopback() && !config.cleartext_key {
             return Err(Refused::CleartextKey);
         }
-        request.validate()?;
         let idempotency_key = IdempotencyKey::from_seed(seed);
-        // A dry run into an empty buffer validates the head strings without writing anything.
-        if let Err(WriteError::Invalid(e)) =
-            write_request(&request, config, idempotency_key.as_str(), &mut [])
-        {
-            return Err(Refused::Invalid(e));
-        }
+        // Every check `poll_transmit`'s write makes, in its order, without writing.
+        request.check(&request_head(config, idempotency_key.as_str()))?;
         Ok(Call {
             request,
             config,

@@ -480,6 +480,14 @@ impl<'a> Request<'a> {
         self.body_len().map(|_| ()).map_err(Invalid::from)
     }
 
+    /// The checks of [`Request::write`] alone: the request (as [`Request::validate`]), then
+    /// the head strings.
+    pub(crate) fn check(&self, head: &RequestHead<'_>) -> Result<(), Invalid> {
+        self.body_len()
+            .and_then(|_| wire::check_head(head))
+            .map_err(Invalid::from)
+    }
+
     /// Validates the request and the head strings (user agent, idempotency key, host and
     /// prefix: no control bytes) and writes the complete request, head and body, into `out`.
     /// Returns the number of bytes written.

@@ -460,11 +460,13 @@ impl Client {
             config = config.allow_cleartext_key();
         }
         let now = self.transport.now();
-        let mut call = Call::new(&config, request, seed, now).map_err(|e| match e {
-            Refused::Invalid(i) => CallError::Invalid(i),
-            Refused::CleartextKey => CallError::CleartextKey,
-            other => CallError::Refused(other),
-        })?;
+        // A `match`, not `map_err`: each step through a `Result` would copy the whole call.
+        let mut call = match Call::new(&config, request, seed, now) {
+            Ok(call) => call,
+            Err(Refused::Invalid(i)) => return Err(CallError::Invalid(i)),
+            Err(Refused::CleartextKey) => return Err(CallError::CleartextKey),
+            Err(other) => return Err(CallError::Refused(other)),
+        };
         call.set_unix_time(now, StdClock::unix_secs());
         // A fresh call has not started: neither setting can be refused.
         if let Some(k) = idempotency_key {

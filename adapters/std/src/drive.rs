@@ -88,19 +88,21 @@ impl Transport {
         self.opened
     }
 
-    /// Runs `call` to its end. `on_event` returns `false` to stop: the call is cancelled
-    /// (and ends in [`Cause::Cancelled`](kaiko_core::call::Cause::Cancelled)).
+    /// Runs `call` to its end and returns what `finish` makes of its success. `on_event`
+    /// returns `false` to stop: the call is cancelled (and ends in
+    /// [`Cause::Cancelled`](kaiko_core::call::Cause::Cancelled)).
     #[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call
     ///
     /// `now` is the clock read just before. The clock is read again only where time can have
     /// passed: after each blocking step, and before one that follows an event handler (which
     /// may take long); a read costs more than deciding the call's next step.
-    pub(crate) fn run(
+    pub(crate) fn run<T>(
         &mut self,
         call: &mut Call<'_>,
         on_event: &mut dyn FnMut(Event<'_>) -> bool,
         mut now: Instant,
-    ) -> Result<Success, Failure> {
+        finish: impl FnOnce(&Success) -> T,
+    ) -> Result<T, Failure> {
         let (mut start, mut end) = (0usize, 0usize);
         let mut handler_ran = false;
         self.proxy_failure = None;
@@ -212,7 +214,7 @@ impl Transport {
                     now = self.now();
                 }
                 Action::Close => self.conn = None,
-                Action::Done(outcome) => return outcome.cloned().map_err(|f| *f),
+                Action::Done(outcome) => return outcome.map(finish).map_err(|f| *f),
             }
         }
     }

@@ -420,19 +420,26 @@ impl Client {
         request: Request<'_>,
         mut on_event: impl FnMut(Event<'_>),
     ) -> Result<Success, CallError> {
-        self.run(request, &mut |event| {
-            on_event(event);
-            true
-        })
+        self.run(
+            request,
+            &mut |event| {
+                on_event(event);
+                true
+            },
+            Success::clone,
+        )
     }
 
-    /// [`Client::call`] whose callback may stop the call (return `false`).
+    /// [`Client::call`] whose callback may stop the call (return `false`), returning what
+    /// `finish` makes of the success: built where it is returned, the success is copied
+    /// once (it is kilobytes with every list decoded).
     #[allow(clippy::result_large_err)] // see `CallError`
-    fn run(
+    fn run<T>(
         &mut self,
         request: Request<'_>,
         on_event: &mut dyn FnMut(Event<'_>) -> bool,
-    ) -> Result<Success, CallError> {
+        finish: impl FnOnce(&Success) -> T,
+    ) -> Result<T, CallError> {
         let idempotency_key = self
             .next_idempotency_key
             .take()
@@ -475,12 +482,16 @@ impl Client {
         if let Some(at) = self.not_before.take() {
             let _ = call.set_not_before(at);
         }
-        let outcome = self.transport.run(&mut call, on_event, now);
+        let mut resume_at = None;
+        let outcome = self.transport.run(&mut call, on_event, now, |s| {
+            resume_at = s.resume_at;
+            finish(s)
+        });
         let proxy_refusal = self.transport.take_proxy_failure();
         match outcome {
-            Ok(s) => {
-                self.not_before = s.resume_at;
-                Ok(s)
+            Ok(t) => {
+                self.not_before = resume_at;
+                Ok(t)
             }
             // The last attempt ended at the proxy: say so rather than "connection refused".
             Err(f) => match proxy_refusal {
@@ -517,27 +528,34 @@ impl Client {
     ) -> Result<Analysis, CallError> {
         let mut emotions = Vec::new();
         let mut overflow = false;
-        let result = self.run(request, &mut |event| {
-            match event {
-                Event::Emotion(e) if emotions.len() < MAX_EMOTIONS => emotions.push(e.clone()),
-                Event::Emotion(_) => {
-                    overflow = true;
-                    return false;
+        let result = self.run(
+            request,
+            &mut |event| {
+                match event {
+                    Event::Emotion(e) if emotions.len() < MAX_EMOTIONS => emotions.push(e.clone()),
+                    Event::Emotion(_) => {
+                        overflow = true;
+                        return false;
+                    }
+                    Event::RetryScheduled(_) => emotions.clear(),
+                    _ => {}
                 }
-                Event::RetryScheduled(_) => emotions.clear(),
-                _ => {}
-            }
-            on_event(event);
-            true
-        });
+                on_event(event);
+                true
+            },
+            |success| Analysis {
+                emotions: Vec::new(),
+                success: success.clone(),
+            },
+        );
         if overflow {
             return Err(CallError::TooManyItems {
                 limit: MAX_EMOTIONS,
             });
         }
-        Ok(Analysis {
-            emotions,
-            success: result?,
+        result.map(|mut analysis| {
+            analysis.emotions = emotions;
+            analysis
         })
     }
 

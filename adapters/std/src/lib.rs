@@ -426,7 +426,7 @@ impl Client {
                 on_event(event);
                 true
             },
-            Success::clone,
+            |success| *success,
         )
     }
 
@@ -545,7 +545,7 @@ impl Client {
             },
             |success| Analysis {
                 emotions: Vec::new(),
-                success: success.clone(),
+                success: *success,
             },
         );
         if overflow {

@@ -5,9 +5,10 @@
 use std::io::{Read, Write};
 use std::time::Duration as StdDuration;
 
-use kaiko_core::call::{Action, Call, ConnectionLost, Event, Failure, Success, TransmitError};
+use kaiko_core::call::{Action, Call, ConnectionLost, Event, Success, TransmitError};
 use kaiko_core::time::{Instant, StdClock};
 
+use crate::CallError;
 use crate::proxy::Proxy;
 use crate::seed::Seeds;
 use crate::transport::{self, ConnectError, MIN_TIMEOUT, Stream};
@@ -102,7 +103,7 @@ impl Transport {
         on_event: &mut dyn FnMut(Event<'_>) -> bool,
         mut now: Instant,
         finish: impl FnOnce(&Success) -> T,
-    ) -> Result<T, Failure> {
+    ) -> Result<T, CallError> {
         let (mut start, mut end) = (0usize, 0usize);
         let mut handler_ran = false;
         self.proxy_failure = None;
@@ -214,7 +215,12 @@ impl Transport {
                     now = self.now();
                 }
                 Action::Close => self.conn = None,
-                Action::Done(outcome) => return outcome.map(finish).map_err(|f| *f),
+                Action::Done(outcome) => {
+                    return match outcome {
+                        Ok(success) => Ok(finish(success)),
+                        Err(f) => Err(CallError::Failed(*f)),
+                    };
+                }
             }
         }
     }

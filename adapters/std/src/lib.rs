@@ -488,19 +488,20 @@ impl Client {
             finish(s)
         });
         let proxy_refusal = self.transport.take_proxy_failure();
-        match outcome {
-            Ok(t) => {
-                self.not_before = resume_at;
-                Ok(t)
-            }
+        // Mended in place and returned as it is: a new `Result` would copy the success.
+        let mut outcome = outcome;
+        match &mut outcome {
+            Ok(_) => self.not_before = resume_at,
             // The last attempt ended at the proxy: say so rather than "connection refused".
-            Err(f) => match proxy_refusal {
-                Some(p) if matches!(f.cause, Cause::Connection(_) | Cause::Cancelled) => {
-                    Err(CallError::Proxy(p))
+            Err(e) => {
+                if let (CallError::Failed(f), Some(p)) = (&*e, proxy_refusal)
+                    && matches!(f.cause, Cause::Connection(_) | Cause::Cancelled)
+                {
+                    *e = CallError::Proxy(p);
                 }
-                _ => Err(CallError::Failed(f)),
-            },
+            }
         }
+        outcome
     }
 
     /// Analyses one text: stateless, or in `context` (stored server-side) when given, with an
@@ -553,10 +554,12 @@ impl Client {
                 limit: MAX_EMOTIONS,
             });
         }
-        result.map(|mut analysis| {
+        // In place, as `run` built it (see there).
+        let mut result = result;
+        if let Ok(analysis) = &mut result {
             analysis.emotions = emotions;
-            analysis
-        })
+        }
+        result
     }
 
     /// `POST /v2/emotions/batch-analysis`: one user message per text (at most

@@ -8,6 +8,12 @@
 //! RSS from the kernel's rusage); the clients also report their on-CPU time from
 //! `/proc/self/schedstat`, finer than the 10 ms rusage steps `/usr/bin/time` prints. Prints
 //! every run, the medians, and the median of the per-pair ratios kaiko/ureq.
+//!
+//! Where the processes run matters on a virtual machine: with client and server on two CPUs,
+//! every request and every response wakes the other CPU, and the cost of that wake-up falls
+//! on the sender's CPU time, the same for both clients. `taskset -c 0 process-compare` runs
+//! everything on one CPU, where it is a context switch: closer to what a client pays when its
+//! server is another machine. The header line says which CPUs were allowed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -87,6 +93,20 @@ fn run(bin: &Path, base: &str, calls: u32, scratch: &Path) -> Result<Run, String
     })
 }
 
+/// The CPUs this process (and so the server's threads and the clients it starts) may run on,
+/// as `/proc/self/status` lists them: `taskset -c 0 process-compare` puts client and server
+/// on one CPU, where a wake-up is a context switch and not an interrupt to another CPU.
+fn allowed_cpus() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "(unknown)".to_owned())
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let calls: u32 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20000);
@@ -105,7 +125,8 @@ fn main() -> ExitCode {
     let scratch = std::env::temp_dir().join(format!("process-compare-{}.time", std::process::id()));
     println!(
         "{calls} keep-alive analysis calls per run, each run against a fresh kaiko-sim, {pairs} \
-         pairs, order alternating\n"
+         pairs, order alternating; client and server may run on CPUs {}\n",
+        allowed_cpus()
     );
     println!(
         "| pair | side | user s | sys s | CPU µs/call (rusage) | on-CPU µs/call (schedstat) | peak RSS KiB | wall s |"

@@ -79,32 +79,34 @@ impl<const N: usize, const B: usize> NameIndex<N, B> {
         index
     }
 
-    /// The original positions of the names equal to `name`, in their original order.
+    /// The names of `name`'s bucket with their original positions, in their original order:
+    /// the only names that can equal `name`.
     #[inline(always)]
-    pub(super) fn find<'a>(&'a self, name: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    pub(super) fn candidates(
+        &self,
+        name: &[u8],
+    ) -> impl Iterator<Item = (&'static [u8], usize)> + '_ {
         let b = bucket(name, B);
         let start = self.starts.get(b).map_or(N, |&s| usize::from(s));
         let end = self.starts.get(b + 1).map_or(N, |&s| usize::from(s));
         let names = self.names.get(start..end).unwrap_or(&[]);
         let positions = self.positions.get(start..end).unwrap_or(&[]);
-        names
-            .iter()
-            .zip(positions)
-            .filter(move |(n, _)| same(n, name))
-            .map(|(_, &p)| usize::from(p))
+        names.iter().zip(positions).map(|(&n, &p)| (n, usize::from(p)))
     }
 
     /// The original position of the first name equal to `name`.
     #[inline(always)]
     pub(super) fn position(&self, name: &[u8]) -> Option<usize> {
-        self.find(name).next()
+        self.candidates(name)
+            .find(|&(n, _)| same(n, name))
+            .map(|(_, p)| p)
     }
 }
 
 /// `a == b` for short names, without a call to `memcmp`: eight bytes at a time (the last
 /// word overlapping the one before), four for shorter names, bytes below that.
 #[inline(always)]
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
         return false;

@@ -344,16 +344,6 @@ enum Conn {
     Reused,
 }
 
-/// Writes `request` as `config` sends it, with the call's `Idempotency-Key`.
-fn write_request(
-    request: &Request<'_>,
-    config: &Config<'_>,
-    idempotency_key: &str,
-    out: &mut [u8],
-) -> Result<usize, WriteError> {
-    request.write(&request_head(config, idempotency_key), out)
-}
-
 /// The head every attempt of a call with `config` sends.
 fn request_head<'h>(config: &'h Config<'_>, idempotency_key: &'h str) -> RequestHead<'h> {
     RequestHead {
@@ -371,6 +361,8 @@ fn request_head<'h>(config: &'h Config<'_>, idempotency_key: &'h str) -> Request
 pub struct Call<'a> {
     request: Request<'a>,
     config: &'a Config<'a>,
+    /// The request body's length, from the checks `Call::new` made.
+    body_len: usize,
     idempotency_key: IdempotencyKey,
     rng: SplitMix64,
     state: State,
@@ -422,10 +414,11 @@ impl<'a> Call<'a> {
         }
         let idempotency_key = IdempotencyKey::from_seed(seed);
         // Every check `poll_transmit`'s write makes, in its order, without writing.
-        request.check(&request_head(config, idempotency_key.as_str()))?;
+        let body_len = request.check(&request_head(config, idempotency_key.as_str()))?;
         Ok(Call {
             request,
             config,
+            body_len,
             idempotency_key,
             rng: SplitMix64::new(seed ^ SEED_STREAM_JITTER),
             state: State::Backoff,
@@ -627,16 +620,15 @@ impl<'a> Call<'a> {
             State::Done => return Err(TransmitError::Order(OrderError::Finished)),
             _ => return Err(TransmitError::Order(OrderError::Unexpected)),
         }
-        let n = write_request(
-            &self.request,
-            self.config,
-            self.idempotency_key.as_str(),
-            out,
-        )
-        .map_err(|e| match e {
-            WriteError::BufferTooSmall { needed } => TransmitError::BufferTooSmall { needed },
-            WriteError::Invalid(i) => TransmitError::Invalid(i),
-        })?;
+        // Checked in `Call::new` (a key set since is visible ASCII too): not checked again.
+        let head = request_head(self.config, self.idempotency_key.as_str());
+        let n = self
+            .request
+            .write_checked(&head, self.body_len, out)
+            .map_err(|e| match e {
+                WriteError::BufferTooSmall { needed } => TransmitError::BufferTooSmall { needed },
+                WriteError::Invalid(i) => TransmitError::Invalid(i),
+            })?;
         self.attempts = self.attempts.saturating_add(1);
         self.sent = false;
         self.state = State::Sending;

@@ -406,6 +406,15 @@ impl From<Invalid> for WriteError {
     }
 }
 
+impl From<Unwritten> for WriteError {
+    fn from(e: Unwritten) -> Self {
+        match e {
+            Unwritten::Invalid(fault) => WriteError::Invalid(fault.into()),
+            Unwritten::TooSmall(needed) => WriteError::BufferTooSmall { needed },
+        }
+    }
+}
+
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -481,11 +490,23 @@ impl<'a> Request<'a> {
     }
 
     /// The checks of [`Request::write`] alone: the request (as [`Request::validate`]), then
-    /// the head strings.
-    pub(crate) fn check(&self, head: &RequestHead<'_>) -> Result<(), Invalid> {
+    /// the head strings. Returns the body's length, for [`Request::write_checked`].
+    pub(crate) fn check(&self, head: &RequestHead<'_>) -> Result<usize, Invalid> {
         self.body_len()
-            .and_then(|_| wire::check_head(head))
+            .and_then(|len| wire::check_head(head).map(|()| len))
             .map_err(Invalid::from)
+    }
+
+    /// [`Request::write`] of a request that passed [`Request::check`] with a head of the same
+    /// strings, which gave `body_len`: the checks are not made again.
+    pub(crate) fn write_checked(
+        &self,
+        head: &RequestHead<'_>,
+        body_len: usize,
+        out: &mut [u8],
+    ) -> Result<usize, WriteError> {
+        self.write_checked_into(head, body_len, out)
+            .map_err(WriteError::from)
     }
 
     /// Validates the request and the head strings (user agent, idempotency key, host and
@@ -495,10 +516,7 @@ impl<'a> Request<'a> {
     /// A buffer shorter than the request gives [`WriteError::BufferTooSmall`] with the exact
     /// length needed, and `out` is left untouched; so is it on [`WriteError::Invalid`].
     pub fn write(&self, head: &RequestHead<'_>, out: &mut [u8]) -> Result<usize, WriteError> {
-        self.write_into(head, out).map_err(|e| match e {
-            Unwritten::Invalid(fault) => WriteError::Invalid(fault.into()),
-            Unwritten::TooSmall(needed) => WriteError::BufferTooSmall { needed },
-        })
+        self.write_into(head, out).map_err(WriteError::from)
     }
 }
 

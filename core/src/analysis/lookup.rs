@@ -91,7 +91,10 @@ impl<const N: usize, const B: usize> NameIndex<N, B> {
         let end = self.starts.get(b + 1).map_or(N, |&s| usize::from(s));
         let names = self.names.get(start..end).unwrap_or(&[]);
         let positions = self.positions.get(start..end).unwrap_or(&[]);
-        names.iter().zip(positions).map(|(&n, &p)| (n, usize::from(p)))
+        names
+            .iter()
+            .zip(positions)
+            .map(|(&n, &p)| (n, usize::from(p)))
     }
 
     /// The original position of the first name equal to `name`.

@@ -36,6 +36,16 @@ impl Request<'_> {
     ) -> Result<usize, Unwritten> {
         let body_len = self.body_len()?;
         check_head(head)?;
+        self.write_checked_into(head, body_len, out)
+    }
+
+    /// [`Request::write_into`] once its checks have passed and given `body_len`.
+    pub(super) fn write_checked_into(
+        &self,
+        head: &RequestHead<'_>,
+        body_len: usize,
+        out: &mut [u8],
+    ) -> Result<usize, Unwritten> {
         // A buffer with room for the longest head these strings can make needs no count.
         #[cfg(feature = "fast")]
         let fits = out.len() >= self.head_bound(head).saturating_add(body_len);

@@ -622,8 +622,19 @@ impl HeadParser {
     // Inlined: the head is copied once, straight to where the caller keeps it.
     #[inline]
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
+        let (n, head) = self.parse_in_place(input)?;
+        Ok((n, head.copied()))
+    }
+
+    /// [`parse`](Self::parse), the finished head lent instead of copied out: the caller
+    /// copies what it keeps, once, where it keeps it. The head stays in the parser until
+    /// [`reset`](Self::reset).
+    pub fn parse_in_place(
+        &mut self,
+        input: &[u8],
+    ) -> Result<(usize, Option<&ResponseHead>), HeadError> {
         let (n, done) = self.reader.parse_into(&mut self.head, input)?;
-        Ok((n, done.then_some(self.head)))
+        Ok((n, done.then_some(&self.head)))
     }
 
     /// Forgets everything: the parser is ready for the next response on the connection.

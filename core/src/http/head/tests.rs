@@ -10,12 +10,17 @@ use super::*;
 use crate::http::RateLimit;
 
 /// Feeds `parts` in order (each remainder passed again) and returns the bytes consumed and
-/// the head.
+/// the head. A second parser is fed the same parts through `parse_in_place` and must answer
+/// the same at every call.
 fn run(max: usize, parts: &[&[u8]]) -> Result<(usize, Option<ResponseHead>), HeadError> {
     let mut p = HeadParser::new(max);
+    let mut lent = HeadParser::new(max);
     let mut total = 0;
     for part in parts {
-        let (n, head) = p.parse(part)?;
+        let result = p.parse(part);
+        let lent_result = lent.parse_in_place(part).map(|(n, h)| (n, h.copied()));
+        assert_eq!(lent_result, result, "parse_in_place answers as parse does");
+        let (n, head) = result?;
         assert!(n <= part.len());
         total += n;
         if let Some(head) = head {

@@ -106,24 +106,69 @@ fn imf_fixdate(s: &[u8]) -> Option<u64> {
         return None;
     };
     // Names are letters: `| 0x20` folds exactly their upper case and nothing else onto them.
-    let folded = |a: u8, b: u8, c: u8| [a | 0x20, b | 0x20, c | 0x20];
-    let position = |names: &[u8], name: [u8; 3]| names.chunks_exact(3).position(|n| n == name);
-    position(SHORT_DAYS, folded(w0, w1, w2))?;
-    let month = position(MONTHS, folded(m0, m1, m2))?;
-    let digits = |ds: &[u8]| {
-        ds.iter().try_fold(0u32, |n, &d| {
-            let d = d.wrapping_sub(b'0');
-            (d <= 9).then_some(n * 10 + u32::from(d))
-        })
-    };
+    let key = |a: u8, b: u8, c: u8| u32::from_le_bytes([a, b, c, 0]) | 0x0020_2020;
+    name_index(&WEEKDAY_SLOTS, WEEKDAY_HASH, key(w0, w1, w2))?;
+    let month = name_index(&MONTH_SLOTS, MONTH_HASH, key(m0, m1, m2))?;
+    let digits = [d0, d1, y0, y1, y2, y3, h0, h1, i0, i1, s0, s1].map(|d| d.wrapping_sub(b'0'));
+    // One test for all twelve: no branch per digit.
+    if digits.iter().fold(0, |any, &d| any | u8::from(d > 9)) != 0 {
+        return None;
+    }
+    let [d0, d1, y0, y1, y2, y3, h0, h1, i0, i1, s0, s1] = digits.map(u32::from);
     to_unix(
-        digits(&[y0, y1, y2, y3])?,
-        month as u32 + 1,
-        digits(&[d0, d1])?,
-        digits(&[h0, h1])?,
-        digits(&[i0, i1])?,
-        digits(&[s0, s1])?,
+        ((y0 * 10 + y1) * 10 + y2) * 10 + y3,
+        month + 1,
+        d0 * 10 + d1,
+        h0 * 10 + h1,
+        i0 * 10 + i1,
+        s0 * 10 + s1,
     )
+}
+
+/// Multipliers that send the [`name_key`]s of the month names (weekday names) to distinct
+/// slots of a 16-slot (8-slot) table: found by search, checked when the tables are built.
+#[cfg(feature = "fast")]
+const MONTH_HASH: u32 = 26_596;
+#[cfg(feature = "fast")]
+const WEEKDAY_HASH: u32 = 2_522;
+#[cfg(feature = "fast")]
+const MONTH_SLOTS: [u32; 16] = name_slots(MONTHS, MONTH_HASH);
+#[cfg(feature = "fast")]
+const WEEKDAY_SLOTS: [u32; 8] = name_slots(SHORT_DAYS, WEEKDAY_HASH);
+
+/// A three-letter lower-case name as a little-endian word, its top byte zero.
+#[cfg(feature = "fast")]
+const fn name_key(name: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([name[at], name[at + 1], name[at + 2], 0])
+}
+
+/// The slot of `key` in a table of `N` slots (a power of two) hashed with `hash`.
+#[cfg(feature = "fast")]
+const fn name_slot<const N: usize>(key: u32, hash: u32) -> usize {
+    (key.wrapping_mul(hash) >> (32 - N.trailing_zeros())) as usize
+}
+
+/// The three-letter `names` (one after the other) hashed into `N` slots: each holds its
+/// name's key and, in the top byte, its index; empty slots are zero, which no key is.
+#[cfg(feature = "fast")]
+const fn name_slots<const N: usize>(names: &[u8], hash: u32) -> [u32; N] {
+    let mut slots = [0; N];
+    let mut i = 0;
+    while i * 3 < names.len() {
+        let key = name_key(names, i * 3);
+        let at = name_slot::<N>(key, hash);
+        assert!(slots[at] == 0, "two names share a slot");
+        slots[at] = key | (i as u32) << 24;
+        i += 1;
+    }
+    slots
+}
+
+/// The index of the name whose key is `key` (folded to lower case), by one table lookup.
+#[cfg(feature = "fast")]
+fn name_index<const N: usize>(slots: &[u32; N], hash: u32, key: u32) -> Option<u32> {
+    let slot = *slots.get(name_slot::<N>(key, hash))?;
+    (slot & 0x00ff_ffff == key).then_some(slot >> 24)
 }
 
 // What follows the weekday in each format, one template byte per input byte: a digit names
@@ -388,6 +433,25 @@ mod tests {
                     let mut s = date.to_vec();
                     s[at] = b;
                     if s.get(3) == Some(&b',') {
+                        assert_eq!(imf_fixdate(&s), parse_any(&s), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Any three letters where the weekday or the month goes, in any case: the hashed name
+    /// tables accept exactly the names the templates accept.
+    #[cfg(feature = "fast")]
+    #[test]
+    fn imf_fixdate_names_agree_with_the_templates() {
+        let letters = (b'A'..=b'Z').chain(b'a'..=b'z');
+        for at in [0, 8] {
+            for a in letters.clone() {
+                for b in letters.clone() {
+                    for c in letters.clone() {
+                        let mut s = *b"Sun, 06 Nov 1994 08:49:37 GMT";
+                        s[at..at + 3].copy_from_slice(&[a, b, c]);
                         assert_eq!(imf_fixdate(&s), parse_any(&s), "{s:?}");
                     }
                 }

@@ -535,6 +535,7 @@ impl LineBuf {
     /// [`finish`](Self::finish) with `last` as the value's final bytes. Bytes that end the
     /// value where it started are interpreted in place, not copied.
     #[cfg(feature = "fast")]
+    #[inline(always)]
     fn finish_with(
         &mut self,
         f: &mut Fields,
@@ -1287,6 +1288,14 @@ fn parse_u64(v: &[u8], saturate: bool) -> Option<u64> {
     if v.is_empty() {
         return None;
     }
+    // Nineteen digits never overflow: no check per digit.
+    #[cfg(feature = "fast")]
+    if v.len() <= 19 {
+        return v.iter().try_fold(0u64, |n, &b| {
+            let d = b.wrapping_sub(b'0');
+            (d <= 9).then_some(n * 10 + u64::from(d))
+        });
+    }
     let mut n = 0u64;
     for &b in v {
         let d = b.wrapping_sub(b'0');
@@ -1322,19 +1331,22 @@ fn eq_folded_words(kept: &[u8], name: &[u8]) -> Option<bool> {
         s.get(at..)?.first_chunk().copied()
     }
     let n = name.len();
-    if n >= 8 {
-        let mut at = 0;
-        loop {
-            let a = u64::from_le_bytes(word(kept, at)?);
-            let b = u64::from_le_bytes(word(name, at)?);
-            if a != b | (b & (ONES * 0x40)) >> 1 {
-                return Some(false);
-            }
-            if at == n - 8 {
-                return Some(true);
-            }
-            at = (at + 8).min(n - 8);
+    let kept = kept.get(..n)?;
+    if let (Some(a), Some(b)) = (kept.last_chunk::<8>(), name.last_chunk::<8>()) {
+        let fold = |w: &[u8; 8]| {
+            let x = u64::from_le_bytes(*w);
+            x | (x & (ONES * 0x40)) >> 1
+        };
+        // The differences of every word gathered, one branch for all (names are 32 bytes
+        // at most: four words).
+        let mut diff = u64::from_le_bytes(*a) ^ fold(b);
+        for (a, b) in kept.chunks_exact(8).zip(name.chunks_exact(8)) {
+            let (Some(a), Some(b)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) else {
+                break;
+            };
+            diff |= u64::from_le_bytes(*a) ^ fold(b);
         }
+        return Some(diff == 0);
     }
     if n < 4 {
         return None;

@@ -885,6 +885,28 @@ fn value_control_flags_are_exact_per_byte() {
     }
 }
 
+/// Every kept name with any one byte replaced by any other is looked up as a plain
+/// case-insensitive compare finds it, whatever word of the name the byte is in.
+#[cfg(feature = "fast")]
+#[test]
+fn names_with_one_byte_changed_are_looked_up_exactly() {
+    let reference = |name: &[u8]| {
+        FIELDS
+            .iter()
+            .find(|(kept, _)| kept.eq_ignore_ascii_case(name))
+            .map_or(Field::Other, |&(_, field)| field)
+    };
+    for &(kept, _) in FIELDS {
+        for at in 0..kept.len() {
+            for b in 0..=u8::MAX {
+                let mut name = kept.to_vec();
+                name[at] = b;
+                assert_eq!(Field::from_name(&name), reference(&name), "{name:?}");
+            }
+        }
+    }
+}
+
 /// A name cut anywhere is looked up from its two parts as it is whole, in any case; names
 /// one byte off are none of the kept ones.
 #[cfg(feature = "fast")]

@@ -908,8 +908,14 @@ impl HeadReader {
     #[inline(always)]
     fn value_run(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
         let end = find_control_except_tab(s).unwrap_or(s.len());
-        let run = s.get(..end).unwrap_or(&[]);
-        let eol = line_end(s, end);
+        let (run, stop) = s.split_at_checked(end).unwrap_or((s, &[]));
+        // The CRLF that servers send is tested first, as a branch: where the next line
+        // starts does not wait for the bytes of the line end.
+        let eol = if stop.first_chunk() == Some(b"\r\n") {
+            2
+        } else {
+            line_end(s, end)
+        };
         self.line.value_bytes(&mut self.f, head, run, eol > 0)?;
         if eol > 0 {
             self.state = State::LineStart;
@@ -1193,43 +1199,56 @@ fn finish_field(
     if field.is_list() {
         return finish_element(f, field, v, overflow);
     }
-    // Numbers and dates cut at the buffer are not interpreted.
-    let saturate = matches!(field, Field::RetryAfter | Field::RetryAfterMs);
-    let number = if overflow {
-        None
-    } else {
-        parse_u64(v, saturate)
-    };
-    let date = match field {
-        Field::Date | Field::RetryAfter | Field::Sunset if !overflow && number.is_none() => {
-            parse_http_date(v)
+    // Numbers and dates cut at the buffer are not interpreted; each is read only for the
+    // fields that hold one.
+    let number = |saturate| {
+        if overflow {
+            None
+        } else {
+            parse_u64(v, saturate)
         }
-        _ => None,
     };
+    let date = || if overflow { None } else { parse_http_date(v) };
     // Unix seconds and counts are kept in 32 bits, as in `ResponseHead`: that keeps the head
     // and the outcomes that carry it 4-aligned on 32-bit targets. A time to wait for past
     // 2106 saturates (still far beyond any retry cap); a reference date there is not kept.
-    let small = number.and_then(|n| u32::try_from(n).ok());
+    let small = |n: u64| u32::try_from(n).ok();
     let saturated = |t: u64| u32::try_from(t).unwrap_or(u32::MAX);
-    let wait_until = date.map(saturated);
-    let date = date.and_then(|t| u32::try_from(t).ok());
     match field {
         Field::ContentType => head.content_type = content_type(v, overflow),
-        Field::Date if date.is_some() => head.date = date,
-        // RFC 9110 §10.2.3: delta-seconds or an HTTP-date.
-        Field::RetryAfter => {
-            if let Some(s) = number {
-                head.retry_after = Some(RetryAfter::Seconds(saturated(s)));
-            } else if let Some(t) = wait_until {
-                head.retry_after = Some(RetryAfter::Date(t));
+        Field::Date => {
+            if let Some(t) = date().and_then(small) {
+                head.date = Some(t);
             }
         }
-        Field::RetryAfterMs if number.is_some() => {
-            head.retry_after_ms = number.map(saturated);
+        // RFC 9110 §10.2.3: delta-seconds or an HTTP-date.
+        Field::RetryAfter => {
+            if let Some(s) = number(true) {
+                head.retry_after = Some(RetryAfter::Seconds(saturated(s)));
+            } else if let Some(t) = date() {
+                head.retry_after = Some(RetryAfter::Date(saturated(t)));
+            }
         }
-        Field::RateLimitLimit if small.is_some() => head.rate_limit.limit = small,
-        Field::RateLimitRemaining if small.is_some() => head.rate_limit.remaining = small,
-        Field::RateLimitReset if number.is_some() => head.rate_limit.reset = number.map(saturated),
+        Field::RetryAfterMs => {
+            if let Some(n) = number(true) {
+                head.retry_after_ms = Some(saturated(n));
+            }
+        }
+        Field::RateLimitLimit => {
+            if let Some(n) = number(false).and_then(small) {
+                head.rate_limit.limit = Some(n);
+            }
+        }
+        Field::RateLimitRemaining => {
+            if let Some(n) = number(false).and_then(small) {
+                head.rate_limit.remaining = Some(n);
+            }
+        }
+        Field::RateLimitReset => {
+            if let Some(n) = number(false) {
+                head.rate_limit.reset = Some(saturated(n));
+            }
+        }
         Field::RequestId if !f.request_id_seen && !v.is_empty() => {
             f.request_id_seen = true;
             head.request_id.push_bytes(v);
@@ -1248,7 +1267,10 @@ fn finish_field(
         // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
         Field::Sunset => {
             head.deprecated = true;
-            head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
+            head.sunset = date()
+                .and_then(small)
+                .and_then(NonZeroU32::new)
+                .or(head.sunset);
         }
         _ => {}
     }

@@ -1121,11 +1121,19 @@ fn trim_end(v: &[u8]) -> &[u8] {
 /// was pushed to an empty buffer, trailing OWS trimmed, and whether bytes were lost: the
 /// same as [`LineBuf::push_run`] then [`value`], without the copy.
 fn buffered(raw: &[u8]) -> (&[u8], bool) {
-    let mut v = raw;
+    // The one SP servers send after the colon is dropped without a loop, and a value that
+    // does not end in OWS is not scanned for it.
+    let mut v = match raw {
+        [b' ', rest @ ..] => rest,
+        _ => raw,
+    };
     while let [b' ' | b'\t', rest @ ..] = v {
         v = rest;
     }
-    let v = trim_end(v);
+    let v = match v {
+        [.., b' ' | b'\t'] => trim_end(v),
+        _ => v,
+    };
     match v.split_at_checked(VALUE_CAP) {
         Some((kept, lost)) => (value(kept, VALUE_CAP as u8), !lost.is_empty()),
         None => (v, false),

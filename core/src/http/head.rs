@@ -1174,7 +1174,7 @@ fn finish_element(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Res
         }
         // Empty list elements are ignored (RFC 9110 §5.6.1).
         Field::TransferEncoding if !v.is_empty() => {
-            let chunked = !overflow && v.eq_ignore_ascii_case(b"chunked");
+            let chunked = !overflow && is_folded(v, b"chunked");
             f.te_any = true;
             f.te_chunked_last = chunked;
             if chunked {
@@ -1182,9 +1182,9 @@ fn finish_element(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Res
             }
         }
         Field::Connection if !overflow => {
-            if v.eq_ignore_ascii_case(b"close") {
+            if is_folded(v, b"close") {
                 f.conn_close = true;
-            } else if v.eq_ignore_ascii_case(b"keep-alive") {
+            } else if is_folded(v, b"keep-alive") {
                 f.conn_keep_alive = true;
             }
         }
@@ -1299,17 +1299,26 @@ fn content_type(v: &[u8], overflow: bool) -> ContentType {
     };
     let t = trim_end(v.get(..end).unwrap_or(&[]));
     let structured_json = t.split_last_chunk::<5>().is_some_and(|(kind, suffix)| {
-        suffix.eq_ignore_ascii_case(b"+json") && kind.iter().any(|&b| b == b'/')
+        is_folded(suffix, b"+json") && kind.iter().any(|&b| b == b'/')
     });
-    if structured_json || t.eq_ignore_ascii_case(b"application/json") {
+    if structured_json || is_folded(t, b"application/json") {
         ContentType::Json
-    } else if t.eq_ignore_ascii_case(b"text/event-stream") {
+    } else if is_folded(t, b"text/event-stream") {
         ContentType::EventStream
-    } else if t.eq_ignore_ascii_case(b"text/html") {
+    } else if is_folded(t, b"text/html") {
         ContentType::Html
     } else {
         ContentType::Other
     }
+}
+
+/// Whether `v` is `lower` (lower-case letters and bytes below 0x40) in any case: with the
+/// `fast` feature, a word at a time.
+fn is_folded(v: &[u8], lower: &[u8]) -> bool {
+    #[cfg(feature = "fast")]
+    return v.len() == lower.len() && eq_folded(lower, v);
+    #[cfg(not(feature = "fast"))]
+    v.eq_ignore_ascii_case(lower)
 }
 
 /// Decimal digits only; `None` when empty or not digits. Past `u64::MAX`: `None`, or

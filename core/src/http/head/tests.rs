@@ -962,3 +962,36 @@ fn control_bytes_in_kept_names_are_malformed_lines() {
         assert_eq!(err(wire), HeadError::BadHeader, "{:?}", wire.escape_ascii());
     }
 }
+
+/// The values compared in any case (list tokens, media types) are matched as
+/// `eq_ignore_ascii_case` matches them, with any one byte replaced by any other, in upper
+/// case, and one byte shorter or longer.
+#[test]
+fn folded_compares_agree_with_eq_ignore_ascii_case() {
+    let words: [&[u8]; 7] = [
+        b"chunked",
+        b"close",
+        b"keep-alive",
+        b"+json",
+        b"application/json",
+        b"text/event-stream",
+        b"text/html",
+    ];
+    for lower in words {
+        let mut values = vec![
+            lower.to_ascii_uppercase(),
+            lower[1..].to_vec(),
+            [lower, b"s"].concat(),
+        ];
+        for at in 0..lower.len() {
+            for b in 0..=u8::MAX {
+                let mut v = lower.to_vec();
+                v[at] = b;
+                values.push(v);
+            }
+        }
+        for v in values {
+            assert_eq!(is_folded(&v, lower), v.eq_ignore_ascii_case(lower), "{v:?}");
+        }
+    }
+}

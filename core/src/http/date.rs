@@ -71,50 +71,36 @@ fn parse_any(s: &[u8]) -> Option<u64> {
 /// IMF-fixdate, the format servers send (RFC 9110 §5.6.7), at fixed offsets: what
 /// [`parse_any`] gives for a string with a comma after three bytes, without the templates.
 fn imf_fixdate(s: &[u8]) -> Option<u64> {
-    let &[
-        w0,
-        w1,
-        w2,
-        b',',
-        b' ',
-        d0,
-        d1,
-        b' ',
-        m0,
-        m1,
-        m2,
-        b' ',
-        y0,
-        y1,
-        y2,
-        y3,
-        b' ',
-        h0,
-        h1,
-        b':',
-        i0,
-        i1,
-        b':',
-        s0,
-        s1,
-        b' ',
-        b'G',
-        b'M',
-        b'T',
-    ] = s
-    else {
-        return None;
+    // `Sun, 06 Nov 1994 08:49:37 GMT` as four little-endian words (the last overlapping
+    // the third) and the SP between them: `Sun, 06 `, `Nov 1994`, `08:49:37`, `9:37 GMT`.
+    let word = |at: usize| {
+        s.get(at..)
+            .and_then(<[u8]>::first_chunk)
+            .map(|w| u64::from_le_bytes(*w))
     };
-    // Names are letters: `| 0x20` folds exactly their upper case and nothing else onto them.
-    let key = |a: u8, b: u8, c: u8| u32::from_le_bytes([a, b, c, 0]) | 0x0020_2020;
-    name_index(&WEEKDAY_SLOTS, WEEKDAY_HASH, key(w0, w1, w2))?;
-    let month = name_index(&MONTH_SLOTS, MONTH_HASH, key(m0, m1, m2))?;
-    let digits = [d0, d1, y0, y1, y2, y3, h0, h1, i0, i1, s0, s1].map(|d| d.wrapping_sub(b'0'));
-    // One test for all twelve: no branch per digit.
-    if digits.iter().fold(0, |any, &d| any | u8::from(d > 9)) != 0 {
+    if s.len() != 29 || s.get(16) != Some(&b' ') {
         return None;
     }
-    let [d0, d1, y0, y1, y2, y3, h0, h1, i0, i1, s0, s1] = digits.map(u32::from);
+    let (a, b, c, d) = (word(0)?, word(8)?, word(17)?, word(21)?);
+    // The separators, each word's fixed bytes compared at once.
+    let fixed = |w: u64, mask: u64, want: &[u8; 8]| w & mask == u64::from_le_bytes(*want) & mask;
+    if !fixed(a, 0xff00_00ff_ff00_0000, b"   , \0\0 ")
+        || !fixed(b, 0x0000_0000_ff00_0000, b"\0\0\0 \0\0\0\0")
+        || !fixed(c, 0x0000_ff00_00ff_0000, b"\0\0:\0\0:\0\0")
+        || !fixed(d, 0xffff_ffff_0000_0000, b"\0\0\0\0 GMT")
+    {
+        return None;
+    }
+    let a_digits = digits(a, 0x00ff_ff00_0000_0000)?.to_le_bytes();
+    let b_digits = digits(b, 0xffff_ffff_0000_0000)?.to_le_bytes();
+    let c_digits = digits(c, 0xffff_00ff_ff00_ffff)?.to_le_bytes();
+    let [.., d0, d1, _] = a_digits.map(u32::from);
+    let [.., y0, y1, y2, y3] = b_digits.map(u32::from);
+    let [h0, h1, _, i0, i1, _, s0, s1] = c_digits.map(u32::from);
+    // Names are letters: `| 0x20` folds exactly their upper case and nothing else onto them.
+    let key = |w: u64| (w & 0x00ff_ffff) as u32 | 0x0020_2020;
+    name_index(&WEEKDAY_SLOTS, WEEKDAY_HASH, key(a))?;
+    let month = name_index(&MONTH_SLOTS, MONTH_HASH, key(b))?;
     to_unix(
         ((y0 * 10 + y1) * 10 + y2) * 10 + y3,
         month + 1,
@@ -123,6 +109,18 @@ fn imf_fixdate(s: &[u8]) -> Option<u64> {
         i0 * 10 + i1,
         s0 * 10 + s1,
     )
+}
+
+/// The bytes of `w` that `mask` selects as digit values (the others zero), if all are
+/// ASCII digits: after `^ b'0'` a digit is 0–9, and adding 0x76 sets the high bit of any
+/// byte above 9 without carrying into the next (a byte with its high bit set is refused
+/// before the sum matters).
+#[cfg(feature = "fast")]
+fn digits(w: u64, mask: u64) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let d = (w ^ (ONES * u64::from(b'0'))) & mask;
+    let above_nine = (d | d.wrapping_add((ONES * 0x76) & mask)) & (ONES * 0x80);
+    (above_nine == 0).then_some(d)
 }
 
 /// Multipliers that send the [`name_key`]s of the month names (weekday names) to distinct

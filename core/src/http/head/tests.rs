@@ -995,3 +995,26 @@ fn folded_compares_agree_with_eq_ignore_ascii_case() {
         }
     }
 }
+
+/// Each field reads its value only as what it holds: digits are no date, a date is no
+/// number, and a value cut at the buffer is neither.
+#[test]
+fn values_are_read_only_as_their_field_holds() {
+    let h = head(
+        b"HTTP/1.1 200 OK\r\nDate: 1736937060\r\nSunset: 1736937060\r\n\
+          X-RateLimit-Limit: 007\r\nX-RateLimit-Remaining: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+          retry-after-ms: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\nBODY",
+    );
+    assert_eq!(h.date, None);
+    assert_eq!((h.deprecated, h.sunset), (true, None));
+    assert_eq!(h.rate_limit.limit, Some(7));
+    assert_eq!(h.rate_limit.remaining, None);
+    assert_eq!(h.retry_after_ms, None);
+    let mut wire = Vec::from(&b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120"[..]);
+    wire.resize(wire.len() + 70, b' ');
+    wire.extend_from_slice(b"x\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT");
+    wire.resize(wire.len() + 70, b' ');
+    wire.extend_from_slice(b"x\r\n\r\nBODY");
+    let h = head(&wire);
+    assert_eq!((h.retry_after, h.date), (None, None));
+}

@@ -790,7 +790,8 @@ impl HeadReader {
 
     #[cfg(feature = "fast")]
     /// `HTTP/1.x NNN` (a status of 100–999) at the start of a status line, all in `s`:
-    /// consumes those 12 bytes. 0 when `s` holds anything else.
+    /// consumes those 12 bytes, and the reason phrase as [`reason_run`](Self::reason_run)
+    /// takes it if an SP follows. 0 when `s` holds anything else.
     fn status_prefix(&mut self, head: &mut ResponseHead, s: &[u8]) -> usize {
         let Some(&[h0, h1, h2, h3, h4, h5, h6, minor, sp, d0, d1, d2]) = s.first_chunk() else {
             return 0;
@@ -810,7 +811,14 @@ impl HeadReader {
         self.f.http10 = minor == b'0';
         head.status = status;
         self.state = State::AfterStatus;
-        12
+        // The reason phrase right away, when the SP before it follows.
+        match s.get(12..) {
+            Some([b' ', reason @ ..]) => {
+                self.state = State::Reason;
+                13 + self.reason_run(reason)
+            }
+            _ => 12,
+        }
     }
 
     #[cfg(feature = "fast")]

@@ -71,8 +71,8 @@ fn parse_any(s: &[u8]) -> Option<u64> {
 /// IMF-fixdate, the format servers send (RFC 9110 §5.6.7), at fixed offsets: what
 /// [`parse_any`] gives for a string with a comma after three bytes, without the templates.
 fn imf_fixdate(s: &[u8]) -> Option<u64> {
-    // `Sun, 06 Nov 1994 08:49:37 GMT` as four little-endian words (the last overlapping
-    // the third) and the SP between them: `Sun, 06 `, `Nov 1994`, `08:49:37`, `9:37 GMT`.
+    // `Sun, 06 Nov 1994 08:49:37 GMT` as four little-endian words, `Sun, 06 `, `Nov 1994`,
+    // `08:49:37` and `9:37 GMT` (overlapping the third), and the SP after the year.
     let word = |at: usize| {
         s.get(at..)
             .and_then(<[u8]>::first_chunk)
@@ -113,8 +113,8 @@ fn imf_fixdate(s: &[u8]) -> Option<u64> {
 
 /// The bytes of `w` that `mask` selects as digit values (the others zero), if all are
 /// ASCII digits: after `^ b'0'` a digit is 0–9, and adding 0x76 sets the high bit of any
-/// byte above 9 without carrying into the next (a byte with its high bit set is refused
-/// before the sum matters).
+/// byte from 10 to 0x7f without carrying into the next; a byte with its high bit set is
+/// refused whatever the sum.
 #[cfg(feature = "fast")]
 fn digits(w: u64, mask: u64) -> Option<u64> {
     const ONES: u64 = 0x0101_0101_0101_0101;

@@ -555,8 +555,9 @@ impl LineBuf {
     /// Value bytes free of control characters other than HTAB (`ends`: the line ends right
     /// after them): list elements finished at each comma, the rest buffered or finished.
     #[cfg(feature = "fast")]
-    // Inlined, as are `value_run`, `finish_value` and `finish_field` with `fast`: a call
-    // to each for every line cost more time than the shared code saves (measured).
+    // Inlined, as are `value_run`, `finish_with`, `finish_value` and `finish_field` with
+    // `fast`: a call to each for every line cost more time than the shared code saves
+    // (measured).
     #[inline(always)]
     fn value_bytes(
         &mut self,
@@ -1384,8 +1385,8 @@ fn eq_folded_words(kept: &[u8], name: &[u8]) -> Option<bool> {
             let x = u64::from_le_bytes(*w);
             x | (x & (ONES * 0x40)) >> 1
         };
-        // The differences of every word gathered, one branch for all (names are 32 bytes
-        // at most: four words).
+        // The differences of every word gathered, one branch for all (four words at most:
+        // kept names are 32 bytes at most, the values compared shorter).
         let mut diff = u64::from_le_bytes(*a) ^ fold(b);
         for (a, b) in kept.chunks_exact(8).zip(name.chunks_exact(8)) {
             let (Some(a), Some(b)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) else {

@@ -71,59 +71,102 @@ fn parse_any(s: &[u8]) -> Option<u64> {
 /// IMF-fixdate, the format servers send (RFC 9110 §5.6.7), at fixed offsets: what
 /// [`parse_any`] gives for a string with a comma after three bytes, without the templates.
 fn imf_fixdate(s: &[u8]) -> Option<u64> {
-    let &[
-        w0,
-        w1,
-        w2,
-        b',',
-        b' ',
-        d0,
-        d1,
-        b' ',
-        m0,
-        m1,
-        m2,
-        b' ',
-        y0,
-        y1,
-        y2,
-        y3,
-        b' ',
-        h0,
-        h1,
-        b':',
-        i0,
-        i1,
-        b':',
-        s0,
-        s1,
-        b' ',
-        b'G',
-        b'M',
-        b'T',
-    ] = s
-    else {
+    // `Sun, 06 Nov 1994 08:49:37 GMT` as four little-endian words, `Sun, 06 `, `Nov 1994`,
+    // `08:49:37` and `9:37 GMT` (overlapping the third), and the SP after the year.
+    let word = |at: usize| {
+        s.get(at..)
+            .and_then(<[u8]>::first_chunk)
+            .map(|w| u64::from_le_bytes(*w))
+    };
+    if s.len() != 29 || s.get(16) != Some(&b' ') {
         return None;
-    };
+    }
+    let (a, b, c, d) = (word(0)?, word(8)?, word(17)?, word(21)?);
+    // The separators, each word's fixed bytes compared at once.
+    let fixed = |w: u64, mask: u64, want: &[u8; 8]| w & mask == u64::from_le_bytes(*want) & mask;
+    if !fixed(a, 0xff00_00ff_ff00_0000, b"   , \0\0 ")
+        || !fixed(b, 0x0000_0000_ff00_0000, b"\0\0\0 \0\0\0\0")
+        || !fixed(c, 0x0000_ff00_00ff_0000, b"\0\0:\0\0:\0\0")
+        || !fixed(d, 0xffff_ffff_0000_0000, b"\0\0\0\0 GMT")
+    {
+        return None;
+    }
+    let a_digits = digits(a, 0x00ff_ff00_0000_0000)?.to_le_bytes();
+    let b_digits = digits(b, 0xffff_ffff_0000_0000)?.to_le_bytes();
+    let c_digits = digits(c, 0xffff_00ff_ff00_ffff)?.to_le_bytes();
+    let [.., d0, d1, _] = a_digits.map(u32::from);
+    let [.., y0, y1, y2, y3] = b_digits.map(u32::from);
+    let [h0, h1, _, i0, i1, _, s0, s1] = c_digits.map(u32::from);
     // Names are letters: `| 0x20` folds exactly their upper case and nothing else onto them.
-    let folded = |a: u8, b: u8, c: u8| [a | 0x20, b | 0x20, c | 0x20];
-    let position = |names: &[u8], name: [u8; 3]| names.chunks_exact(3).position(|n| n == name);
-    position(SHORT_DAYS, folded(w0, w1, w2))?;
-    let month = position(MONTHS, folded(m0, m1, m2))?;
-    let digits = |ds: &[u8]| {
-        ds.iter().try_fold(0u32, |n, &d| {
-            let d = d.wrapping_sub(b'0');
-            (d <= 9).then_some(n * 10 + u32::from(d))
-        })
-    };
+    let key = |w: u64| (w & 0x00ff_ffff) as u32 | 0x0020_2020;
+    name_index(&WEEKDAY_SLOTS, WEEKDAY_HASH, key(a))?;
+    let month = name_index(&MONTH_SLOTS, MONTH_HASH, key(b))?;
     to_unix(
-        digits(&[y0, y1, y2, y3])?,
-        month as u32 + 1,
-        digits(&[d0, d1])?,
-        digits(&[h0, h1])?,
-        digits(&[i0, i1])?,
-        digits(&[s0, s1])?,
+        ((y0 * 10 + y1) * 10 + y2) * 10 + y3,
+        month + 1,
+        d0 * 10 + d1,
+        h0 * 10 + h1,
+        i0 * 10 + i1,
+        s0 * 10 + s1,
     )
+}
+
+/// The bytes of `w` that `mask` selects as digit values (the others zero), if all are
+/// ASCII digits: after `^ b'0'` a digit is 0–9, and adding 0x76 sets the high bit of any
+/// byte from 10 to 0x7f without carrying into the next; a byte with its high bit set is
+/// refused whatever the sum.
+#[cfg(feature = "fast")]
+fn digits(w: u64, mask: u64) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let d = (w ^ (ONES * u64::from(b'0'))) & mask;
+    let above_nine = (d | d.wrapping_add((ONES * 0x76) & mask)) & (ONES * 0x80);
+    (above_nine == 0).then_some(d)
+}
+
+/// Multipliers that send the [`name_key`]s of the month names (weekday names) to distinct
+/// slots of a 16-slot (8-slot) table: found by search, checked when the tables are built.
+#[cfg(feature = "fast")]
+const MONTH_HASH: u32 = 26_596;
+#[cfg(feature = "fast")]
+const WEEKDAY_HASH: u32 = 2_522;
+#[cfg(feature = "fast")]
+const MONTH_SLOTS: [u32; 16] = name_slots(MONTHS, MONTH_HASH);
+#[cfg(feature = "fast")]
+const WEEKDAY_SLOTS: [u32; 8] = name_slots(SHORT_DAYS, WEEKDAY_HASH);
+
+/// A three-letter lower-case name as a little-endian word, its top byte zero.
+#[cfg(feature = "fast")]
+const fn name_key(name: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([name[at], name[at + 1], name[at + 2], 0])
+}
+
+/// The slot of `key` in a table of `N` slots (a power of two) hashed with `hash`.
+#[cfg(feature = "fast")]
+const fn name_slot<const N: usize>(key: u32, hash: u32) -> usize {
+    (key.wrapping_mul(hash) >> (32 - N.trailing_zeros())) as usize
+}
+
+/// The three-letter `names` (one after the other) hashed into `N` slots: each holds its
+/// name's key and, in the top byte, its index; empty slots are zero, which no key is.
+#[cfg(feature = "fast")]
+const fn name_slots<const N: usize>(names: &[u8], hash: u32) -> [u32; N] {
+    let mut slots = [0; N];
+    let mut i = 0;
+    while i * 3 < names.len() {
+        let key = name_key(names, i * 3);
+        let at = name_slot::<N>(key, hash);
+        assert!(slots[at] == 0, "two names share a slot");
+        slots[at] = key | (i as u32) << 24;
+        i += 1;
+    }
+    slots
+}
+
+/// The index of the name whose key is `key` (folded to lower case), by one table lookup.
+#[cfg(feature = "fast")]
+fn name_index<const N: usize>(slots: &[u32; N], hash: u32, key: u32) -> Option<u32> {
+    let slot = *slots.get(name_slot::<N>(key, hash))?;
+    (slot & 0x00ff_ffff == key).then_some(slot >> 24)
 }
 
 // What follows the weekday in each format, one template byte per input byte: a digit names
@@ -388,6 +431,25 @@ mod tests {
                     let mut s = date.to_vec();
                     s[at] = b;
                     if s.get(3) == Some(&b',') {
+                        assert_eq!(imf_fixdate(&s), parse_any(&s), "{s:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Any three letters where the weekday or the month goes, in any case: the hashed name
+    /// tables accept exactly the names the templates accept.
+    #[cfg(feature = "fast")]
+    #[test]
+    fn imf_fixdate_names_agree_with_the_templates() {
+        let letters = (b'A'..=b'Z').chain(b'a'..=b'z');
+        for at in [0, 8] {
+            for a in letters.clone() {
+                for b in letters.clone() {
+                    for c in letters.clone() {
+                        let mut s = *b"Sun, 06 Nov 1994 08:49:37 GMT";
+                        s[at..at + 3].copy_from_slice(&[a, b, c]);
                         assert_eq!(imf_fixdate(&s), parse_any(&s), "{s:?}");
                     }
                 }

@@ -535,6 +535,7 @@ impl LineBuf {
     /// [`finish`](Self::finish) with `last` as the value's final bytes. Bytes that end the
     /// value where it started are interpreted in place, not copied.
     #[cfg(feature = "fast")]
+    #[inline(always)]
     fn finish_with(
         &mut self,
         f: &mut Fields,
@@ -554,8 +555,9 @@ impl LineBuf {
     /// Value bytes free of control characters other than HTAB (`ends`: the line ends right
     /// after them): list elements finished at each comma, the rest buffered or finished.
     #[cfg(feature = "fast")]
-    // Inlined, as are `value_run`, `finish_value` and `finish_field` with `fast`: a call
-    // to each for every line cost more time than the shared code saves (measured).
+    // Inlined, as are `value_run`, `finish_with`, `finish_value` and `finish_field` with
+    // `fast`: a call to each for every line cost more time than the shared code saves
+    // (measured).
     #[inline(always)]
     fn value_bytes(
         &mut self,
@@ -622,8 +624,19 @@ impl HeadParser {
     // Inlined: the head is copied once, straight to where the caller keeps it.
     #[inline]
     pub fn parse(&mut self, input: &[u8]) -> Result<(usize, Option<ResponseHead>), HeadError> {
+        let (n, head) = self.parse_in_place(input)?;
+        Ok((n, head.copied()))
+    }
+
+    /// [`parse`](Self::parse), the finished head lent instead of copied out: the caller
+    /// copies what it keeps, once, where it keeps it. The head stays in the parser until
+    /// [`reset`](Self::reset).
+    pub fn parse_in_place(
+        &mut self,
+        input: &[u8],
+    ) -> Result<(usize, Option<&ResponseHead>), HeadError> {
         let (n, done) = self.reader.parse_into(&mut self.head, input)?;
-        Ok((n, done.then_some(self.head)))
+        Ok((n, done.then_some(&self.head)))
     }
 
     /// Forgets everything: the parser is ready for the next response on the connection.
@@ -778,7 +791,8 @@ impl HeadReader {
 
     #[cfg(feature = "fast")]
     /// `HTTP/1.x NNN` (a status of 100–999) at the start of a status line, all in `s`:
-    /// consumes those 12 bytes. 0 when `s` holds anything else.
+    /// consumes those 12 bytes, and the reason phrase as [`reason_run`](Self::reason_run)
+    /// takes it if an SP follows. 0 when `s` holds anything else.
     fn status_prefix(&mut self, head: &mut ResponseHead, s: &[u8]) -> usize {
         let Some(&[h0, h1, h2, h3, h4, h5, h6, minor, sp, d0, d1, d2]) = s.first_chunk() else {
             return 0;
@@ -798,7 +812,14 @@ impl HeadReader {
         self.f.http10 = minor == b'0';
         head.status = status;
         self.state = State::AfterStatus;
-        12
+        // The reason phrase right away, when the SP before it follows.
+        match s.get(12..) {
+            Some([b' ', reason @ ..]) => {
+                self.state = State::Reason;
+                13 + self.reason_run(reason)
+            }
+            _ => 12,
+        }
     }
 
     #[cfg(feature = "fast")]
@@ -896,8 +917,14 @@ impl HeadReader {
     #[inline(always)]
     fn value_run(&mut self, head: &mut ResponseHead, s: &[u8]) -> Result<usize, HeadError> {
         let end = find_control_except_tab(s).unwrap_or(s.len());
-        let run = s.get(..end).unwrap_or(&[]);
-        let eol = line_end(s, end);
+        let (run, stop) = s.split_at_checked(end).unwrap_or((s, &[]));
+        // The CRLF that servers send is tested first, as a branch: where the next line
+        // starts does not wait for the bytes of the line end.
+        let eol = if stop.first_chunk() == Some(b"\r\n") {
+            2
+        } else {
+            line_end(s, end)
+        };
         self.line.value_bytes(&mut self.f, head, run, eol > 0)?;
         if eol > 0 {
             self.state = State::LineStart;
@@ -1103,11 +1130,19 @@ fn trim_end(v: &[u8]) -> &[u8] {
 /// was pushed to an empty buffer, trailing OWS trimmed, and whether bytes were lost: the
 /// same as [`LineBuf::push_run`] then [`value`], without the copy.
 fn buffered(raw: &[u8]) -> (&[u8], bool) {
-    let mut v = raw;
+    // The one SP servers send after the colon is dropped without a loop, and a value that
+    // does not end in OWS is not scanned for it.
+    let mut v = match raw {
+        [b' ', rest @ ..] => rest,
+        _ => raw,
+    };
     while let [b' ' | b'\t', rest @ ..] = v {
         v = rest;
     }
-    let v = trim_end(v);
+    let v = match v {
+        [.., b' ' | b'\t'] => trim_end(v),
+        _ => v,
+    };
     match v.split_at_checked(VALUE_CAP) {
         Some((kept, lost)) => (value(kept, VALUE_CAP as u8), !lost.is_empty()),
         None => (v, false),
@@ -1148,7 +1183,7 @@ fn finish_element(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Res
         }
         // Empty list elements are ignored (RFC 9110 §5.6.1).
         Field::TransferEncoding if !v.is_empty() => {
-            let chunked = !overflow && v.eq_ignore_ascii_case(b"chunked");
+            let chunked = !overflow && is_folded(v, b"chunked");
             f.te_any = true;
             f.te_chunked_last = chunked;
             if chunked {
@@ -1156,9 +1191,9 @@ fn finish_element(f: &mut Fields, field: Field, v: &[u8], overflow: bool) -> Res
             }
         }
         Field::Connection if !overflow => {
-            if v.eq_ignore_ascii_case(b"close") {
+            if is_folded(v, b"close") {
                 f.conn_close = true;
-            } else if v.eq_ignore_ascii_case(b"keep-alive") {
+            } else if is_folded(v, b"keep-alive") {
                 f.conn_keep_alive = true;
             }
         }
@@ -1181,43 +1216,56 @@ fn finish_field(
     if field.is_list() {
         return finish_element(f, field, v, overflow);
     }
-    // Numbers and dates cut at the buffer are not interpreted.
-    let saturate = matches!(field, Field::RetryAfter | Field::RetryAfterMs);
-    let number = if overflow {
-        None
-    } else {
-        parse_u64(v, saturate)
-    };
-    let date = match field {
-        Field::Date | Field::RetryAfter | Field::Sunset if !overflow && number.is_none() => {
-            parse_http_date(v)
+    // Numbers and dates cut at the buffer are not interpreted; each is read only for the
+    // fields that hold one.
+    let number = |saturate| {
+        if overflow {
+            None
+        } else {
+            parse_u64(v, saturate)
         }
-        _ => None,
     };
+    let date = || if overflow { None } else { parse_http_date(v) };
     // Unix seconds and counts are kept in 32 bits, as in `ResponseHead`: that keeps the head
     // and the outcomes that carry it 4-aligned on 32-bit targets. A time to wait for past
     // 2106 saturates (still far beyond any retry cap); a reference date there is not kept.
-    let small = number.and_then(|n| u32::try_from(n).ok());
+    let small = |n: u64| u32::try_from(n).ok();
     let saturated = |t: u64| u32::try_from(t).unwrap_or(u32::MAX);
-    let wait_until = date.map(saturated);
-    let date = date.and_then(|t| u32::try_from(t).ok());
     match field {
         Field::ContentType => head.content_type = content_type(v, overflow),
-        Field::Date if date.is_some() => head.date = date,
-        // RFC 9110 §10.2.3: delta-seconds or an HTTP-date.
-        Field::RetryAfter => {
-            if let Some(s) = number {
-                head.retry_after = Some(RetryAfter::Seconds(saturated(s)));
-            } else if let Some(t) = wait_until {
-                head.retry_after = Some(RetryAfter::Date(t));
+        Field::Date => {
+            if let Some(t) = date().and_then(small) {
+                head.date = Some(t);
             }
         }
-        Field::RetryAfterMs if number.is_some() => {
-            head.retry_after_ms = number.map(saturated);
+        // RFC 9110 §10.2.3: delta-seconds or an HTTP-date.
+        Field::RetryAfter => {
+            if let Some(s) = number(true) {
+                head.retry_after = Some(RetryAfter::Seconds(saturated(s)));
+            } else if let Some(t) = date() {
+                head.retry_after = Some(RetryAfter::Date(saturated(t)));
+            }
         }
-        Field::RateLimitLimit if small.is_some() => head.rate_limit.limit = small,
-        Field::RateLimitRemaining if small.is_some() => head.rate_limit.remaining = small,
-        Field::RateLimitReset if number.is_some() => head.rate_limit.reset = number.map(saturated),
+        Field::RetryAfterMs => {
+            if let Some(n) = number(true) {
+                head.retry_after_ms = Some(saturated(n));
+            }
+        }
+        Field::RateLimitLimit => {
+            if let Some(n) = number(false).and_then(small) {
+                head.rate_limit.limit = Some(n);
+            }
+        }
+        Field::RateLimitRemaining => {
+            if let Some(n) = number(false).and_then(small) {
+                head.rate_limit.remaining = Some(n);
+            }
+        }
+        Field::RateLimitReset => {
+            if let Some(n) = number(false) {
+                head.rate_limit.reset = Some(saturated(n));
+            }
+        }
         Field::RequestId if !f.request_id_seen && !v.is_empty() => {
             f.request_id_seen = true;
             head.request_id.push_bytes(v);
@@ -1236,7 +1284,10 @@ fn finish_field(
         // RFC 8594 §3: an HTTP-date; a value that is not one still marks the deprecation.
         Field::Sunset => {
             head.deprecated = true;
-            head.sunset = date.and_then(NonZeroU32::new).or(head.sunset);
+            head.sunset = date()
+                .and_then(small)
+                .and_then(NonZeroU32::new)
+                .or(head.sunset);
         }
         _ => {}
     }
@@ -1257,17 +1308,26 @@ fn content_type(v: &[u8], overflow: bool) -> ContentType {
     };
     let t = trim_end(v.get(..end).unwrap_or(&[]));
     let structured_json = t.split_last_chunk::<5>().is_some_and(|(kind, suffix)| {
-        suffix.eq_ignore_ascii_case(b"+json") && kind.iter().any(|&b| b == b'/')
+        is_folded(suffix, b"+json") && kind.iter().any(|&b| b == b'/')
     });
-    if structured_json || t.eq_ignore_ascii_case(b"application/json") {
+    if structured_json || is_folded(t, b"application/json") {
         ContentType::Json
-    } else if t.eq_ignore_ascii_case(b"text/event-stream") {
+    } else if is_folded(t, b"text/event-stream") {
         ContentType::EventStream
-    } else if t.eq_ignore_ascii_case(b"text/html") {
+    } else if is_folded(t, b"text/html") {
         ContentType::Html
     } else {
         ContentType::Other
     }
+}
+
+/// Whether `v` is `lower` (lower-case letters and bytes below 0x40) in any case: with the
+/// `fast` feature, a word at a time.
+fn is_folded(v: &[u8], lower: &[u8]) -> bool {
+    #[cfg(feature = "fast")]
+    return v.len() == lower.len() && eq_folded(lower, v);
+    #[cfg(not(feature = "fast"))]
+    v.eq_ignore_ascii_case(lower)
 }
 
 /// Decimal digits only; `None` when empty or not digits. Past `u64::MAX`: `None`, or
@@ -1275,6 +1335,14 @@ fn content_type(v: &[u8], overflow: bool) -> ContentType {
 fn parse_u64(v: &[u8], saturate: bool) -> Option<u64> {
     if v.is_empty() {
         return None;
+    }
+    // Nineteen digits never overflow: no check per digit.
+    #[cfg(feature = "fast")]
+    if v.len() <= 19 {
+        return v.iter().try_fold(0u64, |n, &b| {
+            let d = b.wrapping_sub(b'0');
+            (d <= 9).then_some(n * 10 + u64::from(d))
+        });
     }
     let mut n = 0u64;
     for &b in v {
@@ -1311,19 +1379,22 @@ fn eq_folded_words(kept: &[u8], name: &[u8]) -> Option<bool> {
         s.get(at..)?.first_chunk().copied()
     }
     let n = name.len();
-    if n >= 8 {
-        let mut at = 0;
-        loop {
-            let a = u64::from_le_bytes(word(kept, at)?);
-            let b = u64::from_le_bytes(word(name, at)?);
-            if a != b | (b & (ONES * 0x40)) >> 1 {
-                return Some(false);
-            }
-            if at == n - 8 {
-                return Some(true);
-            }
-            at = (at + 8).min(n - 8);
+    let kept = kept.get(..n)?;
+    if let (Some(a), Some(b)) = (kept.last_chunk::<8>(), name.last_chunk::<8>()) {
+        let fold = |w: &[u8; 8]| {
+            let x = u64::from_le_bytes(*w);
+            x | (x & (ONES * 0x40)) >> 1
+        };
+        // The differences of every word gathered, one branch for all (four words at most:
+        // kept names are 32 bytes at most, the values compared shorter).
+        let mut diff = u64::from_le_bytes(*a) ^ fold(b);
+        for (a, b) in kept.chunks_exact(8).zip(name.chunks_exact(8)) {
+            let (Some(a), Some(b)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) else {
+                break;
+            };
+            diff |= u64::from_le_bytes(*a) ^ fold(b);
         }
+        return Some(diff == 0);
     }
     if n < 4 {
         return None;

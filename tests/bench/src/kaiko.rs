@@ -16,8 +16,8 @@ use crate::fixtures::{BASE, IDEMPOTENCY_KEY, KEY};
 pub fn head(wire: &[u8], piece: usize) -> Option<ResponseHead> {
     let mut p = HeadParser::new(DEFAULT_MAX_HEAD);
     for chunk in wire.chunks(piece.max(1)) {
-        match p.parse(chunk) {
-            Ok((_, Some(head))) => return Some(head),
+        match p.parse_in_place(chunk) {
+            Ok((_, Some(head))) => return Some(*head),
             Ok((_, None)) => {}
             Err(_) => return None,
         }

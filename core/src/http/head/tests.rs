@@ -10,12 +10,17 @@ use super::*;
 use crate::http::RateLimit;
 
 /// Feeds `parts` in order (each remainder passed again) and returns the bytes consumed and
-/// the head.
+/// the head. A second parser is fed the same parts through `parse_in_place` and must answer
+/// the same at every call.
 fn run(max: usize, parts: &[&[u8]]) -> Result<(usize, Option<ResponseHead>), HeadError> {
     let mut p = HeadParser::new(max);
+    let mut lent = HeadParser::new(max);
     let mut total = 0;
     for part in parts {
-        let (n, head) = p.parse(part)?;
+        let result = p.parse(part);
+        let lent_result = lent.parse_in_place(part).map(|(n, h)| (n, h.copied()));
+        assert_eq!(lent_result, result, "parse_in_place answers as parse does");
+        let (n, head) = result?;
         assert!(n <= part.len());
         total += n;
         if let Some(head) = head {
@@ -880,6 +885,28 @@ fn value_control_flags_are_exact_per_byte() {
     }
 }
 
+/// Every kept name with any one byte replaced by any other is looked up as a plain
+/// case-insensitive compare finds it, whatever word of the name the byte is in.
+#[cfg(feature = "fast")]
+#[test]
+fn names_with_one_byte_changed_are_looked_up_exactly() {
+    let reference = |name: &[u8]| {
+        FIELDS
+            .iter()
+            .find(|(kept, _)| kept.eq_ignore_ascii_case(name))
+            .map_or(Field::Other, |&(_, field)| field)
+    };
+    for &(kept, _) in FIELDS {
+        for at in 0..kept.len() {
+            for b in 0..=u8::MAX {
+                let mut name = kept.to_vec();
+                name[at] = b;
+                assert_eq!(Field::from_name(&name), reference(&name), "{name:?}");
+            }
+        }
+    }
+}
+
 /// A name cut anywhere is looked up from its two parts as it is whole, in any case; names
 /// one byte off are none of the kept ones.
 #[cfg(feature = "fast")]
@@ -934,4 +961,60 @@ fn control_bytes_in_kept_names_are_malformed_lines() {
     ] {
         assert_eq!(err(wire), HeadError::BadHeader, "{:?}", wire.escape_ascii());
     }
+}
+
+/// The values compared in any case (list tokens, media types) are matched as
+/// `eq_ignore_ascii_case` matches them, with any one byte replaced by any other, in upper
+/// case, and one byte shorter or longer.
+#[test]
+fn folded_compares_agree_with_eq_ignore_ascii_case() {
+    let words: [&[u8]; 7] = [
+        b"chunked",
+        b"close",
+        b"keep-alive",
+        b"+json",
+        b"application/json",
+        b"text/event-stream",
+        b"text/html",
+    ];
+    for lower in words {
+        let mut values = vec![
+            lower.to_ascii_uppercase(),
+            lower[1..].to_vec(),
+            [lower, b"s"].concat(),
+        ];
+        for at in 0..lower.len() {
+            for b in 0..=u8::MAX {
+                let mut v = lower.to_vec();
+                v[at] = b;
+                values.push(v);
+            }
+        }
+        for v in values {
+            assert_eq!(is_folded(&v, lower), v.eq_ignore_ascii_case(lower), "{v:?}");
+        }
+    }
+}
+
+/// Each field reads its value only as what it holds: digits are no date, a date is no
+/// number, and a value cut at the buffer is neither.
+#[test]
+fn values_are_read_only_as_their_field_holds() {
+    let h = head(
+        b"HTTP/1.1 200 OK\r\nDate: 1736937060\r\nSunset: 1736937060\r\n\
+          X-RateLimit-Limit: 007\r\nX-RateLimit-Remaining: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+          retry-after-ms: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\nBODY",
+    );
+    assert_eq!(h.date, None);
+    assert_eq!((h.deprecated, h.sunset), (true, None));
+    assert_eq!(h.rate_limit.limit, Some(7));
+    assert_eq!(h.rate_limit.remaining, None);
+    assert_eq!(h.retry_after_ms, None);
+    let mut wire = Vec::from(&b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120"[..]);
+    wire.resize(wire.len() + 70, b' ');
+    wire.extend_from_slice(b"x\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT");
+    wire.resize(wire.len() + 70, b' ');
+    wire.extend_from_slice(b"x\r\n\r\nBODY");
+    let h = head(&wire);
+    assert_eq!((h.retry_after, h.date), (None, None));
 }

@@ -69,7 +69,7 @@ impl IdempotencyKey {
         let (hi, lo) = (rng.next_u64(), rng.next_u64());
         // The 128 bits as four big-endian words (32-bit arithmetic only). Version 4 in the high
         // nibble of octet 6, variant 0b10 in the top bits of octet 8.
-        let words = [
+        let mut words = [
             (hi >> 32) as u32,
             (hi as u32 & !0xF000) | 0x4000,
             ((lo >> 32) as u32 & 0x3FFF_FFFF) | 0x8000_0000,
@@ -79,20 +79,24 @@ impl IdempotencyKey {
             buf: [0; MAX_IDEMPOTENCY_KEY_LEN],
             len: UUID_LEN as u8,
         };
-        // One pass over the text: the 8-4-4-4-12 groups have dashes at 8, 13, 18 and 23, and
-        // every other byte is the next nibble of the words, most significant first.
-        let mut nibbles = 0usize;
-        for (at, d) in key.buf.iter_mut().take(UUID_LEN).enumerate() {
-            *d = if matches!(at, 8 | 13 | 18 | 23) {
-                b'-'
-            } else {
-                let word = words[(nibbles >> 3) & 3];
-                let nibble = (word >> (28 - 4 * (nibbles & 7))) as u8 & 0xF;
-                nibbles += 1;
-                // Without a branch (random nibbles would mispredict half of them): past 9,
-                // `(nibble + 6) >> 4` is 1 and adds the 39 from after `'9'` to `'a'`.
-                b'0' + nibble + ((nibble + 6) >> 4) * (b'a' - b'9' - 1)
-            };
+        // One pass over the text from its end: the 8-4-4-4-12 groups have dashes at 8, 13, 18
+        // and 23, and every other byte is the next nibble of the words, least significant
+        // first, each shifted out of its word.
+        let mut nibbles = 32usize;
+        if let Some(text) = key.buf.get_mut(..UUID_LEN) {
+            for (at, d) in text.iter_mut().enumerate().rev() {
+                *d = if matches!(at, 8 | 13 | 18 | 23) {
+                    b'-'
+                } else {
+                    nibbles = nibbles.wrapping_sub(1);
+                    let word = &mut words[(nibbles >> 3) & 3];
+                    let nibble = (*word & 0xF) as u8;
+                    *word >>= 4;
+                    // Without a branch (random nibbles would mispredict half of them): past
+                    // 9, `(nibble + 6) >> 4` is 1 and adds the 39 from after `'9'` to `'a'`.
+                    b'0' + nibble + ((nibble + 6) >> 4) * (b'a' - b'9' - 1)
+                };
+            }
         }
         key
     }

@@ -1388,11 +1388,15 @@ fn eq_folded_words(kept: &[u8], name: &[u8]) -> Option<bool> {
         // The differences of every word gathered, one branch for all (four words at most:
         // kept names are 32 bytes at most, the values compared shorter).
         let mut diff = u64::from_le_bytes(*a) ^ fold(b);
-        for (a, b) in kept.chunks_exact(8).zip(name.chunks_exact(8)) {
-            let (Some(a), Some(b)) = (a.first_chunk::<8>(), b.first_chunk::<8>()) else {
+        // Offsets, not `chunks_exact` zipped: its length is a division the firmware path
+        // must not link (a panic on a zero chunk size).
+        let mut at = 0;
+        while at + 8 < n {
+            let (Some(a), Some(b)) = (word::<8>(kept, at), word::<8>(name, at)) else {
                 break;
             };
-            diff |= u64::from_le_bytes(*a) ^ fold(b);
+            diff |= u64::from_le_bytes(a) ^ fold(&b);
+            at += 8;
         }
         return Some(diff == 0);
     }

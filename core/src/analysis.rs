@@ -1360,12 +1360,24 @@ impl Decoder {
 
     /// A whole string value that is not completion text: its bytes, then its end.
     #[cfg(feature = "fast")]
+    /// What [`Token::Str`] then [`Token::StrEnd`] do, without the token dispatch twice.
+    // Out of line, as `token` is: the scanner's loop in `SuccessParser::read` keeps its
+    // registers.
+    #[inline(never)]
     fn whole_string(&mut self, text: &[u8]) -> bool {
-        // A piece of a value other than completion text never makes an output ready.
+        let slot = self.begin_string();
         if !text.is_empty() {
-            self.token(Token::Str(text));
+            if matches!(slot, Slot::Content) {
+                // A piece of a value other than completion text never makes an output
+                // ready; completion text is not read whole (see `SuccessParser::read`).
+                self.push_content(text);
+            } else if let Some(sink) = self.sink(slot) {
+                sink.push_bytes(text);
+            }
         }
-        self.token(Token::StrEnd)
+        self.string = None;
+        self.value_done();
+        self.end_string(slot)
     }
 
     /// The first piece (or the end) of a string value: clears its target.
@@ -1653,6 +1665,7 @@ impl SuccessParser {
     ///
     /// # Errors
     /// As [`SuccessParser::feed`].
+    #[cfg_attr(feature = "fast", inline(always))]
     pub fn read(&mut self, input: &[u8]) -> Result<usize, JsonError> {
         self.dec.settle();
         if self.dec.ready != Ready::Nothing || (self.dec.carry_len > 0 && self.dec.drain_carry()) {
@@ -1671,7 +1684,8 @@ impl SuccessParser {
                 continue;
             }
             // Completion text: never read more raw bytes than the chunk has room for.
-            let limit = if self.dec.in_content() {
+            let in_content = self.dec.in_content();
+            let limit = if in_content {
                 (CHUNK_CAP - usize::from(self.dec.chunk_len)).max(1)
             } else {
                 rest.len()
@@ -1688,7 +1702,7 @@ impl SuccessParser {
             }
             #[cfg(feature = "fast")]
             {
-                let whole_strings = !self.dec.in_content();
+                let whole_strings = !in_content;
                 let part = rest.get(..limit).unwrap_or(rest);
                 let (n, ready) = match self.scanner.next_piece(part, whole_strings)? {
                     (n, Some(Piece::Token(t))) => (n, self.dec.token(t)),

@@ -1365,13 +1365,19 @@ impl Decoder {
     // registers.
     #[inline(never)]
     fn whole_string(&mut self, text: &[u8]) -> bool {
-        let slot = self.begin_string();
-        if !text.is_empty() {
-            if matches!(slot, Slot::Content) {
-                // A piece of a value other than completion text never makes an output
-                // ready; completion text is not read whole (see `SuccessParser::read`).
+        let (slot, replaces) = self.open_string();
+        if matches!(slot, Slot::Content) {
+            // A piece of a value other than completion text never makes an output ready;
+            // completion text is not read whole (see `SuccessParser::read`).
+            if !text.is_empty() {
                 self.push_content(text);
-            } else if let Some(sink) = self.sink(slot) {
+            }
+        } else if let Some(sink) = self.sink(slot) {
+            // The target found once, for its clearing and its text.
+            if replaces {
+                sink.clear();
+            }
+            if !text.is_empty() {
                 sink.push_bytes(text);
             }
         }
@@ -1382,14 +1388,27 @@ impl Decoder {
 
     /// The first piece (or the end) of a string value: clears its target.
     fn begin_string(&mut self) -> Slot {
+        let (slot, replaces) = self.open_string();
+        if replaces && let Some(sink) = self.sink(slot) {
+            sink.clear();
+        }
+        slot
+    }
+
+    /// What the string value that starts now is for, and whether it replaces its target's
+    /// text (`false`: string-list entries add up, their separator written here).
+    fn open_string(&mut self) -> (Slot, bool) {
         let slot = self.take_slot();
         if matches!(slot, Slot::ContextId) {
             self.top_context = true;
         }
-        match slot {
-            // String-list entries add up instead of replacing each other.
+        self.string = Some(slot);
+        let replaces = match slot {
             #[cfg(any(feature = "trajectory", feature = "patterns"))]
-            Slot::Field(Field::ListEntry) => self.element.begin_entry(),
+            Slot::Field(Field::ListEntry) => {
+                self.element.begin_entry();
+                false
+            }
             #[cfg(feature = "patterns")]
             Slot::Detail(Detail::ActivePattern) => {
                 let p = &mut self.summary.details.patterns;
@@ -1397,6 +1416,7 @@ impl Decoder {
                     p.active.push_bytes(b",");
                 }
                 p.active_count = p.active_count.saturating_add(1);
+                false
             }
             #[cfg(feature = "conversation")]
             Slot::Detail(
@@ -1404,15 +1424,13 @@ impl Decoder {
                 | Detail::SpeechPattern
                 | Detail::Prohibition
                 | Detail::ExampleResponse),
-            ) => self.summary.details.conversation_mode.begin_entry(d),
-            _ => {
-                if let Some(sink) = self.sink(slot) {
-                    sink.clear();
-                }
+            ) => {
+                self.summary.details.conversation_mode.begin_entry(d);
+                false
             }
-        }
-        self.string = Some(slot);
-        slot
+            _ => true,
+        };
+        (slot, replaces)
     }
 
     /// A `choices` element closed: one that finished is handed out, and the first one's

@@ -1030,6 +1030,8 @@ impl Decoder {
 
     /// What the value that starts now is for: the top-level value, an array element by its
     /// index, or whatever the last key named.
+    // Hosts: inlined into every value's start (with the list features it was a call).
+    #[cfg_attr(feature = "fast", inline(always))]
     fn take_slot(&mut self) -> Slot {
         let slot = core::mem::replace(&mut self.slot, Slot::Ignore);
         // The enclosing container and the index of this value in it (none at the top level).

@@ -1368,6 +1368,11 @@ impl Decoder {
     #[inline(never)]
     fn whole_string(&mut self, text: &[u8]) -> bool {
         let (slot, replaces) = self.open_string();
+        if self.known_label(slot, text) {
+            self.string = None;
+            self.value_done();
+            return false;
+        }
         if matches!(slot, Slot::Content) {
             // A piece of a value other than completion text never makes an output ready;
             // completion text is not read whole (see `SuccessParser::read`).
@@ -1386,6 +1391,38 @@ impl Decoder {
         self.string = None;
         self.value_done();
         self.end_string(slot)
+    }
+
+    /// A whole label value that names a known value of its slot, set on the item straight
+    /// from the text (not copied into `label` first); `false` for anything else, which goes
+    /// the way of every string (an unknown name becomes `Other` at its end).
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn known_label(&mut self, slot: Slot, text: &[u8]) -> bool {
+        if !matches!(
+            slot,
+            Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel
+        ) {
+            return false;
+        }
+        let Some(item) = self.element.emotion() else {
+            return false;
+        };
+        let set = match slot {
+            Slot::Category => Category::position(text)
+                .and_then(Category::from_position)
+                .map(|v| item.category = Some(v)),
+            Slot::IntensityLevel => IntensityLevel::position(text)
+                .and_then(IntensityLevel::from_position)
+                .map(|v| item.intensity_level = Some(v)),
+            Slot::Complexity => Complexity::position(text)
+                .and_then(Complexity::from_position)
+                .map(|v| item.complexity = Some(v)),
+            _ => DiscoveryLevel::position(text)
+                .and_then(DiscoveryLevel::from_position)
+                .map(|v| item.discovery_level = Some(v)),
+        };
+        set.is_some()
     }
 
     /// The first piece (or the end) of a string value: clears its target.

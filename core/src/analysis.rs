@@ -1390,7 +1390,7 @@ impl Decoder {
         }
         self.string = None;
         self.value_done();
-        self.end_string(slot)
+        Self::acts_at_end(slot) && self.end_string(slot)
     }
 
     /// A whole label value that names a known value of its slot, set on the item straight
@@ -1436,6 +1436,7 @@ impl Decoder {
 
     /// What the string value that starts now is for, and whether it replaces its target's
     /// text (`false`: string-list entries add up, their separator written here).
+    #[cfg_attr(feature = "fast", inline(always))]
     fn open_string(&mut self) -> (Slot, bool) {
         let slot = self.take_slot();
         if matches!(slot, Slot::ContextId) {
@@ -1489,6 +1490,24 @@ impl Decoder {
         true
     }
 
+    /// Whether [`Decoder::end_string`] does anything for `slot` (the whole-string path
+    /// calls it only then).
+    #[cfg(feature = "fast")]
+    fn acts_at_end(slot: Slot) -> bool {
+        match slot {
+            Slot::Content
+            | Slot::Category
+            | Slot::IntensityLevel
+            | Slot::Complexity
+            | Slot::DiscoveryLevel => true,
+            #[cfg(feature = "conversation")]
+            Slot::Detail(Detail::PersonalityMode) => true,
+            _ => false,
+        }
+    }
+
+    /// A string value ended: a label is parsed, completion text flushed. Only the slots of
+    /// `acts_at_end` do anything here.
     // Out of line on the firmware path: 8 B less flash than pasted into the token loop.
     #[cfg_attr(not(feature = "fast"), inline(never))]
     fn end_string(&mut self, slot: Slot) -> bool {

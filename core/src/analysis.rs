@@ -1731,7 +1731,7 @@ impl SuccessParser {
     /// # Errors
     /// The body is not valid JSON (see [`JsonError`]); the error repeats on later calls.
     pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Output<'_>>), JsonError> {
-        let n = self.read(input)?;
+        let n = self.read_body(input)?;
         Ok((n, self.dec.take()))
     }
 
@@ -1741,8 +1741,14 @@ impl SuccessParser {
     ///
     /// # Errors
     /// As [`SuccessParser::feed`].
-    #[cfg_attr(feature = "fast", inline(always))]
     pub fn read(&mut self, input: &[u8]) -> Result<usize, JsonError> {
+        self.read_body(input)
+    }
+
+    /// [`SuccessParser::read`]; on hosts pasted into `feed` (whose caller then loops over
+    /// one call less) and into `read`, not into every caller of `read`.
+    #[cfg_attr(feature = "fast", inline(always))]
+    fn read_body(&mut self, input: &[u8]) -> Result<usize, JsonError> {
         self.dec.settle();
         if self.dec.ready != Ready::Nothing || (self.dec.carry_len > 0 && self.dec.drain_carry()) {
             return Ok(0);

@@ -1030,8 +1030,6 @@ impl Decoder {
 
     /// What the value that starts now is for: the top-level value, an array element by its
     /// index, or whatever the last key named.
-    // Hosts: inlined into every value's start (with the list features it was a call).
-    #[cfg_attr(feature = "fast", inline(always))]
     fn take_slot(&mut self) -> Slot {
         let slot = core::mem::replace(&mut self.slot, Slot::Ignore);
         // The enclosing container and the index of this value in it (none at the top level).
@@ -1362,93 +1360,24 @@ impl Decoder {
 
     /// A whole string value that is not completion text: its bytes, then its end.
     #[cfg(feature = "fast")]
-    /// What [`Token::Str`] then [`Token::StrEnd`] do, without the token dispatch twice.
-    // Out of line, as `token` is: the scanner's loop in `SuccessParser::read` keeps its
-    // registers.
-    #[inline(never)]
     fn whole_string(&mut self, text: &[u8]) -> bool {
-        let (slot, replaces) = self.open_string();
-        if self.known_label(slot, text) {
-            self.string = None;
-            self.value_done();
-            return false;
+        // A piece of a value other than completion text never makes an output ready.
+        if !text.is_empty() {
+            self.token(Token::Str(text));
         }
-        if matches!(slot, Slot::Content) {
-            // A piece of a value other than completion text never makes an output ready;
-            // completion text is not read whole (see `SuccessParser::read`).
-            if !text.is_empty() {
-                self.push_content(text);
-            }
-        } else if let Some(sink) = self.sink(slot) {
-            // The target found once, for its clearing and its text.
-            if replaces {
-                sink.clear();
-            }
-            if !text.is_empty() {
-                sink.push_bytes(text);
-            }
-        }
-        self.string = None;
-        self.value_done();
-        Self::acts_at_end(slot) && self.end_string(slot)
-    }
-
-    /// A whole label value that names a known value of its slot, set on the item straight
-    /// from the text (not copied into `label` first); `false` for anything else, which goes
-    /// the way of every string (an unknown name becomes `Other` at its end).
-    #[cfg(feature = "fast")]
-    #[inline(always)]
-    fn known_label(&mut self, slot: Slot, text: &[u8]) -> bool {
-        if !matches!(
-            slot,
-            Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel
-        ) {
-            return false;
-        }
-        let Some(item) = self.element.emotion() else {
-            return false;
-        };
-        let set = match slot {
-            Slot::Category => Category::position(text)
-                .and_then(Category::from_position)
-                .map(|v| item.category = Some(v)),
-            Slot::IntensityLevel => IntensityLevel::position(text)
-                .and_then(IntensityLevel::from_position)
-                .map(|v| item.intensity_level = Some(v)),
-            Slot::Complexity => Complexity::position(text)
-                .and_then(Complexity::from_position)
-                .map(|v| item.complexity = Some(v)),
-            _ => DiscoveryLevel::position(text)
-                .and_then(DiscoveryLevel::from_position)
-                .map(|v| item.discovery_level = Some(v)),
-        };
-        set.is_some()
+        self.token(Token::StrEnd)
     }
 
     /// The first piece (or the end) of a string value: clears its target.
     fn begin_string(&mut self) -> Slot {
-        let (slot, replaces) = self.open_string();
-        if replaces && let Some(sink) = self.sink(slot) {
-            sink.clear();
-        }
-        slot
-    }
-
-    /// What the string value that starts now is for, and whether it replaces its target's
-    /// text (`false`: string-list entries add up, their separator written here).
-    #[cfg_attr(feature = "fast", inline(always))]
-    fn open_string(&mut self) -> (Slot, bool) {
         let slot = self.take_slot();
         if matches!(slot, Slot::ContextId) {
             self.top_context = true;
         }
-        self.string = Some(slot);
-        let replaces = match slot {
+        match slot {
+            // String-list entries add up instead of replacing each other.
             #[cfg(any(feature = "trajectory", feature = "patterns"))]
-            Slot::Field(Field::ListEntry) => {
-                self.element.begin_entry();
-                false
-            }
+            Slot::Field(Field::ListEntry) => self.element.begin_entry(),
             #[cfg(feature = "patterns")]
             Slot::Detail(Detail::ActivePattern) => {
                 let p = &mut self.summary.details.patterns;
@@ -1456,7 +1385,6 @@ impl Decoder {
                     p.active.push_bytes(b",");
                 }
                 p.active_count = p.active_count.saturating_add(1);
-                false
             }
             #[cfg(feature = "conversation")]
             Slot::Detail(
@@ -1464,13 +1392,15 @@ impl Decoder {
                 | Detail::SpeechPattern
                 | Detail::Prohibition
                 | Detail::ExampleResponse),
-            ) => {
-                self.summary.details.conversation_mode.begin_entry(d);
-                false
+            ) => self.summary.details.conversation_mode.begin_entry(d),
+            _ => {
+                if let Some(sink) = self.sink(slot) {
+                    sink.clear();
+                }
             }
-            _ => true,
-        };
-        (slot, replaces)
+        }
+        self.string = Some(slot);
+        slot
     }
 
     /// A `choices` element closed: one that finished is handed out, and the first one's
@@ -1490,24 +1420,6 @@ impl Decoder {
         true
     }
 
-    /// Whether [`Decoder::end_string`] does anything for `slot` (the whole-string path
-    /// calls it only then).
-    #[cfg(feature = "fast")]
-    fn acts_at_end(slot: Slot) -> bool {
-        match slot {
-            Slot::Content
-            | Slot::Category
-            | Slot::IntensityLevel
-            | Slot::Complexity
-            | Slot::DiscoveryLevel => true,
-            #[cfg(feature = "conversation")]
-            Slot::Detail(Detail::PersonalityMode) => true,
-            _ => false,
-        }
-    }
-
-    /// A string value ended: a label is parsed, completion text flushed. Only the slots of
-    /// `acts_at_end` do anything here.
     // Out of line on the firmware path: 8 B less flash than pasted into the token loop.
     #[cfg_attr(not(feature = "fast"), inline(never))]
     fn end_string(&mut self, slot: Slot) -> bool {
@@ -1731,7 +1643,7 @@ impl SuccessParser {
     /// # Errors
     /// The body is not valid JSON (see [`JsonError`]); the error repeats on later calls.
     pub fn feed(&mut self, input: &[u8]) -> Result<(usize, Option<Output<'_>>), JsonError> {
-        let n = self.read_body(input)?;
+        let n = self.read(input)?;
         Ok((n, self.dec.take()))
     }
 
@@ -1742,13 +1654,6 @@ impl SuccessParser {
     /// # Errors
     /// As [`SuccessParser::feed`].
     pub fn read(&mut self, input: &[u8]) -> Result<usize, JsonError> {
-        self.read_body(input)
-    }
-
-    /// [`SuccessParser::read`]; on hosts pasted into `feed` (whose caller then loops over
-    /// one call less) and into `read`, not into every caller of `read`.
-    #[cfg_attr(feature = "fast", inline(always))]
-    fn read_body(&mut self, input: &[u8]) -> Result<usize, JsonError> {
         self.dec.settle();
         if self.dec.ready != Ready::Nothing || (self.dec.carry_len > 0 && self.dec.drain_carry()) {
             return Ok(0);
@@ -1766,8 +1671,7 @@ impl SuccessParser {
                 continue;
             }
             // Completion text: never read more raw bytes than the chunk has room for.
-            let in_content = self.dec.in_content();
-            let limit = if in_content {
+            let limit = if self.dec.in_content() {
                 (CHUNK_CAP - usize::from(self.dec.chunk_len)).max(1)
             } else {
                 rest.len()
@@ -1784,7 +1688,7 @@ impl SuccessParser {
             }
             #[cfg(feature = "fast")]
             {
-                let whole_strings = !in_content;
+                let whole_strings = !self.dec.in_content();
                 let part = rest.get(..limit).unwrap_or(rest);
                 let (n, ready) = match self.scanner.next_piece(part, whole_strings)? {
                     (n, Some(Piece::Token(t))) => (n, self.dec.token(t)),

@@ -697,9 +697,7 @@ static KEY_INDEX: NameIndex<ROW_COUNT, { buckets_for(ROW_COUNT) }> = {
 
 /// What `key` names inside a container of kind `frame` (`Slot::Ignore`: nothing read): the
 /// first row of that frame among the rows with that key.
-// Inlined into the decoder's key handling: no call frame per key.
 #[cfg(feature = "fast")]
-#[inline(always)]
 pub(super) fn slot(frame: Frame, key: &[u8]) -> Slot {
     // The frame first: one key is a row of several frames, and a byte compares faster
     // than a name.

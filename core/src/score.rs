@@ -26,7 +26,7 @@ impl Score {
 
     /// [`Score::parse`] for the common shape `-?d{1,5}(.d+)?`, in one pass with no saturation
     /// (at most nine digits are kept, so the value fits); `None` for any other text, which
-    /// [`Score::parse_any`] then reads.
+    /// [`Score::parse_any`] then reads. One to four fractional digits are read at once.
     #[cfg(feature = "fast")]
     #[inline]
     fn parse_plain(text: &[u8]) -> Option<Score> {
@@ -54,6 +54,10 @@ impl Score {
         let mut scale = Self::SCALE;
         if rest.get(i) == Some(&b'.') {
             i += 1;
+            if let Some(frac) = Self::four_places(text, rest.len() - i) {
+                let magnitude = v * Self::SCALE + frac;
+                return Some(Score(if neg { -magnitude } else { magnitude }));
+            }
             let start = i;
             while let Some(d) = digit(i) {
                 if scale > 1 {
@@ -71,6 +75,34 @@ impl Score {
         }
         let magnitude = v * scale;
         Some(Score(if neg { -magnitude } else { magnitude }))
+    }
+
+    /// The last `places` bytes of `text` (one to four) as fractional digits, in units of
+    /// 1/10 000 (`7` of `0.7` is 7 000): one load of the last four bytes, checked and summed
+    /// as four byte lanes. `None` when they are not all digits, or `text` is shorter than
+    /// four bytes (the digit loop reads those).
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn four_places(text: &[u8], places: usize) -> Option<i32> {
+        if !(1..=4).contains(&places) {
+            return None;
+        }
+        let last = text.get(text.len().checked_sub(4)?..)?;
+        let word = u32::from_le_bytes(<[u8; 4]>::try_from(last).ok()?);
+        // The digits in the low lanes, first digit lowest; the lanes above are zero.
+        let drop = 8 * (4 - places as u32);
+        let x = word >> drop;
+        let lanes = u32::MAX >> drop;
+        let (high, zeros) = (0xF0F0_F0F0 & lanes, 0x3030_3030 & lanes);
+        // Every lane is `0x30..=0x39`: high nibble 3, and adding 6 leaves it 3 (the first
+        // test bounds each lane to `0x3F`, so the addition carries into no other lane).
+        if x & high != zeros || (x + (0x0606_0606 & lanes)) & high != zeros {
+            return None;
+        }
+        let d = x - zeros;
+        // Lane 0 becomes d0·10 + d1, lane 2 d2·10 + d3 (each at most 99).
+        let pairs = d * 10 + (d >> 8);
+        Some(((pairs & 0xFF) * 100 + ((pairs >> 16) & 0xFF)) as i32)
     }
 
     /// [`Score::parse`] for any text.
@@ -231,6 +263,28 @@ mod tests {
         #[test]
         fn common_shapes_agree(text in "-?[0-9]{0,7}(\\.[0-9]{0,7})?([eE][+-]?[0-9]{0,2})?") {
             prop_assert_eq!(Score::parse(text.as_bytes()), Score::parse_any(text.as_bytes()), "{}", text);
+        }
+
+        /// Short fractions, read four places at once, agree with the general reading and
+        /// with the exact value, whatever digits and signs they hold.
+        #[test]
+        fn short_fractions_agree(int in 0u32..100_000, frac in "[0-9]{1,4}", neg in any::<bool>()) {
+            extern crate std;
+            let text = std::format!("{}{}.{}", if neg { "-" } else { "" }, int, frac);
+            let places = std::format!("{:0<4}", frac).parse::<i64>().unwrap();
+            let want = (i64::from(int) * 10_000 + places) as i32;
+            prop_assert_eq!(Score::parse(text.as_bytes()), Some(Score(if neg { -want } else { want })), "{}", text);
+            prop_assert_eq!(Score::parse(text.as_bytes()), Score::parse_any(text.as_bytes()), "{}", text);
+        }
+
+        /// Any bytes in the fractional places are read exactly as the general reading reads
+        /// them (a lane that is not a digit rejects the fast path).
+        #[test]
+        fn odd_bytes_after_the_dot_agree(int in "-?[0-9]{1,3}", tail in proptest::collection::vec(any::<u8>(), 0..6)) {
+            let mut text = int.into_bytes();
+            text.push(b'.');
+            text.extend_from_slice(&tail);
+            prop_assert_eq!(Score::parse(&text), Score::parse_any(&text), "{:?}", text);
         }
 
         /// Fractional digits past the fourth are truncated toward zero, without an exponent.

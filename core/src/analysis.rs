@@ -1358,26 +1358,95 @@ impl Decoder {
         }
     }
 
-    /// A whole string value that is not completion text: its bytes, then its end.
+    /// A whole string value that is not completion text: its bytes, then its end; what
+    /// [`Token::Str`] then [`Token::StrEnd`] do, without the token dispatch twice.
     #[cfg(feature = "fast")]
+    // Out of line, as `token` is: the scanner's loop in `SuccessParser::read` keeps its
+    // registers.
+    #[inline(never)]
     fn whole_string(&mut self, text: &[u8]) -> bool {
-        // A piece of a value other than completion text never makes an output ready.
-        if !text.is_empty() {
-            self.token(Token::Str(text));
+        let (slot, replaces) = self.open_string();
+        if self.known_label(slot, text) {
+            self.string = None;
+            self.value_done();
+            return false;
         }
-        self.token(Token::StrEnd)
+        if matches!(slot, Slot::Content) {
+            // A piece of a value other than completion text never makes an output ready;
+            // completion text is not read whole (see `SuccessParser::read`).
+            if !text.is_empty() {
+                self.push_content(text);
+            }
+        } else if let Some(sink) = self.sink(slot) {
+            // The target found once, for its clearing and its text.
+            if replaces {
+                sink.clear();
+            }
+            if !text.is_empty() {
+                sink.push_bytes(text);
+            }
+        }
+        self.string = None;
+        self.value_done();
+        Self::acts_at_end(slot) && self.end_string(slot)
+    }
+
+    /// A whole label value that names a known value of its slot, set on the item straight
+    /// from the text (not copied into `label` first); `false` for anything else, which goes
+    /// the way of every string (an unknown name becomes `Other` at its end).
+    #[cfg(feature = "fast")]
+    #[inline(always)]
+    fn known_label(&mut self, slot: Slot, text: &[u8]) -> bool {
+        if !matches!(
+            slot,
+            Slot::Category | Slot::IntensityLevel | Slot::Complexity | Slot::DiscoveryLevel
+        ) {
+            return false;
+        }
+        let Some(item) = self.element.emotion() else {
+            return false;
+        };
+        let set = match slot {
+            Slot::Category => Category::position(text)
+                .and_then(Category::from_position)
+                .map(|v| item.category = Some(v)),
+            Slot::IntensityLevel => IntensityLevel::position(text)
+                .and_then(IntensityLevel::from_position)
+                .map(|v| item.intensity_level = Some(v)),
+            Slot::Complexity => Complexity::position(text)
+                .and_then(Complexity::from_position)
+                .map(|v| item.complexity = Some(v)),
+            _ => DiscoveryLevel::position(text)
+                .and_then(DiscoveryLevel::from_position)
+                .map(|v| item.discovery_level = Some(v)),
+        };
+        set.is_some()
     }
 
     /// The first piece (or the end) of a string value: clears its target.
     fn begin_string(&mut self) -> Slot {
+        let (slot, replaces) = self.open_string();
+        if replaces && let Some(sink) = self.sink(slot) {
+            sink.clear();
+        }
+        slot
+    }
+
+    /// What the string value that starts now is for, and whether it replaces its target's
+    /// text (`false`: string-list entries add up, their separator written here).
+    #[cfg_attr(feature = "fast", inline(always))]
+    fn open_string(&mut self) -> (Slot, bool) {
         let slot = self.take_slot();
         if matches!(slot, Slot::ContextId) {
             self.top_context = true;
         }
-        match slot {
-            // String-list entries add up instead of replacing each other.
+        self.string = Some(slot);
+        let replaces = match slot {
             #[cfg(any(feature = "trajectory", feature = "patterns"))]
-            Slot::Field(Field::ListEntry) => self.element.begin_entry(),
+            Slot::Field(Field::ListEntry) => {
+                self.element.begin_entry();
+                false
+            }
             #[cfg(feature = "patterns")]
             Slot::Detail(Detail::ActivePattern) => {
                 let p = &mut self.summary.details.patterns;
@@ -1385,6 +1454,7 @@ impl Decoder {
                     p.active.push_bytes(b",");
                 }
                 p.active_count = p.active_count.saturating_add(1);
+                false
             }
             #[cfg(feature = "conversation")]
             Slot::Detail(
@@ -1392,15 +1462,13 @@ impl Decoder {
                 | Detail::SpeechPattern
                 | Detail::Prohibition
                 | Detail::ExampleResponse),
-            ) => self.summary.details.conversation_mode.begin_entry(d),
-            _ => {
-                if let Some(sink) = self.sink(slot) {
-                    sink.clear();
-                }
+            ) => {
+                self.summary.details.conversation_mode.begin_entry(d);
+                false
             }
-        }
-        self.string = Some(slot);
-        slot
+            _ => true,
+        };
+        (slot, replaces)
     }
 
     /// A `choices` element closed: one that finished is handed out, and the first one's
@@ -1420,6 +1488,24 @@ impl Decoder {
         true
     }
 
+    /// Whether [`Decoder::end_string`] does anything for `slot` (the whole-string path
+    /// calls it only then).
+    #[cfg(feature = "fast")]
+    fn acts_at_end(slot: Slot) -> bool {
+        match slot {
+            Slot::Content
+            | Slot::Category
+            | Slot::IntensityLevel
+            | Slot::Complexity
+            | Slot::DiscoveryLevel => true,
+            #[cfg(feature = "conversation")]
+            Slot::Detail(Detail::PersonalityMode) => true,
+            _ => false,
+        }
+    }
+
+    /// A string value ended: a label is parsed, completion text flushed. Only the slots of
+    /// `acts_at_end` do anything here.
     // Out of line on the firmware path: 8 B less flash than pasted into the token loop.
     #[cfg_attr(not(feature = "fast"), inline(never))]
     fn end_string(&mut self, slot: Slot) -> bool {

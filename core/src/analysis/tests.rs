@@ -1067,6 +1067,42 @@ fn labels_parse_as_their_text() {
     }
 }
 
+/// A label value decodes to the parse of its text whether it arrives whole or cut, at every
+/// split point: every known name of the four label fields, unknown ones, one past the label's
+/// capacity (kept cut), an empty one, and a known name written with an escape.
+#[test]
+fn label_values_decode_as_their_text() {
+    let names = Category::NAMES.iter().chain(IntensityLevel::NAMES);
+    let names = names.chain(Complexity::NAMES).chain(DiscoveryLevel::NAMES);
+    let mut values: Vec<(String, String)> =
+        names.map(|&n| (String::from(n), String::from(n))).collect();
+    for odd in ["", "fea", "FEAR", "a-label-longer-than-its-capacity-of-24"] {
+        values.push((String::from(odd), String::from(odd)));
+    }
+    values.push((String::from("fe\\u0061r"), String::from("fear")));
+    for (wire, text) in &values {
+        let body = std::format!(
+            r#"{{"emotions":{{"user":{{"category":"{wire}","intensityLevel":"{wire}","complexity":"{wire}","discoveryLevel":"{wire}"}}}}}}"#
+        );
+        let (outs, _) = decode_all(body.as_bytes());
+        let e = &emotions(&outs)[0];
+        // A label keeps its first `LABEL_CAP` bytes (these texts are ASCII).
+        let text = &text[..text.len().min(LABEL_CAP)];
+        assert_eq!(e.category, Some(Category::parse(text)), "{wire}");
+        assert_eq!(
+            e.intensity_level,
+            Some(IntensityLevel::parse(text)),
+            "{wire}"
+        );
+        assert_eq!(e.complexity, Some(Complexity::parse(text)), "{wire}");
+        assert_eq!(
+            e.discovery_level,
+            Some(DiscoveryLevel::parse(text)),
+            "{wire}"
+        );
+    }
+}
+
 /// An item after a complete one starts empty: nothing of the first survives into the second
 /// (the decoder reuses one item slot), in arrays and in maps (where the key is the role).
 #[test]

@@ -458,9 +458,14 @@ macro_rules! open_enum {
 
             /// Parses the wire text; unknown text becomes `Other`.
             pub fn parse(s: &str) -> Self {
-                Self::position(s.as_bytes())
-                    .and_then(Self::from_position)
+                Self::known(s.as_bytes())
                     .unwrap_or_else(|| Self::Other(Text::from_str_truncating(s)))
+            }
+
+            /// The known value whose wire text is `name`.
+            #[allow(dead_code)]
+            fn known(name: &[u8]) -> Option<Self> {
+                Self::position(name).and_then(Self::from_position)
             }
 
             /// [`Self::parse`] of a label as read.
@@ -475,7 +480,7 @@ macro_rules! open_enum {
             #[cfg(feature = "fast")]
             #[allow(dead_code)]
             fn parse_label(label: &Label) -> Self {
-                match Self::position(label.as_bytes()).and_then(Self::from_position) {
+                match Self::known(label.as_bytes()) {
                     Some(known) => known,
                     None => Self::parse(label.as_str()),
                 }
@@ -1407,18 +1412,12 @@ impl Decoder {
             return false;
         };
         let set = match slot {
-            Slot::Category => Category::position(text)
-                .and_then(Category::from_position)
-                .map(|v| item.category = Some(v)),
-            Slot::IntensityLevel => IntensityLevel::position(text)
-                .and_then(IntensityLevel::from_position)
-                .map(|v| item.intensity_level = Some(v)),
-            Slot::Complexity => Complexity::position(text)
-                .and_then(Complexity::from_position)
-                .map(|v| item.complexity = Some(v)),
-            _ => DiscoveryLevel::position(text)
-                .and_then(DiscoveryLevel::from_position)
-                .map(|v| item.discovery_level = Some(v)),
+            Slot::Category => Category::known(text).map(|v| item.category = Some(v)),
+            Slot::IntensityLevel => {
+                IntensityLevel::known(text).map(|v| item.intensity_level = Some(v))
+            }
+            Slot::Complexity => Complexity::known(text).map(|v| item.complexity = Some(v)),
+            _ => DiscoveryLevel::known(text).map(|v| item.discovery_level = Some(v)),
         };
         set.is_some()
     }

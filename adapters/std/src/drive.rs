@@ -92,11 +92,11 @@ impl Transport {
     /// Runs `call` to its end and returns what `finish` makes of its success. `on_event`
     /// returns `false` to stop: the call is cancelled (and ends in
     /// [`Cause::Cancelled`](kaiko_core::call::Cause::Cancelled)).
-    #[allow(clippy::result_large_err)] // the core's fixed-size `Failure`, once per call
     ///
     /// `now` is the clock read just before. The clock is read again only where time can have
     /// passed: after each blocking step, and before one that follows an event handler (which
     /// may take long); a read costs more than deciding the call's next step.
+    #[allow(clippy::result_large_err)] // see `CallError`
     pub(crate) fn run<T>(
         &mut self,
         call: &mut Call<'_>,

@@ -483,13 +483,12 @@ impl Client {
             let _ = call.set_not_before(at);
         }
         let mut resume_at = None;
-        let outcome = self.transport.run(&mut call, on_event, now, |s| {
+        let mut outcome = self.transport.run(&mut call, on_event, now, |s| {
             resume_at = s.resume_at;
             finish(s)
         });
         let proxy_refusal = self.transport.take_proxy_failure();
         // Mended in place and returned as it is: a new `Result` would copy the success.
-        let mut outcome = outcome;
         match &mut outcome {
             Ok(_) => self.not_before = resume_at,
             // The last attempt ended at the proxy: say so rather than "connection refused".
@@ -529,7 +528,7 @@ impl Client {
     ) -> Result<Analysis, CallError> {
         let mut emotions = Vec::new();
         let mut overflow = false;
-        let result = self.run(
+        let mut result = self.run(
             request,
             &mut |event| {
                 match event {
@@ -555,7 +554,6 @@ impl Client {
             });
         }
         // In place, as `run` built it (see there).
-        let mut result = result;
         if let Ok(analysis) = &mut result {
             analysis.emotions = emotions;
         }

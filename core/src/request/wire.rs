@@ -214,7 +214,7 @@ pub(super) const IDEMPOTENCY_KEY_LINE: &str = "\r\nIdempotency-Key: ";
 /// The head strings bound for the request line or a header, in this order: host (present, no
 /// control byte or space), prefix (no control byte or space), user agent and idempotency key
 /// (no control byte). The key is visible ASCII by construction (`ApiKey::new`).
-pub(crate) fn check_head(head: &RequestHead<'_>) -> Result<(), Fault> {
+pub(super) fn check_head(head: &RequestHead<'_>) -> Result<(), Fault> {
     non_empty(head.base.host, Param::Host)?;
     visible(head.base.host, Param::Host, LINE_MIN)?;
     visible(head.base.prefix, Param::Prefix, LINE_MIN)?;
